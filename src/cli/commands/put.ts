@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { putFiles } from '../../ops/put-files.js';
+import { ExitCode } from '../../rain-error.js';
+import { runCommand, withCommonOptions } from '../command-runner.js';
+import { formatBytes, formatRate } from '../output.js';
+
+export function registerPut(program: Command): void {
+  withCommonOptions(program.command('put')
+    .description("encode a file (or a directory with -r, or '-' for stdin) into the pool")
+    .argument('<SOURCE>', "a file, a directory with -r, or '-' for standard input")
+    .option('--as <NAME>', 'name in the pool (default: the file name; with -r, a prefix)')
+    .option('-r, --recursive', 'put a directory; names keep their relative paths'))
+    .action(async (source: string, flags: { pool?: string; as?: string; recursive?: boolean; json?: boolean; quiet?: boolean }) => {
+      await runCommand(flags, async (out) => {
+        const started = Date.now();
+        const report = await putFiles({ pool: flags.pool, source, as: flags.as, recursive: flags.recursive, onProgress: out.progress('putting') });
+        out.stopProgress();
+        const ms = Date.now() - started;
+        for (const warning of report.warnings) out.notice(warning);
+        out.document({ ok: true, files: report.files, totalBytes: report.totalBytes, durationMs: ms, warnings: report.warnings });
+        if (report.files.length === 1) {
+          const f = report.files[0];
+          out.line(`${f.replaced ? 'replaced' : 'stored'} ${f.name}: ${formatBytes(f.sizeBytes)} in ${f.datasets} data sets (${formatRate(f.sizeBytes, ms)})`);
+        } else {
+          out.line(`stored ${report.files.length} files, ${formatBytes(report.totalBytes)} (${formatRate(report.totalBytes, ms)})`);
+        }
+        return report.warnings.length > 0 ? ExitCode.repairable : ExitCode.ok;
+      });
+    });
+}

@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { poolStatus } from '../../ops/pool-status.js';
+import { runCommand, withCommonOptions } from '../command-runner.js';
+import { formatBytes } from '../output.js';
+
+export function registerStatus(program: Command): void {
+  withCommonOptions(program.command('status').description('stores, space and health, as a table (reads metadata only)'))
+    .action(async (flags: { pool?: string; json?: boolean; quiet?: boolean }) => {
+      await runCommand(flags, async (out) => {
+        const status = await poolStatus({ pool: flags.pool });
+        out.document({ ok: true, ...status });
+        out.line(`pool ${out.color.bold(status.poolName)} (${status.poolId}): ${status.k}+${status.m}, ${formatBytes(status.blockSizeBytes)} blocks, epoch ${status.epoch}`);
+        const paint = (c: string) => (c === 'online' ? out.color.green(c) : out.color.red(c));
+        out.table(['slot', 'path', 'state', 'free', 'size'], status.stores.map((s) => [
+          s.slot, s.path, paint(s.condition), s.freeBytes === undefined ? '-' : formatBytes(s.freeBytes), s.totalBytes === undefined ? '-' : formatBytes(s.totalBytes),
+        ]));
+        out.line(`${status.fileCount} files, ${formatBytes(status.storedBytes)} of data`);
+        for (const problem of status.problems) out.line(out.color.yellow(`! ${problem}`));
+        const verdict = status.health === 'healthy' ? out.color.green(status.health) : out.color.red(status.health);
+        out.line(`health: ${verdict}`);
+        return status.exitCode;
+      });
+    });
+}

@@ -1,0 +1,49 @@
+import { Command, CommanderError } from 'commander';
+import { ExitCode } from '../rain-error.js';
+import { EXIT_CODE_HELP } from './command-runner.js';
+import { registerDemo } from './commands/demo.js';
+import { registerGet } from './commands/get.js';
+import { registerInit } from './commands/init.js';
+import { registerLs } from './commands/ls.js';
+import { registerPut } from './commands/put.js';
+import { registerRebuild } from './commands/rebuild.js';
+import { registerRm } from './commands/rm.js';
+import { registerStatus } from './commands/status.js';
+import { registerVerify } from './commands/verify.js';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(): Command {
+  const program = new Command('rain')
+    .description('erasure-coded pools over plain directories: any m stores may vanish, every file still reads back')
+    .version(VERSION)
+    .showHelpAfterError('(run rain --help for usage)')
+    .addHelpText('after', EXIT_CODE_HELP)
+    .exitOverride();
+  registerInit(program);
+  registerPut(program);
+  registerGet(program);
+  registerLs(program);
+  registerRm(program);
+  registerStatus(program);
+  registerVerify(program);
+  registerRebuild(program);
+  registerDemo(program);
+  for (const command of program.commands) command.exitOverride().addHelpText('after', EXIT_CODE_HELP);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are successes; every other parse failure is a usage error (64).
+      const benign = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help';
+      process.exitCode = benign ? ExitCode.ok : ExitCode.usage;
+      return;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,98 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import ora, { type Ora } from 'ora';
+import { ExitCode, RainError, describeError, type ExitCodeValue } from '../rain-error.js';
+
+export interface OutputFlags {
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+}
+
+/**
+ * Everything a command prints goes through here, so cron-safety is decided once: colour and
+ * spinners only when stdout is a terminal and NO_COLOR is unset; --json prints exactly one
+ * document on stdout (also on failure); --quiet prints nothing but errors.
+ */
+export class Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly interactive: boolean;
+  readonly color: ChalkInstance;
+  private spinner: Ora | undefined;
+
+  constructor(flags: OutputFlags) {
+    this.json = flags.json === true;
+    this.quiet = flags.quiet === true;
+    const noColor = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
+    this.interactive = process.stdout.isTTY === true && !noColor;
+    this.color = new Chalk({ level: this.interactive ? 1 : 0 });
+  }
+
+  /** Human lines on stdout (suppressed by --json and --quiet). */
+  line(text = ''): void {
+    if (!this.json && !this.quiet) process.stdout.write(`${text}\n`);
+  }
+
+  /** Notices that belong on stderr even when stdout carries data (a degraded read, say). */
+  notice(text: string): void {
+    if (!this.quiet) process.stderr.write(`rain: ${text}\n`);
+  }
+
+  document(doc: object): void {
+    if (this.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  }
+
+  table(head: string[], rows: (string | number)[][]): void {
+    if (this.json || this.quiet) return;
+    // cli-table3 colours by itself whenever TERM looks capable, even into a file: colour is ours alone.
+    const table = new Table({ head: head.map((h) => this.color.bold(h)), style: { head: [], border: [], compact: true } });
+    for (const row of rows) table.push(row.map(String));
+    process.stdout.write(`${table.toString()}\n`);
+  }
+
+  /** Progress on stderr for people at a terminal; silent in pipes, cron and --json. */
+  progress(label: string): (doneBytes: number, totalBytes: number) => void {
+    const canSpin = this.interactive && !this.json && !this.quiet && process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0;
+    if (!canSpin) return () => undefined;
+    this.spinner = ora({ text: label, stream: process.stderr }).start();
+    let lastUpdate = 0;
+    return (done, total) => {
+      const now = Date.now();
+      if (!this.spinner || now - lastUpdate < 100) return;
+      lastUpdate = now;
+      const percent = total > 0 ? Math.floor((done / total) * 100) : 100;
+      this.spinner.text = `${label} ${percent}% (${formatBytes(done)} of ${formatBytes(total)})`;
+    };
+  }
+
+  stopProgress(): void {
+    this.spinner?.stop();
+    this.spinner = undefined;
+  }
+
+  /** Prints an error as one line (and as the JSON document with --json) and returns its exit code. */
+  fail(error: unknown): ExitCodeValue {
+    this.stopProgress();
+    const exitCode = error instanceof RainError ? error.exitCode : ExitCode.ioFailure;
+    const message = error instanceof RainError ? error.message : `unexpected failure: ${describeError(error)}`;
+    process.stderr.write(`rain: ${message}\n`);
+    if (this.json) process.stdout.write(`${JSON.stringify({ ok: false, exitCode, error: message }, null, 2)}\n`);
+    return exitCode;
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatRate(bytes: number, milliseconds: number): string {
+  if (milliseconds <= 0) return '-';
+  return `${((bytes / 1e6) / (milliseconds / 1000)).toFixed(1)} MB/s`;
+}

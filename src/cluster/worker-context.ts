@@ -1,0 +1,74 @@
+import fs from 'node:fs/promises';
+import { createCodec, type ReedSolomonCodec } from '../codec/reed-solomon.js';
+import { DirectorySync } from '../store/durable-file.js';
+import type { StoreAccess } from './protocol.js';
+
+/** A worker's state across requests: which stores it may touch, open handles, codecs, buffers. */
+export class WorkerContext {
+  readonly slot: number;
+  readonly poolId: string;
+  readonly directorySync = new DirectorySync();
+  private readonly stores = new Map<number, StoreAccess>();
+  private readonly codecs = new Map<string, ReedSolomonCodec>();
+  private readonly handles = new Map<string, Promise<fs.FileHandle>>();
+  private readonly freeBuffers: Buffer[] = [];
+
+  constructor(slot: number, poolId: string, stores: readonly StoreAccess[]) {
+    this.slot = slot;
+    this.poolId = poolId;
+    for (const store of stores) this.stores.set(store.slot, store);
+  }
+
+  store(slot: number): StoreAccess {
+    const store = this.stores.get(slot);
+    if (!store) throw new Error(`slot ${slot} is not in this pool's manifest`);
+    return store;
+  }
+
+  codec(k: number, m: number): ReedSolomonCodec {
+    const key = `${k}+${m}`;
+    let codec = this.codecs.get(key);
+    if (!codec) {
+      codec = createCodec(k, m);
+      this.codecs.set(key, codec);
+    }
+    return codec;
+  }
+
+  /** Source and sink files are opened once per worker, not once per data set. */
+  handle(path: string, flags: 'r' | 'r+'): Promise<fs.FileHandle> {
+    const key = `${flags}:${path}`;
+    let handle = this.handles.get(key);
+    if (!handle) {
+      handle = fs.open(path, flags);
+      this.handles.set(key, handle);
+      handle.catch(() => this.handles.delete(key));
+    }
+    return handle;
+  }
+
+  async closeHandles(): Promise<void> {
+    const handles = [...this.handles.values()];
+    this.handles.clear();
+    for (const pending of handles) {
+      try {
+        const handle = await pending;
+        await handle.close();
+      } catch {
+        // a handle that never opened has nothing to close
+      }
+    }
+  }
+
+  /** Working buffers are reused across data sets so a long file does not churn the heap. */
+  takeBuffer(bytes: number): Buffer {
+    const index = this.freeBuffers.findIndex((b) => b.length >= bytes);
+    if (index >= 0) return this.freeBuffers.splice(index, 1)[0].subarray(0, bytes);
+    return Buffer.alloc(bytes);
+  }
+
+  giveBuffer(buffer: Buffer): void {
+    const whole = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.buffer.byteLength - buffer.byteOffset);
+    if (this.freeBuffers.length < 4) this.freeBuffers.push(whole);
+  }
+}

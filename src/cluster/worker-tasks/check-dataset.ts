@@ -1,0 +1,134 @@
+import type { BlockHeader } from '../../format/block-header.js';
+import { crc32Of } from '../../format/checksum.js';
+import { listFileBlocks, readBlock, removeBlock, writeBlock } from '../../store/block-files.js';
+import type { BlockFileKey } from '../../store/store-layout.js';
+import { describeError } from '../../rain-error.js';
+import type { BlockVerdict, CheckResult, DatasetRef } from '../protocol.js';
+import type { WorkerContext } from '../worker-context.js';
+import { allocateDataset, goodIndexes, readBlocksInto, type DatasetBuffers } from './read-blocks.js';
+
+/**
+ * The consistency check of one data set by its responsible worker (M5, M7): classify every block,
+ * check the good ones agree (parity recomputed from data equals stored parity), and with `repair`
+ * reconstruct every block that is not good, write it, read it back, and drop stale versions.
+ */
+export async function checkDataset(ctx: WorkerContext, ref: DatasetRef, repair: boolean, listings: BlockListings): Promise<CheckResult> {
+  const data = allocateDataset(ctx, ref);
+  try {
+    const width = ref.k + ref.m;
+    const all = Array.from({ length: width }, (_, b) => b);
+    await readBlocksInto(ctx, ref, data, all);
+    const parityMismatch = findParityMismatch(ctx, ref, data);
+    const onStore = await Promise.all(all.map((b) => listings.versionsOf(ctx, ref, b)));
+
+    const blocks: BlockVerdict[] = all.map((blockIndex) => {
+      const slot = ref.placement[blockIndex];
+      const versions = onStore[blockIndex];
+      const newerPresent = versions.some((s) => s > ref.sequence);
+      const read = data.results[blockIndex];
+      if (read?.status === 'good') {
+        return parityMismatch.has(blockIndex)
+          ? { blockIndex, slot, status: 'corrupt', detail: 'parity disagrees with the data blocks', newerPresent }
+          : { blockIndex, slot, status: 'good', newerPresent };
+      }
+      if (read?.status === 'corrupt') return { blockIndex, slot, status: 'corrupt', detail: read.reason, newerPresent };
+      if (versions.some((s) => s < ref.sequence)) return { blockIndex, slot, status: 'stale', newerPresent };
+      return { blockIndex, slot, status: 'missing', newerPresent };
+    });
+    const goodCount = blocks.filter((b) => b.status === 'good').length;
+    const result = { datasetIndex: ref.datasetIndex, blocks, goodCount, recoverable: goodCount >= ref.k };
+    if (!repair || goodCount === width || goodCount < ref.k) {
+      if (repair && goodCount === width) await dropOlderVersions(ctx, ref, onStore);
+      return { ...result, repaired: [], unrepaired: [] };
+    }
+    return { ...result, ...(await repairBlocks(ctx, ref, data, blocks, onStore)) };
+  } finally {
+    ctx.giveBuffer(data.buffer);
+  }
+}
+
+/** With all data blocks good, every good parity block must equal the parity recomputed from them. */
+function findParityMismatch(ctx: WorkerContext, ref: DatasetRef, data: DatasetBuffers): Set<number> {
+  const mismatched = new Set<number>();
+  for (let b = 0; b < ref.k; b++) if (data.results[b]?.status !== 'good') return mismatched;
+  const shardBytes = data.extent.shardBytes;
+  const expected = Array.from({ length: ref.m }, () => Buffer.allocUnsafe(shardBytes));
+  ctx.codec(ref.k, ref.m).encode(data.shards.slice(0, ref.k), expected);
+  for (let r = 0; r < ref.m; r++) {
+    const b = ref.k + r;
+    if (data.results[b]?.status === 'good' && !expected[r].equals(data.shards[b])) mismatched.add(b);
+  }
+  return mismatched;
+}
+
+async function repairBlocks(
+  ctx: WorkerContext, ref: DatasetRef, data: DatasetBuffers, blocks: readonly BlockVerdict[], onStore: readonly bigint[][],
+): Promise<Pick<CheckResult, 'repaired' | 'unrepaired'>> {
+  const present = blocks.map((b) => b.status === 'good');
+  const wanted = blocks.filter((b) => b.status !== 'good').map((b) => b.blockIndex);
+  // Reconstruct from the good blocks only; a stored parity that disagreed must not feed the decoder.
+  ctx.codec(ref.k, ref.m).reconstruct(data.shards, present, wanted);
+  const repaired: number[] = [];
+  const unrepaired: { blockIndex: number; reason: string }[] = [];
+  await Promise.all(wanted.map(async (blockIndex) => {
+    const store = ctx.store(ref.placement[blockIndex]);
+    if (!store.writable) {
+      unrepaired.push({ blockIndex, reason: `store ${store.slot} is not writable` });
+      return;
+    }
+    const payload = data.shards[blockIndex];
+    const header: BlockHeader = {
+      poolId: ref.poolId, fileId: ref.fileId, name: ref.name, sequence: ref.sequence, fileSizeBytes: ref.fileSizeBytes,
+      k: ref.k, m: ref.m, blockIndex, datasetIndex: ref.datasetIndex, datasetCount: ref.datasetCount,
+      blockSizeBytes: ref.blockSizeBytes, payloadLengthBytes: payload.length, datasetDataBytes: data.extent.dataBytes,
+      payloadCrc32: crc32Of(payload),
+    };
+    try {
+      await writeBlock(store.path, header, payload, ctx.directorySync);
+      const reread = await readBlock(store.path, { ...header, payloadLengthBytes: payload.length });
+      if (reread.status !== 'good' || !reread.payload.equals(payload)) throw new Error('the rewritten block does not read back');
+      repaired.push(blockIndex);
+    } catch (error) {
+      unrepaired.push({ blockIndex, reason: describeError(error) });
+    }
+  }));
+  if (unrepaired.length === 0) await dropOlderVersions(ctx, ref, onStore);
+  repaired.sort((a, b) => a - b);
+  return { repaired, unrepaired };
+}
+
+/** Older sequences of a block are garbage once the current one is complete everywhere. */
+async function dropOlderVersions(ctx: WorkerContext, ref: DatasetRef, onStore: readonly bigint[][]): Promise<void> {
+  await Promise.all(onStore.map(async (versions, blockIndex) => {
+    const store = ctx.store(ref.placement[blockIndex]);
+    if (!store.writable) return;
+    for (const sequence of versions) {
+      if (sequence < ref.sequence) {
+        await removeBlock(store.path, ref.fileId, { datasetIndex: ref.datasetIndex, blockIndex, sequence });
+      }
+    }
+  }));
+}
+
+/** Directory listings of a file's blocks per store, taken once per file and reused across its data sets. */
+export class BlockListings {
+  private readonly cache = new Map<string, Promise<BlockFileKey[]>>();
+
+  async versionsOf(ctx: WorkerContext, ref: DatasetRef, blockIndex: number): Promise<bigint[]> {
+    const store = ctx.store(ref.placement[blockIndex]);
+    if (!store.readable) return [];
+    const key = `${store.slot}/${ref.fileId}`;
+    let listing = this.cache.get(key);
+    if (!listing) {
+      if (this.cache.size > 64) this.cache.clear();
+      listing = listFileBlocks(store.path, ref.fileId).catch(() => []);
+      this.cache.set(key, listing);
+    }
+    const keys = await listing;
+    return keys.filter((k) => k.datasetIndex === ref.datasetIndex && k.blockIndex === blockIndex).map((k) => k.sequence);
+  }
+
+  forget(): void {
+    this.cache.clear();
+  }
+}

@@ -1,0 +1,50 @@
+import { dataLostError } from '../../rain-error.js';
+import type { DatasetRef, DecodeResult } from '../protocol.js';
+import type { WorkerContext } from '../worker-context.js';
+import { allocateDataset, goodIndexes, readBlocksInto } from './read-blocks.js';
+
+/**
+ * Reads a data set for `get`: the k data blocks first (no decoding on the healthy path); when any
+ * is missing or fails its checksum, the parity blocks are read and the data reconstructed (M8).
+ * The bytes go straight into the destination file at their offset, or back to the coordinator.
+ */
+export async function decodeDataset(
+  ctx: WorkerContext,
+  ref: DatasetRef,
+  sink: { kind: 'file'; path: string } | { kind: 'return' },
+): Promise<DecodeResult> {
+  const data = allocateDataset(ctx, ref);
+  try {
+    const dataIndexes = Array.from({ length: ref.k }, (_, b) => b);
+    await readBlocksInto(ctx, ref, data, dataIndexes);
+    const missingData = dataIndexes.filter((b) => data.results[b]?.status !== 'good');
+    const reconstructed: number[] = [];
+    if (missingData.length > 0) {
+      const parityIndexes = Array.from({ length: ref.m }, (_, r) => ref.k + r);
+      await readBlocksInto(ctx, ref, data, parityIndexes);
+      const good = goodIndexes(data);
+      if (good.length < ref.k) {
+        throw dataLostError(`${ref.name}: data set ${ref.datasetIndex} has only ${good.length} good blocks of the ${ref.k} needed`);
+      }
+      const present = data.results.map((r) => r?.status === 'good');
+      ctx.codec(ref.k, ref.m).reconstruct(data.shards, present, missingData);
+      reconstructed.push(...missingData);
+    }
+    const badBlocks = data.results.flatMap((r, blockIndex) => (r && r.status !== 'good'
+      ? [{ blockIndex, slot: ref.placement[blockIndex], status: r.status, detail: r.status === 'corrupt' ? r.reason : undefined }]
+      : []));
+    const bytes = data.buffer.subarray(0, data.extent.dataBytes);
+    if (sink.kind === 'file') {
+      const out = await ctx.handle(sink.path, 'r+');
+      let written = 0;
+      while (written < bytes.length) {
+        const r = await out.write(bytes, written, bytes.length - written, data.extent.fileOffsetBytes + written);
+        written += r.bytesWritten;
+      }
+      return { datasetIndex: ref.datasetIndex, reconstructed, badBlocks };
+    }
+    return { datasetIndex: ref.datasetIndex, reconstructed, badBlocks, bytes: new Uint8Array(bytes) };
+  } finally {
+    ctx.giveBuffer(data.buffer);
+  }
+}

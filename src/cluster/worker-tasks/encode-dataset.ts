@@ -1,0 +1,59 @@
+import type { BlockHeader } from '../../format/block-header.js';
+import { crc32Of } from '../../format/checksum.js';
+import { datasetExtent } from '../../format/dataset-geometry.js';
+import { writeBlock } from '../../store/block-files.js';
+import { describeError } from '../../rain-error.js';
+import type { DatasetRef, EncodeResult } from '../protocol.js';
+import type { WorkerContext } from '../worker-context.js';
+
+/**
+ * The responsible worker reads its data set straight from the source file, computes the parity
+ * and writes all k+m blocks to their stores. Blocks whose store is not writable are skipped and
+ * reported; the caller decides whether enough were written.
+ */
+export async function encodeDataset(ctx: WorkerContext, ref: DatasetRef, sourcePath: string): Promise<EncodeResult> {
+  const extent = datasetExtent({ fileSizeBytes: ref.fileSizeBytes, k: ref.k, blockSizeBytes: ref.blockSizeBytes }, ref.datasetIndex);
+  const { shardBytes } = extent;
+  const width = ref.k + ref.m;
+  const buffer = ctx.takeBuffer(width * shardBytes);
+  try {
+    const dataRegion = buffer.subarray(0, ref.k * shardBytes);
+    const source = await ctx.handle(sourcePath, 'r');
+    let filled = 0;
+    while (filled < extent.dataBytes) {
+      const { bytesRead } = await source.read(dataRegion, filled, extent.dataBytes - filled, extent.fileOffsetBytes + filled);
+      if (bytesRead === 0) throw new Error(`source ${sourcePath} ended early (changed while being read?)`);
+      filled += bytesRead;
+    }
+    dataRegion.fill(0, extent.dataBytes);
+    const shards = Array.from({ length: width }, (_, b) => buffer.subarray(b * shardBytes, (b + 1) * shardBytes));
+    ctx.codec(ref.k, ref.m).encode(shards.slice(0, ref.k), shards.slice(ref.k));
+
+    const written: number[] = [];
+    const failed: { blockIndex: number; slot: number; reason: string }[] = [];
+    await Promise.all(shards.map(async (payload, blockIndex) => {
+      const slot = ref.placement[blockIndex];
+      const store = ctx.store(slot);
+      if (!store.writable) {
+        failed.push({ blockIndex, slot, reason: 'store not writable' });
+        return;
+      }
+      const header: BlockHeader = {
+        poolId: ref.poolId, fileId: ref.fileId, name: ref.name, sequence: ref.sequence, fileSizeBytes: ref.fileSizeBytes,
+        k: ref.k, m: ref.m, blockIndex, datasetIndex: ref.datasetIndex, datasetCount: ref.datasetCount,
+        blockSizeBytes: ref.blockSizeBytes, payloadLengthBytes: shardBytes, datasetDataBytes: extent.dataBytes,
+        payloadCrc32: crc32Of(payload),
+      };
+      try {
+        await writeBlock(store.path, header, payload, ctx.directorySync);
+        written.push(blockIndex);
+      } catch (error) {
+        failed.push({ blockIndex, slot, reason: describeError(error) });
+      }
+    }));
+    written.sort((a, b) => a - b);
+    return { datasetIndex: ref.datasetIndex, written, failed };
+  } finally {
+    ctx.giveBuffer(buffer);
+  }
+}

@@ -1,0 +1,36 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { isId } from '../../format/ids.js';
+import { listFileBlocks, removeBlock } from '../../store/block-files.js';
+import { readdirOrEmpty } from '../../store/catalog-files.js';
+import { BLOCKS_DIR, fileBlocksDir, TMP_DIR } from '../../store/store-layout.js';
+import type { StoreScan } from '../protocol.js';
+
+/** The file ids this store holds blocks for (names only; contents are the check's business). */
+export async function scanStore(storePath: string): Promise<StoreScan> {
+  const fileIds: string[] = [];
+  for (const bucket of await readdirOrEmpty(path.join(storePath, BLOCKS_DIR))) {
+    for (const fileId of await readdirOrEmpty(path.join(storePath, BLOCKS_DIR, bucket))) {
+      if (isId(fileId) && fileId.startsWith(bucket)) fileIds.push(fileId);
+    }
+  }
+  const tempFiles = (await readdirOrEmpty(path.join(storePath, TMP_DIR))).length;
+  return { fileIds, tempFiles };
+}
+
+/**
+ * Removes this store's blocks of `fileId` that are older than `sequence` (garbage after a newer
+ * version committed) or exactly at it (undoing a put that failed), then the directory once empty.
+ */
+export async function removeFileBlocks(storePath: string, fileId: string, sequence: bigint, which: 'older' | 'exactly'): Promise<number> {
+  let removed = 0;
+  for (const key of await listFileBlocks(storePath, fileId)) {
+    if (which === 'older' ? key.sequence < sequence : key.sequence === sequence) {
+      await removeBlock(storePath, fileId, key);
+      removed++;
+    }
+  }
+  // rmdir only succeeds on an empty directory, so a concurrent writer's new blocks are never lost.
+  await fs.rmdir(fileBlocksDir(storePath, fileId)).catch(() => undefined);
+  return removed;
+}

@@ -1,0 +1,97 @@
+import { isId } from './ids.js';
+import { checkGeometry } from './pool-limits.js';
+import { isRecord, sealJson, unsealJson } from './sealed-json.js';
+
+export const MANIFEST_FORMAT = 'rain-pool/1';
+export const STORE_IDENTITY_FORMAT = 'rain-store/1';
+/** Bumped whenever the responsibility or placement function changes, so mixed versions refuse to run together. */
+export const RESPONSIBILITY_VERSION = 1;
+
+export interface StoreEntry {
+  readonly slot: number;
+  readonly storeId: string;
+  readonly path: string;
+}
+
+/** The pool's manifest: identical on every store at a given epoch. */
+export interface Manifest {
+  readonly poolId: string;
+  readonly name: string;
+  readonly k: number;
+  readonly m: number;
+  readonly blockSizeBytes: number;
+  readonly epoch: number;
+  readonly responsibilityVersion: number;
+  readonly stores: readonly StoreEntry[];
+  readonly createdAt: string;
+}
+
+/** Written once into each store: which pool and slot this directory belongs to. */
+export interface StoreIdentity {
+  readonly poolId: string;
+  readonly storeId: string;
+  readonly slot: number;
+}
+
+export function encodeManifest(manifest: Manifest): string {
+  const problem = validateManifest(manifest);
+  if (problem) throw new Error(`refusing to write an invalid manifest: ${problem}`);
+  return sealJson({ format: MANIFEST_FORMAT, ...manifest });
+}
+
+export function decodeManifest(text: string): { ok: true; manifest: Manifest } | { ok: false; reason: string } {
+  const unsealed = unsealJson(text);
+  if (!unsealed.ok) return unsealed;
+  const body = unsealed.body;
+  if (!isRecord(body) || body.format !== MANIFEST_FORMAT) return { ok: false, reason: 'not a rain manifest' };
+  const stores = Array.isArray(body.stores) ? body.stores : [];
+  const manifest: Manifest = {
+    poolId: String(body.poolId),
+    name: String(body.name),
+    k: Number(body.k),
+    m: Number(body.m),
+    blockSizeBytes: Number(body.blockSizeBytes),
+    epoch: Number(body.epoch),
+    responsibilityVersion: Number(body.responsibilityVersion),
+    createdAt: String(body.createdAt),
+    stores: stores.map((s: unknown) => {
+      const r = isRecord(s) ? s : {};
+      return { slot: Number(r.slot), storeId: String(r.storeId), path: String(r.path) };
+    }),
+  };
+  const problem = validateManifest(manifest);
+  return problem ? { ok: false, reason: problem } : { ok: true, manifest };
+}
+
+export function validateManifest(m: Manifest): string | undefined {
+  if (!isId(m.poolId)) return 'bad pool id';
+  const geometry = checkGeometry(m.k, m.m, m.blockSizeBytes);
+  if (geometry) return geometry;
+  if (!Number.isSafeInteger(m.epoch) || m.epoch < 1) return 'bad epoch';
+  if (m.responsibilityVersion !== RESPONSIBILITY_VERSION) return `responsibility version ${m.responsibilityVersion} is not supported by this rain`;
+  if (m.stores.length < m.k + m.m) return `manifest lists ${m.stores.length} stores, fewer than k+m = ${m.k + m.m}`;
+  const slots = new Set<number>();
+  for (const s of m.stores) {
+    if (!Number.isInteger(s.slot) || s.slot < 0 || slots.has(s.slot)) return `bad or duplicate store slot ${s.slot}`;
+    if (!isId(s.storeId)) return 'bad store id';
+    if (s.path.length === 0) return 'empty store path';
+    slots.add(s.slot);
+  }
+  return undefined;
+}
+
+export function encodeStoreIdentity(identity: StoreIdentity): string {
+  return sealJson({ format: STORE_IDENTITY_FORMAT, ...identity });
+}
+
+export function decodeStoreIdentity(text: string): { ok: true; identity: StoreIdentity } | { ok: false; reason: string } {
+  const unsealed = unsealJson(text);
+  if (!unsealed.ok) return unsealed;
+  const body = unsealed.body;
+  if (!isRecord(body) || body.format !== STORE_IDENTITY_FORMAT) return { ok: false, reason: 'not a rain store identity' };
+  const identity = { poolId: String(body.poolId), storeId: String(body.storeId), slot: Number(body.slot) };
+  if (!isId(identity.poolId) || !isId(identity.storeId) || !Number.isInteger(identity.slot)) {
+    return { ok: false, reason: 'malformed store identity' };
+  }
+  return { ok: true, identity };
+}

@@ -1,0 +1,85 @@
+import { newestRecord, type CatalogRecord } from '../format/catalog-record.js';
+import { DirectorySync } from '../store/durable-file.js';
+import { listRecordVersions, removeCatalogRecord, scanCatalog, writeCatalogRecord } from '../store/catalog-files.js';
+
+export interface CatalogView {
+  /** Newest record per name (tombstones included), gathered from every readable store. */
+  readonly records: Map<string, CatalogRecord>;
+  /** How many stores hold the newest version of each name (fewer than all: rebuild refreshes). */
+  readonly copies: Map<string, number>;
+  readonly unreadableFiles: string[];
+}
+
+/** Merges the catalogs of the given stores; the highest sequence of each name wins. */
+export async function readCatalog(storePaths: readonly string[], onlyName?: string): Promise<CatalogView> {
+  const scans = await Promise.all(storePaths.map((p) => scanCatalog(p, onlyName).catch(() => ({ records: [], unreadable: [] }))));
+  const byName = new Map<string, CatalogRecord[]>();
+  for (const scan of scans) {
+    for (const record of scan.records) byName.set(record.name, [...(byName.get(record.name) ?? []), record]);
+  }
+  const records = new Map<string, CatalogRecord>();
+  const copies = new Map<string, number>();
+  for (const [name, versions] of byName) {
+    const newest = newestRecord(versions);
+    if (!newest) continue;
+    records.set(name, newest);
+    copies.set(name, versions.filter((v) => v.sequence === newest.sequence).length);
+  }
+  return { records, copies, unreadableFiles: scans.flatMap((s) => s.unreadable) };
+}
+
+/** Live (not deleted) records, sorted by name. */
+export function liveRecords(view: CatalogView): CatalogRecord[] {
+  return [...view.records.values()].filter((r) => !r.deleted).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * The commit point of a put or rm: the record is written durably to every writable store, in
+ * parallel. Returns how many stores took it; the caller decides whether that is enough.
+ */
+export async function commitRecord(storePaths: readonly string[], record: CatalogRecord): Promise<{ written: number; errors: string[] }> {
+  const errors: string[] = [];
+  let written = 0;
+  await Promise.all(storePaths.map(async (storePath) => {
+    try {
+      const sync = new DirectorySync();
+      await writeCatalogRecord(storePath, record, sync);
+      await sync.flush();
+      written++;
+    } catch (error) {
+      errors.push(`${storePath}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }));
+  return { written, errors };
+}
+
+/** Drops record files of `name` older than `sequence` (after a newer version committed). */
+export async function dropOlderRecords(storePaths: readonly string[], name: string, sequence: bigint): Promise<void> {
+  await Promise.all(storePaths.map(async (storePath) => {
+    for (const older of await listRecordVersions(storePath, name).catch(() => [])) {
+      if (older < sequence) await removeCatalogRecord(storePath, name, older).catch(() => undefined);
+    }
+  }));
+}
+
+/**
+ * Brings every writable store's catalog up to the newest version of every name (tombstones
+ * included), so metadata is again on every store after a store was away, emptied or replaced.
+ */
+export async function refreshCatalogCopies(readablePaths: readonly string[], writablePaths: readonly string[]): Promise<number> {
+  const view = await readCatalog(readablePaths);
+  let written = 0;
+  for (const storePath of writablePaths) {
+    const own = await scanCatalog(storePath).catch(() => ({ records: [] as CatalogRecord[] }));
+    const ownNewest = new Map(own.records.map((r) => [r.name, r.sequence]));
+    for (const record of view.records.values()) {
+      const have = ownNewest.get(record.name);
+      if (have !== undefined && have >= record.sequence) continue;
+      const sync = new DirectorySync();
+      await writeCatalogRecord(storePath, record, sync);
+      await sync.flush();
+      written++;
+    }
+  }
+  return written;
+}

@@ -1,0 +1,114 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Writable } from 'node:stream';
+import type { DecodeResult } from '../cluster/protocol.js';
+import type { CatalogRecord } from '../format/catalog-record.js';
+import { checkFileName } from '../format/file-name.js';
+import { describeError, ioError, RainError, usageError } from '../rain-error.js';
+import { readCatalog } from './catalog.js';
+import { withSession, type PoolSession } from './pool-session.js';
+
+export interface GetOptions {
+  readonly pool?: string;
+  readonly name: string;
+  /** A file path, a directory (the name's last segment is used), or a stream such as stdout. */
+  readonly destination: { kind: 'path'; path: string } | { kind: 'stream'; stream: Writable };
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+export interface GetReport {
+  readonly name: string;
+  readonly sizeBytes: number;
+  readonly destination: string;
+  /** Data sets that needed decoding because blocks were missing or bad (M8). */
+  readonly reconstructedDatasets: number;
+  readonly badBlocks: { datasetIndex: number; blockIndex: number; slot: number; status: string; detail?: string }[];
+}
+
+/**
+ * Reads a file back. The output is byte-identical or the command fails: a file destination is
+ * written under a temporary name and renamed into place only when every data set decoded.
+ */
+export async function getFile(options: GetOptions): Promise<GetReport> {
+  const problem = checkFileName(options.name);
+  if (problem) throw usageError(`invalid name: ${problem}`);
+  return withSession(options.pool, 'get', async (session) => {
+    const record = (await readCatalog(session.readablePaths, options.name)).records.get(options.name);
+    if (!record || record.deleted) throw usageError(`${options.name}: no such file in the pool (see 'rain ls')`);
+    const report: GetReport = { name: record.name, sizeBytes: record.fileSizeBytes, destination: '-', reconstructedDatasets: 0, badBlocks: [] };
+    const collect = (result: DecodeResult): void => {
+      if (result.reconstructed.length > 0) (report as { reconstructedDatasets: number }).reconstructedDatasets++;
+      for (const bad of result.badBlocks) report.badBlocks.push({ datasetIndex: result.datasetIndex, ...bad });
+    };
+    if (options.destination.kind === 'stream') {
+      await decodeToStream(session, record, options.destination.stream, collect, options.onProgress);
+      return report;
+    }
+    const finalPath = await resolveDestination(options.destination.path, record.name);
+    await decodeToFile(session, record, finalPath, collect, options.onProgress);
+    return { ...report, destination: finalPath };
+  });
+}
+
+async function resolveDestination(destination: string, name: string): Promise<string> {
+  const stat = await fs.stat(destination).catch(() => undefined);
+  const target = stat?.isDirectory() ? path.join(destination, path.posix.basename(name)) : destination;
+  const parent = await fs.stat(path.dirname(path.resolve(target))).catch(() => undefined);
+  if (!parent?.isDirectory()) throw usageError(`${path.dirname(path.resolve(target))}: destination directory does not exist`);
+  return path.resolve(target);
+}
+
+async function decodeToFile(
+  session: PoolSession, record: CatalogRecord, finalPath: string,
+  collect: (r: DecodeResult) => void, onProgress?: (done: number, total: number) => void,
+): Promise<void> {
+  const tempPath = path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.rain-${randomBytes(6).toString('hex')}.part`);
+  const handle = await fs.open(tempPath, 'wx').catch((error: unknown) => {
+    throw ioError(`cannot create ${tempPath}: ${describeError(error)}`);
+  });
+  try {
+    await handle.truncate(record.fileSizeBytes);
+    let done = 0;
+    await session.cluster.runDatasets<DecodeResult>(datasetTasks(session, record, { kind: 'file', path: tempPath }, (result) => {
+      collect(result);
+      done++;
+      onProgress?.(Math.min(record.fileSizeBytes, done * record.k * record.blockSizeBytes), record.fileSizeBytes);
+    }));
+    await session.cluster.flush(); // workers close their handles to the temp file
+    await handle.sync();
+    await handle.close();
+    await fs.rename(tempPath, finalPath);
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await fs.rm(tempPath, { force: true });
+    throw error instanceof RainError ? error : ioError(`writing ${finalPath} failed: ${describeError(error)}`);
+  }
+}
+
+async function decodeToStream(
+  session: PoolSession, record: CatalogRecord, stream: Writable,
+  collect: (r: DecodeResult) => void, onProgress?: (done: number, total: number) => void,
+): Promise<void> {
+  let done = 0;
+  await session.cluster.runDatasets<DecodeResult>(datasetTasks(session, record, { kind: 'return' }, async (result) => {
+    collect(result);
+    if (result.bytes && !stream.write(result.bytes)) {
+      await new Promise<void>((resolve, reject) => {
+        stream.once('drain', resolve);
+        stream.once('error', reject);
+      });
+    }
+    done += result.bytes?.length ?? 0;
+    onProgress?.(done, record.fileSizeBytes);
+  }), { ordered: true });
+}
+
+function* datasetTasks(
+  session: PoolSession, record: CatalogRecord, sink: { kind: 'file'; path: string } | { kind: 'return' },
+  done: (result: DecodeResult) => void | Promise<void>,
+): Generator<{ fileId: string; datasetIndex: number; request: { op: 'decode'; ref: ReturnType<PoolSession['datasetRef']>; sink: typeof sink }; done: typeof done }> {
+  for (let d = 0; d < record.datasetCount; d++) {
+    yield { fileId: record.fileId, datasetIndex: d, request: { op: 'decode', ref: session.datasetRef(record, d), sink }, done };
+  }
+}

@@ -1,0 +1,38 @@
+import { placeDataset } from '../format/placement.js';
+import { liveRecords, readCatalog } from './catalog.js';
+import { openPool, type StoreState } from './open-pool.js';
+
+export type ListedHealth = 'ok' | 'degraded' | 'unavailable';
+
+export interface ListedFile {
+  readonly name: string;
+  readonly sizeBytes: number;
+  readonly datasets: number;
+  readonly writtenAt: string;
+  /** From store availability alone (no block is read; `verify` reads them). */
+  readonly health: ListedHealth;
+}
+
+export async function listFiles(options: { pool?: string; prefix?: string }): Promise<{ poolName: string; files: ListedFile[] }> {
+  const pool = await openPool(options.pool);
+  const readable = pool.stores.filter(isReadable).map((s) => s.path);
+  const records = liveRecords(await readCatalog(readable)).filter((r) => !options.prefix || r.name.startsWith(options.prefix));
+  const down = new Set(pool.stores.filter((s) => !isReadable(s)).map((s) => s.slot));
+  const slots = pool.manifest.stores.map((s) => s.slot);
+  const files = records.map((r): ListedFile => {
+    let health: ListedHealth = 'ok';
+    if (down.size > 0) {
+      for (let d = 0; d < r.datasetCount && health !== 'unavailable'; d++) {
+        const lostHere = placeDataset(r.fileId, d, slots, r.k + r.m).filter((slot) => down.has(slot)).length;
+        if (lostHere > r.m) health = 'unavailable';
+        else if (lostHere > 0) health = 'degraded';
+      }
+    }
+    return { name: r.name, sizeBytes: r.fileSizeBytes, datasets: r.datasetCount, writtenAt: r.writtenAt, health };
+  });
+  return { poolName: pool.manifest.name, files };
+}
+
+export function isReadable(store: StoreState): boolean {
+  return store.condition === 'online' || store.condition === 'read-only';
+}

@@ -1,0 +1,109 @@
+import fs from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import path from 'node:path';
+import type { Manifest, StoreEntry } from '../format/manifest.js';
+import type { StoreAccess } from '../cluster/protocol.js';
+import { errnoCode, ioError, usageError } from '../rain-error.js';
+import { findRegisteredPool } from '../store/pool-registry.js';
+import { readManifest, readStoreIdentity } from '../store/store-metadata.js';
+
+export type StoreCondition =
+  | 'online'      // identity matches, readable and writable
+  | 'read-only'   // identity matches, but the directory cannot be written
+  | 'missing'     // the directory does not exist (disk gone, unmounted)
+  | 'empty'       // the directory exists but holds no rain store (emptied or re-created)
+  | 'foreign'     // holds a store of another pool, or of another store in this slot
+  | 'unreadable'; // exists but cannot be read, or its identity file is damaged
+
+export interface StoreState extends StoreEntry {
+  readonly condition: StoreCondition;
+  readonly detail?: string;
+  /** The epoch of the manifest this store holds, if any (older than the pool's means it was away). */
+  readonly manifestEpoch?: number;
+}
+
+export interface OpenPool {
+  readonly manifest: Manifest;
+  readonly stores: readonly StoreState[];
+  /** Stores whose manifest copy is damaged or behind; reported, and refreshed by `rebuild`. */
+  readonly manifestProblems: readonly string[];
+}
+
+/**
+ * Finds the pool from `-p` (a store directory or a registered pool name) or RAIN_POOL, reads every
+ * listed store's manifest and trusts the highest epoch among those of the same pool id.
+ */
+export async function openPool(poolArgument: string | undefined): Promise<OpenPool> {
+  const given = poolArgument ?? process.env.RAIN_POOL;
+  if (!given) throw usageError('no pool given: pass -p STORE_DIR (any store of the pool) or a pool name, or set RAIN_POOL');
+  const candidates = await candidateStorePaths(given);
+  let best: Manifest | undefined;
+  for (const storePath of candidates) {
+    const read = await readManifest(storePath);
+    if (read.status === 'ok' && (!best || (read.value.poolId === best.poolId && read.value.epoch > best.epoch))) best = read.value;
+  }
+  if (!best) {
+    throw usageError(`${given} is not a rain pool (no readable pool manifest there); give a store directory of the pool or a pool name`);
+  }
+  // A store listed by the manifest may have seen a newer epoch (a --replace while this one was away).
+  for (const entry of best.stores) {
+    const read = await readManifest(entry.path);
+    if (read.status === 'ok' && read.value.poolId === best.poolId && read.value.epoch > best.epoch) best = read.value;
+  }
+  const manifest = best;
+  const stores = await Promise.all(manifest.stores.map((entry) => inspectStore(manifest, entry)));
+  const manifestProblems: string[] = [];
+  for (const store of stores) {
+    if (store.condition !== 'online' && store.condition !== 'read-only') continue;
+    if (store.manifestEpoch === undefined) manifestProblems.push(`store ${store.slot} (${store.path}): manifest damaged or absent`);
+    else if (store.manifestEpoch < manifest.epoch) manifestProblems.push(`store ${store.slot} (${store.path}): manifest at epoch ${store.manifestEpoch}, pool at ${manifest.epoch}`);
+  }
+  return { manifest, stores, manifestProblems };
+}
+
+async function candidateStorePaths(given: string): Promise<string[]> {
+  const asPath = path.resolve(given);
+  const isDirectory = await fs.stat(asPath).then((s) => s.isDirectory(), () => false);
+  const registered = await findRegisteredPool(given);
+  const paths: string[] = [];
+  if (isDirectory) paths.push(asPath);
+  if (registered) paths.push(...registered.storePaths);
+  if (paths.length === 0) {
+    throw usageError(`${given}: no such store directory or registered pool name`);
+  }
+  return [...new Set(paths)];
+}
+
+async function inspectStore(manifest: Manifest, entry: StoreEntry): Promise<StoreState> {
+  const stat = await fs.stat(entry.path).catch((error: unknown) => errnoCode(error) ?? 'error');
+  if (typeof stat === 'string') {
+    return { ...entry, condition: stat === 'ENOENT' ? 'missing' : 'unreadable', detail: stat === 'ENOENT' ? 'directory not found' : stat };
+  }
+  if (!stat.isDirectory()) return { ...entry, condition: 'unreadable', detail: 'not a directory' };
+  const identity = await readStoreIdentity(entry.path);
+  const manifestRead = await readManifest(entry.path);
+  const manifestEpoch = manifestRead.status === 'ok' && manifestRead.value.poolId === manifest.poolId ? manifestRead.value.epoch : undefined;
+  if (identity.status === 'absent') return { ...entry, condition: 'empty', detail: 'no rain store here (emptied or re-created)' };
+  if (identity.status !== 'ok') return { ...entry, condition: 'unreadable', detail: `store identity ${identity.reason}` };
+  if (identity.value.poolId !== manifest.poolId) return { ...entry, condition: 'foreign', detail: `belongs to pool ${identity.value.poolId}` };
+  if (identity.value.storeId !== entry.storeId) return { ...entry, condition: 'foreign', detail: 'holds an older store of this slot (replaced)' };
+  const writable = await fs.access(entry.path, fsConstants.W_OK).then(() => true, () => false);
+  return { ...entry, condition: writable ? 'online' : 'read-only', manifestEpoch };
+}
+
+/** What the workers may touch: foreign and empty stores are neither read nor written. */
+export function storeAccess(stores: readonly StoreState[]): StoreAccess[] {
+  return stores.map((s) => ({
+    slot: s.slot,
+    path: s.path,
+    readable: s.condition === 'online' || s.condition === 'read-only',
+    writable: s.condition === 'online',
+  }));
+}
+
+export function requireQuorum(pool: OpenPool, what: string): void {
+  const readable = pool.stores.filter((s) => s.condition === 'online' || s.condition === 'read-only').length;
+  if (readable < pool.manifest.k) {
+    throw ioError(`${what}: only ${readable} of ${pool.stores.length} stores are reachable, at least k = ${pool.manifest.k} are needed; check mounts (rain status)`);
+  }
+}

@@ -1,0 +1,72 @@
+import type { DatasetRef, StoreAccess } from '../cluster/protocol.js';
+import { WorkerCluster } from '../cluster/worker-cluster.js';
+import type { CatalogRecord } from '../format/catalog-record.js';
+import { placeDataset } from '../format/placement.js';
+import { openPool, requireQuorum, storeAccess, type OpenPool } from './open-pool.js';
+
+/** An open pool with its workers running: what every data-moving operation starts from. */
+export class PoolSession {
+  readonly pool: OpenPool;
+  readonly access: StoreAccess[];
+  readonly cluster: WorkerCluster;
+
+  private constructor(pool: OpenPool, access: StoreAccess[], cluster: WorkerCluster) {
+    this.pool = pool;
+    this.access = access;
+    this.cluster = cluster;
+  }
+
+  static async open(poolArgument: string | undefined, what: string): Promise<PoolSession> {
+    const pool = await openPool(poolArgument);
+    return PoolSession.start(pool, what);
+  }
+
+  static async start(pool: OpenPool, what: string): Promise<PoolSession> {
+    requireQuorum(pool, what);
+    const access = storeAccess(pool.stores);
+    const cluster = await WorkerCluster.start(pool.manifest.poolId, access);
+    return new PoolSession(pool, access, cluster);
+  }
+
+  get slots(): number[] {
+    return this.pool.manifest.stores.map((s) => s.slot);
+  }
+
+  get readablePaths(): string[] {
+    return this.access.filter((s) => s.readable).map((s) => s.path);
+  }
+
+  get writablePaths(): string[] {
+    return this.access.filter((s) => s.writable).map((s) => s.path);
+  }
+
+  datasetRef(record: CatalogRecord, datasetIndex: number): DatasetRef {
+    return {
+      poolId: this.pool.manifest.poolId,
+      name: record.name,
+      fileId: record.fileId,
+      sequence: record.sequence,
+      fileSizeBytes: record.fileSizeBytes,
+      k: record.k,
+      m: record.m,
+      blockSizeBytes: record.blockSizeBytes,
+      datasetIndex,
+      datasetCount: record.datasetCount,
+      placement: placeDataset(record.fileId, datasetIndex, this.slots, record.k + record.m),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.cluster.close();
+  }
+}
+
+/** Opens a session, runs `body`, and always stops the workers. */
+export async function withSession<T>(poolArgument: string | undefined, what: string, body: (session: PoolSession) => Promise<T>): Promise<T> {
+  const session = await PoolSession.open(poolArgument, what);
+  try {
+    return await body(session);
+  } finally {
+    await session.close();
+  }
+}

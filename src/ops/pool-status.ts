@@ -1,0 +1,56 @@
+import fs from 'node:fs/promises';
+import { ExitCode, type ExitCodeValue } from '../rain-error.js';
+import { liveRecords, readCatalog } from './catalog.js';
+import { isReadable } from './list-files.js';
+import { openPool, type StoreCondition } from './open-pool.js';
+
+export interface StoreStatus {
+  readonly slot: number;
+  readonly path: string;
+  readonly condition: StoreCondition;
+  readonly detail?: string;
+  readonly totalBytes?: number;
+  readonly freeBytes?: number;
+}
+
+export interface PoolStatus {
+  readonly poolName: string;
+  readonly poolId: string;
+  readonly k: number;
+  readonly m: number;
+  readonly blockSizeBytes: number;
+  readonly epoch: number;
+  readonly stores: StoreStatus[];
+  readonly fileCount: number;
+  readonly storedBytes: number;
+  readonly problems: string[];
+  readonly health: 'healthy' | 'degraded' | 'unavailable';
+  readonly exitCode: ExitCodeValue;
+}
+
+/** Stores, space and health from metadata alone: fast enough for a prompt or a monitoring probe. */
+export async function poolStatus(options: { pool?: string }): Promise<PoolStatus> {
+  const pool = await openPool(options.pool);
+  const stores = await Promise.all(pool.stores.map(async (s): Promise<StoreStatus> => {
+    const space = isReadable(s) ? await fs.statfs(s.path).catch(() => undefined) : undefined;
+    return {
+      slot: s.slot, path: s.path, condition: s.condition, detail: s.detail,
+      totalBytes: space ? space.blocks * space.bsize : undefined,
+      freeBytes: space ? space.bavail * space.bsize : undefined,
+    };
+  }));
+  const records = liveRecords(await readCatalog(pool.stores.filter(isReadable).map((s) => s.path)));
+  const down = pool.stores.filter((s) => s.condition !== 'online').length;
+  const unreachable = pool.stores.filter((s) => !isReadable(s)).length;
+  const problems = [
+    ...pool.stores.filter((s) => s.condition !== 'online').map((s) => `store ${s.slot} (${s.path}) is ${s.condition}${s.detail ? `: ${s.detail}` : ''}`),
+    ...pool.manifestProblems,
+  ];
+  const health = unreachable > pool.manifest.m ? 'unavailable' : down > 0 || problems.length > 0 ? 'degraded' : 'healthy';
+  return {
+    poolName: pool.manifest.name, poolId: pool.manifest.poolId, k: pool.manifest.k, m: pool.manifest.m,
+    blockSizeBytes: pool.manifest.blockSizeBytes, epoch: pool.manifest.epoch, stores,
+    fileCount: records.length, storedBytes: records.reduce((sum, r) => sum + r.fileSizeBytes, 0), problems, health,
+    exitCode: health === 'unavailable' ? ExitCode.dataLost : health === 'degraded' ? ExitCode.repairable : ExitCode.ok,
+  };
+}

@@ -1,0 +1,182 @@
+import fs from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import type { EncodeResult } from '../cluster/protocol.js';
+import type { CatalogRecord } from '../format/catalog-record.js';
+import { datasetCountOf } from '../format/dataset-geometry.js';
+import { checkFileName } from '../format/file-name.js';
+import { newId, newSequence } from '../format/ids.js';
+import { badInputError, describeError, errnoCode, ioError, usageError } from '../rain-error.js';
+import { tempPathIn } from '../store/durable-file.js';
+import { commitRecord, dropOlderRecords, readCatalog } from './catalog.js';
+import { withSession, type PoolSession } from './pool-session.js';
+
+export interface PutOptions {
+  readonly pool?: string;
+  /** A file, a directory (with recursive), or '-' for standard input. */
+  readonly source: string;
+  readonly as?: string;
+  readonly recursive?: boolean;
+  readonly stdin?: Readable;
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+export interface PutFileReport {
+  readonly name: string;
+  readonly sizeBytes: number;
+  readonly datasets: number;
+  readonly sequence: string;
+  readonly replaced: boolean;
+  /** Blocks that could not be written (their store is down); `rebuild` adds them later. */
+  readonly missingBlocks: number;
+}
+
+export interface PutReport {
+  readonly files: PutFileReport[];
+  readonly totalBytes: number;
+  readonly warnings: string[];
+}
+
+interface SourceFile {
+  readonly path: string;
+  readonly name: string;
+  readonly sizeBytes: number;
+}
+
+/** Files are committed in batches so a long `put -r` makes progress durable as it goes. */
+const FILES_PER_COMMIT = 256;
+
+export async function putFiles(options: PutOptions): Promise<PutReport> {
+  return withSession(options.pool, 'put', async (session) => {
+    const spool = options.source === '-' ? await spoolStdin(session, options.stdin ?? process.stdin) : undefined;
+    try {
+      const sources = spool
+        ? [{ path: spool.path, name: requireName(options.as ?? 'stdin'), sizeBytes: spool.sizeBytes }]
+        : await collectSources(options);
+      const totalBytes = sources.reduce((sum, s) => sum + s.sizeBytes, 0);
+      const report: PutReport = { files: [], totalBytes, warnings: [] };
+      let doneBytes = 0;
+      for (let i = 0; i < sources.length; i += FILES_PER_COMMIT) {
+        const batch = sources.slice(i, i + FILES_PER_COMMIT);
+        await putBatch(session, batch, report, (bytes) => {
+          doneBytes += bytes;
+          options.onProgress?.(doneBytes, totalBytes);
+        });
+      }
+      return report;
+    } finally {
+      if (spool) await fs.rm(spool.path, { force: true });
+    }
+  });
+}
+
+async function putBatch(session: PoolSession, batch: readonly SourceFile[], report: PutReport, progress: (bytes: number) => void): Promise<void> {
+  const { manifest } = session.pool;
+  const planned: { source: SourceFile; record: CatalogRecord; replaced: boolean; results: EncodeResult[] }[] = [];
+  for (const source of batch) {
+    const existing = (await readCatalog(session.readablePaths, source.name)).records.get(source.name);
+    const record: CatalogRecord = {
+      name: source.name,
+      fileId: existing?.fileId ?? newId(),
+      sequence: newSequence(existing?.sequence),
+      deleted: false,
+      fileSizeBytes: source.sizeBytes,
+      k: manifest.k,
+      m: manifest.m,
+      blockSizeBytes: manifest.blockSizeBytes,
+      datasetCount: datasetCountOf({ fileSizeBytes: source.sizeBytes, k: manifest.k, blockSizeBytes: manifest.blockSizeBytes }),
+      writtenAt: new Date().toISOString(),
+    };
+    planned.push({ source, record, replaced: existing !== undefined && !existing.deleted, results: [] });
+  }
+  try {
+    await session.cluster.runDatasets<EncodeResult>(planned.flatMap((p) => Array.from({ length: p.record.datasetCount }, (_, d) => ({
+      fileId: p.record.fileId,
+      datasetIndex: d,
+      request: { op: 'encode' as const, ref: session.datasetRef(p.record, d), sourcePath: p.source.path },
+      done: (result: EncodeResult) => {
+        p.results.push(result);
+        if (result.written.length < manifest.k) {
+          throw ioError(`${p.record.name}: data set ${d} reached only ${result.written.length} stores, ${manifest.k} needed: ${result.failed.map((f) => f.reason).join('; ')}`);
+        }
+        progress(Math.min(p.record.fileSizeBytes - d * manifest.k * manifest.blockSizeBytes, manifest.k * manifest.blockSizeBytes));
+      },
+    }))));
+    await session.cluster.flush();
+  } catch (error) {
+    await undoBlocks(session, planned.map((p) => p.record));
+    throw error;
+  }
+  for (const p of planned) {
+    const commit = await commitRecord(session.writablePaths, p.record);
+    if (commit.written === 0) {
+      await undoBlocks(session, [p.record]);
+      throw ioError(`${p.record.name}: the catalog record could not be written to any store: ${commit.errors[0] ?? ''}`);
+    }
+    const missingBlocks = p.results.reduce((sum, r) => sum + r.failed.length, 0);
+    if (commit.written < manifest.m + 1) report.warnings.push(`${p.record.name}: catalog record on only ${commit.written} stores; run 'rain rebuild'`);
+    if (missingBlocks > 0) report.warnings.push(`${p.record.name}: ${missingBlocks} blocks not written (stores down); run 'rain rebuild' when they are back`);
+    report.files.push({
+      name: p.record.name, sizeBytes: p.record.fileSizeBytes, datasets: p.record.datasetCount,
+      sequence: p.record.sequence.toString(), replaced: p.replaced, missingBlocks,
+    });
+    // The new version is committed; the old one's blocks and records are garbage now.
+    await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request({ op: 'remove-blocks', fileId: p.record.fileId, sequence: p.record.sequence, which: 'older' }).catch(() => undefined)));
+    await dropOlderRecords(session.writablePaths, p.record.name, p.record.sequence);
+  }
+}
+
+/** A put that failed leaves no blocks of its version behind (best effort; `check` collects the rest). */
+async function undoBlocks(session: PoolSession, records: readonly CatalogRecord[]): Promise<void> {
+  for (const record of records) {
+    await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request({ op: 'remove-blocks', fileId: record.fileId, sequence: record.sequence, which: 'exactly' }).catch(() => undefined)));
+  }
+}
+
+function requireName(name: string): string {
+  const problem = checkFileName(name);
+  if (problem) throw usageError(`invalid name '${name.replace(/[\u0000-\u001f]/g, '?')}': ${problem}`);
+  return name;
+}
+
+async function collectSources(options: PutOptions): Promise<SourceFile[]> {
+  const stat = await fs.stat(options.source).catch((error: unknown) => {
+    throw usageError(`${options.source}: ${errnoCode(error) === 'ENOENT' ? 'no such file or directory' : describeError(error)}`);
+  });
+  if (stat.isFile()) {
+    return [{ path: options.source, name: requireName(options.as ?? path.basename(options.source)), sizeBytes: stat.size }];
+  }
+  if (!stat.isDirectory()) throw badInputError(`${options.source} is neither a regular file nor a directory`);
+  if (!options.recursive) throw usageError(`${options.source} is a directory; use -r to put it with its contents`);
+  const prefix = options.as ?? path.basename(path.resolve(options.source));
+  const files: SourceFile[] = [];
+  await walk(options.source, prefix, files);
+  files.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return files;
+}
+
+async function walk(dir: string, prefix: string, out: SourceFile[]): Promise<void> {
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    const name = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) await walk(full, name, out);
+    else if (entry.isFile()) out.push({ path: full, name: requireName(name), sizeBytes: (await fs.stat(full)).size });
+  }
+}
+
+/** Standard input has no size up front, and every block header records the file size, so it is spooled to a store's tmp/ first. */
+async function spoolStdin(session: PoolSession, input: Readable): Promise<{ path: string; sizeBytes: number }> {
+  const storePath = session.writablePaths[0];
+  if (!storePath) throw ioError('no writable store to spool standard input to');
+  const spoolPath = tempPathIn(storePath);
+  await fs.mkdir(path.dirname(spoolPath), { recursive: true });
+  try {
+    await pipeline(input, createWriteStream(spoolPath, { flags: 'wx' }));
+  } catch (error) {
+    await fs.rm(spoolPath, { force: true });
+    throw ioError(`reading standard input failed: ${describeError(error)}`);
+  }
+  return { path: spoolPath, sizeBytes: (await fs.stat(spoolPath)).size };
+}

@@ -1,0 +1,76 @@
+import { ExitCode, usageError, type ExitCodeValue } from '../rain-error.js';
+import { checkFileName } from '../format/file-name.js';
+import { liveRecords, readCatalog } from './catalog.js';
+import { checkFiles, type FileHealth } from './check-files.js';
+import type { OpenPool } from './open-pool.js';
+import { withSession, type PoolSession } from './pool-session.js';
+
+export interface PoolHealthReport {
+  readonly poolName: string;
+  readonly files: FileHealth[];
+  readonly storeProblems: string[];
+  readonly metadataProblems: string[];
+  /** Block directories of files no catalog record names (an interrupted put). */
+  readonly orphanFiles: number;
+  readonly verdict: 'healthy' | 'degraded' | 'lost';
+  readonly exitCode: ExitCodeValue;
+}
+
+export interface VerifyOptions {
+  readonly pool?: string;
+  readonly names?: readonly string[];
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+/** Reads and checks every block of every (or the named) file; repairs nothing. Exit 0 / 1 / 2. */
+export async function verifyPool(options: VerifyOptions): Promise<PoolHealthReport> {
+  return withSession(options.pool, 'verify', (session) => examinePool(session, { repair: false, names: options.names, onProgress: options.onProgress }));
+}
+
+export async function examinePool(
+  session: PoolSession,
+  options: { repair: boolean; names?: readonly string[]; onProgress?: (doneBytes: number, totalBytes: number) => void },
+): Promise<PoolHealthReport> {
+  const catalog = await readCatalog(session.readablePaths);
+  let records = liveRecords(catalog);
+  if (options.names && options.names.length > 0) {
+    for (const name of options.names) {
+      const problem = checkFileName(name);
+      if (problem) throw usageError(`invalid name '${name}': ${problem}`);
+      if (!records.some((r) => r.name === name)) throw usageError(`${name}: no such file in the pool (see 'rain ls')`);
+    }
+    const wanted = new Set(options.names);
+    records = records.filter((r) => wanted.has(r.name));
+  }
+  const files = await checkFiles(session, records, options.repair, options.onProgress);
+  const metadataProblems = [...session.pool.manifestProblems];
+  const readable = session.readablePaths.length;
+  if (!options.repair) {
+    for (const record of records) {
+      const copies = catalog.copies.get(record.name) ?? 0;
+      if (copies < readable) metadataProblems.push(`${record.name}: catalog record on ${copies} of ${readable} reachable stores`);
+    }
+  }
+  if (catalog.unreadableFiles.length > 0) metadataProblems.push(`${catalog.unreadableFiles.length} damaged catalog files (e.g. ${catalog.unreadableFiles[0]})`);
+  const orphanFiles = options.names ? 0 : await countOrphans(session, catalog.records);
+  return summarise(session.pool, files, metadataProblems, orphanFiles);
+}
+
+async function countOrphans(session: PoolSession, records: ReadonlyMap<string, { fileId: string }>): Promise<number> {
+  const known = new Set([...records.values()].map((r) => r.fileId));
+  const scans = await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request<{ fileIds: string[] }>({ op: 'scan' })));
+  const orphans = new Set<string>();
+  for (const scan of scans) for (const fileId of scan.fileIds) if (!known.has(fileId)) orphans.add(fileId);
+  return orphans.size;
+}
+
+export function summarise(pool: OpenPool, files: FileHealth[], metadataProblems: string[], orphanFiles: number): PoolHealthReport {
+  const storeProblems = pool.stores
+    .filter((s) => s.condition !== 'online')
+    .map((s) => `store ${s.slot} (${s.path}): ${s.condition}${s.detail ? `, ${s.detail}` : ''}`);
+  const lost = files.some((f) => f.state === 'lost');
+  const degraded = files.some((f) => f.state === 'degraded') || storeProblems.length > 0 || metadataProblems.length > 0;
+  const verdict = lost ? 'lost' : degraded ? 'degraded' : 'healthy';
+  const exitCode = lost ? ExitCode.dataLost : degraded ? ExitCode.repairable : ExitCode.ok;
+  return { poolName: pool.manifest.name, files, storeProblems, metadataProblems, orphanFiles, verdict, exitCode };
+}

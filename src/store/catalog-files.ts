@@ -1,0 +1,83 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { decodeCatalogRecord, encodeCatalogRecord, type CatalogRecord } from '../format/catalog-record.js';
+import { errnoCode } from '../rain-error.js';
+import { writeFileDurably, type DirectorySync } from './durable-file.js';
+import { CATALOG_DIR, catalogRecordPath, nameHash, parseCatalogFileName } from './store-layout.js';
+
+export async function writeCatalogRecord(storePath: string, record: CatalogRecord, sync: DirectorySync): Promise<void> {
+  const text = encodeCatalogRecord(record);
+  await writeFileDurably(storePath, catalogRecordPath(storePath, record.name, record.sequence), [Buffer.from(text, 'utf8')], sync);
+}
+
+export interface CatalogScan {
+  /** The newest readable record of every name this store knows. */
+  readonly records: CatalogRecord[];
+  /** Record files that exist but do not decode (torn, bit-flipped, foreign). */
+  readonly unreadable: string[];
+}
+
+/** Reads the newest valid version of each name; older files of a name are not opened at all. */
+export async function scanCatalog(storePath: string, onlyName?: string): Promise<CatalogScan> {
+  const byHash = new Map<string, { sequence: bigint; file: string }[]>();
+  const buckets = onlyName ? [nameHash(onlyName).slice(0, 2)] : await readdirOrEmpty(path.join(storePath, CATALOG_DIR));
+  const wantedHash = onlyName ? nameHash(onlyName) : undefined;
+  for (const bucket of buckets) {
+    const dir = path.join(storePath, CATALOG_DIR, bucket);
+    for (const file of await readdirOrEmpty(dir)) {
+      const parsed = parseCatalogFileName(file);
+      if (!parsed || (wantedHash && parsed.nameHash !== wantedHash)) continue;
+      const list = byHash.get(parsed.nameHash) ?? [];
+      list.push({ sequence: parsed.sequence, file: path.join(dir, file) });
+      byHash.set(parsed.nameHash, list);
+    }
+  }
+  const records: CatalogRecord[] = [];
+  const unreadable: string[] = [];
+  for (const versions of byHash.values()) {
+    versions.sort((a, b) => (a.sequence < b.sequence ? 1 : a.sequence > b.sequence ? -1 : 0));
+    for (const version of versions) {
+      const record = await readRecordFile(version.file);
+      if (record && record.sequence === version.sequence) {
+        records.push(record);
+        break;
+      }
+      unreadable.push(version.file);
+    }
+  }
+  return { records, unreadable };
+}
+
+/** Every version file of one name on this store, newest first (for garbage collection). */
+export async function listRecordVersions(storePath: string, name: string): Promise<bigint[]> {
+  const hash = nameHash(name);
+  const files = await readdirOrEmpty(path.join(storePath, CATALOG_DIR, hash.slice(0, 2)));
+  const sequences: bigint[] = [];
+  for (const file of files) {
+    const parsed = parseCatalogFileName(file);
+    if (parsed && parsed.nameHash === hash) sequences.push(parsed.sequence);
+  }
+  return sequences.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+}
+
+export async function removeCatalogRecord(storePath: string, name: string, sequence: bigint): Promise<void> {
+  await fs.rm(catalogRecordPath(storePath, name, sequence), { force: true });
+}
+
+async function readRecordFile(file: string): Promise<CatalogRecord | undefined> {
+  try {
+    const decoded = decodeCatalogRecord(await fs.readFile(file, 'utf8'));
+    return decoded.ok ? decoded.record : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return [];
+    throw error;
+  }
+}

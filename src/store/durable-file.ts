@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { TMP_DIR } from './store-layout.js';
+
+/**
+ * The only way rain puts a file in a store: write under tmp/, fsync the file, rename into place.
+ * The rename is atomic, so a reader sees the old file or the whole new one, never a torn one.
+ * Directory fsyncs make the renames themselves durable; they are collected in a DirectorySync so
+ * a worker writing hundreds of blocks syncs each directory once, before the caller reports success.
+ */
+export class DirectorySync {
+  private readonly pending = new Set<string>();
+
+  add(dir: string): void {
+    this.pending.add(dir);
+  }
+
+  async flush(): Promise<void> {
+    const dirs = [...this.pending];
+    this.pending.clear();
+    // Deepest first: a new directory's own entries before its entry in the parent.
+    dirs.sort((a, b) => b.length - a.length);
+    for (const dir of dirs) await fsyncDirectory(dir);
+  }
+}
+
+export async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** mkdir -p that records every directory it created (and its parent) for a later fsync. */
+export async function ensureDirectory(dir: string, sync: DirectorySync): Promise<void> {
+  const created = await fs.mkdir(dir, { recursive: true });
+  if (created === undefined) return;
+  let current = dir;
+  while (current.length >= created.length) {
+    sync.add(current);
+    sync.add(path.dirname(current));
+    current = path.dirname(current);
+  }
+}
+
+export function tempPathIn(storePath: string): string {
+  return path.join(storePath, TMP_DIR, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
+}
+
+/** Writes `chunks` durably to `finalPath` (inside `storePath`); the rename's directory joins `sync`. */
+export async function writeFileDurably(
+  storePath: string,
+  finalPath: string,
+  chunks: readonly Uint8Array[],
+  sync: DirectorySync,
+): Promise<void> {
+  await ensureDirectory(path.join(storePath, TMP_DIR), sync);
+  await ensureDirectory(path.dirname(finalPath), sync);
+  const tempPath = tempPathIn(storePath);
+  const handle = await fs.open(tempPath, 'wx');
+  try {
+    await writeAll(handle, chunks);
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await fs.rm(tempPath, { force: true });
+    throw error;
+  }
+  await handle.close();
+  try {
+    await fs.rename(tempPath, finalPath);
+  } catch (error) {
+    await fs.rm(tempPath, { force: true });
+    throw error;
+  }
+  sync.add(path.dirname(finalPath));
+}
+
+/** writev may stop short (a full disk reports ENOSPC only on the next call), so loop until done. */
+async function writeAll(handle: fs.FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
+  let position = 0;
+  for (const chunk of chunks) {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, position);
+      if (bytesWritten <= 0) throw new Error('write made no progress');
+      offset += bytesWritten;
+      position += bytesWritten;
+    }
+  }
+}
+
+/** Convenience for one small file that must be durable before returning. */
+export async function writeSmallFileDurably(storePath: string, finalPath: string, text: string): Promise<void> {
+  const sync = new DirectorySync();
+  await writeFileDurably(storePath, finalPath, [Buffer.from(text, 'utf8')], sync);
+  await sync.flush();
+}
+
+/**
+ * Like writeSmallFileDurably, but fails with EEXIST if `finalPath` already exists: the file is
+ * made durable under tmp/ and then hard-linked into place, which is atomic and exclusive, so two
+ * processes racing to claim the same name cannot both win. No lock file is involved.
+ */
+export async function publishExclusively(storePath: string, finalPath: string, text: string): Promise<void> {
+  const sync = new DirectorySync();
+  await ensureDirectory(path.join(storePath, TMP_DIR), sync);
+  await ensureDirectory(path.dirname(finalPath), sync);
+  const tempPath = tempPathIn(storePath);
+  await fs.writeFile(tempPath, text, { flag: 'wx' });
+  const handle = await fs.open(tempPath, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.link(tempPath, finalPath);
+  } finally {
+    await fs.rm(tempPath, { force: true });
+  }
+  sync.add(path.dirname(finalPath));
+  await sync.flush();
+}

@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+
+/**
+ * Where things live inside one store directory (docs/FORMAT.md, "Store layout"):
+ *   rain-store.json                          this store's identity (pool id, store id, slot)
+ *   rain-pool.json                           the pool manifest at the newest epoch this store saw
+ *   catalog/HH/<nameHash>.<sequence>.json    one file per version (or tombstone) of a name
+ *   blocks/HH/<fileId>/<d>.<b>.<sequence>.blk one block: data set d, block index b
+ *   tmp/                                     files being written; renamed into place when durable
+ * HH is the first two hex digits of the hash or id, so no directory grows past ~1/256 of the pool.
+ */
+export const STORE_IDENTITY_FILE = 'rain-store.json';
+export const MANIFEST_FILE = 'rain-pool.json';
+export const CATALOG_DIR = 'catalog';
+export const BLOCKS_DIR = 'blocks';
+export const TMP_DIR = 'tmp';
+
+export function nameHash(name: string): string {
+  return createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 32);
+}
+
+export function catalogRecordPath(storePath: string, name: string, sequence: bigint): string {
+  const hash = nameHash(name);
+  return path.join(storePath, CATALOG_DIR, hash.slice(0, 2), `${hash}.${sequence}.json`);
+}
+
+export function fileBlocksDir(storePath: string, fileId: string): string {
+  return path.join(storePath, BLOCKS_DIR, fileId.slice(0, 2), fileId);
+}
+
+export function blockFileName(datasetIndex: number, blockIndex: number, sequence: bigint): string {
+  return `${datasetIndex}.${blockIndex}.${sequence}.blk`;
+}
+
+export function blockPath(storePath: string, fileId: string, datasetIndex: number, blockIndex: number, sequence: bigint): string {
+  return path.join(fileBlocksDir(storePath, fileId), blockFileName(datasetIndex, blockIndex, sequence));
+}
+
+export interface BlockFileKey {
+  readonly datasetIndex: number;
+  readonly blockIndex: number;
+  readonly sequence: bigint;
+}
+
+export function parseBlockFileName(fileName: string): BlockFileKey | undefined {
+  const match = /^(\d{1,10})\.(\d{1,3})\.(\d{1,20})\.blk$/.exec(fileName);
+  if (!match) return undefined;
+  return { datasetIndex: Number(match[1]), blockIndex: Number(match[2]), sequence: BigInt(match[3]) };
+}
+
+export function parseCatalogFileName(fileName: string): { nameHash: string; sequence: bigint } | undefined {
+  const match = /^([0-9a-f]{32})\.(\d{1,20})\.json$/.exec(fileName);
+  return match ? { nameHash: match[1], sequence: BigInt(match[2]) } : undefined;
+}
