@@ -33,7 +33,7 @@ export interface GetReport {
 export async function getFile(options: GetOptions): Promise<GetReport> {
   const problem = checkFileName(options.name);
   if (problem) throw usageError(`invalid name: ${problem}`);
-  return withSession(options.pool, 'get', async (session) => {
+  return withSession(options.pool, 'get', 'read', async (session) => {
     const record = (await readCatalog(session.readablePaths, options.name)).records.get(options.name);
     if (!record || record.deleted) throw usageError(`${options.name}: no such file in the pool (see 'rain ls')`);
     const report: GetReport = { name: record.name, sizeBytes: record.fileSizeBytes, destination: '-', reconstructedDatasets: 0, badBlocks: [] };

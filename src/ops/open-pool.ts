@@ -101,9 +101,16 @@ export function storeAccess(stores: readonly StoreState[]): StoreAccess[] {
   }));
 }
 
-export function requireQuorum(pool: OpenPool, what: string): void {
+/**
+ * Writing needs k writable stores (fewer could not hold a single data set); reading, checking
+ * and repairing go ahead with any store reachable, so that what survives is reported as such
+ * and lost data is reported as lost (exit 2) rather than as an operational failure.
+ */
+export function requireQuorum(pool: OpenPool, what: string, mode: 'read' | 'write'): void {
   const readable = pool.stores.filter((s) => s.condition === 'online' || s.condition === 'read-only').length;
-  if (readable < pool.manifest.k) {
-    throw ioError(`${what}: only ${readable} of ${pool.stores.length} stores are reachable, at least k = ${pool.manifest.k} are needed; check mounts (rain status)`);
+  const writable = pool.stores.filter((s) => s.condition === 'online').length;
+  if (mode === 'write' && writable < pool.manifest.k) {
+    throw ioError(`${what}: only ${writable} of ${pool.stores.length} stores are writable, at least k = ${pool.manifest.k} are needed; check mounts (rain status)`);
   }
+  if (readable === 0) throw ioError(`${what}: no store of the pool is reachable; check mounts (rain status)`);
 }

@@ -16,13 +16,13 @@ export class PoolSession {
     this.cluster = cluster;
   }
 
-  static async open(poolArgument: string | undefined, what: string): Promise<PoolSession> {
+  static async open(poolArgument: string | undefined, what: string, mode: 'read' | 'write'): Promise<PoolSession> {
     const pool = await openPool(poolArgument);
-    return PoolSession.start(pool, what);
+    return PoolSession.start(pool, what, mode);
   }
 
-  static async start(pool: OpenPool, what: string): Promise<PoolSession> {
-    requireQuorum(pool, what);
+  static async start(pool: OpenPool, what: string, mode: 'read' | 'write'): Promise<PoolSession> {
+    requireQuorum(pool, what, mode);
     const access = storeAccess(pool.stores);
     const cluster = await WorkerCluster.start(pool.manifest.poolId, access);
     return new PoolSession(pool, access, cluster);
@@ -62,8 +62,10 @@ export class PoolSession {
 }
 
 /** Opens a session, runs `body`, and always stops the workers. */
-export async function withSession<T>(poolArgument: string | undefined, what: string, body: (session: PoolSession) => Promise<T>): Promise<T> {
-  const session = await PoolSession.open(poolArgument, what);
+export async function withSession<T>(
+  poolArgument: string | undefined, what: string, mode: 'read' | 'write', body: (session: PoolSession) => Promise<T>,
+): Promise<T> {
+  const session = await PoolSession.open(poolArgument, what, mode);
   try {
     return await body(session);
   } finally {

@@ -49,7 +49,7 @@ interface SourceFile {
 const FILES_PER_COMMIT = 256;
 
 export async function putFiles(options: PutOptions): Promise<PutReport> {
-  return withSession(options.pool, 'put', async (session) => {
+  return withSession(options.pool, 'put', 'write', async (session) => {
     const spool = options.source === '-' ? await spoolStdin(session, options.stdin ?? process.stdin) : undefined;
     try {
       const sources = spool

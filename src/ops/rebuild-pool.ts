@@ -45,7 +45,7 @@ export async function rebuildPool(options: RebuildOptions): Promise<RebuildRepor
     actions.push(`store ${store.slot}: manifest refreshed to epoch ${pool.manifest.epoch}`);
   }
   pool = await openPool(pool.stores.find((s) => s.condition === 'online')?.path ?? options.pool);
-  const session = await PoolSession.start(pool, 'rebuild');
+  const session = await PoolSession.start(pool, 'rebuild', 'read');
   try {
     const refreshed = await refreshCatalogCopies(session.readablePaths, session.writablePaths);
     if (refreshed > 0) actions.push(`${refreshed} catalog records copied to stores that lacked them`);

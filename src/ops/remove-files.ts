@@ -21,7 +21,7 @@ export async function removeFiles(options: { pool?: string; names: readonly stri
     const problem = checkFileName(name);
     if (problem) throw usageError(`invalid name '${name}': ${problem}`);
   }
-  return withSession(options.pool, 'rm', async (session) => {
+  return withSession(options.pool, 'rm', 'read', async (session) => {
     const catalog = await readCatalog(session.readablePaths);
     const targets: CatalogRecord[] = [];
     for (const name of options.names) {

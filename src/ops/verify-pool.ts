@@ -24,7 +24,7 @@ export interface VerifyOptions {
 
 /** Reads and checks every block of every (or the named) file; repairs nothing. Exit 0 / 1 / 2. */
 export async function verifyPool(options: VerifyOptions): Promise<PoolHealthReport> {
-  return withSession(options.pool, 'verify', (session) => examinePool(session, { repair: false, names: options.names, onProgress: options.onProgress }));
+  return withSession(options.pool, 'verify', 'read', (session) => examinePool(session, { repair: false, names: options.names, onProgress: options.onProgress }));
 }
 
 export async function examinePool(
