@@ -1,0 +1,129 @@
+import { describe, expect, it } from '@jest/globals';
+import { decodeBlockHeader, encodeBlockHeader, type BlockHeader } from '../../src/format/block-header.js';
+import { decodeCatalogRecord, encodeCatalogRecord, newestRecord, type CatalogRecord } from '../../src/format/catalog-record.js';
+import { datasetCountOf, datasetExtent } from '../../src/format/dataset-geometry.js';
+import { checkFileName } from '../../src/format/file-name.js';
+import { newId, newSequence, parseSequence } from '../../src/format/ids.js';
+import { decodeManifest, encodeManifest, type Manifest } from '../../src/format/manifest.js';
+import { sealJson, unsealJson } from '../../src/format/sealed-json.js';
+
+const header: BlockHeader = {
+  poolId: newId(), fileId: newId(), name: 'photos/2026/ümlaut.jpg', sequence: (1n << 63n) + 5n,
+  fileSizeBytes: 5 * 1024 ** 3 + 7, k: 4, m: 2, blockIndex: 5, datasetIndex: 1280, datasetCount: 1281,
+  blockSizeBytes: 1 << 20, payloadLengthBytes: 16, datasetDataBytes: 7, payloadCrc32: 0xdeadbeef,
+};
+
+describe('block header', () => {
+  it('round-trips every field, including 64-bit sizes and sequences', () => {
+    const bytes = encodeBlockHeader(header);
+    expect(bytes.length).toBe(94 + Buffer.byteLength(header.name));
+    const decoded = decodeBlockHeader(Buffer.concat([bytes, Buffer.alloc(16)]));
+    expect(decoded).toEqual({ ok: true, header, headerLengthBytes: bytes.length });
+  });
+
+  it('rejects every single flipped bit', () => {
+    const bytes = encodeBlockHeader(header);
+    for (let bit = 0; bit < bytes.length * 8; bit++) {
+      const damaged = Buffer.from(bytes);
+      damaged[bit >> 3] ^= 1 << (bit & 7);
+      expect(decodeBlockHeader(damaged).ok).toBe(false);
+    }
+  });
+
+  it('rejects truncation at every length and garbage without throwing', () => {
+    const bytes = encodeBlockHeader(header);
+    for (let length = 0; length < bytes.length; length++) expect(decodeBlockHeader(bytes.subarray(0, length)).ok).toBe(false);
+    for (let seed = 1; seed < 50; seed++) {
+      const garbage = Buffer.alloc(200, seed);
+      expect(decodeBlockHeader(garbage).ok).toBe(false);
+    }
+  });
+
+  it('refuses to encode an impossible header', () => {
+    expect(() => encodeBlockHeader({ ...header, blockIndex: 6 })).toThrow(/block index/);
+    expect(() => encodeBlockHeader({ ...header, datasetIndex: 1281 })).toThrow(/data set index/);
+  });
+});
+
+describe('data set geometry', () => {
+  it('covers every byte exactly once with 16-byte-aligned shards', () => {
+    for (const fileSizeBytes of [0, 1, 15, 16, 4095, 4096, 3 * 4096, 3 * 4096 + 1, 1_000_003]) {
+      const g = { fileSizeBytes, k: 3, blockSizeBytes: 4096 };
+      let covered = 0;
+      for (let d = 0; d < datasetCountOf(g); d++) {
+        const e = datasetExtent(g, d);
+        expect(e.fileOffsetBytes).toBe(covered);
+        expect(e.shardBytes % 16).toBe(0);
+        expect(e.shardBytes * 3).toBeGreaterThanOrEqual(e.dataBytes);
+        expect(e.shardBytes).toBeLessThanOrEqual(4096);
+        covered += e.dataBytes;
+      }
+      expect(covered).toBe(fileSizeBytes);
+    }
+  });
+
+  it('handles offsets beyond 4 GiB', () => {
+    const g = { fileSizeBytes: 6 * 1024 ** 3 + 1, k: 4, blockSizeBytes: 1 << 20 };
+    const last = datasetExtent(g, datasetCountOf(g) - 1);
+    expect(last.fileOffsetBytes).toBe(6 * 1024 ** 3);
+    expect(last.dataBytes).toBe(1);
+    expect(() => datasetExtent(g, datasetCountOf(g))).toThrow(RangeError);
+  });
+});
+
+describe('names', () => {
+  it.each(['a', 'dir/file.txt', 'ü/日本.txt', 'with space/$HOME', '.hidden', 'a..b'])('accepts %s', (name) => {
+    expect(checkFileName(name)).toBeUndefined();
+  });
+  it.each(['', '/etc/passwd', '../../etc/passwd', 'a/../b', './a', 'a//b', 'a/', 'nul\u0000byte', 'new\nline', 'back\\slash', 'x'.repeat(1025)])(
+    'rejects %j', (name) => {
+      expect(checkFileName(name)).toEqual(expect.any(String));
+    },
+  );
+});
+
+describe('sealed metadata', () => {
+  const manifest: Manifest = {
+    poolId: newId(), name: 'p', k: 2, m: 1, blockSizeBytes: 4096, epoch: 3, responsibilityVersion: 1,
+    stores: [0, 1, 2].map((slot) => ({ slot, storeId: newId(), path: `/d${slot}` })), createdAt: '2026-11-25T00:00:00.000Z',
+  };
+
+  it('manifest round-trips and any edit is detected', () => {
+    const text = encodeManifest(manifest);
+    expect(decodeManifest(text)).toEqual({ ok: true, manifest });
+    expect(decodeManifest(text.replace('"epoch":3', '"epoch":4')).ok).toBe(false);
+    expect(decodeManifest('garbage').ok).toBe(false);
+    expect(decodeManifest(text.slice(0, 40)).ok).toBe(false);
+  });
+
+  it('refuses manifests with too few stores or duplicate slots', () => {
+    expect(() => encodeManifest({ ...manifest, stores: manifest.stores.slice(0, 2) })).toThrow(/fewer than k\+m/);
+    expect(() => encodeManifest({ ...manifest, stores: [...manifest.stores.slice(0, 2), { ...manifest.stores[0] }] })).toThrow(/duplicate/);
+  });
+
+  it('catalog records keep 64-bit sequences exactly; the newest wins', () => {
+    const record: CatalogRecord = {
+      name: 'f', fileId: newId(), sequence: (1n << 64n) - 1n, deleted: false, fileSizeBytes: 1, k: 2, m: 1,
+      blockSizeBytes: 4096, datasetCount: 1, writtenAt: 'now',
+    };
+    const decoded = decodeCatalogRecord(encodeCatalogRecord(record));
+    expect(decoded).toEqual({ ok: true, record });
+    const older = { ...record, sequence: 5n };
+    const tombstone = { ...record, sequence: 6n, deleted: true };
+    expect(newestRecord([older, tombstone])).toBe(tombstone);
+  });
+
+  it('sealJson detects a flipped character', () => {
+    const text = sealJson({ a: 1, b: 'x' });
+    expect(unsealJson(text).ok).toBe(true);
+    expect(unsealJson(text.replace('"x"', '"y"')).ok).toBe(false);
+  });
+
+  it('sequences increase past a given one and parse strictly', () => {
+    const far = newSequence() + 1000n;
+    expect(newSequence(far)).toBe(far + 1n);
+    expect(parseSequence('18446744073709551615')).toBe((1n << 64n) - 1n);
+    expect(parseSequence('18446744073709551616')).toBeUndefined();
+    expect(parseSequence('-1')).toBeUndefined();
+  });
+});
