@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ExitCode, type ExitCodeValue } from '../rain-error.js';
+import { setNoticeSink } from '../ops/notices.js';
 import { Output, type OutputFlags } from './output.js';
 
 export interface CommonFlags extends OutputFlags {
@@ -17,6 +18,7 @@ export function withCommonOptions(command: Command, takesPool = true): Command {
 /** Runs a command body with its Output and turns the outcome into process.exitCode. */
 export async function runCommand(flags: OutputFlags, body: (out: Output) => Promise<ExitCodeValue>): Promise<void> {
   const out = new Output(flags);
+  setNoticeSink((message) => out.notice(message));
   try {
     process.exitCode = await body(out);
   } catch (error) {

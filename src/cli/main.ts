@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../rain-error.js';
 import { EXIT_CODE_HELP } from './command-runner.js';
+import { registerCheck } from './commands/check.js';
 import { registerDemo } from './commands/demo.js';
 import { registerGet } from './commands/get.js';
 import { registerInit } from './commands/init.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerRm(program);
   registerStatus(program);
   registerVerify(program);
+  registerCheck(program);
   registerRebuild(program);
   registerDemo(program);
   for (const command of program.commands) command.exitOverride().addHelpText('after', EXIT_CODE_HELP);

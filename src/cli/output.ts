@@ -51,14 +51,19 @@ export class Output {
   }
 
   /** Progress on stderr for people at a terminal; silent in pipes, cron and --json. */
-  progress(label: string): (doneBytes: number, totalBytes: number) => void {
+  progress(label: string): (doneBytes: number, totalBytes: number, phase?: string) => void {
     const canSpin = this.interactive && !this.json && !this.quiet && process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0;
     if (!canSpin) return () => undefined;
     this.spinner = ora({ text: label, stream: process.stderr }).start();
     let lastUpdate = 0;
-    return (done, total) => {
+    return (done, total, phase) => {
       const now = Date.now();
-      if (!this.spinner || now - lastUpdate < 100) return;
+      if (!this.spinner) return;
+      if (phase !== undefined) {
+        this.spinner.text = `${label}: ${phase}`;
+        return;
+      }
+      if (now - lastUpdate < 100) return;
       lastUpdate = now;
       const percent = total > 0 ? Math.floor((done / total) * 100) : 100;
       this.spinner.text = `${label} ${percent}% (${formatBytes(done)} of ${formatBytes(total)})`;

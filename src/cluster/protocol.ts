@@ -1,3 +1,6 @@
+import type { CatalogRecord } from '../format/catalog-record.js';
+import type { FileHealth } from './file-health.js';
+
 /**
  * Messages between the coordinator (the `rain` process) and its workers, one worker per store.
  * Sent over the child-process IPC channel with Node's 'advanced' (structured clone) serialisation,
@@ -68,7 +71,59 @@ export interface DecodeResult {
 
 export interface StoreScan {
   readonly fileIds: readonly string[];
+  /** With `detailed`: the sequence numbers of block files present, per file id. */
+  readonly sequences?: Readonly<Record<string, readonly bigint[]>>;
   readonly tempFiles: number;
+}
+
+/** A version found on the stores that no catalog record names yet: a put that died or is running. */
+export interface UncommittedVersion {
+  readonly fileId: string;
+  readonly sequence: bigint;
+  /** Stores holding at least one of its blocks. */
+  readonly slots: readonly number[];
+}
+
+/**
+ * What every worker needs to take its share of the consistency check (M4, M5): the same for all,
+ * so each computes its own responsibilities with the common function and no further messages.
+ */
+export interface CheckPlan {
+  readonly epoch: number;
+  /** Slots of the workers taking part, in the order they agreed. */
+  readonly membership: readonly number[];
+  /** Slots of the pool's stores (placement ranks over these, never over membership). */
+  readonly poolSlots: readonly number[];
+  readonly repair: boolean;
+  readonly committed: readonly CatalogRecord[];
+  /** Newest committed sequence per name, tombstones included. */
+  readonly newestByName: readonly (readonly [string, bigint])[];
+  readonly uncommitted: readonly UncommittedVersion[];
+  /** `${fileId}@${sequence}` of versions whose writer is alive: left alone this time. */
+  readonly liveVersions: readonly string[];
+  /** Files whose newest record is a tombstone: their blocks below it are garbage. */
+  readonly deleted: readonly { fileId: string; sequence: bigint }[];
+}
+
+export type VersionOutcome = 'rolled-forward' | 'rolled-back' | 'obsolete-removed' | 'in-progress' | 'unresolved';
+
+export interface VersionReport {
+  readonly fileId: string;
+  readonly sequence: string;
+  readonly name?: string;
+  readonly outcome: VersionOutcome;
+  readonly detail: string;
+}
+
+/** One worker's account of its share: what it was responsible for, found and repaired. */
+export interface WorkerCheckReport {
+  readonly slot: number;
+  readonly datasets: number;
+  readonly versions: number;
+  readonly files: readonly FileHealth[];
+  readonly versionReports: readonly VersionReport[];
+  readonly garbageBlocksRemoved: number;
+  readonly elapsedMs: number;
 }
 
 export type WorkerRequest =
@@ -77,7 +132,13 @@ export type WorkerRequest =
   | { readonly op: 'decode'; readonly ref: DatasetRef; readonly sink: { kind: 'file'; path: string } | { kind: 'return' } }
   | { readonly op: 'check'; readonly ref: DatasetRef; readonly repair: boolean }
   | { readonly op: 'flush' }
-  | { readonly op: 'scan' }
+  | { readonly op: 'scan'; readonly detailed?: boolean }
+  | { readonly op: 'init-enter'; readonly epoch: number; readonly membership: readonly number[] }
+  | { readonly op: 'init-register'; readonly plan: CheckPlan }
+  | { readonly op: 'init-check' }
+  | { readonly op: 'init-takeover'; readonly deadSlot: number; readonly membership: readonly number[] }
+  | { readonly op: 'init-confirm'; readonly summary: object }
+  | { readonly op: 'init-leave' }
   | { readonly op: 'remove-blocks'; readonly fileId: string; readonly sequence: bigint; readonly which: 'older' | 'exactly' };
 
 export type WorkerReply =

@@ -8,3 +8,8 @@ import { topCandidate } from '../format/rendezvous.js';
 export function responsibleSlot(fileId: string, datasetIndex: number, workerSlots: readonly number[]): number {
   return topCandidate(`resp:${fileId}/${datasetIndex}`, workerSlots);
 }
+
+/** The responsible worker of an uncommitted version as a whole (roll forward or back is one decision). */
+export function responsibleSlotForVersion(fileId: string, sequence: bigint, workerSlots: readonly number[]): number {
+  return topCandidate(`resp:${fileId}@${sequence}`, workerSlots);
+}

@@ -4,6 +4,7 @@ import { WorkerContext } from './worker-context.js';
 import { BlockListings, checkDataset } from './worker-tasks/check-dataset.js';
 import { decodeDataset } from './worker-tasks/decode-dataset.js';
 import { encodeDataset } from './worker-tasks/encode-dataset.js';
+import { InitMode } from './worker-tasks/init-mode.js';
 import { removeFileBlocks, scanStore } from './worker-tasks/store-housekeeping.js';
 
 /**
@@ -14,6 +15,13 @@ import { removeFileBlocks, scanStore } from './worker-tasks/store-housekeeping.j
  */
 let context: WorkerContext | undefined;
 const listings = new BlockListings();
+const initMode = new InitMode();
+
+/** Regular run-time work is suspended while the worker is in initialization mode (M4). */
+function requireActive(): WorkerContext {
+  if (initMode.active) throw new Error(`the worker of store ${requireContext().slot} is in initialization mode (epoch ${initMode.epoch}); regular work is suspended`);
+  return requireContext();
+}
 
 function requireContext(): WorkerContext {
   if (!context) throw new Error('worker used before open');
@@ -27,11 +35,11 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       process.title = `rain-worker slot=${request.slot} ${context.store(request.slot).path}`;
       return { pid: process.pid };
     case 'encode':
-      return encodeDataset(requireContext(), request.ref, request.sourcePath);
+      return encodeDataset(requireActive(), request.ref, request.sourcePath);
     case 'decode':
-      return decodeDataset(requireContext(), request.ref, request.sink);
+      return decodeDataset(requireActive(), request.ref, request.sink);
     case 'check':
-      return checkDataset(requireContext(), request.ref, request.repair, listings);
+      return checkDataset(requireContext(), request.ref, { repair: request.repair, collectOlder: request.repair }, listings);
     case 'flush': {
       const ctx = requireContext();
       await ctx.directorySync.flush();
@@ -40,7 +48,21 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       return { flushed: true };
     }
     case 'scan':
-      return scanStore(requireContext().store(requireContext().slot).path);
+      return scanStore(requireContext().store(requireContext().slot).path, request.detailed === true);
+    case 'init-enter':
+      return initMode.enter(requireContext(), request.epoch, request.membership);
+    case 'init-register':
+      return initMode.register(requireContext(), request.plan);
+    case 'init-check':
+      return initMode.check(requireContext());
+    case 'init-takeover':
+      return initMode.takeover(requireContext(), request.deadSlot, request.membership);
+    case 'init-confirm':
+      await initMode.confirm(requireContext(), request.summary);
+      return { confirmed: true };
+    case 'init-leave':
+      initMode.leave();
+      return { left: true };
     case 'remove-blocks':
       return removeFileBlocks(requireContext().store(requireContext().slot).path, request.fileId, request.sequence, request.which);
   }

@@ -13,6 +13,15 @@ export interface StoreEntry {
   readonly path: string;
 }
 
+/** What the check that committed an epoch found; lets a concurrent `check` report the winner's result. */
+export interface LastCheck {
+  readonly verdict: 'healthy' | 'degraded' | 'lost';
+  readonly finishedAt: string;
+  readonly datasets: number;
+  readonly repairedBlocks: number;
+  readonly lostDatasets: number;
+}
+
 /** The pool's manifest: identical on every store at a given epoch. */
 export interface Manifest {
   readonly poolId: string;
@@ -24,6 +33,7 @@ export interface Manifest {
   readonly responsibilityVersion: number;
   readonly stores: readonly StoreEntry[];
   readonly createdAt: string;
+  readonly lastCheck?: LastCheck;
 }
 
 /** Written once into each store: which pool and slot this directory belongs to. */
@@ -58,6 +68,7 @@ export function decodeManifest(text: string): { ok: true; manifest: Manifest } |
       const r = isRecord(s) ? s : {};
       return { slot: Number(r.slot), storeId: String(r.storeId), path: String(r.path) };
     }),
+    ...(isRecord(body.lastCheck) ? { lastCheck: body.lastCheck as unknown as LastCheck } : {}),
   };
   const problem = validateManifest(manifest);
   return problem ? { ok: false, reason: problem } : { ok: true, manifest };

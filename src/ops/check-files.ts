@@ -1,29 +1,14 @@
-import type { BlockStatus, CheckResult } from '../cluster/protocol.js';
+import { emptyHealth, foldCheckResult, settleState, type FileHealth } from '../cluster/file-health.js';
+import type { CheckResult } from '../cluster/protocol.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import type { PoolSession } from './pool-session.js';
 
-export type FileState = 'healthy' | 'degraded' | 'lost';
-
-export interface FileHealth {
-  readonly name: string;
-  readonly sizeBytes: number;
-  readonly datasets: number;
-  state: FileState;
-  readonly blocks: Record<BlockStatus, number>;
-  /** Blocks that exist in a newer, uncommitted version (an update in progress or abandoned). */
-  newerBlocks: number;
-  repairedBlocks: number;
-  unrepairedBlocks: number;
-  readonly lostDatasets: number[];
-  /** A few lines of detail ("data set 3 block 1 on store 2: payload checksum mismatch"). */
-  readonly details: string[];
-}
-
-const MAX_DETAILS_PER_FILE = 8;
+export type { FileHealth, FileState } from '../cluster/file-health.js';
 
 /**
  * Runs the consistency check of every data set of `records` on its responsible worker and folds
- * the per-block verdicts into one health line per file. With `repair`, workers also rebuild.
+ * the per-block verdicts into one health line per file. `verify` uses this without repair; the
+ * full initialization protocol (rain check, rebuild) lives in cluster/init-coordinator.ts.
  */
 export async function checkFiles(
   session: PoolSession, records: readonly CatalogRecord[], repair: boolean,
@@ -31,11 +16,7 @@ export async function checkFiles(
 ): Promise<FileHealth[]> {
   const totalBytes = records.reduce((sum, r) => sum + r.fileSizeBytes, 0);
   let doneBytes = 0;
-  const healths = records.map((record): FileHealth => ({
-    name: record.name, sizeBytes: record.fileSizeBytes, datasets: record.datasetCount, state: 'healthy',
-    blocks: { good: 0, missing: 0, corrupt: 0, stale: 0 }, newerBlocks: 0, repairedBlocks: 0, unrepairedBlocks: 0,
-    lostDatasets: [], details: [],
-  }));
+  const healths = records.map((record) => emptyHealth(record));
   function* tasks() {
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
@@ -46,7 +27,7 @@ export async function checkFiles(
           datasetIndex: d,
           request: { op: 'check' as const, ref: session.datasetRef(record, d), repair },
           done: (result: CheckResult) => {
-            fold(health, result);
+            foldCheckResult(health, result);
             doneBytes += Math.min(record.k * record.blockSizeBytes, record.fileSizeBytes - d * record.k * record.blockSizeBytes);
             onProgress?.(doneBytes, totalBytes);
           },
@@ -56,27 +37,6 @@ export async function checkFiles(
   }
   await session.cluster.runDatasets<CheckResult>(tasks());
   if (repair) await session.cluster.flush();
-  for (const health of healths) {
-    const badBlocks = health.blocks.missing + health.blocks.corrupt + health.blocks.stale;
-    // After a repair, a file is healthy again when every bad block was rewritten and verified.
-    const stillBad = repair ? health.unrepairedBlocks : badBlocks;
-    health.state = health.lostDatasets.length > 0 ? 'lost' : stillBad > 0 ? 'degraded' : 'healthy';
-  }
+  for (const health of healths) settleState(health, repair);
   return healths;
-}
-
-function fold(health: FileHealth, result: CheckResult): void {
-  for (const block of result.blocks) {
-    health.blocks[block.status]++;
-    if (block.newerPresent) health.newerBlocks++;
-    if (block.status !== 'good' && health.details.length < MAX_DETAILS_PER_FILE) {
-      health.details.push(`data set ${result.datasetIndex} block ${block.blockIndex} on store ${block.slot}: ${block.status}${block.detail ? ` (${block.detail})` : ''}`);
-    }
-  }
-  if (!result.recoverable) health.lostDatasets.push(result.datasetIndex);
-  health.repairedBlocks += result.repaired.length;
-  health.unrepairedBlocks += result.unrepaired.length;
-  for (const u of result.unrepaired) {
-    if (health.details.length < MAX_DETAILS_PER_FILE) health.details.push(`data set ${result.datasetIndex} block ${u.blockIndex}: not repaired (${u.reason})`);
-  }
 }

@@ -2,7 +2,8 @@ import type { DatasetRef, StoreAccess } from '../cluster/protocol.js';
 import { WorkerCluster } from '../cluster/worker-cluster.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import { placeDataset } from '../format/placement.js';
-import { openPool, requireQuorum, storeAccess, type OpenPool } from './open-pool.js';
+import { requireQuorum, storeAccess, type OpenPool } from './open-pool.js';
+import { openActivePool } from './pool-gate.js';
 
 /** An open pool with its workers running: what every data-moving operation starts from. */
 export class PoolSession {
@@ -16,8 +17,8 @@ export class PoolSession {
     this.cluster = cluster;
   }
 
-  static async open(poolArgument: string | undefined, what: string, mode: 'read' | 'write'): Promise<PoolSession> {
-    const pool = await openPool(poolArgument);
+  static async open(poolArgument: string | undefined, what: string, mode: 'read' | 'write', finishInterrupted: boolean): Promise<PoolSession> {
+    const pool = await openActivePool(poolArgument, { finishInterrupted });
     return PoolSession.start(pool, what, mode);
   }
 
@@ -64,8 +65,9 @@ export class PoolSession {
 /** Opens a session, runs `body`, and always stops the workers. */
 export async function withSession<T>(
   poolArgument: string | undefined, what: string, mode: 'read' | 'write', body: (session: PoolSession) => Promise<T>,
+  finishInterrupted = true,
 ): Promise<T> {
-  const session = await PoolSession.open(poolArgument, what, mode);
+  const session = await PoolSession.open(poolArgument, what, mode, finishInterrupted);
   try {
     return await body(session);
   } finally {

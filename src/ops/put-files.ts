@@ -12,6 +12,8 @@ import { badInputError, describeError, errnoCode, ioError, usageError } from '..
 import { tempPathIn } from '../store/durable-file.js';
 import { commitRecord, dropOlderRecords, readCatalog } from './catalog.js';
 import { withSession, type PoolSession } from './pool-session.js';
+import { WriterHeartbeat } from './writer-heartbeat.js';
+import { faultPoint } from '../cluster/fault-points.js';
 
 export interface PutOptions {
   readonly pool?: string;
@@ -58,12 +60,17 @@ export async function putFiles(options: PutOptions): Promise<PutReport> {
       const totalBytes = sources.reduce((sum, s) => sum + s.sizeBytes, 0);
       const report: PutReport = { files: [], totalBytes, warnings: [] };
       let doneBytes = 0;
-      for (let i = 0; i < sources.length; i += FILES_PER_COMMIT) {
-        const batch = sources.slice(i, i + FILES_PER_COMMIT);
-        await putBatch(session, batch, report, (bytes) => {
-          doneBytes += bytes;
-          options.onProgress?.(doneBytes, totalBytes);
-        });
+      const heartbeat = new WriterHeartbeat(session.writablePaths);
+      try {
+        for (let i = 0; i < sources.length; i += FILES_PER_COMMIT) {
+          const batch = sources.slice(i, i + FILES_PER_COMMIT);
+          await putBatch(session, batch, report, heartbeat, (bytes) => {
+            doneBytes += bytes;
+            options.onProgress?.(doneBytes, totalBytes);
+          });
+        }
+      } finally {
+        await heartbeat.finish();
       }
       return report;
     } finally {
@@ -72,7 +79,9 @@ export async function putFiles(options: PutOptions): Promise<PutReport> {
   });
 }
 
-async function putBatch(session: PoolSession, batch: readonly SourceFile[], report: PutReport, progress: (bytes: number) => void): Promise<void> {
+async function putBatch(
+  session: PoolSession, batch: readonly SourceFile[], report: PutReport, heartbeat: WriterHeartbeat, progress: (bytes: number) => void,
+): Promise<void> {
   const { manifest } = session.pool;
   const planned: { source: SourceFile; record: CatalogRecord; replaced: boolean; results: EncodeResult[] }[] = [];
   for (const source of batch) {
@@ -91,6 +100,8 @@ async function putBatch(session: PoolSession, batch: readonly SourceFile[], repo
     };
     planned.push({ source, record, replaced: existing !== undefined && !existing.deleted, results: [] });
   }
+  await heartbeat.announce(planned.map((p) => p.record));
+  await faultPoint('put-announced');
   try {
     await session.cluster.runDatasets<EncodeResult>(planned.flatMap((p) => Array.from({ length: p.record.datasetCount }, (_, d) => ({
       fileId: p.record.fileId,
@@ -105,6 +116,7 @@ async function putBatch(session: PoolSession, batch: readonly SourceFile[], repo
       },
     }))));
     await session.cluster.flush();
+    await faultPoint('put-blocks-written');
   } catch (error) {
     await undoBlocks(session, planned.map((p) => p.record));
     throw error;

@@ -3,6 +3,7 @@ import { checkFileName } from '../format/file-name.js';
 import { liveRecords, readCatalog } from './catalog.js';
 import { checkFiles, type FileHealth } from './check-files.js';
 import type { OpenPool } from './open-pool.js';
+import { pendingInitialization } from './check-pool.js';
 import { withSession, type PoolSession } from './pool-session.js';
 
 export interface PoolHealthReport {
@@ -24,7 +25,12 @@ export interface VerifyOptions {
 
 /** Reads and checks every block of every (or the named) file; repairs nothing. Exit 0 / 1 / 2. */
 export async function verifyPool(options: VerifyOptions): Promise<PoolHealthReport> {
-  return withSession(options.pool, 'verify', 'read', (session) => examinePool(session, { repair: false, names: options.names, onProgress: options.onProgress }));
+  return withSession(options.pool, 'verify', 'read', async (session) => {
+    const report = await examinePool(session, { repair: false, names: options.names, onProgress: options.onProgress });
+    const pending = await pendingInitialization(session.pool);
+    if (!pending) return report;
+    return summarise(session.pool, report.files, [...report.metadataProblems, `the pool check of epoch ${pending.epoch} was interrupted; run 'rain check'`], report.orphanFiles);
+  }, false);
 }
 
 export async function examinePool(

@@ -88,3 +88,19 @@ export async function listFileBlocks(storePath: string, fileId: string): Promise
 export async function removeBlock(storePath: string, fileId: string, key: BlockFileKey): Promise<void> {
   await fs.rm(blockPath(storePath, fileId, key.datasetIndex, key.blockIndex, key.sequence), { force: true });
 }
+
+/** Just the header of a block file (to learn a file's name and geometry from its blocks alone). */
+export async function readBlockHeader(storePath: string, fileId: string, key: BlockFileKey): Promise<BlockHeader | undefined> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(blockPath(storePath, fileId, key.datasetIndex, key.blockIndex, key.sequence), 'r');
+    const buf = Buffer.allocUnsafe(MAX_HEADER_BYTES);
+    const { bytesRead } = await handle.read(buf, 0, MAX_HEADER_BYTES, 0);
+    const decoded = decodeBlockHeader(buf.subarray(0, bytesRead));
+    return decoded.ok && decoded.header.fileId === fileId && decoded.header.sequence === key.sequence ? decoded.header : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close();
+  }
+}

@@ -65,7 +65,8 @@ export function registerDemo(program: Command): void {
           await fs.mkdir(fresh5);
           step(`rain rebuild --replace ${stores[2]}=disk3-new --replace ${stores[4]}=disk5-new`);
           const rebuilt = await rebuildPool({ pool: stores[0], replace: [`${stores[2]}=${fresh3}`, `${stores[4]}=${fresh5}`] });
-          for (const action of rebuilt.actions) out.line(`    ${action}`);
+          for (const action of [...rebuilt.rebuildActions, ...rebuilt.actions]) out.line(`    ${action}`);
+          out.line(`    ${rebuilt.lastCheck.repairedBlocks} blocks rebuilt and verified by ${rebuilt.workers.length} workers in parallel; pool active at epoch ${rebuilt.epoch}`);
 
           step('rain verify');
           const after = await verifyPool({ pool: stores[0] });

@@ -12,7 +12,17 @@ import { allocateDataset, goodIndexes, readBlocksInto, type DatasetBuffers } fro
  * check the good ones agree (parity recomputed from data equals stored parity), and with `repair`
  * reconstruct every block that is not good, write it, read it back, and drop stale versions.
  */
-export async function checkDataset(ctx: WorkerContext, ref: DatasetRef, repair: boolean, listings: BlockListings): Promise<CheckResult> {
+export interface CheckOptions {
+  readonly repair: boolean;
+  /**
+   * Remove older sequences of each block once this one is complete. Only for the committed
+   * version: while rolling an uncommitted version forward, the older one is still what readers see.
+   */
+  readonly collectOlder: boolean;
+}
+
+export async function checkDataset(ctx: WorkerContext, ref: DatasetRef, options: CheckOptions, listings: BlockListings): Promise<CheckResult> {
+  const { repair } = options;
   const data = allocateDataset(ctx, ref);
   try {
     const width = ref.k + ref.m;
@@ -38,10 +48,12 @@ export async function checkDataset(ctx: WorkerContext, ref: DatasetRef, repair: 
     const goodCount = blocks.filter((b) => b.status === 'good').length;
     const result = { datasetIndex: ref.datasetIndex, blocks, goodCount, recoverable: goodCount >= ref.k };
     if (!repair || goodCount === width || goodCount < ref.k) {
-      if (repair && goodCount === width) await dropOlderVersions(ctx, ref, onStore);
+      if (repair && goodCount === width && options.collectOlder) await dropOlderVersions(ctx, ref, onStore);
       return { ...result, repaired: [], unrepaired: [] };
     }
-    return { ...result, ...(await repairBlocks(ctx, ref, data, blocks, onStore)) };
+    const outcome = await repairBlocks(ctx, ref, data, blocks);
+    if (outcome.unrepaired.length === 0 && options.collectOlder) await dropOlderVersions(ctx, ref, onStore);
+    return { ...result, ...outcome };
   } finally {
     ctx.giveBuffer(data.buffer);
   }
@@ -62,7 +74,7 @@ function findParityMismatch(ctx: WorkerContext, ref: DatasetRef, data: DatasetBu
 }
 
 async function repairBlocks(
-  ctx: WorkerContext, ref: DatasetRef, data: DatasetBuffers, blocks: readonly BlockVerdict[], onStore: readonly bigint[][],
+  ctx: WorkerContext, ref: DatasetRef, data: DatasetBuffers, blocks: readonly BlockVerdict[],
 ): Promise<Pick<CheckResult, 'repaired' | 'unrepaired'>> {
   const present = blocks.map((b) => b.status === 'good');
   const wanted = blocks.filter((b) => b.status !== 'good').map((b) => b.blockIndex);
@@ -92,7 +104,6 @@ async function repairBlocks(
       unrepaired.push({ blockIndex, reason: describeError(error) });
     }
   }));
-  if (unrepaired.length === 0) await dropOlderVersions(ctx, ref, onStore);
   repaired.sort((a, b) => a - b);
   return { repaired, unrepaired };
 }

@@ -7,15 +7,18 @@ import { BLOCKS_DIR, fileBlocksDir, TMP_DIR } from '../../store/store-layout.js'
 import type { StoreScan } from '../protocol.js';
 
 /** The file ids this store holds blocks for (names only; contents are the check's business). */
-export async function scanStore(storePath: string): Promise<StoreScan> {
+export async function scanStore(storePath: string, detailed: boolean): Promise<StoreScan> {
   const fileIds: string[] = [];
+  const sequences: Record<string, bigint[]> = {};
   for (const bucket of await readdirOrEmpty(path.join(storePath, BLOCKS_DIR))) {
     for (const fileId of await readdirOrEmpty(path.join(storePath, BLOCKS_DIR, bucket))) {
-      if (isId(fileId) && fileId.startsWith(bucket)) fileIds.push(fileId);
+      if (!isId(fileId) || !fileId.startsWith(bucket)) continue;
+      fileIds.push(fileId);
+      if (detailed) sequences[fileId] = [...new Set((await listFileBlocks(storePath, fileId)).map((key) => key.sequence))];
     }
   }
   const tempFiles = (await readdirOrEmpty(path.join(storePath, TMP_DIR))).length;
-  return { fileIds, tempFiles };
+  return detailed ? { fileIds, sequences, tempFiles } : { fileIds, tempFiles };
 }
 
 /**

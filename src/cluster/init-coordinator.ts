@@ -1,0 +1,206 @@
+import type { LastCheck, Manifest } from '../format/manifest.js';
+import { describeError, ioError } from '../rain-error.js';
+import { highestClaim, pruneEpochFiles } from '../store/epoch-files.js';
+import { writeManifest } from '../store/store-metadata.js';
+import { claimEpoch, type ClaimOutcome } from './epoch-claim.js';
+import { faultPoint } from './fault-points.js';
+import { mergeWorkerFiles, settleState, type FileHealth } from './file-health.js';
+import type { CheckPlan, StoreAccess, VersionReport, WorkerCheckReport } from './protocol.js';
+import { WorkerCluster } from './worker-cluster.js';
+import type { WorkerHandle } from './worker-handle.js';
+
+export type PlanContents = Omit<CheckPlan, 'epoch' | 'membership' | 'poolSlots' | 'repair'>;
+
+export interface InitializationOptions {
+  /** The manifest to commit at the new epoch (its stores are the membership). */
+  readonly manifest: Manifest;
+  readonly committedEpoch: number;
+  readonly access: readonly StoreAccess[];
+  readonly repair: boolean;
+  readonly purpose: string;
+  readonly buildPlan: (cluster: WorkerCluster) => Promise<PlanContents>;
+  /** Metadata repairs after the data check (catalog copies); returns lines for the report. */
+  readonly afterCheck?: () => Promise<string[]>;
+  readonly onPhase?: (phase: string) => void;
+}
+
+export interface WorkerShare {
+  readonly slot: number;
+  readonly pid?: number;
+  registeredDatasets: number;
+  registeredVersions: number;
+  checkedDatasets: number;
+  repairedBlocks: number;
+  lostDatasets: number;
+  takenOver: number;
+  state: 'confirmed' | 'died' | 'refused';
+  readonly elapsedMs: number[];
+}
+
+export interface InitializationResult {
+  readonly epoch: number;
+  readonly phases: { name: string; ms: number }[];
+  readonly workers: WorkerShare[];
+  readonly files: FileHealth[];
+  readonly versionReports: VersionReport[];
+  readonly actions: string[];
+  readonly lastCheck: LastCheck;
+}
+
+export type InitializationOutcome =
+  | { readonly kind: 'completed'; readonly result: InitializationResult }
+  | { readonly kind: 'lost-race'; readonly epoch: number; readonly holderPid?: number; readonly holderHost?: string };
+
+/**
+ * The coordinator's side of initialization mode (M4-M9), docs/PROTOCOL.md:
+ * claim epoch e+1 -> every worker agrees and enters init mode -> each registers the data sets the
+ * common function gives it -> each checks and recovers its own -> a dead worker's share is taken
+ * over by the survivors -> all confirm -> the manifest at e+1 is committed ACTIVE on the stores.
+ * Interrupted anywhere, the claim's heartbeat goes stale and the next command starts e+2.
+ */
+export async function runInitialization(options: InitializationOptions): Promise<InitializationOutcome> {
+  const phases: { name: string; ms: number }[] = [];
+  let phaseStart = Date.now();
+  const phase = (name: string): void => {
+    const now = Date.now();
+    phases.push({ name, ms: now - phaseStart });
+    phaseStart = now;
+  };
+  const membershipSlots = options.manifest.stores.map((s) => s.slot);
+  const quorum = membershipSlots.length - options.manifest.m;
+  options.onPhase?.('claiming epoch');
+  const claim: ClaimOutcome = await claimEpoch(options.access, options.committedEpoch, quorum, options.purpose, membershipSlots);
+  if (!claim.won) return { kind: 'lost-race', epoch: claim.epoch, holderPid: claim.holder?.pid, holderHost: claim.holder?.host };
+  phase('claim');
+  try {
+    const result = await runClaimedEpoch(options, claim.epoch, phase);
+    return { kind: 'completed', result: { ...result, phases } };
+  } finally {
+    claim.stopHeartbeat();
+  }
+}
+
+async function runClaimedEpoch(
+  options: InitializationOptions, epoch: number, phase: (name: string) => void,
+): Promise<Omit<InitializationResult, 'phases'>> {
+  options.onPhase?.('workers agreeing to enter initialization mode');
+  const cluster = await WorkerCluster.start(options.manifest.poolId, options.access);
+  try {
+    const shares = new Map<number, WorkerShare>();
+    for (const w of cluster.workers) {
+      shares.set(w.slot, { slot: w.slot, pid: w.pid, registeredDatasets: 0, registeredVersions: 0, checkedDatasets: 0, repairedBlocks: 0, lostDatasets: 0, takenOver: 0, state: 'confirmed', elapsedMs: [] });
+    }
+    const membership = cluster.workers.map((w) => w.slot);
+    const agreed: WorkerHandle[] = [];
+    await Promise.all(cluster.workers.map(async (w) => {
+      const reply = await w.request<{ agreed: boolean; reason?: string }>({ op: 'init-enter', epoch, membership }).catch((e: unknown) => ({ agreed: false, reason: describeError(e) }));
+      if (reply.agreed) agreed.push(w);
+      else (shares.get(w.slot) as WorkerShare).state = 'refused';
+    }));
+    if (agreed.length === 0) throw ioError(`no worker agreed to enter initialization mode for epoch ${epoch}`);
+    let alive = agreed.sort((a, b) => a.slot - b.slot);
+    await faultPoint('coordinator-agreed');
+    phase('agree');
+
+    options.onPhase?.('registering responsibility');
+    const contents = await options.buildPlan(cluster);
+    const plan: CheckPlan = {
+      ...contents, epoch, membership: alive.map((w) => w.slot), poolSlots: options.manifest.stores.map((s) => s.slot), repair: options.repair,
+    };
+    const dead: number[] = [];
+    await Promise.all(alive.map(async (w) => {
+      try {
+        const counts = await w.request<{ datasets: number; versions: number }>({ op: 'init-register', plan });
+        const share = shares.get(w.slot) as WorkerShare;
+        share.registeredDatasets = counts.datasets;
+        share.registeredVersions = counts.versions;
+      } catch {
+        dead.push(w.slot);
+      }
+    }));
+    phase('register');
+
+    options.onPhase?.('checking data sets');
+    const files = new Map<string, FileHealth>();
+    const versionReports: VersionReport[] = [];
+    const absorb = (slot: number, report: WorkerCheckReport, takeover: boolean): void => {
+      const share = shares.get(slot) as WorkerShare;
+      share.checkedDatasets += report.datasets;
+      if (takeover) share.takenOver += report.datasets + report.versions;
+      share.repairedBlocks += report.files.reduce((sum, f) => sum + f.repairedBlocks, 0);
+      share.lostDatasets += report.files.reduce((sum, f) => sum + f.lostDatasets.length, 0);
+      share.elapsedMs.push(report.elapsedMs);
+      mergeWorkerFiles(files, report.files);
+      versionReports.push(...report.versionReports);
+    };
+    const registered = alive.filter((w) => !dead.includes(w.slot));
+    await Promise.all(registered.map(async (w) => {
+      try {
+        absorb(w.slot, await w.request<WorkerCheckReport>({ op: 'init-check' }), false);
+      } catch {
+        dead.push(w.slot);
+      }
+    }));
+    // Survivors take over the share of each dead worker, one death at a time, in the same order.
+    while (dead.length > 0) {
+      const deadSlot = dead.shift() as number;
+      (shares.get(deadSlot) as WorkerShare).state = 'died';
+      alive = alive.filter((w) => w.slot !== deadSlot && w.alive);
+      if (alive.length === 0) throw ioError(`every worker died during the check of epoch ${epoch}; run 'rain check' again`);
+      const remaining = alive.map((w) => w.slot);
+      await Promise.all(alive.map(async (w) => {
+        try {
+          absorb(w.slot, await w.request<WorkerCheckReport>({ op: 'init-takeover', deadSlot, membership: remaining }), true);
+        } catch {
+          if (!dead.includes(w.slot)) dead.push(w.slot);
+        }
+      }));
+    }
+    phase('check');
+
+    const actions = options.repair && options.afterCheck ? await options.afterCheck() : [];
+    const healths = [...files.values()];
+    for (const health of healths) settleState(health, options.repair);
+    const lastCheck: LastCheck = {
+      verdict: healths.some((f) => f.state === 'lost') ? 'lost' : healths.some((f) => f.state === 'degraded') ? 'degraded' : 'healthy',
+      finishedAt: new Date().toISOString(),
+      datasets: healths.reduce((sum, f) => sum + f.datasets, 0),
+      repairedBlocks: healths.reduce((sum, f) => sum + f.repairedBlocks, 0),
+      lostDatasets: healths.reduce((sum, f) => sum + f.lostDatasets.length, 0),
+    };
+
+    options.onPhase?.('confirming');
+    await Promise.all(alive.map((w) => w.request({ op: 'init-confirm', summary: { ...shares.get(w.slot), lastCheck } }).catch(() => {
+      (shares.get(w.slot) as WorkerShare).state = 'died';
+    })));
+    await faultPoint('coordinator-confirmed');
+    phase('confirm');
+
+    options.onPhase?.('committing');
+    const committed: Manifest = { ...options.manifest, epoch, lastCheck };
+    // Never move a store backwards: if a newer epoch was claimed meanwhile (we were presumed
+    // dead), this check's work stands but its commit is left to the newer one.
+    for (const store of options.access) {
+      if (store.readable && (await highestClaim(store.path).catch(() => 0)) > epoch) {
+        throw ioError(`epoch ${epoch} was superseded by a newer check while this one ran; its repairs stand, the newer check commits`);
+      }
+    }
+    let written = 0;
+    for (const store of options.access) {
+      if (!store.writable) continue;
+      try {
+        await writeManifest(store.path, committed);
+        written++;
+      } catch {
+        // a store that cannot take the manifest is behind; the next check brings it up to date
+      }
+    }
+    if (written === 0) throw ioError(`epoch ${epoch}: no store took the committed manifest`);
+    await Promise.all(alive.map((w) => w.request({ op: 'init-leave' }).catch(() => undefined)));
+    for (const store of options.access) if (store.writable) await pruneEpochFiles(store.path, epoch - 8).catch(() => undefined);
+    phase('commit');
+    return { epoch, workers: [...shares.values()].sort((a, b) => a.slot - b.slot), files: healths, versionReports, actions, lastCheck };
+  } finally {
+    await cluster.close();
+  }
+}

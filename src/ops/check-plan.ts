@@ -1,0 +1,51 @@
+import type { PlanContents } from '../cluster/init-coordinator.js';
+import type { StoreScan, UncommittedVersion } from '../cluster/protocol.js';
+import { staleAfterMs } from '../cluster/timing.js';
+import type { WorkerCluster } from '../cluster/worker-cluster.js';
+import type { CatalogRecord } from '../format/catalog-record.js';
+import { readIntents } from '../store/writer-intents.js';
+import { liveRecords, readCatalog } from './catalog.js';
+
+/**
+ * Everything the workers need to split the check between them: the committed files, the newest
+ * sequence of every name (tombstones included), the versions on the stores that no record names
+ * (unfinished writes), which of those belong to writers still alive, and deleted files' leftovers.
+ */
+export async function buildCheckPlan(cluster: WorkerCluster, readablePaths: readonly string[]): Promise<PlanContents> {
+  const catalog = await readCatalog(readablePaths);
+  const byFileId = new Map<string, CatalogRecord>();
+  for (const record of catalog.records.values()) byFileId.set(record.fileId, record);
+  const scans = await Promise.all(cluster.workers.filter((w) => w.alive).map(async (w) => ({
+    slot: w.slot, scan: await w.request<StoreScan>({ op: 'scan', detailed: true }),
+  })));
+  const holders = new Map<string, { fileId: string; sequence: bigint; slots: number[] }>();
+  for (const { slot, scan } of scans) {
+    for (const [fileId, sequences] of Object.entries(scan.sequences ?? {})) {
+      const record = byFileId.get(fileId);
+      for (const sequence of sequences) {
+        // At or below the committed sequence: the current version or garbage the data set check collects.
+        if (record && sequence <= record.sequence) continue;
+        const key = `${fileId}@${sequence}`;
+        const entry = holders.get(key) ?? { fileId, sequence, slots: [] };
+        entry.slots.push(slot);
+        holders.set(key, entry);
+      }
+    }
+  }
+  const uncommitted: UncommittedVersion[] = [...holders.values()].sort((a, b) => (a.fileId < b.fileId ? -1 : a.fileId > b.fileId ? 1 : a.sequence < b.sequence ? -1 : 1));
+  const liveVersions = new Set<string>();
+  const freshAfter = Date.now() - staleAfterMs();
+  for (const storePath of readablePaths) {
+    for (const intent of await readIntents(storePath).catch(() => [])) {
+      if (intent.at < freshAfter) continue;
+      for (const v of intent.versions) liveVersions.add(`${v.fileId}@${v.sequence}`);
+    }
+  }
+  return {
+    committed: liveRecords(catalog),
+    newestByName: [...catalog.records.values()].map((r) => [r.name, r.sequence] as const),
+    uncommitted,
+    liveVersions: [...liveVersions],
+    deleted: [...catalog.records.values()].filter((r) => r.deleted).map((r) => ({ fileId: r.fileId, sequence: r.sequence })),
+  };
+}

@@ -1,0 +1,108 @@
+import { runInitialization, type InitializationResult } from '../cluster/init-coordinator.js';
+import { staleAfterMs, waitForActiveMs } from '../cluster/timing.js';
+import type { Manifest } from '../format/manifest.js';
+import { ExitCode, ioError, type ExitCodeValue } from '../rain-error.js';
+import { claimSilenceMs, highestClaim } from '../store/epoch-files.js';
+import { refreshCatalogCopies } from './catalog.js';
+import { buildCheckPlan } from './check-plan.js';
+import { openPool, storeAccess, type OpenPool } from './open-pool.js';
+
+export interface CheckOptions {
+  readonly pool?: string;
+  readonly repair?: boolean;
+  /** Replaces the membership (rebuild --replace): the manifest committed at the new epoch. */
+  readonly manifest?: Manifest;
+  readonly onPhase?: (phase: string) => void;
+  readonly openedPool?: OpenPool;
+}
+
+export interface CheckReport extends InitializationResult {
+  readonly poolName: string;
+  readonly storeProblems: string[];
+  readonly verdict: 'healthy' | 'degraded' | 'lost';
+  readonly exitCode: ExitCodeValue;
+  /** Set when another coordinator held the epoch: its result is reported instead of running twice. */
+  readonly ranBy?: string;
+}
+
+/**
+ * `rain check`: the whole initialization protocol with repair (M4-M9). If another check claims
+ * the epoch first, this one waits for it and reports its result, so two cron jobs never check twice.
+ */
+export async function checkPool(options: CheckOptions): Promise<CheckReport> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const pool = options.openedPool && attempt === 0 ? options.openedPool : await openPool(options.pool);
+    const manifest = options.manifest ?? pool.manifest;
+    const access = options.manifest ? await accessFor(options.manifest, pool) : storeAccess(pool.stores);
+    const readablePaths = access.filter((s) => s.readable).map((s) => s.path);
+    const writablePaths = access.filter((s) => s.writable).map((s) => s.path);
+    const outcome = await runInitialization({
+      manifest, committedEpoch: pool.manifest.epoch, access, repair: options.repair ?? true, purpose: options.manifest ? 'rebuild --replace' : 'check',
+      buildPlan: (cluster) => buildCheckPlan(cluster, readablePaths),
+      afterCheck: async () => {
+        const copied = await refreshCatalogCopies(readablePaths, writablePaths);
+        return copied > 0 ? [`${copied} catalog records copied to stores that lacked them`] : [];
+      },
+      onPhase: options.onPhase,
+    });
+    if (outcome.kind === 'completed') {
+      const anchor = access.find((s) => s.writable)?.path ?? options.pool;
+      return summarise(await openPool(anchor), outcome.result);
+    }
+    const after = await waitForEpoch(pool, outcome.epoch);
+    if (after && after.manifest.epoch >= outcome.epoch && after.manifest.lastCheck && !options.manifest) {
+      const lc = after.manifest.lastCheck;
+      return {
+        ...summarise(after, { epoch: after.manifest.epoch, phases: [], workers: [], files: [], versionReports: [], actions: [], lastCheck: lc }),
+        ranBy: `pid ${outcome.holderPid ?? '?'} on ${outcome.holderHost ?? '?'}`,
+      };
+    }
+    // The other claimant died or committed something else: try again with a newer epoch.
+  }
+  throw ioError('could not claim an epoch after 3 attempts (other checks keep starting); try again');
+}
+
+/** Waits while another coordinator's claim of `epoch` is alive; returns the pool once it committed or died. */
+async function waitForEpoch(pool: OpenPool, epoch: number): Promise<OpenPool | undefined> {
+  const deadline = Date.now() + waitForActiveMs();
+  const anchor = pool.stores.find((s) => s.condition === 'online')?.path ?? pool.stores[0].path;
+  for (;;) {
+    const now = await openPool(anchor);
+    if (now.manifest.epoch >= epoch) return now;
+    const ages = await Promise.all(now.stores.filter((s) => s.condition === 'online').map((s) => claimSilenceMs(s.path, epoch)));
+    const freshest = Math.min(...ages.map((a) => a ?? Number.POSITIVE_INFINITY));
+    if (freshest > staleAfterMs()) return undefined;
+    if (Date.now() > deadline) throw ioError(`another check (epoch ${epoch}) is still running after ${Math.round(waitForActiveMs() / 1000)} s; try again later`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function accessFor(manifest: Manifest, pool: OpenPool) {
+  const current = storeAccess(pool.stores);
+  return manifest.stores.map((s) => current.find((c) => c.slot === s.slot && c.path === s.path) ?? { slot: s.slot, path: s.path, readable: true, writable: true });
+}
+
+function summarise(pool: OpenPool, result: InitializationResult): CheckReport {
+  const storeProblems = pool.stores
+    .filter((s) => s.condition !== 'online')
+    .map((s) => `store ${s.slot} (${s.path}): ${s.condition}${s.detail ? `, ${s.detail}` : ''}`);
+  const unresolved = result.versionReports.filter((v) => v.outcome === 'unresolved').length;
+  const lost = result.lastCheck.verdict === 'lost';
+  const degraded = result.lastCheck.verdict === 'degraded' || storeProblems.length > 0 || unresolved > 0;
+  const changed = result.lastCheck.repairedBlocks > 0 || result.actions.length > 0
+    || result.versionReports.some((v) => v.outcome === 'rolled-forward' || v.outcome === 'rolled-back');
+  const verdict = lost ? 'lost' : degraded ? 'degraded' : 'healthy';
+  const exitCode = lost ? ExitCode.dataLost : degraded || changed ? ExitCode.repairable : ExitCode.ok;
+  return { ...result, poolName: pool.manifest.name, storeProblems, verdict, exitCode };
+}
+
+/** The newest epoch claimed on any reachable store, and whether its claimant still beats. */
+export async function pendingInitialization(pool: OpenPool): Promise<{ epoch: number; alive: boolean } | undefined> {
+  const online = pool.stores.filter((s) => s.condition === 'online' || s.condition === 'read-only');
+  let claimed = 0;
+  for (const store of online) claimed = Math.max(claimed, await highestClaim(store.path));
+  if (claimed <= pool.manifest.epoch) return undefined;
+  const ages = await Promise.all(online.map((s) => claimSilenceMs(s.path, claimed)));
+  const freshest = Math.min(...ages.map((a) => a ?? Number.POSITIVE_INFINITY));
+  return { epoch: claimed, alive: freshest <= staleAfterMs() };
+}
