@@ -1,6 +1,6 @@
 import type { LastCheck, Manifest } from '../format/manifest.js';
 import { describeError, ioError } from '../rain-error.js';
-import { highestClaim, pruneEpochFiles } from '../store/epoch-files.js';
+import { highestClaim, pruneEpochFiles, readWorkerRecord } from '../store/epoch-files.js';
 import { writeManifest } from '../store/store-metadata.js';
 import { claimEpoch, type ClaimOutcome } from './epoch-claim.js';
 import { faultPoint } from './fault-points.js';
@@ -116,6 +116,11 @@ async function runClaimedEpoch(
         share.registeredVersions = counts.versions;
       } catch {
         dead.push(w.slot);
+        // It may have died after registering: its durable record still tells what it held.
+        const record = await readWorkerRecord(options.access.find((s) => s.slot === w.slot)?.path ?? '', epoch, 'register', w.slot);
+        const share = shares.get(w.slot) as WorkerShare;
+        share.registeredDatasets = Number(record?.datasets ?? 0);
+        share.registeredVersions = Number(record?.versions ?? 0);
       }
     }));
     phase('register');

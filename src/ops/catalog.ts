@@ -70,15 +70,19 @@ export async function refreshCatalogCopies(readablePaths: readonly string[], wri
   const view = await readCatalog(readablePaths);
   let written = 0;
   for (const storePath of writablePaths) {
-    const own = await scanCatalog(storePath).catch(() => ({ records: [] as CatalogRecord[] }));
-    const ownNewest = new Map(own.records.map((r) => [r.name, r.sequence]));
-    for (const record of view.records.values()) {
-      const have = ownNewest.get(record.name);
-      if (have !== undefined && have >= record.sequence) continue;
+    try {
+      const own = await scanCatalog(storePath);
+      const ownNewest = new Map(own.records.map((r) => [r.name, r.sequence]));
       const sync = new DirectorySync();
-      await writeCatalogRecord(storePath, record, sync);
+      for (const record of view.records.values()) {
+        const have = ownNewest.get(record.name);
+        if (have !== undefined && have >= record.sequence) continue;
+        await writeCatalogRecord(storePath, record, sync);
+        written++;
+      }
       await sync.flush();
-      written++;
+    } catch {
+      // This store went away mid-way; it stays behind and the next check brings it up to date.
     }
   }
   return written;

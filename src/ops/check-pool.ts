@@ -36,6 +36,13 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
     const access = options.manifest ? await accessFor(options.manifest, pool) : storeAccess(pool.stores);
     const readablePaths = access.filter((s) => s.readable).map((s) => s.path);
     const writablePaths = access.filter((s) => s.writable).map((s) => s.path);
+    // A live check already holds a newer epoch: wait for it and report its result, never run beside it.
+    const running = await pendingInitialization(pool);
+    if (running?.alive && !options.manifest) {
+      const after = await waitForEpoch(pool, running.epoch);
+      if (after?.manifest.lastCheck && after.manifest.epoch >= running.epoch) return reportOfOther(after, `a concurrent check (epoch ${running.epoch})`);
+      continue;
+    }
     const outcome = await runInitialization({
       manifest, committedEpoch: pool.manifest.epoch, access, repair: options.repair ?? true, purpose: options.manifest ? 'rebuild --replace' : 'check',
       buildPlan: (cluster) => buildCheckPlan(cluster, readablePaths),
@@ -51,15 +58,16 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
     }
     const after = await waitForEpoch(pool, outcome.epoch);
     if (after && after.manifest.epoch >= outcome.epoch && after.manifest.lastCheck && !options.manifest) {
-      const lc = after.manifest.lastCheck;
-      return {
-        ...summarise(after, { epoch: after.manifest.epoch, phases: [], workers: [], files: [], versionReports: [], actions: [], lastCheck: lc }),
-        ranBy: `pid ${outcome.holderPid ?? '?'} on ${outcome.holderHost ?? '?'}`,
-      };
+      return reportOfOther(after, `pid ${outcome.holderPid ?? '?'} on ${outcome.holderHost ?? '?'}`);
     }
     // The other claimant died or committed something else: try again with a newer epoch.
   }
   throw ioError('could not claim an epoch after 3 attempts (other checks keep starting); try again');
+}
+
+function reportOfOther(pool: OpenPool, ranBy: string): CheckReport {
+  const lastCheck = pool.manifest.lastCheck as NonNullable<Manifest['lastCheck']>;
+  return { ...summarise(pool, { epoch: pool.manifest.epoch, phases: [], workers: [], files: [], versionReports: [], actions: [], lastCheck }), ranBy };
 }
 
 /** Waits while another coordinator's claim of `epoch` is alive; returns the pool once it committed or died. */

@@ -183,7 +183,7 @@ async function spoolStdin(session: PoolSession, input: Readable): Promise<{ path
   const storePath = session.writablePaths[0];
   if (!storePath) throw ioError('no writable store to spool standard input to');
   const spoolPath = tempPathIn(storePath);
-  await fs.mkdir(path.dirname(spoolPath), { recursive: true });
+  await fs.mkdir(path.dirname(spoolPath)).catch((error: { code?: string }) => { if (error.code !== 'EEXIST') throw error; });
   try {
     await pipeline(input, createWriteStream(spoolPath, { flags: 'wx' }));
   } catch (error) {

@@ -34,15 +34,28 @@ export async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
-/** mkdir -p that records every directory it created (and its parent) for a later fsync. */
-export async function ensureDirectory(dir: string, sync: DirectorySync): Promise<void> {
-  const created = await fs.mkdir(dir, { recursive: true });
-  if (created === undefined) return;
-  let current = dir;
-  while (current.length >= created.length) {
-    sync.add(current);
-    sync.add(path.dirname(current));
-    current = path.dirname(current);
+/**
+ * mkdir -p *below* a store's root, recording each directory it created (and its parent) for a
+ * later fsync. It never creates the root itself: a store whose directory vanished (a disk
+ * unmounted, a directory removed) must fail, not be silently re-created on the wrong disk.
+ */
+export async function ensureDirectory(storePath: string, dir: string, sync: DirectorySync): Promise<void> {
+  const relative = path.relative(storePath, dir);
+  if (relative.startsWith('..') || path.isAbsolute(relative)) throw new Error(`${dir} is outside the store ${storePath}`);
+  let current = storePath;
+  for (const segment of relative.split(path.sep).filter((s) => s !== '')) {
+    const parent = current;
+    current = path.join(current, segment);
+    try {
+      await fs.mkdir(current);
+      sync.add(current);
+      sync.add(parent);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'EEXIST') continue;
+      if (code === 'ENOENT' && parent === storePath) throw Object.assign(new Error(`store directory ${storePath} is gone`), { code: 'ENOENT' });
+      throw error;
+    }
   }
 }
 
@@ -57,8 +70,8 @@ export async function writeFileDurably(
   chunks: readonly Uint8Array[],
   sync: DirectorySync,
 ): Promise<void> {
-  await ensureDirectory(path.join(storePath, TMP_DIR), sync);
-  await ensureDirectory(path.dirname(finalPath), sync);
+  await ensureDirectory(storePath, path.join(storePath, TMP_DIR), sync);
+  await ensureDirectory(storePath, path.dirname(finalPath), sync);
   const tempPath = tempPathIn(storePath);
   const handle = await fs.open(tempPath, 'wx');
   try {
@@ -107,8 +120,8 @@ export async function writeSmallFileDurably(storePath: string, finalPath: string
  */
 export async function publishExclusively(storePath: string, finalPath: string, text: string): Promise<void> {
   const sync = new DirectorySync();
-  await ensureDirectory(path.join(storePath, TMP_DIR), sync);
-  await ensureDirectory(path.dirname(finalPath), sync);
+  await ensureDirectory(storePath, path.join(storePath, TMP_DIR), sync);
+  await ensureDirectory(storePath, path.dirname(finalPath), sync);
   const tempPath = tempPathIn(storePath);
   await fs.writeFile(tempPath, text, { flag: 'wx' });
   const handle = await fs.open(tempPath, 'r');

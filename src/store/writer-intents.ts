@@ -22,7 +22,8 @@ export interface WriterIntent {
 
 export async function writeIntent(storePath: string, intent: WriterIntent): Promise<void> {
   const dir = path.join(storePath, WRITERS_DIR);
-  await fs.mkdir(dir, { recursive: true });
+  // Not recursive: a vanished store must not be re-created by a heartbeat.
+  await fs.mkdir(dir).catch((error: { code?: string }) => { if (error.code !== 'EEXIST') throw error; });
   const file = path.join(dir, `${intent.writerId}.json`);
   const temp = `${file}.${process.pid}.tmp`;
   await fs.writeFile(temp, JSON.stringify(intent));

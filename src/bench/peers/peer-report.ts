@@ -1,0 +1,69 @@
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import type { SourceFile } from '../data-generator.js';
+import { cpuSecondsOf, type Measurement } from '../measurement.js';
+import { syncAndDropPageCache } from '../page-cache.js';
+import { LoadProbe } from '../system-load.js';
+import { describeFailure, runTimed, type CommandRun, type RunOptions } from '../timed-command.js';
+
+/** The rain operation a peer operation is compared with. */
+export type RainOperation = 'put' | 'get' | 'degradedGet' | 'verify' | 'rebuild';
+
+export interface PeerOperation {
+  readonly measurement: Measurement;
+  readonly comparesTo: RainOperation;
+}
+
+export interface PeerReport {
+  readonly name: string;
+  /** 'ran' also when some operations failed; each failed one says why in its notes. */
+  readonly status: 'ran' | 'not installed' | 'skipped' | 'failed';
+  readonly message?: string;
+  readonly operations: PeerOperation[];
+}
+
+export interface PeerContext {
+  readonly workDir: string;
+  readonly sources: readonly SourceFile[];
+  readonly k: number;
+  readonly m: number;
+  readonly log: (text: string) => void;
+}
+
+export const INSTALL_HINT = 'not installed (apt-get install snapraid par2 python3-zfec)';
+
+export function which(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Drops the page cache, runs one peer command, and turns it into a Measurement. */
+export async function timePeerCommand(
+  label: string, command: string, args: readonly string[], userBytes: number, options: RunOptions = {}, okExitCodes: readonly number[] = [0],
+): Promise<{ measurement: Measurement; run: CommandRun }> {
+  const cacheDropped = syncAndDropPageCache();
+  const probe = new LoadProbe();
+  const run = await runTimed(command, args, { ...options, sampleRss: true });
+  const otherCores = probe.otherCores(cpuSecondsOf(run.cpu));
+  const ok = run.exitCode !== null && okExitCodes.includes(run.exitCode);
+  return {
+    run,
+    measurement: {
+      label, userBytes, seconds: ok ? run.wallSeconds : NaN, cacheDropped, ok, rss: run.rss, cpu: run.cpu, otherCores,
+      notes: ok ? [] : [`FAILED: ${describeFailure(run)}`],
+    },
+  };
+}
+
+export function withNote(m: Measurement, ...notes: string[]): Measurement {
+  return { ...m, notes: [...notes, ...m.notes] };
+}
