@@ -10,7 +10,7 @@ export interface BenchOptions {
   readonly parentDir: string | undefined;
   readonly keep: boolean;
   readonly skipPeers: boolean;
-  /** Where the Markdown report goes; undefined with --no-doc. */
+  /** Rewrite docs/BENCHMARKS.md (false with --no-doc). */
   readonly writeDoc: boolean;
 }
 

@@ -26,7 +26,7 @@ ${reproduce}
 
 (\`npm run bench -- --help\` lists the flags: --size-mib, --files, -k, -m, --dir, --keep,
 --skip-peers, --no-doc.) The machine is noisy (a shared 2-core VM): quote the ratios, not the
-absolute MB/s, and expect run-to-run differences of 10-20%.
+absolute MB/s, and look at the DISTURBED marks and the "other processes" line below.
 
 ## Machine
 

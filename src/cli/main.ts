@@ -10,6 +10,7 @@ import { registerPut } from './commands/put.js';
 import { registerRebuild } from './commands/rebuild.js';
 import { registerRm } from './commands/rm.js';
 import { registerStatus } from './commands/status.js';
+import { registerSync } from './commands/sync.js';
 import { registerVerify } from './commands/verify.js';
 
 export const VERSION = '0.1.0';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerInit(program);
   registerPut(program);
   registerGet(program);
+  registerSync(program);
   registerLs(program);
   registerRm(program);
   registerStatus(program);

@@ -57,6 +57,8 @@ export interface CheckResult {
 
 export interface EncodeResult {
   readonly datasetIndex: number;
+  /** CRC-32 of the file bytes this data set holds, as read (the source may have changed since planning). */
+  readonly dataChecksum: number;
   readonly written: readonly number[];
   readonly failed: readonly { blockIndex: number; slot: number; reason: string }[];
 }
@@ -139,7 +141,8 @@ export type WorkerRequest =
   | { readonly op: 'init-takeover'; readonly deadSlot: number; readonly membership: readonly number[] }
   | { readonly op: 'init-confirm'; readonly summary: object }
   | { readonly op: 'init-leave' }
-  | { readonly op: 'remove-blocks'; readonly fileId: string; readonly sequence: bigint; readonly which: 'older' | 'exactly' };
+  | { readonly op: 'remove-blocks'; readonly fileId: string; readonly sequence: bigint; readonly which: 'older' | 'exactly' }
+  | { readonly op: 'collect-older'; readonly fileId: string; readonly sequence: bigint; readonly datasetSequences: readonly bigint[] };
 
 export type WorkerReply =
   | { readonly id: number; readonly ok: true; readonly result: unknown }

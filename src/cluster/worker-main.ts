@@ -5,7 +5,7 @@ import { BlockListings, checkDataset } from './worker-tasks/check-dataset.js';
 import { decodeDataset } from './worker-tasks/decode-dataset.js';
 import { encodeDataset } from './worker-tasks/encode-dataset.js';
 import { InitMode } from './worker-tasks/init-mode.js';
-import { removeFileBlocks, scanStore } from './worker-tasks/store-housekeeping.js';
+import { collectOlderBlocks, removeFileBlocks, scanStore } from './worker-tasks/store-housekeeping.js';
 
 /**
  * A store's worker process (M1, M11): started by the coordinator with fork(), one per store. It
@@ -63,6 +63,8 @@ async function handle(request: WorkerRequest): Promise<unknown> {
     case 'init-leave':
       initMode.leave();
       return { left: true };
+    case 'collect-older':
+      return collectOlderBlocks(requireContext().store(requireContext().slot).path, request.fileId, request.sequence, request.datasetSequences);
     case 'remove-blocks':
       return removeFileBlocks(requireContext().store(requireContext().slot).path, request.fileId, request.sequence, request.which);
   }

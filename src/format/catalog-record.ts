@@ -20,12 +20,28 @@ export interface CatalogRecord {
   readonly blockSizeBytes: number;
   readonly datasetCount: number;
   readonly writtenAt: string;
+  /**
+   * Sequence of each data set when an incremental update (sync) rewrote only some of them;
+   * absent when every data set is at `sequence`. Never above `sequence`.
+   */
+  readonly datasetSequences?: readonly bigint[];
+  /** CRC-32 of each data set's file bytes, so sync can tell changed data sets without reading blocks; empty when unknown. */
+  readonly datasetChecksums: readonly number[];
+}
+
+/** The sequence data set d of this version was written with (and its blocks carry). */
+export function datasetSequence(record: CatalogRecord, datasetIndex: number): bigint {
+  return record.datasetSequences?.[datasetIndex] ?? record.sequence;
 }
 
 export function encodeCatalogRecord(record: CatalogRecord): string {
   const problem = validateCatalogRecord(record);
   if (problem) throw new Error(`refusing to write an invalid catalog record: ${problem}`);
-  return sealJson({ format: CATALOG_FORMAT, ...record, sequence: record.sequence.toString() });
+  const { datasetSequences, ...rest } = record;
+  return sealJson({
+    format: CATALOG_FORMAT, ...rest, sequence: record.sequence.toString(),
+    ...(datasetSequences ? { datasetSequences: datasetSequences.map(String) } : {}),
+  });
 }
 
 export function decodeCatalogRecord(text: string): { ok: true; record: CatalogRecord } | { ok: false; reason: string } {
@@ -46,6 +62,8 @@ export function decodeCatalogRecord(text: string): { ok: true; record: CatalogRe
     blockSizeBytes: Number(b.blockSizeBytes),
     datasetCount: Number(b.datasetCount),
     writtenAt: String(b.writtenAt),
+    datasetChecksums: Array.isArray(b.datasetChecksums) ? b.datasetChecksums.map(Number) : [],
+    ...(Array.isArray(b.datasetSequences) ? { datasetSequences: b.datasetSequences.map((v: unknown) => parseSequence(String(v)) ?? -1n) } : {}),
   };
   const problem = validateCatalogRecord(record);
   return problem ? { ok: false, reason: problem } : { ok: true, record };
@@ -58,6 +76,11 @@ export function validateCatalogRecord(r: CatalogRecord): string | undefined {
   if (!Number.isSafeInteger(r.fileSizeBytes) || r.fileSizeBytes < 0) return 'bad file size';
   if (!Number.isInteger(r.datasetCount) || r.datasetCount < 0) return 'bad data set count';
   if (!Number.isInteger(r.k) || !Number.isInteger(r.m) || r.k < 1 || r.m < 1) return 'bad k/m';
+  if (r.datasetSequences) {
+    if (r.datasetSequences.length !== r.datasetCount) return 'data set sequences do not match the data set count';
+    if (r.datasetSequences.some((s) => s < 0n || s > r.sequence)) return 'a data set sequence is outside 0..sequence';
+  }
+  if (r.datasetChecksums.length !== 0 && r.datasetChecksums.length !== r.datasetCount) return 'data set checksums do not match the data set count';
   return undefined;
 }
 

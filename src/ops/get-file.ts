@@ -95,8 +95,10 @@ async function decodeToStream(
     collect(result);
     if (result.bytes && !stream.write(result.bytes)) {
       await new Promise<void>((resolve, reject) => {
-        stream.once('drain', resolve);
-        stream.once('error', reject);
+        const onDrain = (): void => { stream.off('error', onError); resolve(); };
+        const onError = (error: Error): void => { stream.off('drain', onDrain); reject(error); };
+        stream.once('drain', onDrain);
+        stream.once('error', onError);
       });
     }
     done += result.bytes?.length ?? 0;

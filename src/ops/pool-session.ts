@@ -1,6 +1,6 @@
 import type { DatasetRef, StoreAccess } from '../cluster/protocol.js';
 import { WorkerCluster } from '../cluster/worker-cluster.js';
-import type { CatalogRecord } from '../format/catalog-record.js';
+import { datasetSequence, type CatalogRecord } from '../format/catalog-record.js';
 import { placeDataset } from '../format/placement.js';
 import { requireQuorum, storeAccess, type OpenPool } from './open-pool.js';
 import { openActivePool } from './pool-gate.js';
@@ -46,7 +46,7 @@ export class PoolSession {
       poolId: this.pool.manifest.poolId,
       name: record.name,
       fileId: record.fileId,
-      sequence: record.sequence,
+      sequence: datasetSequence(record, datasetIndex),
       fileSizeBytes: record.fileSizeBytes,
       k: record.k,
       m: record.m,

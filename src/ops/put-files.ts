@@ -3,17 +3,16 @@ import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import type { EncodeResult } from '../cluster/protocol.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import { datasetCountOf } from '../format/dataset-geometry.js';
 import { checkFileName } from '../format/file-name.js';
 import { newId, newSequence } from '../format/ids.js';
 import { badInputError, describeError, errnoCode, ioError, usageError } from '../rain-error.js';
 import { tempPathIn } from '../store/durable-file.js';
-import { commitRecord, dropOlderRecords, readCatalog } from './catalog.js';
+import { readCatalog } from './catalog.js';
+import { writeVersions, type PlannedVersion } from './write-versions.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { WriterHeartbeat } from './writer-heartbeat.js';
-import { faultPoint } from '../cluster/fault-points.js';
 
 export interface PutOptions {
   readonly pool?: string;
@@ -41,7 +40,7 @@ export interface PutReport {
   readonly warnings: string[];
 }
 
-interface SourceFile {
+export interface SourceFile {
   readonly path: string;
   readonly name: string;
   readonly sizeBytes: number;
@@ -83,9 +82,10 @@ async function putBatch(
   session: PoolSession, batch: readonly SourceFile[], report: PutReport, heartbeat: WriterHeartbeat, progress: (bytes: number) => void,
 ): Promise<void> {
   const { manifest } = session.pool;
-  const planned: { source: SourceFile; record: CatalogRecord; replaced: boolean; results: EncodeResult[] }[] = [];
+  const planned: (PlannedVersion & { replaced: boolean })[] = [];
   for (const source of batch) {
     const existing = (await readCatalog(session.readablePaths, source.name)).records.get(source.name);
+    const datasetCount = datasetCountOf({ fileSizeBytes: source.sizeBytes, k: manifest.k, blockSizeBytes: manifest.blockSizeBytes });
     const record: CatalogRecord = {
       name: source.name,
       fileId: existing?.fileId ?? newId(),
@@ -95,59 +95,23 @@ async function putBatch(
       k: manifest.k,
       m: manifest.m,
       blockSizeBytes: manifest.blockSizeBytes,
-      datasetCount: datasetCountOf({ fileSizeBytes: source.sizeBytes, k: manifest.k, blockSizeBytes: manifest.blockSizeBytes }),
+      datasetCount,
       writtenAt: new Date().toISOString(),
+      datasetChecksums: [],
     };
-    planned.push({ source, record, replaced: existing !== undefined && !existing.deleted, results: [] });
-  }
-  await heartbeat.announce(planned.map((p) => p.record));
-  await faultPoint('put-announced');
-  try {
-    await session.cluster.runDatasets<EncodeResult>(planned.flatMap((p) => Array.from({ length: p.record.datasetCount }, (_, d) => ({
-      fileId: p.record.fileId,
-      datasetIndex: d,
-      request: { op: 'encode' as const, ref: session.datasetRef(p.record, d), sourcePath: p.source.path },
-      done: (result: EncodeResult) => {
-        p.results.push(result);
-        if (result.written.length < manifest.k) {
-          throw ioError(`${p.record.name}: data set ${d} reached only ${result.written.length} stores, ${manifest.k} needed: ${result.failed.map((f) => f.reason).join('; ')}`);
-        }
-        progress(Math.min(p.record.fileSizeBytes - d * manifest.k * manifest.blockSizeBytes, manifest.k * manifest.blockSizeBytes));
-      },
-    }))));
-    await session.cluster.flush();
-    await faultPoint('put-blocks-written');
-  } catch (error) {
-    await undoBlocks(session, planned.map((p) => p.record));
-    throw error;
-  }
-  for (const p of planned) {
-    const commit = await commitRecord(session.writablePaths, p.record);
-    if (commit.written === 0) {
-      await undoBlocks(session, [p.record]);
-      throw ioError(`${p.record.name}: the catalog record could not be written to any store: ${commit.errors[0] ?? ''}`);
-    }
-    const missingBlocks = p.results.reduce((sum, r) => sum + r.failed.length, 0);
-    if (commit.written < manifest.m + 1) report.warnings.push(`${p.record.name}: catalog record on only ${commit.written} stores; run 'rain rebuild'`);
-    if (missingBlocks > 0) report.warnings.push(`${p.record.name}: ${missingBlocks} blocks not written (stores down); run 'rain rebuild' when they are back`);
-    report.files.push({
-      name: p.record.name, sizeBytes: p.record.fileSizeBytes, datasets: p.record.datasetCount,
-      sequence: p.record.sequence.toString(), replaced: p.replaced, missingBlocks,
+    planned.push({
+      sourcePath: source.path, record, previous: existing, replaced: existing !== undefined && !existing.deleted,
+      datasetsToWrite: Array.from({ length: datasetCount }, (_, d) => d),
     });
-    // The new version is committed; the old one's blocks and records are garbage now.
-    await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request({ op: 'remove-blocks', fileId: p.record.fileId, sequence: p.record.sequence, which: 'older' }).catch(() => undefined)));
-    await dropOlderRecords(session.writablePaths, p.record.name, p.record.sequence);
   }
+  const written = await writeVersions(session, planned, heartbeat, progress, report.warnings);
+  written.forEach((w, i) => report.files.push({
+    name: w.record.name, sizeBytes: w.record.fileSizeBytes, datasets: w.record.datasetCount,
+    sequence: w.record.sequence.toString(), replaced: planned[i].replaced, missingBlocks: w.missingBlocks,
+  }));
 }
 
-/** A put that failed leaves no blocks of its version behind (best effort; `check` collects the rest). */
-async function undoBlocks(session: PoolSession, records: readonly CatalogRecord[]): Promise<void> {
-  for (const record of records) {
-    await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request({ op: 'remove-blocks', fileId: record.fileId, sequence: record.sequence, which: 'exactly' }).catch(() => undefined)));
-  }
-}
-
-function requireName(name: string): string {
+export function requireName(name: string): string {
   const problem = checkFileName(name);
   if (problem) throw usageError(`invalid name '${name.replace(/[\u0000-\u001f]/g, '?')}': ${problem}`);
   return name;
@@ -169,7 +133,7 @@ async function collectSources(options: PutOptions): Promise<SourceFile[]> {
   return files;
 }
 
-async function walk(dir: string, prefix: string, out: SourceFile[]): Promise<void> {
+export async function walk(dir: string, prefix: string, out: SourceFile[]): Promise<void> {
   for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     const name = prefix === '' ? entry.name : `${prefix}/${entry.name}`;

@@ -26,6 +26,7 @@ export async function encodeDataset(ctx: WorkerContext, ref: DatasetRef, sourceP
       filled += bytesRead;
     }
     dataRegion.fill(0, extent.dataBytes);
+    const dataChecksum = crc32Of(dataRegion.subarray(0, extent.dataBytes));
     const shards = Array.from({ length: width }, (_, b) => buffer.subarray(b * shardBytes, (b + 1) * shardBytes));
     ctx.codec(ref.k, ref.m).encode(shards.slice(0, ref.k), shards.slice(ref.k));
 
@@ -52,7 +53,7 @@ export async function encodeDataset(ctx: WorkerContext, ref: DatasetRef, sourceP
       }
     }));
     written.sort((a, b) => a - b);
-    return { datasetIndex: ref.datasetIndex, written, failed };
+    return { datasetIndex: ref.datasetIndex, dataChecksum, written, failed };
   } finally {
     ctx.giveBuffer(buffer);
   }

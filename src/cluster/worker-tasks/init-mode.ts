@@ -1,4 +1,4 @@
-import type { CatalogRecord } from '../../format/catalog-record.js';
+import { datasetSequence, type CatalogRecord } from '../../format/catalog-record.js';
 import { placeDataset } from '../../format/placement.js';
 import { writeWorkerRecord } from '../../store/epoch-files.js';
 import { readManifest } from '../../store/store-metadata.js';
@@ -156,7 +156,7 @@ export class InitMode {
   private refOf(ctx: WorkerContext, record: CatalogRecord, datasetIndex: number): DatasetRef {
     const plan = this.requirePlan();
     return {
-      poolId: ctx.poolId, name: record.name, fileId: record.fileId, sequence: record.sequence,
+      poolId: ctx.poolId, name: record.name, fileId: record.fileId, sequence: datasetSequence(record, datasetIndex),
       fileSizeBytes: record.fileSizeBytes, k: record.k, m: record.m, blockSizeBytes: record.blockSizeBytes, datasetIndex,
       datasetCount: record.datasetCount, placement: placeDataset(record.fileId, datasetIndex, plan.poolSlots, record.k + record.m),
     };

@@ -39,7 +39,7 @@ export async function resolveVersion(
   const record: CatalogRecord = {
     name: header.name, fileId: header.fileId, sequence: header.sequence, deleted: false,
     fileSizeBytes: header.fileSizeBytes, k: header.k, m: header.m, blockSizeBytes: header.blockSizeBytes,
-    datasetCount: header.datasetCount, writtenAt: new Date().toISOString(),
+    datasetCount: header.datasetCount, writtenAt: new Date().toISOString(), datasetChecksums: [],
   };
   const refs = Array.from({ length: record.datasetCount }, (_, d): DatasetRef => ({
     poolId: ctx.poolId, name: record.name, fileId: record.fileId, sequence: record.sequence, fileSizeBytes: record.fileSizeBytes,

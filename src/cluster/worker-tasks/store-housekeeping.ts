@@ -37,3 +37,19 @@ export async function removeFileBlocks(storePath: string, fileId: string, sequen
   await fs.rmdir(fileBlocksDir(storePath, fileId)).catch(() => undefined);
   return removed;
 }
+
+/**
+ * After a version commits, each block file of older sequence than its data set's current one is
+ * garbage; blocks of data sets past the end (the file shrank) go when older than the version.
+ */
+export async function collectOlderBlocks(storePath: string, fileId: string, sequence: bigint, datasetSequences: readonly bigint[]): Promise<number> {
+  let removed = 0;
+  for (const key of await listFileBlocks(storePath, fileId)) {
+    const current = key.datasetIndex < datasetSequences.length ? datasetSequences[key.datasetIndex] : sequence;
+    if (key.sequence < current) {
+      await removeBlock(storePath, fileId, key);
+      removed++;
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,151 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { CatalogRecord } from '../format/catalog-record.js';
+import { crc32Of } from '../format/checksum.js';
+import { datasetCountOf, datasetExtent, type FileGeometry } from '../format/dataset-geometry.js';
+import { newId, newSequence } from '../format/ids.js';
+import { describeError, usageError } from '../rain-error.js';
+import { commitRecord, dropOlderRecords, readCatalog } from './catalog.js';
+import { withSession, type PoolSession } from './pool-session.js';
+import { walk, type SourceFile } from './put-files.js';
+import { WriterHeartbeat } from './writer-heartbeat.js';
+import { writeVersions, type PlannedVersion } from './write-versions.js';
+
+export interface SyncOptions {
+  readonly pool?: string;
+  readonly sourceDir: string;
+  readonly as?: string;
+  readonly deleteMissing?: boolean;
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+export interface SyncReport {
+  readonly added: string[];
+  readonly updated: string[];
+  unchanged: number;
+  readonly deleted: string[];
+  bytesRead: number;
+  bytesWritten: number;
+  datasetsRewritten: number;
+  datasetsKept: number;
+  readonly warnings: string[];
+}
+
+const FILES_PER_COMMIT = 256;
+
+/**
+ * Brings the pool in line with a directory. A changed file gets a new version in which only the
+ * data sets whose bytes changed are re-encoded (their CRC-32 differs from the catalog's), at the
+ * new sequence; unchanged data sets keep their blocks and sequence. Deletions with --delete.
+ */
+export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
+  const stat = await fs.stat(options.sourceDir).catch(() => undefined);
+  if (!stat?.isDirectory()) throw usageError(`${options.sourceDir} is not a directory (sync takes a directory)`);
+  const prefix = options.as ?? path.basename(path.resolve(options.sourceDir));
+  const sources: SourceFile[] = [];
+  await walk(options.sourceDir, prefix, sources);
+  return withSession(options.pool, 'sync', 'write', async (session) => {
+    const catalog = await readCatalog(session.readablePaths);
+    const report: SyncReport = { added: [], updated: [], unchanged: 0, deleted: [], bytesRead: 0, bytesWritten: 0, datasetsRewritten: 0, datasetsKept: 0, warnings: [] };
+    const heartbeat = new WriterHeartbeat(session.writablePaths);
+    const totalBytes = sources.reduce((sum, s) => sum + s.sizeBytes, 0);
+    let doneBytes = 0;
+    try {
+      for (let i = 0; i < sources.length; i += FILES_PER_COMMIT) {
+        const planned: PlannedVersion[] = [];
+        for (const source of sources.slice(i, i + FILES_PER_COMMIT)) {
+          const previous = catalog.records.get(source.name);
+          const plan = await planVersion(session, source, previous?.deleted ? undefined : previous, report);
+          doneBytes += source.sizeBytes;
+          options.onProgress?.(doneBytes, totalBytes);
+          if (!plan) {
+            report.unchanged++;
+            continue;
+          }
+          planned.push(plan);
+          (plan.previous ? report.updated : report.added).push(source.name);
+          report.datasetsRewritten += plan.datasetsToWrite.length;
+          report.datasetsKept += plan.record.datasetCount - plan.datasetsToWrite.length;
+        }
+        const written = await writeVersions(session, planned, heartbeat, () => undefined, report.warnings);
+        report.bytesWritten += written.reduce((sum, w) => sum + w.bytesWritten, 0);
+      }
+    } finally {
+      await heartbeat.finish();
+    }
+    if (options.deleteMissing) await deleteMissing(session, catalog.records, prefix, new Set(sources.map((s) => s.name)), report);
+    return report;
+  });
+}
+
+/** Compares the source with the catalog data set by data set; undefined when nothing changed. */
+async function planVersion(session: PoolSession, source: SourceFile, previous: CatalogRecord | undefined, report: SyncReport): Promise<PlannedVersion | undefined> {
+  const { manifest } = session.pool;
+  const geometry: FileGeometry = { fileSizeBytes: source.sizeBytes, k: manifest.k, blockSizeBytes: manifest.blockSizeBytes };
+  const datasetCount = datasetCountOf(geometry);
+  const sequence = newSequence(previous?.sequence);
+  const record: CatalogRecord = {
+    name: source.name, fileId: previous?.fileId ?? newId(), sequence, deleted: false, fileSizeBytes: source.sizeBytes,
+    k: manifest.k, m: manifest.m, blockSizeBytes: manifest.blockSizeBytes, datasetCount, writtenAt: new Date().toISOString(),
+    datasetChecksums: [],
+  };
+  const all = Array.from({ length: datasetCount }, (_, d) => d);
+  const comparable = previous && previous.k === manifest.k && previous.blockSizeBytes === manifest.blockSizeBytes
+    && previous.datasetChecksums.length === previous.datasetCount;
+  if (!previous || !comparable) return { sourcePath: source.path, record, datasetsToWrite: all, previous };
+
+  const previousGeometry: FileGeometry = { fileSizeBytes: previous.fileSizeBytes, k: previous.k, blockSizeBytes: previous.blockSizeBytes };
+  const changed: number[] = [];
+  const handle = await fs.open(source.path, 'r').catch((error: unknown) => {
+    throw usageError(`${source.path}: ${describeError(error)}`);
+  });
+  try {
+    const buffer = Buffer.allocUnsafe(manifest.k * manifest.blockSizeBytes);
+    for (const d of all) {
+      const extent = datasetExtent(geometry, d);
+      const before = d < previous.datasetCount ? datasetExtent(previousGeometry, d) : undefined;
+      // A data set is reusable only if it covers the same bytes with the same shard length.
+      if (!before || before.dataBytes !== extent.dataBytes || before.shardBytes !== extent.shardBytes) {
+        changed.push(d);
+        continue;
+      }
+      let filled = 0;
+      while (filled < extent.dataBytes) {
+        const { bytesRead } = await handle.read(buffer, filled, extent.dataBytes - filled, extent.fileOffsetBytes + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      report.bytesRead += filled;
+      if (filled !== extent.dataBytes || crc32Of(buffer.subarray(0, filled)) !== previous.datasetChecksums[d]) changed.push(d);
+    }
+  } finally {
+    await handle.close();
+  }
+  if (changed.length === 0 && datasetCount === previous.datasetCount && source.sizeBytes === previous.fileSizeBytes) return undefined;
+  const datasetSequences = all.map((d) => (changed.includes(d) ? sequence : previous.datasetSequences?.[d] ?? previous.sequence));
+  return {
+    sourcePath: source.path,
+    record: { ...record, fileId: previous.fileId, datasetSequences },
+    datasetsToWrite: changed,
+    previous,
+  };
+}
+
+async function deleteMissing(
+  session: PoolSession, records: ReadonlyMap<string, CatalogRecord>, prefix: string, present: ReadonlySet<string>, report: SyncReport,
+): Promise<void> {
+  for (const record of records.values()) {
+    if (record.deleted || !record.name.startsWith(`${prefix}/`) || present.has(record.name)) continue;
+    const tombstone: CatalogRecord = { ...record, deleted: true, sequence: newSequence(record.sequence), datasetSequences: undefined, writtenAt: new Date().toISOString() };
+    const commit = await commitRecord(session.writablePaths, tombstone);
+    if (commit.written === 0) {
+      report.warnings.push(`${record.name}: could not record the delete: ${commit.errors[0] ?? ''}`);
+      continue;
+    }
+    await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request({
+      op: 'remove-blocks', fileId: record.fileId, sequence: tombstone.sequence, which: 'older',
+    }).catch(() => undefined)));
+    await dropOlderRecords(session.writablePaths, record.name, tombstone.sequence);
+    report.deleted.push(record.name);
+  }
+}
