@@ -12,6 +12,8 @@ export interface BenchOptions {
   readonly skipPeers: boolean;
   /** Rewrite docs/BENCHMARKS.md (false with --no-doc). */
   readonly writeDoc: boolean;
+  /** How long each timed phase may wait for other processes to go quiet (0: never wait). */
+  readonly quietWaitSeconds: number;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -23,6 +25,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --keep         keep the scratch directory afterwards
   --skip-peers   do not run snapraid, par2 or zfec
   --no-doc       do not rewrite docs/BENCHMARKS.md
+  --quiet-wait S before each timed phase, wait up to S seconds for other processes
+                 to use < 0.15 cores (default 60; 0: do not wait)
   -h, --help     this text`;
 
 export class UsageError extends Error {}
@@ -52,6 +56,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
         keep: { type: 'boolean' },
         'skip-peers': { type: 'boolean' },
         'no-doc': { type: 'boolean' },
+        'quiet-wait': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -69,6 +74,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
     keep: v.keep === true,
     skipPeers: v['skip-peers'] === true,
     writeDoc: v['no-doc'] !== true,
+    quietWaitSeconds: v['quiet-wait'] === '0' ? 0 : positiveInteger(v['quiet-wait'], 60, '--quiet-wait'),
   };
   if (options.files > options.sizeMiB * 1024) throw new UsageError('--files is larger than the data in KiB; use fewer files');
   return options;

@@ -25,7 +25,7 @@ ${reproduce}
 \`\`\`
 
 (\`npm run bench -- --help\` lists the flags: --size-mib, --files, -k, -m, --dir, --keep,
---skip-peers, --no-doc.) The machine is noisy (a shared 2-core VM): quote the ratios, not the
+--skip-peers, --no-doc, --quiet-wait.) The machine is noisy (a shared 2-core VM): quote the ratios, not the
 absolute MB/s, and look at the DISTURBED marks and the "other processes" line below.
 
 ## Machine
@@ -121,7 +121,9 @@ command and all its children (GNU time), so "cores busy" = CPU seconds / wall se
 
 **Other load.** Before and after each timed phase the bench reads the machine's busy CPU time from
 /proc/stat and subtracts its own CPU time and the measured command tree's: what is left was used
-by other processes. The machine is shared, so this tells a slow row from a disturbed one.
+by other processes. The machine is shared, so this tells a slow row from a disturbed one. Before
+each timed phase the bench waits up to ${o.quietWaitSeconds} s (--quiet-wait) for other processes to use
+less than 0.15 cores over 2 s; if they do not, the phase runs anyway and its row says DISTURBED.
 
 **Profiling.** \`node --cpu-prof --cpu-prof-dir=DIR bin/rain put ...\` writes one profile per process:
 the workers are forked with the coordinator's exec arguments, so they are profiled too.

@@ -1,5 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { waitForQuiet } from './system-load.js';
+
+/** What every timed phase starts with: wait for a quiet machine, then a cold page cache. */
+export async function prepareTimedPhase(): Promise<boolean> {
+  await waitForQuiet();
+  return syncAndDropPageCache();
+}
 
 /**
  * Flushes dirty pages (always, so one phase's write-back does not land in the next phase's

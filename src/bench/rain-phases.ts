@@ -3,7 +3,7 @@ import path from 'node:path';
 import { totalBytesOf, type SourceFile } from './data-generator.js';
 import { compareWithSource } from './file-digest.js';
 import { addCpu, cpuSecondsOf, mergeRss, type Measurement } from './measurement.js';
-import { syncAndDropPageCache } from './page-cache.js';
+import { prepareTimedPhase } from './page-cache.js';
 import { LoadProbe } from './system-load.js';
 import { jsonOf, numberField, type RainCli } from './rain-cli.js';
 import { describeFailure, type CommandRun } from './timed-command.js';
@@ -31,7 +31,7 @@ export interface RainResults {
 async function runOnce(
   ctx: RainContext, label: string, args: string[], okExitCodes: readonly number[], problems: string[],
 ): Promise<{ measurement: Measurement; run: CommandRun }> {
-  const cacheDropped = syncAndDropPageCache();
+  const cacheDropped = await prepareTimedPhase();
   const probe = new LoadProbe();
   const run = await ctx.cli.run(args, true);
   const otherCores = probe.otherCores(cpuSecondsOf(run.cpu));
@@ -49,7 +49,7 @@ async function runOnce(
 async function perFile(
   ctx: RainContext, label: string, argsFor: (source: SourceFile) => string[], okExitCodes: readonly number[], problems: string[],
 ): Promise<{ measurement: Measurement; runs: CommandRun[] }> {
-  const cacheDropped = syncAndDropPageCache();
+  const cacheDropped = await prepareTimedPhase();
   const probe = new LoadProbe();
   const runs: CommandRun[] = [];
   let ok = true;

@@ -13,8 +13,8 @@ import { generateSourceFiles, MiB, totalBytesOf, type SourceFile } from './data-
 import { readFloor, writeBlockFileFloor, writeFloor, type FloorLayout, type FloorRun } from './io-floor.js';
 import { describeMachine } from './machine-info.js';
 import { seconds, type Measurement } from './measurement.js';
-import { syncAndDropPageCache } from './page-cache.js';
-import { LoadProbe } from './system-load.js';
+import { prepareTimedPhase } from './page-cache.js';
+import { configureQuietWait, LoadProbe } from './system-load.js';
 import { runPeers } from './peers/run-peers.js';
 import { RainCli } from './rain-cli.js';
 import { runRainPhases, type RainResults } from './rain-phases.js';
@@ -28,7 +28,7 @@ function log(text: string): void {
 
 async function timeFloor(label: string, sources: readonly SourceFile[], note: string, body: () => Promise<FloorRun>): Promise<Measurement> {
   log(label);
-  const cacheDropped = syncAndDropPageCache();
+  const cacheDropped = await prepareTimedPhase();
   const probe = new LoadProbe();
   const started = process.hrtime.bigint();
   const run = await body();
@@ -67,6 +67,7 @@ async function checkFreeSpace(dir: string, neededBytes: number): Promise<void> {
 }
 
 async function run(options: BenchOptions): Promise<number> {
+  configureQuietWait(options.quietWaitSeconds, log);
   const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
   const parent = path.resolve(options.parentDir ?? os.tmpdir());
   await fs.mkdir(parent, { recursive: true });

@@ -50,3 +50,39 @@ export class LoadProbe {
     return Math.max(0, other / wall);
   }
 }
+
+const QUIET_CORES = 0.15;
+let quietWaitSeconds = 0;
+let quietLog: (text: string) => void = () => undefined;
+
+/** How long each timed phase may wait for other processes to calm down (0: do not wait). */
+export function configureQuietWait(maxSeconds: number, log: (text: string) => void): void {
+  quietWaitSeconds = maxSeconds;
+  quietLog = log;
+}
+
+/**
+ * Waits, up to the configured limit, until other processes use less than QUIET_CORES cores over
+ * 2 s. On a shared machine this keeps a neighbour's test run out of most timings; when it does
+ * not calm down in time the phase runs anyway and its row says DISTURBED.
+ */
+export async function waitForQuiet(): Promise<void> {
+  if (quietWaitSeconds <= 0) return;
+  const deadline = Date.now() + quietWaitSeconds * 1000;
+  let announced = false;
+  for (;;) {
+    const probe = new LoadProbe();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const other = probe.otherCores(0);
+    if (other === undefined || other < QUIET_CORES) {
+      if (announced) quietLog('machine quiet again');
+      return;
+    }
+    if (Date.now() >= deadline) {
+      quietLog(`other processes still use ${other.toFixed(2)} cores after ${quietWaitSeconds} s; measuring anyway`);
+      return;
+    }
+    if (!announced) quietLog(`other processes use ${other.toFixed(2)} cores; waiting up to ${quietWaitSeconds} s for quiet`);
+    announced = true;
+  }
+}

@@ -19,8 +19,8 @@ export interface InitializationOptions {
   readonly repair: boolean;
   readonly purpose: string;
   readonly buildPlan: (cluster: WorkerCluster) => Promise<PlanContents>;
-  /** Metadata repairs after the data check (catalog copies); returns lines for the report. */
-  readonly afterCheck?: () => Promise<string[]>;
+  /** Metadata work after the data check: repairs (catalog copies) and housekeeping (collected tombstones). */
+  readonly afterCheck?: () => Promise<{ repairs: string[]; housekeeping: string[] }>;
   readonly onPhase?: (phase: string) => void;
 }
 
@@ -43,7 +43,10 @@ export interface InitializationResult {
   readonly workers: WorkerShare[];
   readonly files: FileHealth[];
   readonly versionReports: VersionReport[];
+  /** Repairs of metadata (these count as "problems found and repaired"). */
   readonly actions: string[];
+  /** Routine clean-up (not a problem). */
+  readonly housekeeping: string[];
   readonly lastCheck: LastCheck;
 }
 
@@ -163,7 +166,9 @@ async function runClaimedEpoch(
     }
     phase('check');
 
-    const actions = options.repair && options.afterCheck ? await options.afterCheck() : [];
+    const after = options.repair && options.afterCheck ? await options.afterCheck() : { repairs: [], housekeeping: [] };
+    const actions = after.repairs;
+    const housekeeping = after.housekeeping;
     const healths = [...files.values()];
     for (const health of healths) settleState(health, options.repair);
     const lastCheck: LastCheck = {
@@ -204,7 +209,7 @@ async function runClaimedEpoch(
     await Promise.all(alive.map((w) => w.request({ op: 'init-leave' }).catch(() => undefined)));
     for (const store of options.access) if (store.writable) await pruneEpochFiles(store.path, epoch - 8).catch(() => undefined);
     phase('commit');
-    return { epoch, workers: [...shares.values()].sort((a, b) => a.slot - b.slot), files: healths, versionReports, actions, lastCheck };
+    return { epoch, workers: [...shares.values()].sort((a, b) => a.slot - b.slot), files: healths, versionReports, actions, housekeeping, lastCheck };
   } finally {
     await cluster.close();
   }

@@ -87,3 +87,23 @@ export async function refreshCatalogCopies(readablePaths: readonly string[], wri
   }
   return written;
 }
+
+/**
+ * A tombstone can go once every store of the pool holds it (no store can bring back an older
+ * record) and the deleted file's blocks were collected; both hold after a full check with every
+ * store present. Returns how many names' tombstones were removed.
+ */
+export async function collectTombstones(allStorePaths: readonly string[]): Promise<number> {
+  const view = await readCatalog(allStorePaths);
+  let collected = 0;
+  for (const record of view.records.values()) {
+    if (!record.deleted || view.copies.get(record.name) !== allStorePaths.length) continue;
+    await Promise.all(allStorePaths.map(async (storePath) => {
+      for (const sequence of await listRecordVersions(storePath, record.name)) {
+        if (sequence <= record.sequence) await removeCatalogRecord(storePath, record.name, sequence);
+      }
+    }));
+    collected++;
+  }
+  return collected;
+}

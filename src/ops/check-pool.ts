@@ -3,7 +3,7 @@ import { staleAfterMs, waitForActiveMs } from '../cluster/timing.js';
 import type { Manifest } from '../format/manifest.js';
 import { ExitCode, ioError, type ExitCodeValue } from '../rain-error.js';
 import { claimSilenceMs, highestClaim } from '../store/epoch-files.js';
-import { refreshCatalogCopies } from './catalog.js';
+import { collectTombstones, refreshCatalogCopies } from './catalog.js';
 import { buildCheckPlan } from './check-plan.js';
 import { openPool, storeAccess, type OpenPool } from './open-pool.js';
 
@@ -47,8 +47,15 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
       manifest, committedEpoch: pool.manifest.epoch, access, repair: options.repair ?? true, purpose: options.manifest ? 'rebuild --replace' : 'check',
       buildPlan: (cluster) => buildCheckPlan(cluster, readablePaths),
       afterCheck: async () => {
+        const repairs: string[] = [];
+        const housekeeping: string[] = [];
         const copied = await refreshCatalogCopies(readablePaths, writablePaths);
-        return copied > 0 ? [`${copied} catalog records copied to stores that lacked them`] : [];
+        if (copied > 0) repairs.push(`${copied} catalog record copies written to stores that lacked them`);
+        if (access.every((s) => s.writable)) {
+          const collected = await collectTombstones(writablePaths);
+          if (collected > 0) housekeeping.push(`${collected} delete records collected (every store has seen them)`);
+        }
+        return { repairs, housekeeping };
       },
       onPhase: options.onPhase,
     });
@@ -67,7 +74,7 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
 
 function reportOfOther(pool: OpenPool, ranBy: string): CheckReport {
   const lastCheck = pool.manifest.lastCheck as NonNullable<Manifest['lastCheck']>;
-  return { ...summarise(pool, { epoch: pool.manifest.epoch, phases: [], workers: [], files: [], versionReports: [], actions: [], lastCheck }), ranBy };
+  return { ...summarise(pool, { epoch: pool.manifest.epoch, phases: [], workers: [], files: [], versionReports: [], actions: [], housekeeping: [], lastCheck }), ranBy };
 }
 
 /** Waits while another coordinator's claim of `epoch` is alive; returns the pool once it committed or died. */

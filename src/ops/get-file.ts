@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import type { DecodeResult } from '../cluster/protocol.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import { checkFileName } from '../format/file-name.js';
-import { describeError, ioError, RainError, usageError } from '../rain-error.js';
+import { describeError, ExitCode, ioError, RainError, usageError } from '../rain-error.js';
 import { readCatalog } from './catalog.js';
 import { withSession, type PoolSession } from './pool-session.js';
 
@@ -34,21 +34,48 @@ export async function getFile(options: GetOptions): Promise<GetReport> {
   const problem = checkFileName(options.name);
   if (problem) throw usageError(`invalid name: ${problem}`);
   return withSession(options.pool, 'get', 'read', async (session) => {
-    const record = (await readCatalog(session.readablePaths, options.name)).records.get(options.name);
-    if (!record || record.deleted) throw usageError(`${options.name}: no such file in the pool (see 'rain ls')`);
-    const report: GetReport = { name: record.name, sizeBytes: record.fileSizeBytes, destination: '-', reconstructedDatasets: 0, badBlocks: [] };
-    const collect = (result: DecodeResult): void => {
-      if (result.reconstructed.length > 0) (report as { reconstructedDatasets: number }).reconstructedDatasets++;
-      for (const bad of result.badBlocks) report.badBlocks.push({ datasetIndex: result.datasetIndex, ...bad });
-    };
-    if (options.destination.kind === 'stream') {
-      await decodeToStream(session, record, options.destination.stream, collect, options.onProgress);
-      return report;
+    // A concurrent put may commit a newer version and collect the blocks this read is using; then
+    // the read starts over on the newer version (never mixing the two), up to a few times.
+    for (let attempt = 1; ; attempt++) {
+      const record = (await readCatalog(session.readablePaths, options.name)).records.get(options.name);
+      if (!record || record.deleted) throw usageError(`${options.name}: no such file in the pool (see 'rain ls')`);
+      try {
+        return await readVersion(session, record, options);
+      } catch (error) {
+        const retry = error instanceof RainError && error.exitCode === ExitCode.dataLost && attempt < 3
+          && !(error instanceof PartialOutputError)
+          && (await readCatalog(session.readablePaths, options.name)).records.get(options.name)?.sequence !== record.sequence;
+        if (!retry) throw error instanceof PartialOutputError ? error.cause : error;
+      }
     }
-    const finalPath = await resolveDestination(options.destination.path, record.name);
-    await decodeToFile(session, record, finalPath, collect, options.onProgress);
-    return { ...report, destination: finalPath };
   });
+}
+
+/** Bytes already went to a stream: the read cannot start over without mixing versions. */
+class PartialOutputError extends RainError {
+  constructor(readonly cause: unknown) {
+    super(ExitCode.ioFailure, 'partial output');
+  }
+}
+
+async function readVersion(session: PoolSession, record: CatalogRecord, options: GetOptions): Promise<GetReport> {
+  const report: GetReport = { name: record.name, sizeBytes: record.fileSizeBytes, destination: '-', reconstructedDatasets: 0, badBlocks: [] };
+  const collect = (result: DecodeResult): void => {
+    if (result.reconstructed.length > 0) (report as { reconstructedDatasets: number }).reconstructedDatasets++;
+    for (const bad of result.badBlocks) report.badBlocks.push({ datasetIndex: result.datasetIndex, ...bad });
+  };
+  if (options.destination.kind === 'stream') {
+    let wroteAny = false;
+    try {
+      await decodeToStream(session, record, options.destination.stream, (r) => { wroteAny = true; collect(r); }, options.onProgress);
+    } catch (error) {
+      throw wroteAny ? new PartialOutputError(error) : error;
+    }
+    return report;
+  }
+  const finalPath = await resolveDestination(options.destination.path, record.name);
+  await decodeToFile(session, record, finalPath, collect, options.onProgress);
+  return { ...report, destination: finalPath };
 }
 
 async function resolveDestination(destination: string, name: string): Promise<string> {

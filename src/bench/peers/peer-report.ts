@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import type { SourceFile } from '../data-generator.js';
 import { cpuSecondsOf, type Measurement } from '../measurement.js';
-import { syncAndDropPageCache } from '../page-cache.js';
+import { prepareTimedPhase } from '../page-cache.js';
 import { LoadProbe } from '../system-load.js';
 import { describeFailure, runTimed, type CommandRun, type RunOptions } from '../timed-command.js';
 
@@ -50,7 +50,7 @@ export function which(command: string): string | undefined {
 export async function timePeerCommand(
   label: string, command: string, args: readonly string[], userBytes: number, options: RunOptions = {}, okExitCodes: readonly number[] = [0],
 ): Promise<{ measurement: Measurement; run: CommandRun }> {
-  const cacheDropped = syncAndDropPageCache();
+  const cacheDropped = await prepareTimedPhase();
   const probe = new LoadProbe();
   const run = await runTimed(command, args, { ...options, sampleRss: true });
   const otherCores = probe.otherCores(cpuSecondsOf(run.cpu));

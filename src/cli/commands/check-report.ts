@@ -13,7 +13,7 @@ export function printCheckReport(out: Output, report: CheckReport): void {
       w.state === 'confirmed' ? out.color.green(w.state) : out.color.red(w.state),
     ]));
   }
-  for (const action of report.actions) out.line(`* ${action}`);
+  for (const action of [...report.actions, ...report.housekeeping]) out.line(`* ${action}`);
   for (const v of report.versionReports) out.line(`* ${v.name ?? v.fileId} version ${v.sequence}: ${v.outcome} (${v.detail})`);
   for (const problem of report.storeProblems) out.line(out.color.yellow(`! ${problem}`));
   const troubled = report.files.filter((f) => f.state !== 'healthy' || f.repairedBlocks > 0);
