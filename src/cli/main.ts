@@ -19,7 +19,10 @@ export function buildProgram(): Command {
   const program = new Command('rain')
     .description('erasure-coded pools over plain directories: any m stores may vanish, every file still reads back')
     .version(VERSION)
-    .showHelpAfterError('(run rain --help for usage)')
+    // commander's own parse errors follow the house rule too: one line, "rain: ...", exit 64.
+    .configureOutput({
+      outputError: (text, write) => write(`rain: ${text.trim().replace(/^error: /, '')} (see 'rain --help')\n`),
+    })
     .addHelpText('after', EXIT_CODE_HELP)
     .exitOverride();
   registerInit(program);

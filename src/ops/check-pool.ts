@@ -47,7 +47,8 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
       manifest, committedEpoch: pool.manifest.epoch, access, repair: options.repair ?? true, purpose: options.manifest ? 'rebuild --replace' : 'check',
       buildPlan: (cluster) => buildCheckPlan(cluster, readablePaths),
       afterCheck: async () => {
-        const repairs: string[] = [];
+        // Damaged or behind manifest copies are rewritten by the commit below.
+        const repairs: string[] = pool.manifestProblems.map((problem) => `manifest refreshed: ${problem}`);
         const housekeeping: string[] = [];
         const copied = await refreshCatalogCopies(readablePaths, writablePaths);
         if (copied > 0) repairs.push(`${copied} catalog record copies written to stores that lacked them`);

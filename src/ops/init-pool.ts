@@ -6,7 +6,7 @@ import { checkGeometry, DEFAULT_BLOCK_SIZE_BYTES } from '../format/pool-limits.j
 import { describeError, errnoCode, ioError, usageError } from '../rain-error.js';
 import { publishExclusively } from '../store/durable-file.js';
 import { registerPool } from '../store/pool-registry.js';
-import { MANIFEST_FILE, STORE_IDENTITY_FILE, TMP_DIR } from '../store/store-layout.js';
+import { MANIFEST_FILE, STORE_IDENTITY_FILE } from '../store/store-layout.js';
 import { writeManifest } from '../store/store-metadata.js';
 
 export interface InitOptions {
@@ -88,13 +88,13 @@ async function checkUsableDirectory(storePath: string): Promise<void> {
     }
   }
   // Root ignores permission bits, so probe with a real write (this also catches read-only mounts).
-  const probe = path.join(storePath, TMP_DIR);
+  // The probe goes straight into the directory and is removed, so a refused init leaves nothing.
+  const probe = path.join(storePath, `.rain-probe-${process.pid}`);
   try {
-    await fs.mkdir(probe, { recursive: true });
-    const file = path.join(probe, `probe-${process.pid}`);
-    await fs.writeFile(file, 'rain');
-    await fs.rm(file);
+    await fs.writeFile(probe, 'rain', { flag: 'wx' });
+    await fs.rm(probe);
   } catch (error) {
+    await fs.rm(probe, { force: true }).catch(() => undefined);
     throw ioError(`${storePath} is not writable (${errnoCode(error) ?? describeError(error)}); fix its permissions or mount`);
   }
 }

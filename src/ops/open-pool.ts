@@ -36,11 +36,15 @@ export interface OpenPool {
 export async function openPool(poolArgument: string | undefined): Promise<OpenPool> {
   const given = poolArgument ?? process.env.RAIN_POOL;
   if (!given) throw usageError('no pool given: pass -p STORE_DIR (any store of the pool) or a pool name, or set RAIN_POOL');
-  const candidates = await candidateStorePaths(given);
+  const { paths: candidates, poolId: expectedPoolId } = await candidateStorePaths(given);
   let best: Manifest | undefined;
   for (const storePath of candidates) {
     const read = await readManifest(storePath);
-    if (read.status === 'ok' && (!best || (read.value.poolId === best.poolId && read.value.epoch > best.epoch))) best = read.value;
+    if (read.status !== 'ok') continue;
+    // A pool named through the registry must be that pool: a directory that now holds another
+    // pool's store (a disk moved, a path reused) is not allowed to redirect the command.
+    if (expectedPoolId && read.value.poolId !== expectedPoolId) continue;
+    if (!best || (read.value.poolId === best.poolId && read.value.epoch > best.epoch)) best = read.value;
   }
   if (!best) {
     throw usageError(`${given} is not a rain pool (no readable pool manifest there); give a store directory of the pool or a pool name`);
@@ -61,17 +65,19 @@ export async function openPool(poolArgument: string | undefined): Promise<OpenPo
   return { manifest, stores, manifestProblems };
 }
 
-async function candidateStorePaths(given: string): Promise<string[]> {
+/**
+ * Where to look for the manifest: a directory given by path that holds a readable manifest is
+ * the pool the user pointed at; otherwise the registry entry (by name, or the one listing that
+ * path) gives the store paths and the pool id they must carry.
+ */
+async function candidateStorePaths(given: string): Promise<{ paths: string[]; poolId?: string }> {
   const asPath = path.resolve(given);
   const isDirectory = await fs.stat(asPath).then((s) => s.isDirectory(), () => false);
+  if (isDirectory && (await readManifest(asPath)).status === 'ok') return { paths: [asPath] };
   const registered = await findRegisteredPool(given);
-  const paths: string[] = [];
-  if (isDirectory) paths.push(asPath);
-  if (registered) paths.push(...registered.storePaths);
-  if (paths.length === 0) {
-    throw usageError(`${given}: no such store directory or registered pool name`);
-  }
-  return [...new Set(paths)];
+  if (registered) return { paths: [...new Set(registered.storePaths)], poolId: registered.poolId };
+  if (isDirectory) return { paths: [asPath] };
+  throw usageError(`${given}: no such store directory or registered pool name`);
 }
 
 async function inspectStore(manifest: Manifest, entry: StoreEntry): Promise<StoreState> {

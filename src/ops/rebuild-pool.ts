@@ -45,24 +45,32 @@ export async function rebuildPool(options: RebuildOptions): Promise<RebuildRepor
 }
 
 async function replaceStores(pool: OpenPool, replacements: readonly string[], actions: string[]): Promise<Manifest> {
-  let stores: StoreEntry[] = [...pool.manifest.stores];
+  // Every spec is validated before anything is written, so a bad one leaves all directories untouched.
+  const plan: { slot: number; oldPath: string; newPath: string }[] = [];
   for (const spec of replacements) {
     const eq = spec.indexOf('=');
     if (eq <= 0 || eq === spec.length - 1) throw usageError(`--replace expects OLD=NEW (a store path or slot number = a new directory), got '${spec}'`);
     const oldSpec = spec.slice(0, eq);
     const newPath = path.resolve(spec.slice(eq + 1));
-    const target = stores.find((s) => String(s.slot) === oldSpec || s.path === path.resolve(oldSpec));
+    const target = pool.manifest.stores.find((s) => String(s.slot) === oldSpec || s.path === path.resolve(oldSpec));
     if (!target) throw usageError(`--replace: ${oldSpec} is not a store of this pool (see 'rain status')`);
     const current = pool.stores.find((s) => s.slot === target.slot);
     if (current?.condition === 'online' || current?.condition === 'read-only') {
       throw usageError(`--replace: store ${target.slot} (${target.path}) is online; only a lost store can be replaced`);
     }
-    if (stores.some((s) => s.path === newPath)) throw usageError(`--replace: ${newPath} is already a store of this pool`);
+    if (pool.manifest.stores.some((s) => s.path === newPath) || plan.some((p) => p.newPath === newPath)) {
+      throw usageError(`--replace: ${newPath} is already a store of this pool`);
+    }
+    if (plan.some((p) => p.slot === target.slot)) throw usageError(`--replace: store ${target.slot} is named twice`);
     await checkNewStoreDirectory(newPath);
+    plan.push({ slot: target.slot, oldPath: target.path, newPath });
+  }
+  let stores: StoreEntry[] = [...pool.manifest.stores];
+  for (const step of plan) {
     const storeId = newId();
-    await writeStoreIdentity(newPath, { poolId: pool.manifest.poolId, storeId, slot: target.slot });
-    stores = stores.map((s) => (s.slot === target.slot ? { slot: s.slot, storeId, path: newPath } : s));
-    actions.push(`store ${target.slot}: ${target.path} replaced by ${newPath}`);
+    await writeStoreIdentity(step.newPath, { poolId: pool.manifest.poolId, storeId, slot: step.slot });
+    stores = stores.map((s) => (s.slot === step.slot ? { slot: s.slot, storeId, path: step.newPath } : s));
+    actions.push(`store ${step.slot}: ${step.oldPath} replaced by ${step.newPath}`);
   }
   await registerPool({ name: pool.manifest.name, poolId: pool.manifest.poolId, storePaths: stores.map((s) => s.path) }).catch(() => undefined);
   return { ...pool.manifest, stores };
