@@ -23,6 +23,12 @@ export class SeededRandom {
   }
 }
 
+/** The same generator as a plain function, for tests that only need numbers in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  const random = new SeededRandom(seed);
+  return () => random.next();
+}
+
 export function seedFromEnv(name: string): number {
   const given = Number(process.env[name]);
   return Number.isInteger(given) && given > 0 ? given : Math.floor(Math.random() * 2 ** 31) + 1;

@@ -1,5 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { GF_MUL_TABLE, gfDiv, gfExp, gfInv, gfMul } from '../../src/codec/gf256.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
 
 /** Carry-less multiply reduced by 0x11d, written independently of the table code under test. */
 function slowMul(a: number, b: number): number {
@@ -11,17 +12,6 @@ function slowMul(a: number, b: number): number {
     if (x & 0x100) x ^= 0x11d;
   }
   return product;
-}
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('GF(2^8) with polynomial 0x11d', () => {

@@ -3,17 +3,7 @@ import { gfInv, gfMul } from '../../src/codec/gf256.js';
 import {
   assertShardCounts, cauchyParityMatrix, generatorRow, invertMatrix, multiplyMatrices,
 } from '../../src/codec/matrix.js';
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../helpers/seeded-random.js';
 
 function identity(n: number): Uint8Array {
   const out = new Uint8Array(n * n);

@@ -1,16 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { createCodec, type ReedSolomonCodec } from '../../src/codec/reed-solomon.js';
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../helpers/seeded-random.js';
 
 function randomShards(rand: () => number, count: number, length: number): Uint8Array[] {
   return Array.from({ length: count }, () => {

@@ -104,10 +104,13 @@ describe('sealed metadata', () => {
   it('catalog records keep 64-bit sequences exactly; the newest wins', () => {
     const record: CatalogRecord = {
       name: 'f', fileId: newId(), sequence: (1n << 64n) - 1n, deleted: false, fileSizeBytes: 1, k: 2, m: 1,
-      blockSizeBytes: 4096, datasetCount: 1, writtenAt: 'now',
+      blockSizeBytes: 4096, datasetCount: 1, writtenAt: 'now', datasetChecksums: [12345],
     };
     const decoded = decodeCatalogRecord(encodeCatalogRecord(record));
     expect(decoded).toEqual({ ok: true, record });
+    const incremental = { ...record, datasetCount: 2, datasetChecksums: [1, 2], datasetSequences: [7n, record.sequence] };
+    expect(decodeCatalogRecord(encodeCatalogRecord(incremental))).toEqual({ ok: true, record: incremental });
+    expect(() => encodeCatalogRecord({ ...incremental, datasetSequences: [record.sequence] })).toThrow(/data set count/);
     const older = { ...record, sequence: 5n };
     const tombstone = { ...record, sequence: 6n, deleted: true };
     expect(newestRecord([older, tombstone])).toBe(tombstone);
