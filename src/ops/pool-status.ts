@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import { ExitCode, type ExitCodeValue } from '../rain-error.js';
 import { liveRecords, readCatalog } from './catalog.js';
 import { isReadable } from './list-files.js';
+import { pendingInitialization } from './check-pool.js';
 import { openPool, type StoreCondition } from './open-pool.js';
 
 export interface StoreStatus {
@@ -46,6 +47,8 @@ export async function poolStatus(options: { pool?: string }): Promise<PoolStatus
     ...pool.stores.filter((s) => s.condition !== 'online').map((s) => `store ${s.slot} (${s.path}) is ${s.condition}${s.detail ? `: ${s.detail}` : ''}`),
     ...pool.manifestProblems,
   ];
+  const pending = await pendingInitialization(pool);
+  if (pending) problems.push(pending.alive ? `a pool check (epoch ${pending.epoch}) is running` : `the pool check of epoch ${pending.epoch} was interrupted; run 'rain check'`);
   const health = unreachable > pool.manifest.m ? 'unavailable' : down > 0 || problems.length > 0 ? 'degraded' : 'healthy';
   return {
     poolName: pool.manifest.name, poolId: pool.manifest.poolId, k: pool.manifest.k, m: pool.manifest.m,
