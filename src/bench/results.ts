@@ -92,10 +92,10 @@ function row(m: Measurement, ratioText: string, withCpu = false): string[] {
 export function mainTable(r: BenchResults): Table {
   const { write, blockFiles, readToFile, readOnly } = r.floor;
   const rows: string[][] = [
-    row(write, '1.00 (write floor)'),
-    row(blockFiles, formatRatio(ratio(blockFiles, write), 'write floor')),
-    row(readToFile, '1.00 (read floor)'),
-    row(readOnly, formatRatio(ratio(readOnly, readToFile), 'read floor')),
+    row(write, '1.00 (write floor)', true),
+    row(blockFiles, formatRatio(ratio(blockFiles, write), 'write floor'), true),
+    row(readToFile, '1.00 (read floor)', true),
+    row(readOnly, formatRatio(ratio(readOnly, readToFile), 'read floor'), true),
   ];
   if (r.rain) {
     const { put, get, degradedGet, verify, rebuild } = r.rain;

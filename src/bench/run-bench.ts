@@ -30,11 +30,15 @@ async function timeFloor(label: string, sources: readonly SourceFile[], note: st
   log(label);
   const cacheDropped = await prepareTimedPhase();
   const probe = new LoadProbe();
+  const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   const run = await body();
   const wall = seconds(started);
+  const cpu = process.cpuUsage(cpuBefore);
   return {
     label, userBytes: totalBytesOf(sources), seconds: wall, cacheDropped, ok: true, otherCores: probe.otherCores(0),
+    // The bench process's own CPU time: the floor runs in it.
+    cpu: { userSeconds: cpu.user / 1e6, systemSeconds: cpu.system / 1e6 },
     notes: [note, `${mib(run.bytesRead)} read, ${mib(run.bytesWritten)} written`],
   };
 }

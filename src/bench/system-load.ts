@@ -40,7 +40,10 @@ export class LoadProbe {
   private readonly own = ownCpuSeconds();
   private readonly started = process.hrtime.bigint();
 
-  /** Average cores used by other processes; undefined where /proc/stat is missing. */
+  /**
+   * Average cores used by other processes; undefined where /proc/stat is missing. The bench's own
+   * CPU time is subtracted already, so work done inside the bench process counts as 0 here.
+   */
   otherCores(treeCpuSeconds: number): number | undefined {
     const busyNow = machineBusySeconds();
     if (this.busy === undefined || busyNow === undefined) return undefined;

@@ -21,7 +21,12 @@ export function buildProgram(): Command {
     .version(VERSION)
     // commander's own parse errors follow the house rule too: one line, "rain: ...", exit 64.
     .configureOutput({
-      outputError: (text, write) => write(`rain: ${text.trim().replace(/^error: /, '')} (see 'rain --help')\n`),
+      outputError: (text, write) => {
+        const message = `${text.trim().replace(/^error: /, '')} (see 'rain --help')`;
+        write(`rain: ${message}\n`);
+        // --json promises one document on stdout, even when the command line itself is wrong.
+        if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, exitCode: ExitCode.usage, error: message }, null, 2)}\n`);
+      },
     })
     .addHelpText('after', EXIT_CODE_HELP)
     .exitOverride();
@@ -41,6 +46,12 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that closes the pipe early (rain get x | head) ends the command quietly with 74:
+  // the output is incomplete, which is an operational failure, never a statement about the data.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(ExitCode.ioFailure);
+    throw error;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

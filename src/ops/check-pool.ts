@@ -4,6 +4,10 @@ import type { Manifest } from '../format/manifest.js';
 import { ExitCode, ioError, type ExitCodeValue } from '../rain-error.js';
 import { claimSilenceMs, highestClaim } from '../store/epoch-files.js';
 import { collectTombstones, refreshCatalogCopies } from './catalog.js';
+import { removeStaleTempFiles } from '../store/durable-file.js';
+
+/** Temp files untouched this long are leftovers of killed commands. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
 import { buildCheckPlan } from './check-plan.js';
 import { openPool, storeAccess, type OpenPool } from './open-pool.js';
 
@@ -40,7 +44,7 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
     const running = await pendingInitialization(pool);
     if (running?.alive && !options.manifest) {
       const after = await waitForEpoch(pool, running.epoch);
-      if (after?.manifest.lastCheck && after.manifest.epoch >= running.epoch) return reportOfOther(after, `a concurrent check (epoch ${running.epoch})`);
+      if (after?.manifest.lastCheck && after.manifest.epoch >= running.epoch) return reportOfOther(after, 'a concurrent check');
       continue;
     }
     const outcome = await runInitialization({
@@ -52,6 +56,9 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
         const housekeeping: string[] = [];
         const copied = await refreshCatalogCopies(readablePaths, writablePaths);
         if (copied > 0) repairs.push(`${copied} catalog record copies written to stores that lacked them`);
+        let temps = 0;
+        for (const storePath of writablePaths) temps += await removeStaleTempFiles(storePath, STALE_TEMP_MS).catch(() => 0);
+        if (temps > 0) housekeeping.push(`${temps} temporary files left by killed commands removed`);
         if (access.every((s) => s.writable)) {
           const collected = await collectTombstones(writablePaths);
           if (collected > 0) housekeeping.push(`${collected} delete records collected (every store has seen them)`);

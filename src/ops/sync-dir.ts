@@ -46,6 +46,11 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
   await walk(options.sourceDir, prefix, sources);
   return withSession(options.pool, 'sync', 'write', async (session) => {
     const catalog = await readCatalog(session.readablePaths);
+    const underPrefix = [...catalog.records.values()].filter((r) => !r.deleted && r.name.startsWith(`${prefix}/`)).length;
+    if (options.deleteMissing && sources.length === 0 && underPrefix > 0) {
+      // An empty source is far more often a disk that did not mount than a wish to delete everything.
+      throw usageError(`${options.sourceDir} is empty; refusing to --delete all ${underPrefix} files under ${prefix}/ (use 'rain rm' to delete them)`);
+    }
     const report: SyncReport = { added: [], updated: [], unchanged: 0, deleted: [], bytesRead: 0, bytesWritten: 0, datasetsRewritten: 0, datasetsKept: 0, warnings: [] };
     const heartbeat = new WriterHeartbeat(session.writablePaths);
     const totalBytes = sources.reduce((sum, s) => sum + s.sizeBytes, 0);

@@ -58,7 +58,7 @@ export async function examinePool(
     }
   }
   if (catalog.unreadableFiles.length > 0) metadataProblems.push(`${catalog.unreadableFiles.length} damaged catalog files (e.g. ${catalog.unreadableFiles[0]})`);
-  const orphanFiles = options.names ? 0 : await countOrphans(session, catalog.records);
+  const orphanFiles = options.names && options.names.length > 0 ? 0 : await countOrphans(session, catalog.records);
   return summarise(session.pool, files, metadataProblems, orphanFiles);
 }
 

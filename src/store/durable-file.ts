@@ -138,3 +138,21 @@ export async function publishExclusively(storePath: string, finalPath: string, t
   sync.add(path.dirname(finalPath));
   await sync.flush();
 }
+
+/**
+ * Temp files of killed commands stay in tmp/ (a rename never happened). One untouched for an
+ * hour belongs to nobody alive: every writer renames or rewrites its temp files within seconds.
+ */
+export async function removeStaleTempFiles(storePath: string, olderThanMs: number): Promise<number> {
+  const dir = path.join(storePath, TMP_DIR);
+  let removed = 0;
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const file = path.join(dir, name);
+    const stat = await fs.stat(file).catch(() => undefined);
+    if (stat?.isFile() && Date.now() - stat.mtimeMs > olderThanMs) {
+      await fs.rm(file, { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}

@@ -5,7 +5,7 @@ import { formatBytes } from '../output.js';
 /** Human rendering of the initialization protocol's result, shared by check and rebuild. */
 export function printCheckReport(out: Output, report: CheckReport): void {
   if (report.ranBy) {
-    out.line(`another check (${report.ranBy}) held epoch ${report.epoch}; its result:`);
+    out.line(`another check (${report.ranBy}) ran at epoch ${report.epoch}; this command waited for it and reports its result:`);
   } else {
     out.line(`epoch ${report.epoch}: ${report.phases.map((p) => `${p.name} ${p.ms} ms`).join(', ')}`);
     out.table(['worker', 'pid', 'data sets', 'versions', 'checked', 'taken over', 'repaired', 'lost', 'state'], report.workers.map((w) => [

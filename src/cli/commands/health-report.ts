@@ -15,7 +15,10 @@ export function printHealth(out: Output, report: PoolHealthReport): void {
     for (const f of troubled) for (const detail of f.details) out.line(`  ${f.name}: ${detail}`);
   }
   const count = (state: string) => report.files.filter((f) => f.state === state).length;
-  if (report.orphanFiles > 0) out.line(`${report.orphanFiles} orphaned block sets (from interrupted puts) are not in the catalog`);
+  if (report.orphanFiles > 0) out.line(`${report.orphanFiles} orphaned block sets (from interrupted puts) are not in the catalog; 'rain check' collects them`);
+  for (const f of report.files) {
+    if (f.newerBlocks > 0) out.line(`${f.name}: ${f.newerBlocks} blocks of a newer, unfinished update (a write in progress, or one 'rain check' will finish or undo)`);
+  }
   out.line(`${report.files.length} files: ${count('healthy')} healthy, ${count('degraded')} degraded, ${count('lost')} lost`);
   const paint = report.verdict === 'healthy' ? out.color.green : report.verdict === 'degraded' ? out.color.yellow : out.color.red;
   out.line(`pool ${report.poolName}: ${paint(report.verdict)}`);

@@ -20,7 +20,7 @@ export function registerPut(program: Command): void {
         out.document({ ok: true, files: report.files, totalBytes: report.totalBytes, durationMs: ms, warnings: report.warnings });
         if (report.files.length === 1) {
           const f = report.files[0];
-          out.line(`${f.replaced ? 'replaced' : 'stored'} ${f.name}: ${formatBytes(f.sizeBytes)} in ${f.datasets} data sets (${formatRate(f.sizeBytes, ms)})`);
+          out.line(`${f.replaced ? 'replaced' : 'stored'} ${f.name}: ${formatBytes(f.sizeBytes)} in ${f.datasets} data set${f.datasets === 1 ? '' : 's'} (${formatRate(f.sizeBytes, ms)})`);
         } else {
           out.line(`stored ${report.files.length} files, ${formatBytes(report.totalBytes)} (${formatRate(report.totalBytes, ms)})`);
         }
