@@ -3,6 +3,9 @@ import { createCodec, type ReedSolomonCodec } from '../codec/reed-solomon.js';
 import { DirectorySync } from '../store/durable-file.js';
 import type { StoreAccess } from './protocol.js';
 
+/** Kept for reuse: as many as data sets a worker works on at once (2 for put/get, 3 in a check). */
+const IN_FLIGHT_BUFFERS = 3;
+
 /** A worker's state across requests: which stores it may touch, open handles, codecs, buffers. */
 export class WorkerContext {
   readonly slot: number;
@@ -69,6 +72,6 @@ export class WorkerContext {
 
   giveBuffer(buffer: Buffer): void {
     const whole = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.buffer.byteLength - buffer.byteOffset);
-    if (this.freeBuffers.length < 4) this.freeBuffers.push(whole);
+    if (this.freeBuffers.length < IN_FLIGHT_BUFFERS) this.freeBuffers.push(whole);
   }
 }

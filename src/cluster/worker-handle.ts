@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { ExitCode, RainError, ioError, type ExitCodeValue } from '../rain-error.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 
+export const WORKER_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=256'];
+
 /** The compiled worker entry point; tests that run the TypeScript sources still use the build. */
 export function workerScriptPath(): string {
   const here = fileURLToPath(new URL('./worker-main.js', import.meta.url));
@@ -25,6 +27,9 @@ export class WorkerHandle {
   constructor(slot: number, storePath: string) {
     this.slot = slot;
     this.child = fork(workerScriptPath(), ['--slot', String(slot), '--store', storePath], {
+      // Workers allocate few short-lived JS objects (bytes live in reused Buffers), so a small
+      // young generation costs nothing in speed and keeps each process's footprint small.
+      execArgv: [...process.execArgv, ...WORKER_NODE_FLAGS],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
