@@ -10,9 +10,12 @@ export function benchmarksMarkdown(r: BenchResults): string {
     ...(r.rain ? [r.rain.put, r.rain.get, r.rain.degradedGet, r.rain.verify, r.rain.rebuild] : [])].every((m) => m.cacheDropped);
   const reproduce = `npm run bench -- --size-mib ${o.sizeMiB}${o.files !== 1 ? ` --files ${o.files}` : ''}${o.k !== 4 || o.m !== 2 ? ` -k ${o.k} -m ${o.m}` : ''}`;
   const problems = r.rain?.problems ?? (r.rainError ? [r.rainError] : []);
-  const worst = worstOtherLoad(r);
-  const load = worst === undefined ? 'not measured (no /proc/stat)'
-    : `at most ${worst.toFixed(2)} cores on average during any timed phase${worst >= OTHER_LOAD_NOTE_CORES ? ` (rows at or above ${OTHER_LOAD_NOTE_CORES} cores say DISTURBED: re-run those when the machine is quiet)` : ' (quiet)'}`;
+  const loadOf = (which: 'floor and rain' | 'peers'): string => {
+    const worst = worstOtherLoad(r, which);
+    if (worst === undefined) return `${which}: not measured`;
+    return `${which} rows: at most ${worst.toFixed(2)} cores on average${worst >= OTHER_LOAD_NOTE_CORES ? ` (rows at or above ${OTHER_LOAD_NOTE_CORES} cores say DISTURBED)` : ' (quiet)'}`;
+  };
+  const load = `${loadOf('floor and rain')}; ${loadOf('peers')}`;
   return `# Benchmarks
 
 Written by \`npm run bench\` (src/bench/run-bench.ts) on ${r.machine.date}. Everything below,

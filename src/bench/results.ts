@@ -30,18 +30,18 @@ export const THROUGHPUT_TARGET_RATIO = 0.4;
 /** Rows during which other processes used at least this many cores on average say so. */
 export const OTHER_LOAD_NOTE_CORES = 0.15;
 
-/** Every timed row of the run (floor, rain, peers). */
-export function allMeasurements(r: BenchResults): Measurement[] {
+/** The timed rows of the floor and rain, or of the peers. */
+export function measurementsOf(r: BenchResults, which: 'floor and rain' | 'peers'): Measurement[] {
+  if (which === 'peers') return r.peers.flatMap((p) => p.operations.map((o) => o.measurement));
   return [
     r.floor.write, r.floor.blockFiles, r.floor.readToFile, r.floor.readOnly,
     ...(r.rain ? [r.rain.put, r.rain.get, r.rain.degradedGet, r.rain.verify, r.rain.rebuild] : []),
-    ...r.peers.flatMap((p) => p.operations.map((o) => o.measurement)),
   ];
 }
 
-/** The largest average load from other processes during any timed row. */
-export function worstOtherLoad(r: BenchResults): number | undefined {
-  const loads = allMeasurements(r).map((m) => m.otherCores).filter((c): c is number => c !== undefined);
+/** The largest average load from other processes during any of those rows. */
+export function worstOtherLoad(r: BenchResults, which: 'floor and rain' | 'peers'): number | undefined {
+  const loads = measurementsOf(r, which).map((m) => m.otherCores).filter((c): c is number => c !== undefined);
   return loads.length === 0 ? undefined : Math.max(...loads);
 }
 

@@ -40,6 +40,10 @@ export async function fsyncDirectory(dir: string): Promise<void> {
  * unmounted, a directory removed) must fail, not be silently re-created on the wrong disk.
  */
 export async function ensureDirectory(storePath: string, dir: string, sync: DirectorySync): Promise<void> {
+  // Directories this process already made or saw are not re-checked for every block: a failed
+  // mkdir costs an exception and a syscall each time. If one vanishes since, the open below it
+  // fails with ENOENT, so nothing is ever re-created outside the store.
+  if (knownDirectories.has(dir)) return;
   const relative = path.relative(storePath, dir);
   if (relative.startsWith('..') || path.isAbsolute(relative)) throw new Error(`${dir} is outside the store ${storePath}`);
   let current = storePath;
@@ -57,7 +61,11 @@ export async function ensureDirectory(storePath: string, dir: string, sync: Dire
       throw error;
     }
   }
+  if (knownDirectories.size > 100_000) knownDirectories.clear();
+  knownDirectories.add(dir);
 }
+
+const knownDirectories = new Set<string>();
 
 export function tempPathIn(storePath: string): string {
   return path.join(storePath, TMP_DIR, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);

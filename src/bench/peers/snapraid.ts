@@ -39,7 +39,9 @@ export async function runSnapraid(ctx: PeerContext): Promise<PeerReport> {
     const dataDisks = disks.slice(0, ctx.k);
     const parityDisks = disks.slice(ctx.k);
     const kinds = [...new Set(disks.map((d) => d.kind))].join('+');
-    const where = kinds === 'loop-ext4' ? 'disks: ext4 loop devices backed by files on the bench disk' : `disks: ${kinds} (RAM, not comparable with rain on disk)`;
+    const where = kinds === 'loop-ext4'
+      ? "disks: ext4 loop devices backed by files on the bench disk (the loop devices' kernel threads work for SnapRAID but count as 'other processes')"
+      : `disks: ${kinds} (RAM, not comparable with rain on disk)`;
 
     ctx.log('snapraid: laying the data out on the data disks (not timed)');
     const pieces = await layOutPieces(ctx, dataDisks);
