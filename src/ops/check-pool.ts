@@ -5,6 +5,7 @@ import { ExitCode, ioError, type ExitCodeValue } from '../rain-error.js';
 import { claimSilenceMs, highestClaim } from '../store/epoch-files.js';
 import { collectTombstones, refreshCatalogCopies } from './catalog.js';
 import { removeStaleTempFiles } from '../store/durable-file.js';
+import { removeDeadIntents } from '../store/writer-intents.js';
 
 /** Temp files untouched this long are leftovers of killed commands. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
@@ -59,6 +60,9 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
         let temps = 0;
         for (const storePath of writablePaths) temps += await removeStaleTempFiles(storePath, STALE_TEMP_MS).catch(() => 0);
         if (temps > 0) housekeeping.push(`${temps} temporary files left by killed commands removed`);
+        let intents = 0;
+        for (const storePath of writablePaths) intents += await removeDeadIntents(storePath, STALE_TEMP_MS).catch(() => 0);
+        if (intents > 0) housekeeping.push(`${intents} writer announcements of killed commands removed`);
         if (access.every((s) => s.writable)) {
           const collected = await collectTombstones(writablePaths);
           if (collected > 0) housekeeping.push(`${collected} delete records collected (every store has seen them)`);

@@ -51,3 +51,15 @@ export async function readIntents(storePath: string): Promise<WriterIntent[]> {
 export function hostName(): string {
   return os.hostname();
 }
+
+/** Intents whose heartbeat stopped long ago belong to killed writers; their versions were decided. */
+export async function removeDeadIntents(storePath: string, silentForMs: number): Promise<number> {
+  let removed = 0;
+  for (const intent of await readIntents(storePath)) {
+    if (Date.now() - intent.at > silentForMs) {
+      await removeIntent(storePath, intent.writerId);
+      removed++;
+    }
+  }
+  return removed;
+}
