@@ -17,7 +17,7 @@ export const VERSION = '0.1.0';
 
 export function buildProgram(): Command {
   const program = new Command('rain')
-    .description('erasure-coded pools over plain directories: any m stores may vanish, every file still reads back')
+    .description('erasure-coded pools over plain directories: up to m stores may vanish and every file still reads back')
     .version(VERSION)
     // commander's own parse errors follow the house rule too: one line, "rain: ...", exit 64.
     .configureOutput({

@@ -4,56 +4,15 @@
  * the pool still verifies, stored files still read back byte-identical, no stray files appear.
  *   0 ok | 1 repairable/repaired | 2 data lost | 64 usage | 65 bad input data | 74 I/O failure
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from '@jest/globals';
 import { rain, makeScratch, makePool, seededBytes, listBlockFiles, type RainRun, type Scratch, type TestPool } from '../helpers/rain-cli.js';
+import { expectExit, expectOneErrorLine, sha256, snapshotTree, stderrLines } from '../helpers/cli-assertions.js';
 import { mountTmpfs, unmountAll, skipBecause } from './fs-mounts.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-function stderrLines(run: RainRun): string[] {
-  return run.stderr.split('\n').filter((line) => line.trim() !== '');
-}
-
-/** The failure contract: this exit code, exactly one stderr line, "rain: " first, naming the problem. */
-function expectOneErrorLine(run: RainRun, code: number, mentions: RegExp): void {
-  const lines = stderrLines(run);
-  expect({ code: run.code, lines }).toEqual({ code, lines: [expect.stringMatching(/^rain: \S/)] });
-  expect(lines[0]).toMatch(mentions);
-}
-
-function expectExit(run: RainRun, code: number): void {
-  // Shows stderr in the failure message, which is what one needs to see when the code is wrong.
-  expect({ code: run.code, stderr: run.stderr }).toEqual({ code, stderr: expect.any(String) });
-}
-
-function sha256(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** Every entry under `root` (relative path -> 'dir' or the content hash), to prove nothing changed. */
-async function snapshotTree(root: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  async function walk(dir: string): Promise<void> {
-    for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      const rel = path.relative(root, full);
-      if (entry.isDirectory()) {
-        out[`${rel}/`] = 'dir';
-        await walk(full);
-      } else if (entry.isSymbolicLink()) {
-        out[rel] = `link:${await fs.readlink(full)}`;
-      } else {
-        out[rel] = sha256(await fs.readFile(full));
-      }
-    }
-  }
-  await walk(root);
-  return out;
-}
 
 async function snapshotStores(stores: readonly string[]): Promise<Record<string, string>[]> {
   return Promise.all(stores.map((s) => snapshotTree(s)));

@@ -5,51 +5,15 @@
  * the documented exit code (1 = repairable), repair it with `rebuild`, and never write into a
  * directory that is not its own.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from '@jest/globals';
 import { rain, makeScratch, makePool, seededBytes, listBlockFiles, type RainRun, type Scratch, type TestPool } from '../helpers/rain-cli.js';
+import { expectExit, expectOneErrorLine, sha256, snapshotTree, stderrLines } from '../helpers/cli-assertions.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-function stderrLines(run: RainRun): string[] {
-  return run.stderr.split('\n').filter((line) => line.trim() !== '');
-}
-
-function expectOneErrorLine(run: RainRun, code: number, mentions: RegExp): void {
-  const lines = stderrLines(run);
-  expect({ code: run.code, lines }).toEqual({ code, lines: [expect.stringMatching(/^rain: \S/)] });
-  expect(lines[0]).toMatch(mentions);
-}
-
-function expectExit(run: RainRun, code: number): void {
-  expect({ code: run.code, stderr: run.stderr }).toEqual({ code, stderr: expect.any(String) });
-}
-
-function sha256(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-async function snapshotTree(root: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  async function walk(dir: string): Promise<void> {
-    for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      const rel = path.relative(root, full);
-      if (entry.isDirectory()) {
-        out[`${rel}/`] = 'dir';
-        await walk(full);
-      } else {
-        out[rel] = sha256(await fs.readFile(full));
-      }
-    }
-  }
-  await walk(root);
-  return out;
-}
 
 async function relativeBlockFiles(store: string): Promise<string[]> {
   return (await listBlockFiles(store)).map((f) => path.relative(store, f));
