@@ -3,24 +3,12 @@ import { gfInv, gfMul } from '../../src/codec/gf256.js';
 import {
   assertShardCounts, cauchyParityMatrix, generatorRow, invertMatrix, multiplyMatrices,
 } from '../../src/codec/matrix.js';
+import { combinations } from '../helpers/combinations.js';
 import { mulberry32 } from '../helpers/seeded-random.js';
 
 function identity(n: number): Uint8Array {
   const out = new Uint8Array(n * n);
   for (let i = 0; i < n; i++) out[i * n + i] = 1;
-  return out;
-}
-
-function combinations(n: number, size: number): number[][] {
-  const out: number[][] = [];
-  const pick = (start: number, acc: number[]): void => {
-    if (acc.length === size) {
-      out.push([...acc]);
-      return;
-    }
-    for (let i = start; i < n; i++) pick(i + 1, [...acc, i]);
-  };
-  pick(0, []);
   return out;
 }
 

@@ -1,5 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { createCodec, type ReedSolomonCodec } from '../../src/codec/reed-solomon.js';
+import { combinations } from '../helpers/combinations.js';
 import { mulberry32 } from '../helpers/seeded-random.js';
 
 function randomShards(rand: () => number, count: number, length: number): Uint8Array[] {
@@ -8,19 +9,6 @@ function randomShards(rand: () => number, count: number, length: number): Uint8A
     for (let i = 0; i < length; i++) shard[i] = Math.floor(rand() * 256);
     return shard;
   });
-}
-
-function combinations(n: number, size: number): number[][] {
-  const out: number[][] = [];
-  const pick = (start: number, acc: number[]): void => {
-    if (acc.length === size) {
-      out.push([...acc]);
-      return;
-    }
-    for (let i = start; i < n; i++) pick(i + 1, [...acc, i]);
-  };
-  pick(0, []);
-  return out;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
