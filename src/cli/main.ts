@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
+import { closeRemoteStores, installCoordinatorRouting } from '../cluster/remote-stores.js';
 import { ExitCode } from '../rain-error.js';
+import '../store/all-store-functions.js';
 import { EXIT_CODE_HELP } from './command-runner.js';
 import { registerCheck } from './commands/check.js';
 import { registerDemo } from './commands/demo.js';
@@ -52,6 +54,7 @@ export async function main(argv: string[]): Promise<void> {
     if (error.code === 'EPIPE') process.exit(ExitCode.ioFailure);
     throw error;
   });
+  installCoordinatorRouting();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -63,5 +66,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     throw error;
+  } finally {
+    await closeRemoteStores();
   }
 }

@@ -1,4 +1,5 @@
 import type { CatalogRecord } from '../format/catalog-record.js';
+import type { CarriedError, StoreCall } from '../store/store-router.js';
 import type { FileHealth } from './file-health.js';
 
 /**
@@ -152,3 +153,30 @@ export interface WorkerEnvelope {
   readonly id: number;
   readonly request: WorkerRequest;
 }
+
+/** A store operation the coordinator asks a worker to run on its store (answered by a WorkerReply). */
+export interface StoreCallEnvelope {
+  readonly id: number;
+  readonly storeCall: StoreCall;
+}
+
+/** A store operation a worker cannot run itself (another host's store): the coordinator runs or forwards it. */
+export interface RelayRequest {
+  readonly relayId: number;
+  readonly storeCall: StoreCall;
+}
+
+export type RelayReply =
+  | { readonly relayId: number; readonly ok: true; readonly result: unknown }
+  | { readonly relayId: number; readonly ok: false; readonly error: CarriedError };
+
+/** The first frame a worker on another host sends: who answered, so version problems are named. */
+export interface WorkerHello {
+  readonly hello: { readonly protocol: number; readonly rainVersion: string; readonly node: string; readonly pid: number; readonly host: string };
+}
+
+/** Bumped whenever a message changes shape; a coordinator refuses a remote worker that speaks another. */
+export const WORKER_PROTOCOL_VERSION = 1;
+
+export type ToWorker = WorkerEnvelope | StoreCallEnvelope | RelayReply;
+export type FromWorker = WorkerReply | RelayRequest | WorkerHello;

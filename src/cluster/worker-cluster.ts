@@ -1,7 +1,13 @@
 import { ioError } from '../rain-error.js';
+import { isRemoteStorePath } from '../store/store-location.js';
 import type { StoreAccess, WorkerRequest } from './protocol.js';
+import { remoteWorker } from './remote-stores.js';
 import { responsibleSlot } from './responsibility.js';
+import { ForkChannel } from './worker-channel.js';
 import { WorkerHandle } from './worker-handle.js';
+
+/** Local coding workers started when no store is on this host (a pool entirely over ssh). */
+const STORELESS_CODERS = 2;
 
 /** How many requests may be outstanding per worker: enough to overlap I/O with coding, few enough to bound memory. */
 export const IN_FLIGHT_PER_WORKER = 2;
@@ -20,19 +26,30 @@ export interface DatasetTask<R> {
  * IN_FLIGHT_PER_WORKER * workers requests outstanding, so memory stays bounded for any file size.
  */
 export class WorkerCluster {
+  /** One per reachable store, on this host or (ssh://) on the store's host: the check's members. */
   readonly workers: WorkerHandle[];
+  /** Workers on this host that read sources and write destinations for put and get. */
+  private readonly coders: WorkerHandle[];
 
-  private constructor(workers: WorkerHandle[]) {
+  private constructor(workers: WorkerHandle[], coders: WorkerHandle[]) {
     this.workers = workers;
+    this.coders = coders;
   }
 
   static async start(poolId: string, stores: readonly StoreAccess[]): Promise<WorkerCluster> {
     const live = stores.filter((s) => s.readable);
     if (live.length === 0) throw ioError('no store of the pool is reachable');
-    const workers = live.map((s) => new WorkerHandle(s.slot, s.path));
-    const cluster = new WorkerCluster(workers);
+    const workers = live.map((s) => {
+      if (!isRemoteStorePath(s.path)) return new WorkerHandle(s.slot, new ForkChannel(s.slot, s.path));
+      const remote = remoteWorker(s.path);
+      remote.slot = s.slot;
+      return remote;
+    });
+    const local = workers.filter((w) => !w.remote);
+    const extra = local.length > 0 ? [] : Array.from({ length: STORELESS_CODERS }, (_, i) => new WorkerHandle(-1 - i, new ForkChannel(-1 - i, '')));
+    const cluster = new WorkerCluster(workers, [...local, ...extra]);
     try {
-      await Promise.all(workers.map((w) => w.request({ op: 'open', slot: w.slot, poolId, stores })));
+      await Promise.all([...workers, ...extra].map((w) => w.request({ op: 'open', slot: w.slot, poolId, stores })));
     } catch (error) {
       await cluster.close();
       throw error;
@@ -42,6 +59,15 @@ export class WorkerCluster {
 
   get slots(): number[] {
     return this.workers.filter((w) => w.alive).map((w) => w.slot);
+  }
+
+  /**
+   * Who does a task: put and get read and write files on this host, so their data sets go to
+   * local workers; checks go to every member, so a remote store's blocks are checked on its host.
+   */
+  private candidates(request: WorkerRequest): WorkerHandle[] {
+    const local = request.op === 'encode' || request.op === 'decode';
+    return (local ? this.coders : this.workers).filter((w) => w.alive);
   }
 
   worker(slot: number): WorkerHandle {
@@ -64,7 +90,10 @@ export class WorkerCluster {
       if (failure !== undefined) break;
       while (running.size >= window) await Promise.race(running);
       if (failure !== undefined) break;
-      const reply = this.responsibleWorker(task.fileId, task.datasetIndex).request<R>(task.request);
+      const candidates = this.candidates(task.request);
+      if (candidates.length === 0) throw ioError('no worker of the pool is running any more');
+      const slot = responsibleSlot(task.fileId, task.datasetIndex, candidates.map((w) => w.slot));
+      const reply = (candidates.find((w) => w.slot === slot) as WorkerHandle).request<R>(task.request);
       // Ordered delivery: each completion waits for the previous one, bounded by the window.
       const delivered = options.ordered
         ? (chain = chain.then(async () => task.done(await reply)))
@@ -84,7 +113,8 @@ export class WorkerCluster {
     await Promise.all(this.workers.filter((w) => w.alive).map((w) => w.request({ op: 'flush' })));
   }
 
+  /** Stops the local workers; remote ones belong to the command's connections (remote-stores.ts). */
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.close()));
+    await Promise.all([...this.workers, ...this.coders].filter((w) => !w.remote).map((w) => w.close()));
   }
 }

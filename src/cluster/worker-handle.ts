@@ -1,71 +1,114 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ExitCode, RainError, ioError, type ExitCodeValue } from '../rain-error.js';
-import type { WorkerReply, WorkerRequest } from './protocol.js';
+import { carryError, executeStoreCall, rebuildError, type StoreCall } from '../store/store-router.js';
+import { WORKER_PROTOCOL_VERSION, type FromWorker, type WorkerRequest } from './protocol.js';
+import { remoteTimeoutMs, type WorkerChannel } from './worker-channel.js';
 
-export const WORKER_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=256'];
+export { WORKER_NODE_FLAGS, workerScriptPath } from './worker-channel.js';
 
-/** The compiled worker entry point; tests that run the TypeScript sources still use the build. */
-export function workerScriptPath(): string {
-  const here = fileURLToPath(new URL('./worker-main.js', import.meta.url));
-  if (existsSync(here)) return here;
-  const built = here.replace(/([\\/])src([\\/])cluster([\\/])worker-main\.js$/, '$1dist$2cluster$3worker-main.js');
-  if (existsSync(built)) return built;
-  throw ioError(`rain's worker program is missing (${here}); run 'npm run build'`);
-}
-
-/** The coordinator's end of one worker process: request/reply over IPC, failure if it dies. */
+/**
+ * The coordinator's end of one worker process: requests and store calls with replies, the
+ * worker's own store calls served (run here or forwarded to the host that has the store), and
+ * failure of everything pending if the worker dies or, on another host, falls silent.
+ */
 export class WorkerHandle {
-  readonly slot: number;
-  private readonly child: ChildProcess;
+  /** The store slot this worker serves; set by the cluster that opens it (a remote one may exist before). */
+  slot: number;
+  private readonly channel: WorkerChannel;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private exited: string | undefined;
+  private lastHeardMs = Date.now();
+  private remotePid: number | undefined;
+  private readonly stallTimer: NodeJS.Timeout | undefined;
   inFlight = 0;
 
-  constructor(slot: number, storePath: string) {
+  constructor(slot: number, channel: WorkerChannel) {
     this.slot = slot;
-    this.child = fork(workerScriptPath(), ['--slot', String(slot), '--store', storePath], {
-      // Workers allocate few short-lived JS objects (bytes live in reused Buffers), so a small
-      // young generation costs nothing in speed and keeps each process's footprint small.
-      execArgv: [...process.execArgv, ...WORKER_NODE_FLAGS],
-      serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    });
-    this.child.on('message', (raw: unknown) => this.onReply(raw as WorkerReply));
-    this.child.on('exit', (code, signal) => this.onExit(signal ? `killed by ${signal}` : `exited with code ${code}`));
-    this.child.on('error', (error) => this.onExit(`failed: ${error.message}`));
+    this.channel = channel;
+    channel.onMessage((message) => this.onMessage(message));
+    channel.onExit((how) => this.onExit(how));
+    if (channel.remote) {
+      const timeoutMs = remoteTimeoutMs();
+      this.stallTimer = setInterval(() => {
+        if (this.pending.size > 0 && Date.now() - this.lastHeardMs > timeoutMs) {
+          this.onExit(`did not answer for ${Math.round(timeoutMs / 1000)} s (connection stalled; RAIN_REMOTE_TIMEOUT_MS)`);
+          channel.kill();
+        }
+      }, Math.min(1000, timeoutMs / 4));
+      this.stallTimer.unref();
+    }
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.remotePid ?? this.channel.pid;
   }
 
   get alive(): boolean {
     return this.exited === undefined;
   }
 
+  get remote(): boolean {
+    return this.channel.remote;
+  }
+
+  /** Why the worker is gone, if it is. */
+  get failure(): string | undefined {
+    return this.exited;
+  }
+
   request<T>(request: WorkerRequest): Promise<T> {
-    if (this.exited !== undefined) return Promise.reject(ioError(`the worker of store ${this.slot} ${this.exited}`));
+    return this.send<T>((id) => ({ id, request }));
+  }
+
+  storeCall<T>(storeCall: StoreCall): Promise<T> {
+    return this.send<T>((id) => ({ id, storeCall }));
+  }
+
+  private send<T>(build: (id: number) => Parameters<WorkerChannel['send']>[0]): Promise<T> {
+    if (this.exited !== undefined) return Promise.reject(ioError(`the worker of ${this.describe()} ${this.exited}`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      if (this.pending.size === 0) this.lastHeardMs = Date.now();
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
       this.inFlight++;
-      this.child.send({ id, request }, (error) => {
-        if (error) this.settle(id, undefined, ioError(`cannot reach the worker of store ${this.slot}: ${error.message}`));
-      });
+      try {
+        this.channel.send(build(id));
+      } catch (error) {
+        this.settle(id, undefined, ioError(`cannot reach the worker of ${this.describe()}: ${error instanceof Error ? error.message : String(error)}`));
+      }
     });
   }
 
-  private onReply(reply: WorkerReply): void {
-    if (reply.ok) {
-      this.settle(reply.id, reply.result, undefined);
+  private describe(): string {
+    return this.channel.remote ? this.channel.where : `store ${this.slot}`;
+  }
+
+  private onMessage(message: FromWorker): void {
+    this.lastHeardMs = Date.now();
+    if ('hello' in message) {
+      this.remotePid = message.hello.pid;
+      if (message.hello.protocol !== WORKER_PROTOCOL_VERSION) {
+        this.onExit(`speaks worker protocol ${message.hello.protocol}, this rain speaks ${WORKER_PROTOCOL_VERSION}: install the same rain version on both hosts (remote has ${message.hello.rainVersion})`);
+        this.channel.kill();
+      }
       return;
     }
-    const exitCode = Number(reply.code);
+    if ('relayId' in message) {
+      const relayId = message.relayId;
+      executeStoreCall(message.storeCall).then(
+        (result) => this.channel.send({ relayId, ok: true, result }),
+        (error: unknown) => this.channel.send({ relayId, ok: false, error: carryError(error) }),
+      );
+      return;
+    }
+    if (message.ok) {
+      this.settle(message.id, message.result, undefined);
+      return;
+    }
+    const exitCode = Number(message.code);
     const known = Object.values(ExitCode).includes(exitCode as ExitCodeValue);
-    this.settle(reply.id, undefined, known ? new RainError(exitCode as ExitCodeValue, reply.error) : ioError(reply.error));
+    const error = known ? new RainError(exitCode as ExitCodeValue, message.error) : rebuildError({ message: message.error, errno: message.code });
+    this.settle(message.id, undefined, error);
   }
 
   private settle(id: number, value: unknown, error: Error | undefined): void {
@@ -80,13 +123,18 @@ export class WorkerHandle {
   private onExit(how: string): void {
     if (this.exited !== undefined) return;
     this.exited = how;
-    for (const id of [...this.pending.keys()]) this.settle(id, undefined, ioError(`the worker of store ${this.slot} ${how}`));
+    if (this.stallTimer) clearInterval(this.stallTimer);
+    for (const id of [...this.pending.keys()]) {
+      const error = this.channel.remote ? Object.assign(ioError(`${this.channel.where}: ${how}`), { code: 'ERAINREMOTE' }) : ioError(`the worker of store ${this.slot} ${how}`);
+      this.settle(id, undefined, error);
+    }
   }
 
+  /** Resolves once the worker has exited. */
   async close(): Promise<void> {
     if (this.exited !== undefined) return;
-    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.disconnect();
+    const gone = new Promise<void>((resolve) => this.channel.onExit(() => resolve()));
+    this.channel.close();
     await gone;
   }
 }

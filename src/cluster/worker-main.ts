@@ -1,5 +1,12 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { errnoCode, RainError } from '../rain-error.js';
-import type { WorkerEnvelope, WorkerReply, WorkerRequest } from './protocol.js';
+import '../store/all-store-functions.js';
+import { isRemoteStorePath } from '../store/store-location.js';
+import { executeStoreCall, rebuildError, setStoreRouting, type StoreCall } from '../store/store-router.js';
+import { WORKER_PROTOCOL_VERSION, type FromWorker, type StoreAccess, type ToWorker, type WorkerRequest } from './protocol.js';
+import { openWorkerLink } from './worker-link.js';
 import { WorkerContext } from './worker-context.js';
 import { BlockListings, checkDataset } from './worker-tasks/check-dataset.js';
 import { decodeDataset } from './worker-tasks/decode-dataset.js';
@@ -10,9 +17,47 @@ import { collectOlderBlocks, removeFileBlocks, scanStore } from './worker-tasks/
 /**
  * A store's worker process (M1, M11): started by the coordinator with fork(), one per store. It
  * does that store's scans and housekeeping, and the reading, coding and writing of the data sets
- * it is responsible for. It exits when the coordinator's IPC channel closes, so a killed `rain`
+ * it is responsible for. It exits when the coordinator's channel closes, so a killed `rain`
  * never leaves workers behind.
+ *
+ * Forked by a local coordinator it talks over IPC; started on another host by `rain remote-worker`
+ * over ssh it talks in frames over stdin/stdout and reaches only its own store directly: every
+ * other store's operations are relayed through the coordinator.
  */
+const link = openWorkerLink();
+const ownStorePath = argumentValue('--store');
+const relayed = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+let nextRelayId = 1;
+
+setStoreRouting({
+  isDirect: link.remote
+    ? (storePath) => ownStorePath !== undefined && path.resolve(storePath) === path.resolve(ownStorePath)
+    : (storePath) => !isRemoteStorePath(storePath),
+  forward: (storeCall: StoreCall) => new Promise((resolve, reject) => {
+    const relayId = nextRelayId++;
+    relayed.set(relayId, { resolve, reject });
+    link.send({ relayId, storeCall });
+  }),
+});
+
+function rainVersion(): string {
+  try {
+    return String((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }).version);
+  } catch {
+    return 'unknown';
+  }
+}
+
+function argumentValue(flag: string): string | undefined {
+  const at = process.argv.indexOf(flag);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
+/** A remote worker names its own store by its path on this host; the coordinator knows it by URL. */
+function localView(stores: readonly StoreAccess[], slot: number): StoreAccess[] {
+  if (!link.remote || ownStorePath === undefined) return [...stores];
+  return stores.map((s) => (s.slot === slot ? { ...s, path: ownStorePath } : s));
+}
 let context: WorkerContext | undefined;
 const listings = new BlockListings();
 const initMode = new InitMode();
@@ -31,8 +76,10 @@ function requireContext(): WorkerContext {
 async function handle(request: WorkerRequest): Promise<unknown> {
   switch (request.op) {
     case 'open':
-      context = new WorkerContext(request.slot, request.poolId, request.stores);
-      process.title = `rain-worker slot=${request.slot} ${context.store(request.slot).path}`;
+      context = new WorkerContext(request.slot, request.poolId, localView(request.stores, request.slot));
+      initMode.leave();
+      listings.forget();
+      process.title = request.slot >= 0 ? `rain-worker slot=${request.slot} ${context.store(request.slot).path}` : 'rain-worker coder';
       return { pid: process.pid };
     case 'encode':
       return encodeDataset(requireActive(), request.ref, request.sourcePath);
@@ -70,21 +117,37 @@ async function handle(request: WorkerRequest): Promise<unknown> {
   }
 }
 
-function reply(message: WorkerReply): void {
-  if (process.send) process.send(message);
-}
-
-process.on('message', (raw: unknown) => {
-  const envelope = raw as WorkerEnvelope;
-  handle(envelope.request).then(
-    (result) => reply({ id: envelope.id, ok: true, result }),
-    (error: unknown) => reply({
-      id: envelope.id,
+function answer(id: number, work: Promise<unknown>): void {
+  work.then(
+    (result) => link.send({ id, ok: true, result }),
+    (error: unknown) => link.send({
+      id,
       ok: false,
       error: error instanceof Error ? error.message : String(error),
       code: error instanceof RainError ? String(error.exitCode) : errnoCode(error),
     }),
   );
+}
+
+link.onMessage((message: ToWorker) => {
+  if ('relayId' in message) {
+    const waiter = relayed.get(message.relayId);
+    relayed.delete(message.relayId);
+    if (!waiter) return;
+    if (message.ok) waiter.resolve(message.result);
+    else waiter.reject(rebuildError(message.error));
+    return;
+  }
+  if ('storeCall' in message) {
+    answer(message.id, executeStoreCall(message.storeCall));
+    return;
+  }
+  answer(message.id, handle(message.request));
 });
 
-process.on('disconnect', () => process.exit(0));
+link.onClose(() => process.exit(0));
+
+if (link.remote) {
+  const hello: FromWorker = { hello: { protocol: WORKER_PROTOCOL_VERSION, rainVersion: rainVersion(), node: process.version, pid: process.pid, host: os.hostname() } };
+  link.send(hello);
+}

@@ -1,13 +1,11 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { encodeStoreIdentity, RESPONSIBILITY_VERSION, type Manifest } from '../format/manifest.js';
+import { RESPONSIBILITY_VERSION, type Manifest } from '../format/manifest.js';
 import { newId } from '../format/ids.js';
 import { checkGeometry, DEFAULT_BLOCK_SIZE_BYTES } from '../format/pool-limits.js';
 import { describeError, errnoCode, ioError, usageError } from '../rain-error.js';
-import { publishExclusively } from '../store/durable-file.js';
 import { registerPool } from '../store/pool-registry.js';
-import { MANIFEST_FILE, STORE_IDENTITY_FILE } from '../store/store-layout.js';
-import { writeManifest } from '../store/store-metadata.js';
+import { isRemoteStorePath, parseStoreLocation } from '../store/store-location.js';
+import { probeDirectory, removeStoreMarkers, type DirectoryProbe } from '../store/store-probe.js';
+import { publishStoreIdentity, writeManifest } from '../store/store-metadata.js';
 
 export interface InitOptions {
   readonly k: number;
@@ -26,12 +24,13 @@ export async function initPool(options: InitOptions): Promise<Manifest> {
   const blockSizeBytes = options.blockSizeBytes ?? DEFAULT_BLOCK_SIZE_BYTES;
   const geometryProblem = checkGeometry(options.k, options.m, blockSizeBytes);
   if (geometryProblem) throw usageError(geometryProblem);
-  const storePaths = options.storePaths.map((p) => path.resolve(p));
+  const storePaths = options.storePaths.map(resolveStorePath);
   if (storePaths.length < options.k + options.m) {
     throw usageError(`${storePaths.length} stores given, but k + m = ${options.k + options.m} are needed (one block of each data set per store)`);
   }
-  await checkDistinct(storePaths);
-  for (const storePath of storePaths) await checkUsableDirectory(storePath);
+  const probes = await Promise.all(storePaths.map(probeForInit));
+  checkDistinct(storePaths, probes);
+  storePaths.forEach((storePath, i) => checkUsableDirectory(storePath, probes[i]));
 
   const poolId = newId();
   const manifest: Manifest = {
@@ -49,7 +48,7 @@ export async function initPool(options: InitOptions): Promise<Manifest> {
   try {
     for (const store of manifest.stores) {
       try {
-        await publishExclusively(store.path, path.join(store.path, STORE_IDENTITY_FILE), encodeStoreIdentity({ poolId, storeId: store.storeId, slot: store.slot }));
+        await publishStoreIdentity(store.path, { poolId, storeId: store.storeId, slot: store.slot });
       } catch (error) {
         if (errnoCode(error) === 'EEXIST') throw usageError(`${store.path} already holds a rain store; use another directory or the existing pool`);
         throw ioError(`cannot write to ${store.path}: ${describeError(error)}`);
@@ -58,43 +57,44 @@ export async function initPool(options: InitOptions): Promise<Manifest> {
       await writeManifest(store.path, manifest);
     }
   } catch (error) {
-    for (const storePath of claimed) {
-      await fs.rm(path.join(storePath, MANIFEST_FILE), { force: true });
-      await fs.rm(path.join(storePath, STORE_IDENTITY_FILE), { force: true });
-    }
+    for (const storePath of claimed) await removeStoreMarkers(storePath).catch(() => undefined);
     throw error;
   }
   await registerPool({ name: manifest.name, poolId, storePaths }).catch(() => undefined);
   return manifest;
 }
 
-async function checkDistinct(storePaths: readonly string[]): Promise<void> {
-  const seen = new Map<string, string>();
-  for (const p of storePaths) {
-    const real = await fs.realpath(p).catch(() => p);
-    const earlier = seen.get(real);
-    if (earlier) throw usageError(`${p} and ${earlier} are the same directory; each store must be a different directory`);
-    seen.set(real, p);
+/** A local directory becomes an absolute path; an ssh:// location is validated and kept as a URL. */
+export function resolveStorePath(given: string): string {
+  const location = parseStoreLocation(given);
+  if ('error' in location) throw usageError(location.error);
+  return location.kind === 'ssh' ? location.url : location.path;
+}
+
+async function probeForInit(storePath: string): Promise<DirectoryProbe> {
+  try {
+    return await probeDirectory(storePath, { writeProbe: true });
+  } catch (error) {
+    throw ioError(`${storePath}: ${describeError(error)}`);
   }
 }
 
-async function checkUsableDirectory(storePath: string): Promise<void> {
-  const stat = await fs.stat(storePath).catch(() => undefined);
-  if (!stat) throw usageError(`${storePath} does not exist; create the directory (on the disk it should use) first`);
-  if (!stat.isDirectory()) throw usageError(`${storePath} is not a directory`);
-  for (const marker of [STORE_IDENTITY_FILE, MANIFEST_FILE]) {
-    if (await fs.stat(path.join(storePath, marker)).then(() => true, () => false)) {
-      throw usageError(`${storePath} already holds a rain store; use another directory or the existing pool`);
-    }
-  }
-  // Root ignores permission bits, so probe with a real write (this also catches read-only mounts).
-  // The probe goes straight into the directory and is removed, so a refused init leaves nothing.
-  const probe = path.join(storePath, `.rain-probe-${process.pid}`);
-  try {
-    await fs.writeFile(probe, 'rain', { flag: 'wx' });
-    await fs.rm(probe);
-  } catch (error) {
-    await fs.rm(probe, { force: true }).catch(() => undefined);
-    throw ioError(`${storePath} is not writable (${errnoCode(error) ?? describeError(error)}); fix its permissions or mount`);
-  }
+function checkDistinct(storePaths: readonly string[], probes: readonly DirectoryProbe[]): void {
+  const seen = new Map<string, string>();
+  storePaths.forEach((p, i) => {
+    // Two hosts may both have /data; only a local path is compared by where it really leads.
+    const real = isRemoteStorePath(p) ? p : probes[i].realPath ?? p;
+    const earlier = seen.get(real);
+    if (earlier) throw usageError(`${p} and ${earlier} are the same directory; each store must be a different directory`);
+    seen.set(real, p);
+  });
+}
+
+function checkUsableDirectory(storePath: string, probe: DirectoryProbe): void {
+  if (probe.error === 'ENOENT') throw usageError(`${storePath} does not exist; create the directory (on the disk it should use) first`);
+  if (probe.error !== undefined) throw ioError(`${storePath} cannot be read (${probe.error}); fix its permissions or mount`);
+  if (!probe.isDirectory) throw usageError(`${storePath} is not a directory`);
+  if (probe.holdsStore) throw usageError(`${storePath} already holds a rain store; use another directory or the existing pool`);
+  // Root ignores permission bits, so the probe was a real write (this also catches read-only mounts).
+  if (!probe.writable) throw ioError(`${storePath} is not writable (${probe.writeError ?? 'write refused'}); fix its permissions or mount`);
 }

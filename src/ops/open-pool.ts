@@ -1,11 +1,21 @@
 import fs from 'node:fs/promises';
-import { constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import type { Manifest, StoreEntry } from '../format/manifest.js';
 import type { StoreAccess } from '../cluster/protocol.js';
 import { errnoCode, ioError, usageError } from '../rain-error.js';
 import { findRegisteredPool } from '../store/pool-registry.js';
-import { readManifest, readStoreIdentity } from '../store/store-metadata.js';
+import { isRemoteStorePath, parseStoreLocation } from '../store/store-location.js';
+import { readManifest as readManifestAnywhere, readStoreIdentity, type MetadataRead } from '../store/store-metadata.js';
+import { probeDirectory } from '../store/store-probe.js';
+
+/** A store on a host that cannot be reached has no readable manifest; that is not a crash. */
+async function readManifest(storePath: string): Promise<MetadataRead<Manifest>> {
+  try {
+    return await readManifestAnywhere(storePath);
+  } catch (error) {
+    return { status: 'unreachable', reason: error instanceof Error ? error.message : String(error) };
+  }
+}
 
 export type StoreCondition =
   | 'online'      // identity matches, readable and writable
@@ -20,6 +30,9 @@ export interface StoreState extends StoreEntry {
   readonly detail?: string;
   /** The epoch of the manifest this store holds, if any (older than the pool's means it was away). */
   readonly manifestEpoch?: number;
+  /** Space on the store's file system, as its host sees it. */
+  readonly totalBytes?: number;
+  readonly freeBytes?: number;
 }
 
 export interface OpenPool {
@@ -71,6 +84,13 @@ export async function openPool(poolArgument: string | undefined): Promise<OpenPo
  * path) gives the store paths and the pool id they must carry.
  */
 async function candidateStorePaths(given: string): Promise<{ paths: string[]; poolId?: string }> {
+  if (isRemoteStorePath(given)) {
+    const location = parseStoreLocation(given);
+    if ('error' in location) throw usageError(location.error);
+    const read = await readManifest(location.kind === 'ssh' ? location.url : location.path);
+    if (read.status === 'unreachable') throw ioError(read.reason);
+    return { paths: [location.kind === 'ssh' ? location.url : location.path] };
+  }
   const asPath = path.resolve(given);
   const isDirectory = await fs.stat(asPath).then((s) => s.isDirectory(), () => false);
   if (isDirectory && (await readManifest(asPath)).status === 'ok') return { paths: [asPath] };
@@ -81,11 +101,17 @@ async function candidateStorePaths(given: string): Promise<{ paths: string[]; po
 }
 
 async function inspectStore(manifest: Manifest, entry: StoreEntry): Promise<StoreState> {
-  const stat = await fs.stat(entry.path).catch((error: unknown) => errnoCode(error) ?? 'error');
-  if (typeof stat === 'string') {
-    return { ...entry, condition: stat === 'ENOENT' ? 'missing' : 'unreadable', detail: stat === 'ENOENT' ? 'directory not found' : stat };
+  let probe;
+  try {
+    probe = await probeDirectory(entry.path, { writeProbe: false });
+  } catch (error) {
+    // An ssh store whose host is down, refuses us or has no rain: unreachable, like an unmounted disk.
+    return { ...entry, condition: 'unreadable', detail: error instanceof Error ? error.message : String(error) };
   }
-  if (!stat.isDirectory()) return { ...entry, condition: 'unreadable', detail: 'not a directory' };
+  if (probe.error !== undefined) {
+    return { ...entry, condition: probe.error === 'ENOENT' ? 'missing' : 'unreadable', detail: probe.error === 'ENOENT' ? 'directory not found' : probe.error };
+  }
+  if (!probe.isDirectory) return { ...entry, condition: 'unreadable', detail: 'not a directory' };
   const identity = await readStoreIdentity(entry.path);
   const manifestRead = await readManifest(entry.path);
   const manifestEpoch = manifestRead.status === 'ok' && manifestRead.value.poolId === manifest.poolId ? manifestRead.value.epoch : undefined;
@@ -93,8 +119,7 @@ async function inspectStore(manifest: Manifest, entry: StoreEntry): Promise<Stor
   if (identity.status !== 'ok') return { ...entry, condition: 'unreadable', detail: `store identity ${identity.reason}` };
   if (identity.value.poolId !== manifest.poolId) return { ...entry, condition: 'foreign', detail: `belongs to pool ${identity.value.poolId}` };
   if (identity.value.storeId !== entry.storeId) return { ...entry, condition: 'foreign', detail: 'holds an older store of this slot (replaced)' };
-  const writable = await fs.access(entry.path, fsConstants.W_OK).then(() => true, () => false);
-  return { ...entry, condition: writable ? 'online' : 'read-only', manifestEpoch };
+  return { ...entry, condition: probe.writable ? 'online' : 'read-only', manifestEpoch, totalBytes: probe.totalBytes, freeBytes: probe.freeBytes };
 }
 
 /** What the workers may touch: foreign and empty stores are neither read nor written. */

@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import { ExitCode, type ExitCodeValue } from '../rain-error.js';
 import { liveRecords, readCatalog } from './catalog.js';
 import { isReadable } from './list-files.js';
@@ -33,11 +32,10 @@ export interface PoolStatus {
 export async function poolStatus(options: { pool?: string }): Promise<PoolStatus> {
   const pool = await openPool(options.pool);
   const stores = await Promise.all(pool.stores.map(async (s): Promise<StoreStatus> => {
-    const space = isReadable(s) ? await fs.statfs(s.path).catch(() => undefined) : undefined;
     return {
       slot: s.slot, path: s.path, condition: s.condition, detail: s.detail,
-      totalBytes: space ? space.blocks * space.bsize : undefined,
-      freeBytes: space ? space.bavail * space.bsize : undefined,
+      totalBytes: isReadable(s) ? s.totalBytes : undefined,
+      freeBytes: isReadable(s) ? s.freeBytes : undefined,
     };
   }));
   const records = liveRecords(await readCatalog(pool.stores.filter(isReadable).map((s) => s.path)));

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import fs from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +15,7 @@ import { readCatalog } from './catalog.js';
 import { writeVersions, type PlannedVersion } from './write-versions.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { WriterHeartbeat } from './writer-heartbeat.js';
+import { isRemoteStorePath } from '../store/store-location.js';
 
 export interface PutOptions {
   readonly pool?: string;
@@ -144,9 +147,9 @@ export async function walk(dir: string, prefix: string, out: SourceFile[]): Prom
 
 /** Standard input has no size up front, and every block header records the file size, so it is spooled to a store's tmp/ first. */
 async function spoolStdin(session: PoolSession, input: Readable): Promise<{ path: string; sizeBytes: number }> {
-  const storePath = session.writablePaths[0];
-  if (!storePath) throw ioError('no writable store to spool standard input to');
-  const spoolPath = tempPathIn(storePath);
+  // A store's tmp/ on this host keeps the spool on the pool's disks; a pool with no store here spools to the system temp dir.
+  const storePath = session.writablePaths.find((p) => !isRemoteStorePath(p));
+  const spoolPath = storePath ? tempPathIn(storePath) : path.join(os.tmpdir(), `rain-stdin-${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
   await fs.mkdir(path.dirname(spoolPath)).catch((error: { code?: string }) => { if (error.code !== 'EEXIST') throw error; });
   try {
     await pipeline(input, createWriteStream(spoolPath, { flags: 'wx' }));

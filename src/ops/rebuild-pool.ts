@@ -1,12 +1,11 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { Manifest, StoreEntry } from '../format/manifest.js';
 import { newId } from '../format/ids.js';
 import { describeError, ioError, usageError } from '../rain-error.js';
-import { MANIFEST_FILE, STORE_IDENTITY_FILE } from '../store/store-layout.js';
+import { probeDirectory } from '../store/store-probe.js';
 import { writeStoreIdentity } from '../store/store-metadata.js';
 import { registerPool } from '../store/pool-registry.js';
 import { checkPool, type CheckReport } from './check-pool.js';
+import { resolveStorePath } from './init-pool.js';
 import { openPool, type OpenPool } from './open-pool.js';
 
 export interface RebuildOptions {
@@ -51,8 +50,8 @@ async function replaceStores(pool: OpenPool, replacements: readonly string[], ac
     const eq = spec.indexOf('=');
     if (eq <= 0 || eq === spec.length - 1) throw usageError(`--replace expects OLD=NEW (a store path or slot number = a new directory), got '${spec}'`);
     const oldSpec = spec.slice(0, eq);
-    const newPath = path.resolve(spec.slice(eq + 1));
-    const target = pool.manifest.stores.find((s) => String(s.slot) === oldSpec || s.path === path.resolve(oldSpec));
+    const newPath = resolveStorePath(spec.slice(eq + 1));
+    const target = pool.manifest.stores.find((s) => String(s.slot) === oldSpec || s.path === resolveOrSelf(oldSpec));
     if (!target) throw usageError(`--replace: ${oldSpec} is not a store of this pool (see 'rain status')`);
     const current = pool.stores.find((s) => s.slot === target.slot);
     if (current?.condition === 'online' || current?.condition === 'read-only') {
@@ -77,16 +76,21 @@ async function replaceStores(pool: OpenPool, replacements: readonly string[], ac
 }
 
 async function checkNewStoreDirectory(dir: string): Promise<void> {
-  const stat = await fs.stat(dir).catch(() => undefined);
-  if (!stat?.isDirectory()) throw usageError(`--replace: ${dir} does not exist or is not a directory; create it first`);
-  for (const marker of [STORE_IDENTITY_FILE, MANIFEST_FILE]) {
-    if (await fs.stat(path.join(dir, marker)).then(() => true, () => false)) {
-      throw usageError(`--replace: ${dir} already holds a rain store`);
-    }
-  }
+  let probe;
   try {
-    await fs.access(dir, fs.constants.W_OK);
+    probe = await probeDirectory(dir, { writeProbe: false });
   } catch (error) {
-    throw ioError(`--replace: ${dir} is not writable: ${describeError(error)}`);
+    throw ioError(`--replace: ${dir}: ${describeError(error)}`);
+  }
+  if (!probe.isDirectory) throw usageError(`--replace: ${dir} does not exist or is not a directory; create it first`);
+  if (probe.holdsStore) throw usageError(`--replace: ${dir} already holds a rain store`);
+  if (!probe.writable) throw ioError(`--replace: ${dir} is not writable: ${probe.writeError ?? 'write refused'}`);
+}
+
+function resolveOrSelf(given: string): string {
+  try {
+    return resolveStorePath(given);
+  } catch {
+    return given;
   }
 }

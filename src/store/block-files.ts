@@ -4,17 +4,21 @@ import { crc32Of } from '../format/checksum.js';
 import { errnoCode } from '../rain-error.js';
 import { blockPath, fileBlocksDir, parseBlockFileName, type BlockFileKey } from './store-layout.js';
 import { DirectorySync, writeFileDurably } from './durable-file.js';
+import { remotable } from './store-router.js';
 
 export type BlockReadResult =
   | { readonly status: 'good'; readonly header: BlockHeader; readonly payload: Buffer }
   | { readonly status: 'missing' }
   | { readonly status: 'corrupt'; readonly reason: string };
 
-export async function writeBlock(storePath: string, header: BlockHeader, payload: Uint8Array, sync: DirectorySync): Promise<void> {
+/** Without `sync` (a call from another process or host) the block is durable, directory entry included, on return. */
+async function writeBlockHere(storePath: string, header: BlockHeader, payload: Uint8Array, sync?: DirectorySync): Promise<void> {
   if (payload.length !== header.payloadLengthBytes) throw new Error('payload length does not match its header');
   if (crc32Of(payload) !== header.payloadCrc32) throw new Error('payload checksum does not match its header');
   const finalPath = blockPath(storePath, header.fileId, header.datasetIndex, header.blockIndex, header.sequence);
-  await writeFileDurably(storePath, finalPath, [encodeBlockHeader(header), payload], sync);
+  const pending = sync ?? new DirectorySync();
+  await writeFileDurably(storePath, finalPath, [encodeBlockHeader(header), payload], pending);
+  if (!sync) await pending.flush();
 }
 
 export interface ExpectedBlock {
@@ -30,7 +34,7 @@ export interface ExpectedBlock {
  * Reads one block and trusts nothing: the header must decode, name the block we asked for, and
  * the payload must match its checksum. Anything else is 'corrupt' (treated as missing by readers).
  */
-export async function readBlock(storePath: string, expected: ExpectedBlock, into?: Buffer): Promise<BlockReadResult> {
+async function readBlockHere(storePath: string, expected: ExpectedBlock, into?: Buffer): Promise<BlockReadResult> {
   const filePath = blockPath(storePath, expected.fileId, expected.datasetIndex, expected.blockIndex, expected.sequence);
   let handle: fs.FileHandle;
   try {
@@ -68,8 +72,31 @@ export async function readBlock(storePath: string, expected: ExpectedBlock, into
   }
 }
 
+export type BlockVerdictOnly = { readonly status: 'good'; readonly header: BlockHeader } | { readonly status: 'missing' } | { readonly status: 'corrupt'; readonly reason: string };
+
+/**
+ * Reads and checks a block where it lives and answers only the verdict: a check of a store on
+ * another host verifies its bytes there instead of pulling them across the network.
+ */
+async function verifyBlockHere(storePath: string, expected: ExpectedBlock): Promise<BlockVerdictOnly> {
+  const result = await readBlockHere(storePath, expected);
+  return result.status === 'good' ? { status: 'good', header: result.header } : result;
+}
+
+/** A block read on another host arrives as a fresh array; callers that lent a buffer get their bytes there. */
+function intoCallerBuffer(result: BlockReadResult, args: [ExpectedBlock, Buffer?]): BlockReadResult {
+  if (result.status !== 'good') return result;
+  const arrived = result.payload as Uint8Array;
+  const into = args[1];
+  if (into && into.length >= arrived.length) {
+    into.set(arrived);
+    return { ...result, payload: into.subarray(0, arrived.length) };
+  }
+  return { ...result, payload: Buffer.from(arrived.buffer, arrived.byteOffset, arrived.byteLength) };
+}
+
 /** The block files this store holds for one file, by name only (contents are checked on read). */
-export async function listFileBlocks(storePath: string, fileId: string): Promise<BlockFileKey[]> {
+async function listFileBlocksHere(storePath: string, fileId: string): Promise<BlockFileKey[]> {
   let names: string[];
   try {
     names = await fs.readdir(fileBlocksDir(storePath, fileId));
@@ -85,12 +112,12 @@ export async function listFileBlocks(storePath: string, fileId: string): Promise
   return keys;
 }
 
-export async function removeBlock(storePath: string, fileId: string, key: BlockFileKey): Promise<void> {
+async function removeBlockHere(storePath: string, fileId: string, key: BlockFileKey): Promise<void> {
   await fs.rm(blockPath(storePath, fileId, key.datasetIndex, key.blockIndex, key.sequence), { force: true });
 }
 
 /** Just the header of a block file (to learn a file's name and geometry from its blocks alone). */
-export async function readBlockHeader(storePath: string, fileId: string, key: BlockFileKey): Promise<BlockHeader | undefined> {
+async function readBlockHeaderHere(storePath: string, fileId: string, key: BlockFileKey): Promise<BlockHeader | undefined> {
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(blockPath(storePath, fileId, key.datasetIndex, key.blockIndex, key.sequence), 'r');
@@ -104,3 +131,11 @@ export async function readBlockHeader(storePath: string, fileId: string, key: Bl
     await handle?.close();
   }
 }
+
+// Reachable from any process and host (store-router.ts); the implementations above run where the store is.
+export const writeBlock = remotable('writeBlock', writeBlockHere, { localOnlyArgs: [2] });
+export const readBlock = remotable('readBlock', readBlockHere, { localOnlyArgs: [1], adaptResult: intoCallerBuffer });
+export const listFileBlocks = remotable('listFileBlocks', listFileBlocksHere);
+export const removeBlock = remotable('removeBlock', removeBlockHere);
+export const verifyBlock = remotable('verifyBlock', verifyBlockHere);
+export const readBlockHeader = remotable('readBlockHeader', readBlockHeaderHere);

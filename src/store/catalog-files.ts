@@ -2,12 +2,16 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { decodeCatalogRecord, encodeCatalogRecord, type CatalogRecord } from '../format/catalog-record.js';
 import { errnoCode } from '../rain-error.js';
-import { writeFileDurably, type DirectorySync } from './durable-file.js';
+import { DirectorySync, writeFileDurably } from './durable-file.js';
 import { CATALOG_DIR, catalogRecordPath, nameHash, parseCatalogFileName } from './store-layout.js';
+import { remotable } from './store-router.js';
 
-export async function writeCatalogRecord(storePath: string, record: CatalogRecord, sync: DirectorySync): Promise<void> {
+/** Without `sync` (a call from another process or host) the record is durable on return. */
+async function writeCatalogRecordHere(storePath: string, record: CatalogRecord, sync?: DirectorySync): Promise<void> {
   const text = encodeCatalogRecord(record);
-  await writeFileDurably(storePath, catalogRecordPath(storePath, record.name, record.sequence), [Buffer.from(text, 'utf8')], sync);
+  const pending = sync ?? new DirectorySync();
+  await writeFileDurably(storePath, catalogRecordPath(storePath, record.name, record.sequence), [Buffer.from(text, 'utf8')], pending);
+  if (!sync) await pending.flush();
 }
 
 export interface CatalogScan {
@@ -18,7 +22,7 @@ export interface CatalogScan {
 }
 
 /** Reads the newest valid version of each name; older files of a name are not opened at all. */
-export async function scanCatalog(storePath: string, onlyName?: string): Promise<CatalogScan> {
+async function scanCatalogHere(storePath: string, onlyName?: string): Promise<CatalogScan> {
   const byHash = new Map<string, { sequence: bigint; file: string }[]>();
   const buckets = onlyName ? [nameHash(onlyName).slice(0, 2)] : await readdirOrEmpty(path.join(storePath, CATALOG_DIR));
   const wantedHash = onlyName ? nameHash(onlyName) : undefined;
@@ -49,7 +53,7 @@ export async function scanCatalog(storePath: string, onlyName?: string): Promise
 }
 
 /** Every version file of one name on this store, newest first (for garbage collection). */
-export async function listRecordVersions(storePath: string, name: string): Promise<bigint[]> {
+async function listRecordVersionsHere(storePath: string, name: string): Promise<bigint[]> {
   const hash = nameHash(name);
   const files = await readdirOrEmpty(path.join(storePath, CATALOG_DIR, hash.slice(0, 2)));
   const sequences: bigint[] = [];
@@ -60,7 +64,7 @@ export async function listRecordVersions(storePath: string, name: string): Promi
   return sequences.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
 }
 
-export async function removeCatalogRecord(storePath: string, name: string, sequence: bigint): Promise<void> {
+async function removeCatalogRecordHere(storePath: string, name: string, sequence: bigint): Promise<void> {
   await fs.rm(catalogRecordPath(storePath, name, sequence), { force: true });
 }
 
@@ -81,3 +85,9 @@ export async function readdirOrEmpty(dir: string): Promise<string[]> {
     throw error;
   }
 }
+
+// Reachable from any process and host (store-router.ts); the implementations above run where the store is.
+export const writeCatalogRecord = remotable('writeCatalogRecord', writeCatalogRecordHere, { localOnlyArgs: [1] });
+export const scanCatalog = remotable('scanCatalog', scanCatalogHere);
+export const listRecordVersions = remotable('listRecordVersions', listRecordVersionsHere);
+export const removeCatalogRecord = remotable('removeCatalogRecord', removeCatalogRecordHere);

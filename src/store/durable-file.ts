@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { TMP_DIR } from './store-layout.js';
+import { remotable } from './store-router.js';
 
 /**
  * The only way rain puts a file in a store: write under tmp/, fsync the file, rename into place.
@@ -151,7 +152,7 @@ export async function publishExclusively(storePath: string, finalPath: string, t
  * Temp files of killed commands stay in tmp/ (a rename never happened). One untouched for an
  * hour belongs to nobody alive: every writer renames or rewrites its temp files within seconds.
  */
-export async function removeStaleTempFiles(storePath: string, olderThanMs: number): Promise<number> {
+async function removeStaleTempFilesHere(storePath: string, olderThanMs: number): Promise<number> {
   const dir = path.join(storePath, TMP_DIR);
   let removed = 0;
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
@@ -164,3 +165,6 @@ export async function removeStaleTempFiles(storePath: string, olderThanMs: numbe
   }
   return removed;
 }
+
+// Reachable from any process and host (store-router.ts); the implementations above run where the store is.
+export const removeStaleTempFiles = remotable('removeStaleTempFiles', removeStaleTempFilesHere);

@@ -4,6 +4,7 @@ import { isRecord, sealJson, unsealJson } from '../format/sealed-json.js';
 import { errnoCode } from '../rain-error.js';
 import { readdirOrEmpty } from './catalog-files.js';
 import { publishExclusively, writeSmallFileDurably } from './durable-file.js';
+import { remotable } from './store-router.js';
 
 /**
  * The agreement's footprint on a store (docs/PROTOCOL.md):
@@ -30,7 +31,7 @@ export function claimPath(storePath: string, epoch: number): string {
 }
 
 /** Exclusive: resolves true if this call created the claim, false if one already existed. */
-export async function createClaim(storePath: string, claim: EpochClaim): Promise<boolean> {
+async function createClaimHere(storePath: string, claim: EpochClaim): Promise<boolean> {
   try {
     await publishExclusively(storePath, claimPath(storePath, claim.epoch), sealJson({ format: 'rain-claim/1', ...claim }));
     return true;
@@ -40,7 +41,7 @@ export async function createClaim(storePath: string, claim: EpochClaim): Promise
   }
 }
 
-export async function readClaim(storePath: string, epoch: number): Promise<EpochClaim | undefined> {
+async function readClaimHere(storePath: string, epoch: number): Promise<EpochClaim | undefined> {
   try {
     const unsealed = unsealJson(await fs.readFile(claimPath(storePath, epoch), 'utf8'));
     if (!unsealed.ok || !isRecord(unsealed.body)) return undefined;
@@ -56,7 +57,7 @@ export async function readClaim(storePath: string, epoch: number): Promise<Epoch
 }
 
 /** The highest claimed epoch on this store (0 when none). */
-export async function highestClaim(storePath: string): Promise<number> {
+async function highestClaimHere(storePath: string): Promise<number> {
   let highest = 0;
   for (const name of await readdirOrEmpty(path.join(storePath, EPOCHS_DIR))) {
     const match = /^(\d+)\.claim$/.exec(name);
@@ -66,14 +67,14 @@ export async function highestClaim(storePath: string): Promise<number> {
 }
 
 /** Heartbeats are plain timestamps written with rename; their age tells a live check from an abandoned one. */
-export async function writeHeartbeat(storePath: string, epoch: number, claimantId: string): Promise<void> {
+async function writeHeartbeatHere(storePath: string, epoch: number, claimantId: string): Promise<void> {
   const file = path.join(storePath, EPOCHS_DIR, `${epoch}.alive`);
   const temp = `${file}.${process.pid}.tmp`;
   await fs.writeFile(temp, JSON.stringify({ claimantId, at: Date.now() }));
   await fs.rename(temp, file);
 }
 
-export async function heartbeatAgeMs(storePath: string, epoch: number): Promise<number | undefined> {
+async function heartbeatAgeMsHere(storePath: string, epoch: number): Promise<number | undefined> {
   try {
     const parsed = JSON.parse(await fs.readFile(path.join(storePath, EPOCHS_DIR, `${epoch}.alive`), 'utf8')) as { at?: number };
     return typeof parsed.at === 'number' ? Date.now() - parsed.at : undefined;
@@ -83,7 +84,7 @@ export async function heartbeatAgeMs(storePath: string, epoch: number): Promise<
 }
 
 /** How long since the claimant of epoch e last showed life: its heartbeat, or the claim itself. */
-export async function claimSilenceMs(storePath: string, epoch: number): Promise<number | undefined> {
+async function claimSilenceMsHere(storePath: string, epoch: number): Promise<number | undefined> {
   const beat = await heartbeatAgeMs(storePath, epoch);
   if (beat !== undefined) return beat;
   const claim = await readClaim(storePath, epoch);
@@ -93,11 +94,11 @@ export async function claimSilenceMs(storePath: string, epoch: number): Promise<
 export type WorkerPhase = 'enter' | 'register' | 'confirm';
 
 /** A worker's durable statement about epoch e (on its own store): that it entered, registered, confirmed. */
-export async function writeWorkerRecord(storePath: string, epoch: number, phase: WorkerPhase, slot: number, body: object): Promise<void> {
+async function writeWorkerRecordHere(storePath: string, epoch: number, phase: WorkerPhase, slot: number, body: object): Promise<void> {
   await writeSmallFileDurably(storePath, path.join(storePath, EPOCHS_DIR, `${epoch}.${phase}.${slot}`), sealJson({ epoch, phase, slot, ...body }));
 }
 
-export async function readWorkerRecord(storePath: string, epoch: number, phase: WorkerPhase, slot: number): Promise<Record<string, unknown> | undefined> {
+async function readWorkerRecordHere(storePath: string, epoch: number, phase: WorkerPhase, slot: number): Promise<Record<string, unknown> | undefined> {
   try {
     const unsealed = unsealJson(await fs.readFile(path.join(storePath, EPOCHS_DIR, `${epoch}.${phase}.${slot}`), 'utf8'));
     return unsealed.ok && isRecord(unsealed.body) ? unsealed.body : undefined;
@@ -107,9 +108,20 @@ export async function readWorkerRecord(storePath: string, epoch: number, phase: 
 }
 
 /** Drops agreement files of epochs older than `keepFrom` (history beyond the last few is noise). */
-export async function pruneEpochFiles(storePath: string, keepFrom: number): Promise<void> {
+async function pruneEpochFilesHere(storePath: string, keepFrom: number): Promise<void> {
   for (const name of await readdirOrEmpty(path.join(storePath, EPOCHS_DIR))) {
     const match = /^(\d+)\./.exec(name);
     if (match && Number(match[1]) < keepFrom) await fs.rm(path.join(storePath, EPOCHS_DIR, name), { force: true });
   }
 }
+
+// Reachable from any process and host (store-router.ts); the implementations above run where the store is.
+export const createClaim = remotable('createClaim', createClaimHere);
+export const readClaim = remotable('readClaim', readClaimHere);
+export const highestClaim = remotable('highestClaim', highestClaimHere);
+export const writeHeartbeat = remotable('writeHeartbeat', writeHeartbeatHere);
+export const heartbeatAgeMs = remotable('heartbeatAgeMs', heartbeatAgeMsHere);
+export const claimSilenceMs = remotable('claimSilenceMs', claimSilenceMsHere);
+export const writeWorkerRecord = remotable('writeWorkerRecord', writeWorkerRecordHere);
+export const readWorkerRecord = remotable('readWorkerRecord', readWorkerRecordHere);
+export const pruneEpochFiles = remotable('pruneEpochFiles', pruneEpochFilesHere);

@@ -4,8 +4,9 @@ import {
   decodeManifest, decodeStoreIdentity, encodeManifest, encodeStoreIdentity, type Manifest, type StoreIdentity,
 } from '../format/manifest.js';
 import { errnoCode } from '../rain-error.js';
-import { writeSmallFileDurably } from './durable-file.js';
+import { publishExclusively, writeSmallFileDurably } from './durable-file.js';
 import { MANIFEST_FILE, STORE_IDENTITY_FILE } from './store-layout.js';
+import { remotable } from './store-router.js';
 
 export type MetadataRead<T> =
   | { readonly status: 'ok'; readonly value: T }
@@ -23,7 +24,7 @@ async function readText(file: string): Promise<{ text: string } | { absent: true
   }
 }
 
-export async function readManifest(storePath: string): Promise<MetadataRead<Manifest>> {
+async function readManifestHere(storePath: string): Promise<MetadataRead<Manifest>> {
   const r = await readText(path.join(storePath, MANIFEST_FILE));
   if ('absent' in r) return { status: 'absent' };
   if ('error' in r) return { status: 'unreachable', reason: r.error };
@@ -31,7 +32,7 @@ export async function readManifest(storePath: string): Promise<MetadataRead<Mani
   return decoded.ok ? { status: 'ok', value: decoded.manifest } : { status: 'corrupt', reason: decoded.reason };
 }
 
-export async function readStoreIdentity(storePath: string): Promise<MetadataRead<StoreIdentity>> {
+async function readStoreIdentityHere(storePath: string): Promise<MetadataRead<StoreIdentity>> {
   const r = await readText(path.join(storePath, STORE_IDENTITY_FILE));
   if ('absent' in r) return { status: 'absent' };
   if ('error' in r) return { status: 'unreachable', reason: r.error };
@@ -39,10 +40,22 @@ export async function readStoreIdentity(storePath: string): Promise<MetadataRead
   return decoded.ok ? { status: 'ok', value: decoded.identity } : { status: 'corrupt', reason: decoded.reason };
 }
 
-export async function writeManifest(storePath: string, manifest: Manifest): Promise<void> {
+async function writeManifestHere(storePath: string, manifest: Manifest): Promise<void> {
   await writeSmallFileDurably(storePath, path.join(storePath, MANIFEST_FILE), encodeManifest(manifest));
 }
 
-export async function writeStoreIdentity(storePath: string, identity: StoreIdentity): Promise<void> {
+async function writeStoreIdentityHere(storePath: string, identity: StoreIdentity): Promise<void> {
   await writeSmallFileDurably(storePath, path.join(storePath, STORE_IDENTITY_FILE), encodeStoreIdentity(identity));
 }
+
+/** Claims a directory for a new store: fails with EEXIST if one already holds an identity (init races). */
+async function publishStoreIdentityHere(storePath: string, identity: StoreIdentity): Promise<void> {
+  await publishExclusively(storePath, path.join(storePath, STORE_IDENTITY_FILE), encodeStoreIdentity(identity));
+}
+
+// Reachable from any process and host (store-router.ts); the implementations above run where the store is.
+export const readManifest = remotable('readManifest', readManifestHere);
+export const readStoreIdentity = remotable('readStoreIdentity', readStoreIdentityHere);
+export const writeManifest = remotable('writeManifest', writeManifestHere);
+export const publishStoreIdentity = remotable('publishStoreIdentity', publishStoreIdentityHere);
+export const writeStoreIdentity = remotable('writeStoreIdentity', writeStoreIdentityHere);

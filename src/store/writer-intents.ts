@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { readdirOrEmpty } from './catalog-files.js';
+import { remotable } from './store-router.js';
 
 /**
  * A writer (put, rm, ...) announces the versions it is writing before the first block lands:
@@ -20,7 +21,7 @@ export interface WriterIntent {
   readonly versions: readonly { fileId: string; sequence: string }[];
 }
 
-export async function writeIntent(storePath: string, intent: WriterIntent): Promise<void> {
+async function writeIntentHere(storePath: string, intent: WriterIntent): Promise<void> {
   const dir = path.join(storePath, WRITERS_DIR);
   // Not recursive: a vanished store must not be re-created by a heartbeat.
   await fs.mkdir(dir).catch((error: { code?: string }) => { if (error.code !== 'EEXIST') throw error; });
@@ -30,11 +31,11 @@ export async function writeIntent(storePath: string, intent: WriterIntent): Prom
   await fs.rename(temp, file);
 }
 
-export async function removeIntent(storePath: string, writerId: string): Promise<void> {
+async function removeIntentHere(storePath: string, writerId: string): Promise<void> {
   await fs.rm(path.join(storePath, WRITERS_DIR, `${writerId}.json`), { force: true });
 }
 
-export async function readIntents(storePath: string): Promise<WriterIntent[]> {
+async function readIntentsHere(storePath: string): Promise<WriterIntent[]> {
   const intents: WriterIntent[] = [];
   for (const name of await readdirOrEmpty(path.join(storePath, WRITERS_DIR))) {
     if (!name.endsWith('.json')) continue;
@@ -53,7 +54,7 @@ export function hostName(): string {
 }
 
 /** Intents whose heartbeat stopped long ago belong to killed writers; their versions were decided. */
-export async function removeDeadIntents(storePath: string, silentForMs: number): Promise<number> {
+async function removeDeadIntentsHere(storePath: string, silentForMs: number): Promise<number> {
   let removed = 0;
   for (const intent of await readIntents(storePath)) {
     if (Date.now() - intent.at > silentForMs) {
@@ -63,3 +64,9 @@ export async function removeDeadIntents(storePath: string, silentForMs: number):
   }
   return removed;
 }
+
+// Reachable from any process and host (store-router.ts); the implementations above run where the store is.
+export const writeIntent = remotable('writeIntent', writeIntentHere);
+export const removeIntent = remotable('removeIntent', removeIntentHere);
+export const readIntents = remotable('readIntents', readIntentsHere);
+export const removeDeadIntents = remotable('removeDeadIntents', removeDeadIntentsHere);

@@ -1,11 +1,12 @@
 import type { BlockHeader } from '../../format/block-header.js';
 import { crc32Of } from '../../format/checksum.js';
-import { listFileBlocks, readBlock, removeBlock, writeBlock } from '../../store/block-files.js';
+import { listFileBlocks, readBlock, removeBlock, verifyBlock, writeBlock } from '../../store/block-files.js';
 import type { BlockFileKey } from '../../store/store-layout.js';
 import { describeError } from '../../rain-error.js';
 import type { BlockVerdict, CheckResult, DatasetRef } from '../protocol.js';
 import type { WorkerContext } from '../worker-context.js';
-import { allocateDataset, goodIndexes, readBlocksInto, type DatasetBuffers } from './read-blocks.js';
+import { isDirectStore } from '../../store/store-router.js';
+import { allocateDataset, fetchVerifiedBytes, readBlocksInto, verifyBlocksInPlace, type DatasetBuffers } from './read-blocks.js';
 
 /**
  * The consistency check of one data set by its responsible worker (M5, M7): classify every block,
@@ -27,7 +28,10 @@ export async function checkDataset(ctx: WorkerContext, ref: DatasetRef, options:
   try {
     const width = ref.k + ref.m;
     const all = Array.from({ length: width }, (_, b) => b);
-    await readBlocksInto(ctx, ref, data, all);
+    // Blocks on another host are checked there; their bytes travel only if a repair needs them.
+    const here = all.filter((b) => isDirectStore(ctx.store(ref.placement[b]).path));
+    const elsewhere = all.filter((b) => !here.includes(b));
+    await Promise.all([readBlocksInto(ctx, ref, data, here), verifyBlocksInPlace(ctx, ref, data, elsewhere)]);
     const parityMismatch = findParityMismatch(ctx, ref, data);
     const onStore = await Promise.all(all.map((b) => listings.versionsOf(ctx, ref, b)));
 
@@ -62,13 +66,15 @@ export async function checkDataset(ctx: WorkerContext, ref: DatasetRef, options:
 /** With all data blocks good, every good parity block must equal the parity recomputed from them. */
 function findParityMismatch(ctx: WorkerContext, ref: DatasetRef, data: DatasetBuffers): Set<number> {
   const mismatched = new Set<number>();
-  for (let b = 0; b < ref.k; b++) if (data.results[b]?.status !== 'good') return mismatched;
+  // Parity is recomputed only from data blocks whose bytes are here; blocks verified on their own
+  // host were checked against their own checksum there (docs/PROTOCOL.md, "Stores on other hosts").
+  for (let b = 0; b < ref.k; b++) if (data.results[b]?.status !== 'good' || data.verifiedElsewhere.has(b)) return mismatched;
   const shardBytes = data.extent.shardBytes;
   const expected = Array.from({ length: ref.m }, () => Buffer.allocUnsafe(shardBytes));
   ctx.codec(ref.k, ref.m).encode(data.shards.slice(0, ref.k), expected);
   for (let r = 0; r < ref.m; r++) {
     const b = ref.k + r;
-    if (data.results[b]?.status === 'good' && !expected[r].equals(data.shards[b])) mismatched.add(b);
+    if (data.results[b]?.status === 'good' && !data.verifiedElsewhere.has(b) && !expected[r].equals(data.shards[b])) mismatched.add(b);
   }
   return mismatched;
 }
@@ -76,8 +82,12 @@ function findParityMismatch(ctx: WorkerContext, ref: DatasetRef, data: DatasetBu
 async function repairBlocks(
   ctx: WorkerContext, ref: DatasetRef, data: DatasetBuffers, blocks: readonly BlockVerdict[],
 ): Promise<Pick<CheckResult, 'repaired' | 'unrepaired'>> {
-  const present = blocks.map((b) => b.status === 'good');
+  await fetchVerifiedBytes(ctx, ref, data, ref.k);
+  const present = blocks.map((b) => b.status === 'good' && data.results[b.blockIndex]?.status === 'good' && !data.verifiedElsewhere.has(b.blockIndex));
   const wanted = blocks.filter((b) => b.status !== 'good').map((b) => b.blockIndex);
+  if (present.filter(Boolean).length < ref.k) {
+    return { repaired: [], unrepaired: wanted.map((blockIndex) => ({ blockIndex, reason: 'too few good blocks could be fetched to rebuild it' })) };
+  }
   // Reconstruct from the good blocks only; a stored parity that disagreed must not feed the decoder.
   ctx.codec(ref.k, ref.m).reconstruct(data.shards, present, wanted);
   const repaired: number[] = [];
@@ -97,8 +107,12 @@ async function repairBlocks(
     };
     try {
       await writeBlock(store.path, header, payload, ctx.directorySync);
-      const reread = await readBlock(store.path, { ...header, payloadLengthBytes: payload.length });
-      if (reread.status !== 'good' || !reread.payload.equals(payload)) throw new Error('the rewritten block does not read back');
+      const expected = { ...header, payloadLengthBytes: payload.length };
+      // A block written to another host is read back there; its checksum must be the one we wrote.
+      const readsBack = isDirectStore(store.path)
+        ? await readBlock(store.path, expected).then((r) => r.status === 'good' && r.payload.equals(payload))
+        : await verifyBlock(store.path, expected).then((r) => r.status === 'good' && r.header.payloadCrc32 === header.payloadCrc32);
+      if (!readsBack) throw new Error('the rewritten block does not read back');
       repaired.push(blockIndex);
     } catch (error) {
       unrepaired.push({ blockIndex, reason: describeError(error) });

@@ -1,5 +1,6 @@
 import { datasetExtent, type DatasetExtent } from '../../format/dataset-geometry.js';
-import { readBlock, type BlockReadResult } from '../../store/block-files.js';
+import { errnoCode } from '../../rain-error.js';
+import { readBlock, verifyBlock, type BlockReadResult } from '../../store/block-files.js';
 import type { DatasetRef } from '../protocol.js';
 import type { WorkerContext } from '../worker-context.js';
 
@@ -9,6 +10,8 @@ export interface DatasetBuffers {
   /** shards[b] views `buffer`; valid bytes only where results[b].status === 'good'. */
   readonly shards: Buffer[];
   readonly results: (BlockReadResult | undefined)[];
+  /** Good blocks checked on their own host whose bytes were not fetched (their shard is not filled). */
+  readonly verifiedElsewhere: Set<number>;
 }
 
 export function extentOf(ref: DatasetRef): DatasetExtent {
@@ -20,7 +23,7 @@ export function allocateDataset(ctx: WorkerContext, ref: DatasetRef): DatasetBuf
   const width = ref.k + ref.m;
   const buffer = ctx.takeBuffer(width * extent.shardBytes);
   const shards = Array.from({ length: width }, (_, b) => buffer.subarray(b * extent.shardBytes, (b + 1) * extent.shardBytes));
-  return { extent, buffer, shards, results: new Array<BlockReadResult | undefined>(width).fill(undefined) };
+  return { extent, buffer, shards, results: new Array<BlockReadResult | undefined>(width).fill(undefined), verifiedElsewhere: new Set() };
 }
 
 /** Reads (and checks) the given blocks in parallel into their shard buffers. */
@@ -31,10 +34,17 @@ export async function readBlocksInto(ctx: WorkerContext, ref: DatasetRef, data: 
       data.results[blockIndex] = { status: 'missing' };
       return;
     }
-    const result = await readBlock(store.path, {
-      poolId: ref.poolId, fileId: ref.fileId, datasetIndex: ref.datasetIndex, blockIndex,
-      sequence: ref.sequence, payloadLengthBytes: data.extent.shardBytes,
-    }, data.shards[blockIndex]);
+    let result: BlockReadResult;
+    try {
+      result = await readBlock(store.path, {
+        poolId: ref.poolId, fileId: ref.fileId, datasetIndex: ref.datasetIndex, blockIndex,
+        sequence: ref.sequence, payloadLengthBytes: data.extent.shardBytes,
+      }, data.shards[blockIndex]);
+    } catch (error) {
+      // Only a store on another host fails like this (its connection dropped): read around it.
+      data.results[blockIndex] = errnoCode(error) === 'ERAINREMOTE' ? { status: 'missing' } : { status: 'corrupt', reason: `unreadable: ${error instanceof Error ? error.message : String(error)}` };
+      return;
+    }
     if (result.status === 'good' && result.header.datasetDataBytes !== data.extent.dataBytes) {
       data.results[blockIndex] = { status: 'corrupt', reason: 'header disagrees with the catalog on the data set size' };
       return;
@@ -44,6 +54,48 @@ export async function readBlocksInto(ctx: WorkerContext, ref: DatasetRef, data: 
     }
     data.results[blockIndex] = result;
   }));
+}
+
+/**
+ * Has the given blocks checked where they live, without moving their bytes: a block on another
+ * host is read and checksummed by that host's worker. Good ones are marked verifiedElsewhere.
+ */
+export async function verifyBlocksInPlace(ctx: WorkerContext, ref: DatasetRef, data: DatasetBuffers, blockIndexes: readonly number[]): Promise<void> {
+  await Promise.all(blockIndexes.map(async (blockIndex) => {
+    const store = ctx.store(ref.placement[blockIndex]);
+    if (!store.readable) {
+      data.results[blockIndex] = { status: 'missing' };
+      return;
+    }
+    let verdict;
+    try {
+      verdict = await verifyBlock(store.path, {
+        poolId: ref.poolId, fileId: ref.fileId, datasetIndex: ref.datasetIndex, blockIndex,
+        sequence: ref.sequence, payloadLengthBytes: data.extent.shardBytes,
+      });
+    } catch (error) {
+      data.results[blockIndex] = errnoCode(error) === 'ERAINREMOTE' ? { status: 'missing' } : { status: 'corrupt', reason: `unreadable: ${error instanceof Error ? error.message : String(error)}` };
+      return;
+    }
+    if (verdict.status === 'good' && verdict.header.datasetDataBytes !== data.extent.dataBytes) {
+      data.results[blockIndex] = { status: 'corrupt', reason: 'header disagrees with the catalog on the data set size' };
+      return;
+    }
+    if (verdict.status === 'good') {
+      data.results[blockIndex] = { status: 'good', header: verdict.header, payload: data.shards[blockIndex] };
+      data.verifiedElsewhere.add(blockIndex);
+      return;
+    }
+    data.results[blockIndex] = verdict;
+  }));
+}
+
+/** Fetches the bytes of good blocks that were only verified in place, until `needed` good blocks hold bytes. */
+export async function fetchVerifiedBytes(ctx: WorkerContext, ref: DatasetRef, data: DatasetBuffers, needed: number): Promise<void> {
+  const withBytes = goodIndexes(data).filter((b) => !data.verifiedElsewhere.has(b)).length;
+  const toFetch = [...data.verifiedElsewhere].slice(0, Math.max(0, needed - withBytes));
+  for (const b of toFetch) data.verifiedElsewhere.delete(b);
+  await readBlocksInto(ctx, ref, data, toFetch);
 }
 
 export function goodIndexes(data: DatasetBuffers): number[] {

@@ -1,0 +1,60 @@
+import { ioError, usageError } from '../rain-error.js';
+import { isRemoteStorePath, parseStoreLocation, type StoreLocation } from '../store/store-location.js';
+import { setStoreRouting, type StoreCall } from '../store/store-router.js';
+import { SshChannel } from './worker-channel.js';
+import { WorkerHandle } from './worker-handle.js';
+
+type SshLocation = Extract<StoreLocation, { kind: 'ssh' }>;
+
+/**
+ * The coordinator's connections to stores on other hosts: one ssh session and one remote worker
+ * per store for the whole command. It serves the coordinator's own store calls (manifest,
+ * catalog, epochs) before any cluster exists, and is then that store's worker in the cluster.
+ * A connection that failed stays failed for the rest of the command, so an unreachable host
+ * costs one connection attempt, not one per call.
+ */
+const connections = new Map<string, { location: SshLocation; handle: WorkerHandle }>();
+
+export function sshLocation(storePath: string): SshLocation {
+  const location = parseStoreLocation(storePath);
+  if ('error' in location) throw usageError(location.error);
+  if (location.kind !== 'ssh') throw new Error(`${storePath} is not an ssh store`);
+  return location;
+}
+
+export function remoteWorker(storePath: string): WorkerHandle {
+  let connection = connections.get(storePath);
+  if (!connection) {
+    const location = sshLocation(storePath);
+    connection = { location, handle: new WorkerHandle(-1, new SshChannel(location)) };
+    connections.set(storePath, connection);
+  }
+  return connection.handle;
+}
+
+/** The remote worker's own name for its store: the directory on its host. */
+export function remotePathOf(storePath: string): string {
+  return sshLocation(storePath).path;
+}
+
+/** Store calls for ssh:// stores go to their worker; everything else runs in this process. */
+export function installCoordinatorRouting(): void {
+  setStoreRouting({
+    isDirect: (storePath) => !isRemoteStorePath(storePath),
+    forward: (call: StoreCall) => {
+      const worker = remoteWorker(call.storePath);
+      if (!worker.alive) return Promise.reject(Object.assign(ioError(`${call.storePath}: ${worker.failure}`), { code: 'ERAINREMOTE' }));
+      return worker.storeCall({ ...call, storePath: remotePathOf(call.storePath) });
+    },
+  });
+}
+
+/** Ends every remote session (each remote worker exits when its channel closes). */
+export async function closeRemoteStores(): Promise<void> {
+  const all = [...connections.values()];
+  connections.clear();
+  await Promise.all(all.map(({ handle }) => Promise.race([
+    handle.close(),
+    new Promise<void>((resolve) => setTimeout(resolve, 5000).unref()),
+  ])));
+}

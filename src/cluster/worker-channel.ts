@@ -1,0 +1,197 @@
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ioError } from '../rain-error.js';
+import { shellQuote, type StoreLocation } from '../store/store-location.js';
+import { encodeFrame, FrameReader } from './frames.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+
+export const WORKER_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=256'];
+
+/** The coordinator's transport to one worker process: a local fork with IPC, or ssh to another host. */
+export interface WorkerChannel {
+  /** Where the worker runs, for messages: "store 3" alone for local ones. */
+  readonly where: string;
+  readonly remote: boolean;
+  readonly pid: number | undefined;
+  send(message: ToWorker): void;
+  onMessage(listener: (message: FromWorker) => void): void;
+  /** Called once, with a one-line reason a user can act on. */
+  onExit(listener: (how: string) => void): void;
+  /** Ends the worker gracefully: it exits when its channel closes. */
+  close(): void;
+  /** Ends it now (a stalled connection). */
+  kill(): void;
+}
+
+/** The compiled worker entry point; tests that run the TypeScript sources still use the build. */
+export function workerScriptPath(): string {
+  const here = fileURLToPath(new URL('./worker-main.js', import.meta.url));
+  if (existsSync(here)) return here;
+  const built = here.replace(/([\\/])src([\\/])cluster([\\/])worker-main\.js$/, '$1dist$2cluster$3worker-main.js');
+  if (existsSync(built)) return built;
+  throw ioError(`rain's worker program is missing (${here}); run 'npm run build'`);
+}
+
+export class ForkChannel implements WorkerChannel {
+  readonly remote = false;
+  readonly where: string;
+  private readonly child: ChildProcess;
+
+  constructor(slot: number, storePath: string) {
+    this.where = `store ${slot}`;
+    this.child = fork(workerScriptPath(), ['--slot', String(slot), '--store', storePath], {
+      // Workers allocate few short-lived JS objects (bytes live in reused Buffers), so a small
+      // young generation costs nothing in speed and keeps each process's footprint small.
+      execArgv: [...process.execArgv, ...WORKER_NODE_FLAGS],
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  send(message: ToWorker): void {
+    this.child.send(message, (error) => {
+      // A failed send means the worker is gone; its exit event settles what was pending.
+      if (error && this.child.connected) this.child.kill('SIGKILL');
+    });
+  }
+
+  onMessage(listener: (message: FromWorker) => void): void {
+    this.child.on('message', (raw: unknown) => listener(raw as FromWorker));
+  }
+
+  onExit(listener: (how: string) => void): void {
+    let told = false;
+    const tell = (how: string): void => {
+      if (!told) listener(how);
+      told = true;
+    };
+    this.child.on('exit', (code, signal) => tell(signal ? `killed by ${signal}` : `exited with code ${code}`));
+    this.child.on('error', (error) => tell(`failed: ${error.message}`));
+  }
+
+  close(): void {
+    if (this.child.connected) this.child.disconnect();
+  }
+
+  kill(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+/** How long a remote worker may stay silent while requests are outstanding (docs/USER-GUIDE.md). */
+export function remoteTimeoutMs(): number {
+  const value = Number(process.env.RAIN_REMOTE_TIMEOUT_MS);
+  return Number.isFinite(value) && value > 0 ? value : 60_000;
+}
+
+/**
+ * A worker started on the store's host with the system ssh client, so the user's ssh config,
+ * keys, agent and known_hosts apply. BatchMode: cron must never hang on a password or host-key
+ * prompt. Keepalives end a connection whose peer vanished; the remote command is built from
+ * quoted words only.
+ */
+export class SshChannel implements WorkerChannel {
+  readonly remote = true;
+  readonly where: string;
+  private readonly child: ChildProcess;
+  private readonly reader = new FrameReader();
+  private stderrTail = '';
+  private readonly location: Extract<StoreLocation, { kind: 'ssh' }>;
+
+  constructor(location: Extract<StoreLocation, { kind: 'ssh' }>) {
+    this.location = location;
+    this.where = location.url;
+    this.child = spawn(process.env.RAIN_SSH ?? 'ssh', sshArguments(location), { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-4096);
+    });
+    // A broken pipe is reported by the exit event; without a listener it would crash the coordinator.
+    this.child.stdin?.on('error', () => undefined);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  send(message: ToWorker): void {
+    if (this.child.stdin?.writable) this.child.stdin.write(encodeFrame(message));
+  }
+
+  onMessage(listener: (message: FromWorker) => void): void {
+    this.child.stdout?.on('data', (chunk: Buffer) => {
+      let messages: unknown[];
+      try {
+        messages = this.reader.push(chunk);
+      } catch (error) {
+        const output = chunk.toString('utf8').split('\n')[0].slice(0, 200);
+        this.stderrTail += `\nthe remote command printed text instead of rain's worker protocol: ${output}`;
+        this.kill();
+        return;
+      }
+      for (const message of messages) listener(message as FromWorker);
+    });
+  }
+
+  onExit(listener: (how: string) => void): void {
+    let told = false;
+    const tell = (how: string): void => {
+      if (!told) listener(how);
+      told = true;
+    };
+    this.child.on('exit', (code, signal) => tell(explainSshExit(this.location, code, signal, this.stderrTail)));
+    this.child.on('error', (error) => tell(`cannot run ssh (${error.message}); install an OpenSSH client`));
+  }
+
+  close(): void {
+    this.child.stdin?.end();
+  }
+
+  kill(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+export function sshArguments(location: Extract<StoreLocation, { kind: 'ssh' }>): string[] {
+  const args = [
+    '-T', '-e', 'none',
+    '-o', 'BatchMode=yes',
+    '-o', `ConnectTimeout=${Math.max(1, Math.round(remoteTimeoutMs() / 4000))}`,
+    '-o', 'ServerAliveInterval=5',
+    '-o', 'ServerAliveCountMax=3',
+  ];
+  if (process.env.RAIN_SSH_CONFIG) args.push('-F', process.env.RAIN_SSH_CONFIG);
+  if (location.port !== undefined) args.push('-p', String(location.port));
+  if (location.user !== undefined) args.push('-l', location.user);
+  // RAIN_REMOTE_COMMAND is the local user's own setting (how to run rain over there), so it is
+  // used as written; everything that comes from a store location is quoted word by word.
+  const rain = process.env.RAIN_REMOTE_COMMAND ?? 'rain';
+  args.push('--', location.host, `${rain} remote-worker --store ${shellQuote(location.path)}`);
+  return args;
+}
+
+/** Turns ssh's exit and its last words into one line saying what is wrong and what to do. */
+export function explainSshExit(location: Extract<StoreLocation, { kind: 'ssh' }>, code: number | null, signal: NodeJS.Signals | null, stderr: string): string {
+  const host = `${location.user !== undefined ? `${location.user}@` : ''}${location.host}${location.port !== undefined ? `:${location.port}` : ''}`;
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^Warning: Permanently added/.test(l));
+  const last = lines[lines.length - 1] ?? '';
+  const said = (pattern: RegExp): boolean => lines.some((l) => pattern.test(l));
+  if (said(/^rain: /)) return `${location.url}: ${lines.find((l) => /^rain: /.test(l))}`;
+  if (said(/Connection refused/)) return `cannot reach ${host}: connection refused (is sshd running there, is the port right?)`;
+  if (said(/Connection timed out|Operation timed out|No route to host|Network is unreachable/)) return `cannot reach ${host}: ${last}`;
+  if (said(/Could not resolve hostname|Name or service not known/)) return `cannot reach ${host}: unknown host name`;
+  if (said(/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/)) {
+    return `ssh to ${host}: host key unknown or changed; run 'ssh ${host}' once to check and accept it (rain never answers host-key prompts)`;
+  }
+  if (said(/Permission denied/)) return `ssh to ${host}: permission denied; set up key login for that user (ssh-copy-id), rain runs ssh in batch mode without passwords`;
+  if (code === 127 || said(/command not found|No such file or directory/)) {
+    return `${host}: rain is not installed there or not on the PATH of non-interactive ssh sessions; install it there or set RAIN_REMOTE_COMMAND to its full path (${last})`;
+  }
+  if (signal) return `the ssh connection to ${host} was ended (${signal})${last ? `: ${last}` : ''}`;
+  if (code === 255) return `the ssh connection to ${host} failed or dropped${last ? `: ${last}` : ''}`;
+  return `the worker on ${host} ended (exit ${code})${last ? `: ${last}` : ''}`;
+}
