@@ -160,7 +160,7 @@ export function sshArguments(location: Extract<StoreLocation, { kind: 'ssh' }>):
   const args = [
     '-T', '-e', 'none',
     '-o', 'BatchMode=yes',
-    '-o', `ConnectTimeout=${Math.max(1, Math.round(remoteTimeoutMs() / 4000))}`,
+    '-o', 'ConnectTimeout=15',
     '-o', 'ServerAliveInterval=5',
     '-o', 'ServerAliveCountMax=3',
   ];

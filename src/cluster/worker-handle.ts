@@ -5,6 +5,9 @@ import { remoteTimeoutMs, type WorkerChannel } from './worker-channel.js';
 
 export { WORKER_NODE_FLAGS, workerScriptPath } from './worker-channel.js';
 
+/** How long a remote worker may take to start (ssh handshake, node start-up on the far host). */
+const REMOTE_START_LIMIT_MS = 30_000;
+
 /**
  * The coordinator's end of one worker process: requests and store calls with replies, the
  * worker's own store calls served (run here or forwarded to the host that has the store), and
@@ -29,9 +32,15 @@ export class WorkerHandle {
     channel.onExit((how) => this.onExit(how));
     if (channel.remote) {
       const timeoutMs = remoteTimeoutMs();
+      // Until the worker has said hello, ssh is still connecting and node starting over there:
+      // that is bounded by ssh's ConnectTimeout and this wider limit, not by the stall limit.
+      const startLimitMs = Math.max(timeoutMs, REMOTE_START_LIMIT_MS);
       this.stallTimer = setInterval(() => {
-        if (this.pending.size > 0 && Date.now() - this.lastHeardMs > timeoutMs) {
-          this.onExit(`did not answer for ${Math.round(timeoutMs / 1000)} s (connection stalled; RAIN_REMOTE_TIMEOUT_MS)`);
+        const limitMs = this.remotePid === undefined ? startLimitMs : timeoutMs;
+        if (this.pending.size > 0 && Date.now() - this.lastHeardMs > limitMs) {
+          this.onExit(this.remotePid === undefined
+            ? `did not start within ${Math.round(limitMs / 1000)} s`
+            : `did not answer for ${Math.round(limitMs / 1000)} s (connection stalled; RAIN_REMOTE_TIMEOUT_MS)`);
           channel.kill();
         }
       }, Math.min(1000, timeoutMs / 4));

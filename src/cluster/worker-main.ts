@@ -29,14 +29,22 @@ const ownStorePath = argumentValue('--store');
 const relayed = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
 let nextRelayId = 1;
 
+/**
+ * A remote worker must never take another host's path for one of its own: /data/d1 on the
+ * coordinator's host and /data/d1 here are different directories. So it sees every other store
+ * under RELAY_PREFIX and reaches it only through the coordinator.
+ */
+const RELAY_PREFIX = 'relay:';
+
 setStoreRouting({
   isDirect: link.remote
-    ? (storePath) => ownStorePath !== undefined && path.resolve(storePath) === path.resolve(ownStorePath)
+    ? (storePath) => ownStorePath !== undefined && storePath === ownStorePath
     : (storePath) => !isRemoteStorePath(storePath),
   forward: (storeCall: StoreCall) => new Promise((resolve, reject) => {
     const relayId = nextRelayId++;
     relayed.set(relayId, { resolve, reject });
-    link.send({ relayId, storeCall });
+    const storePath = storeCall.storePath.startsWith(RELAY_PREFIX) ? storeCall.storePath.slice(RELAY_PREFIX.length) : storeCall.storePath;
+    link.send({ relayId, storeCall: { ...storeCall, storePath } });
   }),
 });
 
@@ -56,7 +64,7 @@ function argumentValue(flag: string): string | undefined {
 /** A remote worker names its own store by its path on this host; the coordinator knows it by URL. */
 function localView(stores: readonly StoreAccess[], slot: number): StoreAccess[] {
   if (!link.remote || ownStorePath === undefined) return [...stores];
-  return stores.map((s) => (s.slot === slot ? { ...s, path: ownStorePath } : s));
+  return stores.map((s) => (s.slot === slot ? { ...s, path: ownStorePath } : { ...s, path: `${RELAY_PREFIX}${s.path}` }));
 }
 let context: WorkerContext | undefined;
 const listings = new BlockListings();

@@ -2,6 +2,7 @@ import { RESPONSIBILITY_VERSION, type Manifest } from '../format/manifest.js';
 import { newId } from '../format/ids.js';
 import { checkGeometry, DEFAULT_BLOCK_SIZE_BYTES } from '../format/pool-limits.js';
 import { describeError, errnoCode, ioError, usageError } from '../rain-error.js';
+import { notice } from './notices.js';
 import { registerPool } from '../store/pool-registry.js';
 import { isRemoteStorePath, parseStoreLocation } from '../store/store-location.js';
 import { probeDirectory, removeStoreMarkers, type DirectoryProbe } from '../store/store-probe.js';
@@ -31,6 +32,9 @@ export async function initPool(options: InitOptions): Promise<Manifest> {
   const probes = await Promise.all(storePaths.map(probeForInit));
   checkDistinct(storePaths, probes);
   storePaths.forEach((storePath, i) => checkUsableDirectory(storePath, probes[i]));
+  storePaths.forEach((storePath, i) => {
+    for (const problem of probes[i].mountProblems) notice(`warning: ${storePath}: ${problem}; rain's crash safety needs it (see 'Mounts' in docs/USER-GUIDE.md)`);
+  });
 
   const poolId = newId();
   const manifest: Manifest = {

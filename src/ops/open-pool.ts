@@ -63,8 +63,9 @@ export async function openPool(poolArgument: string | undefined): Promise<OpenPo
     throw usageError(`${given} is not a rain pool (no readable pool manifest there); give a store directory of the pool or a pool name`);
   }
   // A store listed by the manifest may have seen a newer epoch (a --replace while this one was away).
-  for (const entry of best.stores) {
-    const read = await readManifest(entry.path);
+  // In parallel: each ssh:// store costs a connection set-up, and a dead host its timeout.
+  const listed = best;
+  for (const read of await Promise.all(listed.stores.map((entry) => readManifest(entry.path)))) {
     if (read.status === 'ok' && read.value.poolId === best.poolId && read.value.epoch > best.epoch) best = read.value;
   }
   const manifest = best;

@@ -9,3 +9,4 @@ import './epoch-files.js';
 import './store-metadata.js';
 import './store-probe.js';
 import './writer-intents.js';
+import '../cluster/worker-tasks/store-housekeeping.js';

@@ -30,31 +30,33 @@ export function isRemoteStorePath(storePath: string): boolean {
  * a control character is refused here, before any process starts.
  */
 export function parseStoreLocation(given: string): StoreLocation | { readonly error: string } {
+  // A location with a newline must not split the one-line error message in two.
+  const shown = /[\u0000-\u001f\u007f]/.test(given) ? JSON.stringify(given) : given;
   if (!isRemoteStorePath(given)) {
     const problem = pathProblem(given);
     return problem ? { error: `${JSON.stringify(given)}: ${problem}` } : { kind: 'local', path: path.resolve(given) };
   }
   const rest = given.slice(SSH_PREFIX.length);
   const slash = rest.indexOf('/');
-  if (slash <= 0) return { error: `${given}: an ssh store needs a host and an absolute path: ssh://[user@]host[:port]/path` };
+  if (slash <= 0) return { error: `${shown}: an ssh store needs a host and an absolute path: ssh://[user@]host[:port]/path` };
   const authority = rest.slice(0, slash);
   const remotePath = decodePath(rest.slice(slash));
-  if (remotePath === undefined) return { error: `${given}: the path has a broken %-escape` };
+  if (remotePath === undefined) return { error: `${shown}: the path has a broken %-escape` };
   const at = authority.lastIndexOf('@');
   const user = at >= 0 ? authority.slice(0, at) : undefined;
   const hostPort = at >= 0 ? authority.slice(at + 1) : authority;
   const portMatch = /^(.*):(\d{1,5})$/.exec(hostPort);
   const host = portMatch ? portMatch[1] : hostPort;
   const port = portMatch ? Number(portMatch[2]) : undefined;
-  if (user !== undefined && !/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(user)) return { error: `${given}: user name ${JSON.stringify(user)} is not allowed` };
-  if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_][A-Za-z0-9._-]*)$/.test(host)) return { error: `${given}: host ${JSON.stringify(host)} is not a host name or address` };
-  if (port !== undefined && (port < 1 || port > 65535)) return { error: `${given}: port ${port} is out of range` };
+  if (user !== undefined && !/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(user)) return { error: `${shown}: user name ${JSON.stringify(user)} is not allowed` };
+  if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_][A-Za-z0-9._-]*)$/.test(host)) return { error: `${shown}: host ${JSON.stringify(host)} is not a host name or address` };
+  if (port !== undefined && (port < 1 || port > 65535)) return { error: `${shown}: port ${port} is out of range` };
   const problem = pathProblem(remotePath);
-  if (problem) return { error: `${given}: ${problem}` };
-  if (!remotePath.startsWith('/')) return { error: `${given}: the remote path must be absolute` };
+  if (problem) return { error: `${shown}: ${problem}` };
+  if (!remotePath.startsWith('/')) return { error: `${shown}: the remote path must be absolute` };
   const segments = remotePath.split('/').slice(1);
   if (segments.some((s, i) => s === '.' || s === '..' || (s === '' && i < segments.length - 1))) {
-    return { error: `${given}: the remote path must be normalized (no '.', '..' or '//')` };
+    return { error: `${shown}: the remote path must be normalized (no '.', '..' or '//')` };
   }
   const normalized = remotePath.length > 1 ? remotePath.replace(/\/+$/, '') : remotePath;
   const authorityText = `${user !== undefined ? `${user}@` : ''}${host}${port !== undefined ? `:${port}` : ''}`;

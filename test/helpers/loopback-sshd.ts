@@ -56,7 +56,7 @@ export async function startLoopbackSshd(dir: string, repoRoot: string): Promise<
     `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${path.join(dir, 'sshd.pid')}`,
     `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`, 'StrictModes no', 'UsePAM no',
     'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password',
-    'PubkeyAuthentication yes', 'LogLevel ERROR', 'MaxSessions 64', 'MaxStartups 64:30:128',
+    'PubkeyAuthentication yes', 'LogLevel ERROR', 'Subsystem sftp internal-sftp', 'MaxSessions 64', 'MaxStartups 64:30:128',
   ].join('\n') + '\n');
   const clientConfig = path.join(dir, 'ssh_config');
   writeFileSync(clientConfig, [

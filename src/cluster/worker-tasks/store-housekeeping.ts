@@ -4,10 +4,11 @@ import { isId } from '../../format/ids.js';
 import { listFileBlocks, removeBlock } from '../../store/block-files.js';
 import { readdirOrEmpty } from '../../store/catalog-files.js';
 import { BLOCKS_DIR, fileBlocksDir, TMP_DIR } from '../../store/store-layout.js';
+import { remotable } from '../../store/store-router.js';
 import type { StoreScan } from '../protocol.js';
 
 /** The file ids this store holds blocks for (names only; contents are the check's business). */
-export async function scanStore(storePath: string, detailed: boolean): Promise<StoreScan> {
+async function scanStoreHere(storePath: string, detailed: boolean): Promise<StoreScan> {
   const fileIds: string[] = [];
   const sequences: Record<string, bigint[]> = {};
   for (const bucket of await readdirOrEmpty(path.join(storePath, BLOCKS_DIR))) {
@@ -25,7 +26,7 @@ export async function scanStore(storePath: string, detailed: boolean): Promise<S
  * Removes this store's blocks of `fileId` that are older than `sequence` (garbage after a newer
  * version committed) or exactly at it (undoing a put that failed), then the directory once empty.
  */
-export async function removeFileBlocks(storePath: string, fileId: string, sequence: bigint, which: 'older' | 'exactly'): Promise<number> {
+async function removeFileBlocksHere(storePath: string, fileId: string, sequence: bigint, which: 'older' | 'exactly'): Promise<number> {
   let removed = 0;
   for (const key of await listFileBlocks(storePath, fileId)) {
     if (which === 'older' ? key.sequence < sequence : key.sequence === sequence) {
@@ -42,7 +43,7 @@ export async function removeFileBlocks(storePath: string, fileId: string, sequen
  * After a version commits, each block file of older sequence than its data set's current one is
  * garbage; blocks of data sets past the end (the file shrank) go when older than the version.
  */
-export async function collectOlderBlocks(storePath: string, fileId: string, sequence: bigint, datasetSequences: readonly bigint[]): Promise<number> {
+async function collectOlderBlocksHere(storePath: string, fileId: string, sequence: bigint, datasetSequences: readonly bigint[]): Promise<number> {
   let removed = 0;
   for (const key of await listFileBlocks(storePath, fileId)) {
     const current = key.datasetIndex < datasetSequences.length ? datasetSequences[key.datasetIndex] : sequence;
@@ -53,3 +54,9 @@ export async function collectOlderBlocks(storePath: string, fileId: string, sequ
   }
   return removed;
 }
+
+// Reachable from any process and host (store-router.ts): a worker cleaning up after a version
+// also removes its blocks on stores it does not reach itself.
+export const scanStore = remotable('scanStore', scanStoreHere);
+export const removeFileBlocks = remotable('removeFileBlocks', removeFileBlocksHere);
+export const collectOlderBlocks = remotable('collectOlderBlocks', collectOlderBlocksHere);
