@@ -120,7 +120,7 @@ async function runClaimedEpoch(
       } catch {
         dead.push(w.slot);
         // It may have died after registering: its durable record still tells what it held.
-        const record = await readWorkerRecord(options.access.find((s) => s.slot === w.slot)?.path ?? '', epoch, 'register', w.slot);
+        const record = await readWorkerRecord(options.access.find((s) => s.slot === w.slot)?.path ?? '', epoch, 'register', w.slot).catch(() => undefined);
         const share = shares.get(w.slot) as WorkerShare;
         share.registeredDatasets = Number(record?.datasets ?? 0);
         share.registeredVersions = Number(record?.versions ?? 0);

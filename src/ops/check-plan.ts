@@ -15,9 +15,12 @@ export async function buildCheckPlan(cluster: WorkerCluster, readablePaths: read
   const catalog = await readCatalog(readablePaths);
   const byFileId = new Map<string, CatalogRecord>();
   for (const record of catalog.records.values()) byFileId.set(record.fileId, record);
-  const scans = await Promise.all(cluster.workers.filter((w) => w.alive).map(async (w) => ({
-    slot: w.slot, scan: await w.request<StoreScan>({ op: 'scan', detailed: true }),
-  })));
+  // A worker that dies or stalls now (a remote host gone) simply contributes no scan: it will not
+  // register, its share is taken over, and versions only it holds are left for the next check.
+  const scans = (await Promise.all(cluster.workers.filter((w) => w.alive).map(async (w) => {
+    const scan = await w.request<StoreScan>({ op: 'scan', detailed: true }).catch(() => undefined);
+    return scan ? [{ slot: w.slot, scan }] : [];
+  }))).flat();
   const holders = new Map<string, { fileId: string; sequence: bigint; slots: number[] }>();
   for (const { slot, scan } of scans) {
     for (const [fileId, sequences] of Object.entries(scan.sequences ?? {})) {

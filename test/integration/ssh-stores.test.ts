@@ -206,6 +206,38 @@ describeSsh('stores on other hosts over ssh', () => {
     await expectSettled('stall', 'big.bin', content, old);
   }, 180_000);
 
+  it('a remote worker that stalls during a check is given up; the others take over its share', async () => {
+    const { local, remote } = await mixedPool('stallcheck');
+    const content = seededBytes(200_000, 51);
+    await fs.writeFile(path.join(scratch.root, 'stallcheck.bin'), content);
+    expect((await run(['put', '-p', local[0], path.join(scratch.root, 'stallcheck.bin'), '--as', 'f.bin'])).code).toBe(0);
+    const running = rain(['check', '-p', 'stallcheck', '--json'], {
+      env: { ...env, RAIN_FAULT: 'coordinator-agreed:pause=4000', RAIN_REMOTE_TIMEOUT_MS: '3000' }, timeoutMs: 120_000,
+    });
+    // Every worker has entered initialization mode (its enter record is on its store): freeze store 5's worker.
+    const deadline = Date.now() + 60_000;
+    while (!(await fs.readdir(path.join(remote[1], 'epochs')).catch(() => [] as string[])).some((f) => /\.enter\.5$/.test(f))) {
+      if (Date.now() > deadline) throw new Error('the check never reached the remote worker');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const pattern = `^rain-worker slot=5 ${remote[1]}$`;
+    signalProcesses('STOP', pattern);
+    try {
+      const check = await running;
+      expect(check.signal).toBeNull();
+      if (check.code !== 0 && check.code !== 1) throw new Error(`check exited ${check.code}: ${check.stderr}`);
+      const report = JSON.parse(check.stdout) as { workers: { slot: number; state: string }[] };
+      expect(report.workers.find((w) => w.slot === 5)?.state).not.toBe('confirmed');
+      expect(report.workers.filter((w) => w.state === 'confirmed').length).toBeGreaterThanOrEqual(4);
+    } finally {
+      signalProcesses('KILL', pattern);
+    }
+    const get = await run(['get', '-p', 'stallcheck', 'f.bin']);
+    expect(get.code).toBe(0);
+    expect(get.stdoutBytes.equals(content)).toBe(true);
+    expect((await run(['verify', '-p', 'stallcheck'])).code).toBe(0);
+  }, 180_000);
+
   describe('clear errors, nothing created', () => {
     async function expectRefusedInit(name: string, storeUrl: string, extra: Record<string, string>, message: RegExp, code: number): Promise<void> {
       const local = await Promise.all([0, 1].map((i) => scratch.dir(`${name}/l${i}`)));
