@@ -6,6 +6,9 @@ import { WorkerHandle } from './worker-handle.js';
 
 type SshLocation = Extract<StoreLocation, { kind: 'ssh' }>;
 
+/** How long a remote worker gets to finish and exit when the command ends. */
+const CLOSE_GRACE_MS = 5000;
+
 /**
  * The coordinator's connections to stores on other hosts: one ssh session and one remote worker
  * per store for the whole command. It serves the coordinator's own store calls (manifest,
@@ -53,8 +56,12 @@ export function installCoordinatorRouting(): void {
 export async function closeRemoteStores(): Promise<void> {
   const all = [...connections.values()];
   connections.clear();
-  await Promise.all(all.map(({ handle }) => Promise.race([
-    handle.close(),
-    new Promise<void>((resolve) => setTimeout(resolve, 5000).unref()),
-  ])));
+  // A remote worker stuck in a hung disk would keep its ssh client, and so this command, alive.
+  await Promise.all(all.map(async ({ handle }) => {
+    const closed = await Promise.race([
+      handle.close().then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), CLOSE_GRACE_MS).unref()),
+    ]);
+    if (!closed) handle.kill();
+  }));
 }

@@ -139,6 +139,11 @@ export class WorkerHandle {
     }
   }
 
+  /** Ends the worker now (its host no longer matters to this command). */
+  kill(): void {
+    this.channel.kill();
+  }
+
   /** Resolves once the worker has exited. */
   async close(): Promise<void> {
     if (this.exited !== undefined) return;
