@@ -112,6 +112,59 @@ export async function readFloor(sources: readonly SourceFile[], layout: FloorLay
 }
 
 /**
+ * Verify floor: every part of every source file, data and parity (k+m streams at once), read and
+ * dropped: the bytes `rain verify` must read, with nothing checked.
+ */
+export async function readAllPartsFloor(sources: readonly SourceFile[], layout: FloorLayout): Promise<FloorRun> {
+  let bytesRead = 0;
+  for (const source of sources) {
+    await Promise.all(layout.dirs.map(async (dir) => {
+      for await (const raw of createReadStream(partPath(dir, source), { highWaterMark: layout.chunkBytes })) bytesRead += (raw as Buffer).length;
+    }));
+  }
+  return { bytesRead, bytesWritten: 0 };
+}
+
+/**
+ * Rebuild floor: the parts of the k+m-1 surviving directories read (rain's rebuild reads the
+ * surviving blocks of every data set), and the lost directory's part written again as a new file
+ * of the same size (its bytes copied from a surviving part: nothing is computed), fsynced at the end.
+ */
+export async function rebuildFloor(sources: readonly SourceFile[], layout: FloorLayout, lost: number): Promise<FloorRun> {
+  let bytesRead = 0;
+  let bytesWritten = 0;
+  const survivors = layout.dirs.filter((_, i) => i !== lost);
+  for (const source of sources) {
+    const lostPath = partPath(layout.dirs[lost], source);
+    const lostSize = (await fs.stat(lostPath)).size;
+    const sizes = await Promise.all(survivors.map(async (dir) => (await fs.stat(partPath(dir, source))).size));
+    // The largest survivor's bytes stand in for the lost part's (parts differ by at most a chunk).
+    const donor = sizes.indexOf(Math.max(...sizes));
+    if (sizes[donor] < lostSize) throw new Error('rebuild floor: every surviving part is shorter than the lost one');
+    const out = await fs.open(`${lostPath}.rebuilt`, 'wx');
+    try {
+      await Promise.all(survivors.map(async (dir, index) => {
+        let offset = 0;
+        for await (const raw of createReadStream(partPath(dir, source), { highWaterMark: layout.chunkBytes })) {
+          const chunk = raw as Buffer;
+          bytesRead += chunk.length;
+          if (index === donor && offset < lostSize) {
+            const piece = chunk.subarray(0, Math.min(chunk.length, lostSize - offset));
+            await writeFully(out, piece, offset);
+            bytesWritten += piece.length;
+          }
+          offset += chunk.length;
+        }
+      }));
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+  }
+  return { bytesRead, bytesWritten };
+}
+
+/**
  * Block-file floor (informational): rain's file layout without coding or worker processes.
  * Every chunk, and m copies per stripe, becomes its own file: created under tmp/, written,
  * fsynced, renamed into blocks/; each directory fsynced once at the end. 2 * (k+m) stripes are in

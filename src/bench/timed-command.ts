@@ -29,6 +29,11 @@ export interface RunOptions {
   readonly cwd?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly sampleRss?: boolean;
+  /**
+   * Receives every stdout chunk (a get to stdout is hashed here, nothing kept); the tail kept for
+   * error messages then stays empty.
+   */
+  readonly onStdout?: (chunk: Buffer) => void;
 }
 
 /**
@@ -44,7 +49,8 @@ export async function runTimed(command: string, args: readonly string[], options
   const child = spawn(withTime ? GNU_TIME : command, argv, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout = new TailBuffer();
   const stderr = new TailBuffer();
-  child.stdout.on('data', (chunk: Buffer) => stdout.add(chunk));
+  const onStdout = options.onStdout;
+  child.stdout.on('data', onStdout ? (chunk: Buffer) => onStdout(chunk) : (chunk: Buffer) => stdout.add(chunk));
   child.stderr.on('data', (chunk: Buffer) => stderr.add(chunk));
   let sampler: ProcessTreeRssSampler | undefined;
   if (options.sampleRss && child.pid !== undefined) {
