@@ -29,7 +29,7 @@ export interface BenchOptions {
 
 export const DEFAULTS = {
   sizeMiB: 2048, files: 8, k: 4, m: 2, treeFiles: 20000, treeMinKiB: 1, treeMaxKiB: 64, treeSeed: 6,
-  rssSmallMiB: 16, rssLargeMiB: 8192, quietWaitSeconds: 30,
+  rssSmallMiB: 16, rssLargeMiB: 8192, quietWaitSeconds: 10,
 } as const;
 
 export const USAGE = `usage: npm run bench -- [options]
