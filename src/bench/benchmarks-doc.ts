@@ -1,4 +1,5 @@
 import { DEFAULTS, reproduceCommand } from './bench-options.js';
+import { MEMORY_HEADROOM_BYTES } from './bench-layout.js';
 import { LOST_STORE } from './rain-phases.js';
 import { disturbedCount, human, mib, OTHER_LOAD_NOTE_CORES, problemsOf, worstOtherLoad, type BenchResults } from './results.js';
 import { mainTable, memoryTable, peersTable, renderMarkdown, rssSweepTable, sshTable, treeTable } from './tables.js';
@@ -162,14 +163,15 @@ is the same reads with the bytes dropped.
 reads, (k+m)/k times the user bytes, with nothing checked.
 
 **Rebuild floor.** The k+m-1 surviving parts read (rain's rebuild reads every surviving block),
-and part ${LOST_STORE}'s size written as a new file (bytes copied from a surviving part), fsynced.
+after part ${LOST_STORE} is deleted (as rain's store is emptied), and part ${LOST_STORE} written again at its old size (bytes
+copied from a surviving part), fsynced.
 
 **Tree floors (b).** Every file of the tree becomes k+m part files at its own relative path in
 each store directory: data part j is bytes [j*s, (j+1)*s) with s = ceil(size/k), the m parity
 parts are copies of part 0; each part file is fsynced and every new directory fsynced at the end;
 8 files in flight. The get floor reads the k data parts of every file and writes the file (fsynced)
 below an output directory; the verify floor reads all k+m parts; the rebuild floor reads k+m-1 and
-writes part ${LOST_STORE} again. rain also writes a catalog record per file on every store; the floor does not.
+writes the deleted part ${LOST_STORE} again. rain also writes a catalog record per file on every store; the floor does not.
 
 **rain.** \`node bin/rain\` with RAIN_CONFIG_DIR in the scratch directory (the user's pool registry
 is never touched). (a): init over k+m directories; one \`put -r\` of the directory of ${o.files} files
@@ -191,9 +193,9 @@ missing or \`rain init\` refuses ssh:// stores.
 
 **RSS sweep.** A ${o.rssSmallMiB} MiB file and a large one (--rss-large-mib, default ${human(DEFAULTS.rssLargeMiB * 1048576)}), each
 put and got back (to stdout, hashed by the bench, so the output needs no room) on a fresh pool.
-On tmpfs the pool must fit in the memory available less 3 GiB left to the rest of the machine,
-and the source file too, or else it goes to the scratch directory's disk; a size that fits nowhere
-is halved, and the text above says what was used.
+${tmpfs ? `On tmpfs the file and its pool must fit in the memory available less ${human(MEMORY_HEADROOM_BYTES)} left to the rest
+of the machine` : 'The file and its pool must fit on the disk'}; a size that does not is halved until it does, and the text above
+says what was used.
 
 **Page cache.** Before every timed phase: \`sync\`, then \`echo 3 > /proc/sys/vm/drop_caches\`
 (root only; otherwise the row says "warm cache").${tmpfs ? ' tmpfs pages are not cache and stay: on tmpfs this only\nkeeps one phase\'s write-back out of the next one\'s time.' : ''}
@@ -201,8 +203,9 @@ is halved, and the text above says what was used.
 **Other load.** Before and after each timed phase the bench reads the machine's busy CPU time from
 /proc/stat and subtracts its own CPU time and the measured command tree's: what is left was used
 by other processes. Before each timed phase the bench waits up to ${o.quietWaitSeconds} s (--quiet-wait)
-for other processes to use less than 0.15 cores over 2 s; if they do not, the phase runs anyway
-and its row says DISTURBED.
+for other processes to use less than 0.15 cores over 2 s, and at most ${o.quietWaitSeconds * 12} s in the whole run
+(a machine that stays busy only makes waiting longer); a phase that starts on a busy machine runs
+anyway and its row says DISTURBED.
 
 **Peak RSS.** VmRSS from /proc/PID/status (and Pss from /proc/PID/smaps_rollup) of the rain process
 and every descendant (found through /proc/PID/task/*/children), every 50 ms. A VmRSS sum counts

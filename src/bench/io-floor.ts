@@ -126,9 +126,10 @@ export async function readAllPartsFloor(sources: readonly SourceFile[], layout: 
 }
 
 /**
- * Rebuild floor: the parts of the k+m-1 surviving directories read (rain's rebuild reads the
- * surviving blocks of every data set), and the lost directory's part written again as a new file
- * of the same size (its bytes copied from a surviving part: nothing is computed), fsynced at the end.
+ * Rebuild floor: the lost directory's part is deleted (as rain's store is emptied), the parts of
+ * the k+m-1 surviving directories read (rain's rebuild reads the surviving blocks of every data
+ * set), and the lost part written again at its old size (its bytes copied from a surviving part:
+ * nothing is computed), fsynced at the end.
  */
 export async function rebuildFloor(sources: readonly SourceFile[], layout: FloorLayout, lost: number): Promise<FloorRun> {
   let bytesRead = 0;
@@ -141,7 +142,8 @@ export async function rebuildFloor(sources: readonly SourceFile[], layout: Floor
     // The largest survivor's bytes stand in for the lost part's (parts differ by at most a chunk).
     const donor = sizes.indexOf(Math.max(...sizes));
     if (sizes[donor] < lostSize) throw new Error('rebuild floor: every surviving part is shorter than the lost one');
-    const out = await fs.open(`${lostPath}.rebuilt`, 'wx');
+    await fs.rm(lostPath);
+    const out = await fs.open(lostPath, 'wx');
     try {
       await Promise.all(survivors.map(async (dir, index) => {
         let offset = 0;

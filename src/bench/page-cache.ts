@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { waitForQuiet } from './system-load.js';
 
 /** What every timed phase starts with: wait for a quiet machine, then a cold page cache. */
-export async function prepareTimedPhase(): Promise<boolean> {
-  await waitForQuiet();
+export async function prepareTimedPhase(waitQuiet = true): Promise<boolean> {
+  if (waitQuiet) await waitForQuiet();
   return syncAndDropPageCache();
 }
 

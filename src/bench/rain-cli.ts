@@ -33,10 +33,10 @@ export class RainCli {
   }
 }
 
-/** rain --json prints one document on stdout; undefined when it did not (a crash). */
-export function jsonOf(run: CommandRun): Record<string, unknown> | undefined {
+/** rain --json prints one document on stdout; undefined when it did not (a crash, or a cut tail). */
+export function jsonOf(stdout: string): Record<string, unknown> | undefined {
   try {
-    const parsed: unknown = JSON.parse(run.stdout);
+    const parsed: unknown = JSON.parse(stdout);
     return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
@@ -49,8 +49,8 @@ export function numberField(doc: Record<string, unknown> | undefined, key: strin
 }
 
 /** Sum of a numeric field over the `files` array of a --json document (put's data sets, rebuild's blocks). */
-export function sumOverFiles(run: CommandRun, key: string): number {
-  const files = jsonOf(run)?.files;
-  if (!Array.isArray(files)) return 0;
+export function sumOverFiles(stdout: string, key: string): number | undefined {
+  const files = jsonOf(stdout)?.files;
+  if (!Array.isArray(files)) return undefined;
   return files.reduce((n: number, f: unknown) => n + (typeof f === 'object' && f !== null ? (numberField(f as Record<string, unknown>, key) ?? 0) : 0), 0);
 }

@@ -72,7 +72,7 @@ export async function runRainPhases(ctx: RainContext): Promise<RainResults> {
   ctx.log(`rain put -r (${sources.length} files)`);
   const put = await timeRainCommands(cli, 'rain put', userBytes, [['put', '-p', pool, '-r', ctx.sourceDir, '--as', PREFIX, '--json']], [0], problems);
   const written = usageDifference(await usageOf(storeDirs), before);
-  const datasets = put.runs.reduce((sum, r) => sum + sumOverFiles(r, 'datasets'), 0);
+  const datasets = sumOverFiles(put.stdouts[0] ?? '', 'datasets') ?? 0;
   const putResult = withNotes(put.measurement, true,
     `one 'put -r' of ${sources.length} files: ${datasets} data sets of ${k}+${m} 1 MiB blocks; wrote ${mibText(written.bytes)} in ${written.files} files`);
 
@@ -92,7 +92,7 @@ export async function runRainPhases(ctx: RainContext): Promise<RainResults> {
   } finally {
     for (const store of lost) await fs.rename(`${store}.away`, store);
   }
-  const reconstructed = degraded.runs.reduce((sum, r) => sum + (numberField(jsonOf(r), 'reconstructedDatasets') ?? 0), 0);
+  const reconstructed = degraded.stdouts.reduce((sum, out) => sum + (numberField(jsonOf(out), 'reconstructedDatasets') ?? 0), 0);
   if (degraded.measurement.ok && reconstructed === 0) problems.push(`degraded get reported no reconstructed data sets although ${lost.length} stores were missing`);
   const degradedCheck = degraded.measurement.ok ? await checkOutputs(sources, outDir, problems, 'degraded get') : 'not checked (get failed)';
   const degradedResult = withNotes(degraded.measurement, !degradedCheck.startsWith('OUTPUT'),
@@ -111,16 +111,16 @@ export async function verifyAndRebuild(
   const verify = await timeRainCommands(cli, 'rain verify', userBytes, [['verify', '-p', pool, '--json']], [0], problems);
   const verifyResult = withNotes(verify.measurement, true, `one run for the pool; reads all ${k}+${m} blocks (${((k + m) / k).toFixed(2)}x the user bytes); exit ${verify.runs[0]?.exitCode ?? '?'}`);
 
-  const emptied = storeDirs[Math.min(LOST_STORE, storeDirs.length - 1)];
-  log(`rain rebuild of ${path.basename(path.dirname(emptied))} (emptied)`);
-  await emptyDirectory(emptied);
-  const rebuild = await timeRainCommands(cli, 'rain rebuild of 1 emptied store', userBytes, [['rebuild', '-p', pool, '--json']], [0, 1], problems);
-  const rebuildRun = rebuild.runs[0];
-  const repairedBlocks = rebuildRun ? sumOverFiles(rebuildRun, 'repairedBlocks') : 0;
-  const after = await cli.run(['verify', '-p', pool, '--json']);
-  if (after.exitCode !== 0) problems.push(`verify after rebuild: ${describeFailure(after)} (verdict ${String(jsonOf(after)?.verdict ?? '?')})`);
+  const lost = Math.min(LOST_STORE, storeDirs.length - 1);
+  log(`rain rebuild of store ${lost} (emptied)`);
+  await emptyDirectory(storeDirs[lost]);
+  // The whole --json document: for a tree it lists every file, far past the kept tail.
+  const rebuild = await timeRainCommands(cli, 'rain rebuild of 1 emptied store', userBytes, [['rebuild', '-p', pool, '--json']], [0, 1], problems, { wholeStdout: true });
+  const repairedBlocks = sumOverFiles(rebuild.stdouts[0] ?? '', 'repairedBlocks');
+  const after = await cli.run(['verify', '-p', pool, '--quiet']);
+  if (after.exitCode !== 0) problems.push(`verify after rebuild: ${describeFailure(after)}`);
   const rebuildResult = withNotes(rebuild.measurement, after.exitCode === 0,
-    `store ${Math.min(LOST_STORE, storeDirs.length - 1)} emptied; ${repairedBlocks} blocks rebuilt (exit ${rebuildRun?.exitCode ?? '?'}); verify afterwards exit ${after.exitCode ?? '?'}`);
+    `store ${lost} emptied; ${repairedBlocks ?? '?'} blocks rebuilt (exit ${rebuild.runs[0]?.exitCode ?? '?'}); verify afterwards exit ${after.exitCode ?? '?'}`);
   return { verify: verifyResult, rebuild: rebuildResult };
 }
 

@@ -18,7 +18,7 @@ export interface RssSweepRow {
 
 export interface RssSweepResults {
   readonly requestedLargeBytes: number;
-  /** Where the files and the stores were, and why the large file is smaller than asked, if it is. */
+  /** Where the file and the stores were, and why the large file is smaller than asked, if it is. */
   readonly placement: string;
   readonly small: RssSweepRow;
   readonly large: RssSweepRow;
@@ -48,35 +48,26 @@ interface Placement {
 }
 
 /**
- * Where the large file can go. On tmpfs the pool (1.5x the file for 4+2) must fit in memory with
- * headroom left to the rest of the machine; the source file too if it can, else it goes to the
- * scratch directory's disk (reading it from disk changes the speed, not the memory of rain). A
- * size that fits nowhere is halved until it does.
+ * The large file's size. On tmpfs the file and its pool (1.5x the file for 4+2) must both fit in
+ * the memory available less the headroom left to the rest of the machine; in a plain directory,
+ * on its disk. A size that does not fit is halved until it does, and the text says so.
  */
 async function place(ctx: RssSweepContext): Promise<Placement> {
   const { layout, k, m } = ctx;
-  const poolFactor = ((k + m) / k) * 1.05;
-  const memory = layout.mode === 'tmpfs' ? (availableMemoryBytes() ?? 0) - MEMORY_HEADROOM_BYTES : 0;
-  const disk = (await freeDiskBytes(layout.benchDir)) ?? 0;
-  const notes: string[] = [];
-  for (let size = ctx.largeBytes; size > ctx.smallBytes; size = Math.floor(size / 2 / MiB) * MiB) {
-    if (layout.mode === 'dir') {
-      if (disk >= size * (1 + poolFactor) * 1.1) {
-        return { largeBytes: size, sourceDir: path.join(layout.source.dir, 'rss'), text: `file and stores in ${layout.benchDir} (plain directories)` };
-      }
-      notes.push(`${human(size)} does not fit on the disk (${human(disk)} free)`);
-      continue;
-    }
-    if (memory >= size * (1 + poolFactor)) {
-      return { largeBytes: size, sourceDir: path.join(layout.source.dir, 'rss'), text: `file and stores on tmpfs${notes.length > 0 ? `; ${notes.join('; ')}` : ''}` };
-    }
-    if (memory >= size * poolFactor && disk >= size * 1.1) {
-      notes.push(`${human(size)} file + ${human(size * poolFactor)} pool do not both fit in ${human(memory)} of memory (available less ${human(MEMORY_HEADROOM_BYTES)} headroom)`);
-      return { largeBytes: size, sourceDir: path.join(layout.benchDir, 'rss-source'), text: `stores on tmpfs, the source file on the scratch directory's disk: ${notes.join('; ')}` };
-    }
-    notes.push(`${human(size)} does not fit (memory for the pool: ${human(memory)}, disk: ${human(disk)})`);
-  }
-  throw new Error(`no large-file size above ${human(ctx.smallBytes)} fits: ${notes.join('; ')}`);
+  const need = (size: number): number => size * (1 + ((k + m) / k) * 1.05);
+  const onTmpfs = layout.mode === 'tmpfs';
+  const room = onTmpfs ? (availableMemoryBytes() ?? 0) - MEMORY_HEADROOM_BYTES : ((await freeDiskBytes(layout.benchDir)) ?? 0) / 1.1;
+  const where = onTmpfs
+    ? `memory available less ${human(MEMORY_HEADROOM_BYTES)} headroom: ${human(Math.max(0, room))}`
+    : `free on the disk: ${human(Math.max(0, room))}`;
+  const sourceDir = path.join(layout.source.dir, 'rss');
+  let size = ctx.largeBytes;
+  while (size > ctx.smallBytes && need(size) > room) size = Math.floor(size / 2 / MiB) * MiB;
+  if (size <= ctx.smallBytes) throw new Error(`no large-file size above ${human(ctx.smallBytes)} fits with its pool (${where})`);
+  const text = size === ctx.largeBytes
+    ? `file and stores ${onTmpfs ? 'on tmpfs' : 'in the plain directory'}`
+    : `file and stores ${onTmpfs ? 'on tmpfs' : 'in the plain directory'}; ${human(ctx.largeBytes)} and its pool need ${human(need(ctx.largeBytes))} (${where}), so halved to ${human(size)}`;
+  return { largeBytes: size, sourceDir, text };
 }
 
 async function measureOne(ctx: RssSweepContext, sizeBytes: number, sourceDir: string, problems: string[]): Promise<RssSweepRow> {
@@ -93,7 +84,7 @@ async function measureOne(ctx: RssSweepContext, sizeBytes: number, sourceDir: st
     ctx.log(`rss sweep: get ${label} to stdout`);
     // To stdout, hashed by the bench: the output needs no room (the pool already fills memory).
     const hash = createHash('sha256');
-    const get = await timeRainCommands(cli, `rain get, ${label} file`, sizeBytes, [['get', '-p', storeDirs[0], 'file', '-o', '-']], [0], problems, (_, chunk) => hash.update(chunk));
+    const get = await timeRainCommands(cli, `rain get, ${label} file`, sizeBytes, [['get', '-p', storeDirs[0], 'file', '-o', '-']], [0], problems, { onStdout: (_, chunk) => hash.update(chunk) });
     const digest = hash.digest('hex');
     const matches = digest === source.sha256;
     if (get.measurement.ok && !matches) problems.push(`rss sweep: get of the ${label} file gave other bytes`);
@@ -115,7 +106,7 @@ export async function runRssSweep(ctx: RssSweepContext): Promise<RssSweepResults
   const { layout, k, m } = ctx;
   if (layout.mode === 'tmpfs') {
     for (const store of layout.stores) await store.resize(Math.ceil((placement.largeBytes / k) * 1.1) + 256 * MiB);
-    if (placement.sourceDir.startsWith(layout.source.dir)) await layout.source.resize(placement.largeBytes + 256 * MiB);
+    await layout.source.resize(placement.largeBytes + 256 * MiB);
   }
   ctx.log(`rss sweep: ${human(ctx.smallBytes)} and ${human(placement.largeBytes)} (${placement.text}); ${k}+${m}`);
   const small = await measureOne(ctx, ctx.smallBytes, placement.sourceDir, problems);

@@ -71,7 +71,7 @@ async function measureFloors(layout: BenchLayout, sources: readonly SourceFile[]
     const readOnly = await timeFloor('floor read-only', userBytes, `${o.k} data parts read at once, bytes dropped`, () => readFloor(sources, fl, undefined));
     const verify = await timeFloor('floor read of all parts (verify floor)', userBytes, `all ${n} parts read at once, bytes dropped`, () => readAllPartsFloor(sources, fl));
     const rebuild = await timeFloor('floor rebuild of one part (rebuild floor)', userBytes,
-      `${n - 1} surviving parts read, part ${LOST_STORE}'s size written as a new file, fsynced`, () => rebuildFloor(sources, fl, LOST_STORE));
+      `part ${LOST_STORE} deleted, the ${n - 1} others read, part ${LOST_STORE} written again, fsynced`, () => rebuildFloor(sources, fl, LOST_STORE));
     for (const dir of floorDirs) await fs.rm(dir, { recursive: true, force: true });
     const blockDirs = layout.stores.map((s) => path.join(s.dir, 'floor-blocks'));
     const blockFiles = await timeFloor('floor write, one file per block', userBytes, 'tmp file + fsync + rename per 1 MiB block, as rain lays blocks out',
@@ -96,7 +96,7 @@ async function measureTreeFloors(layout: BenchLayout, tree: SourceTree, o: Bench
       () => readTreeFloor(tree, fl, all.slice(0, o.k), { outRoot }));
     await fs.rm(outRoot, { recursive: true, force: true });
     const verify = await timeFloor('tree floor read of all parts (verify floor)', tree.totalBytes, `all ${n} parts of every file read`, () => readTreeFloor(tree, fl, all, {}));
-    const rebuild = await timeFloor('tree floor rebuild of one part (rebuild floor)', tree.totalBytes, `${n - 1} parts read per file, part ${LOST_STORE} written again, fsynced`,
+    const rebuild = await timeFloor('tree floor rebuild of one part (rebuild floor)', tree.totalBytes, `per file: part ${LOST_STORE} deleted, the ${n - 1} others read, part ${LOST_STORE} written again, fsynced`,
       () => readTreeFloor(tree, fl, all.filter((i) => i !== LOST_STORE), { rewrite: LOST_STORE }));
     return { write, readToFile, verify, rebuild };
   } finally {

@@ -119,6 +119,7 @@ export function memoryTable(r: BenchResults): Table {
     ...(r.rain ? [r.rain.put, r.rain.get, r.rain.degradedGet, r.rain.verify, r.rain.rebuild] : []),
     ...(r.tree?.rain ? [r.tree.rain.put, r.tree.rain.get, r.tree.rain.degradedGet, r.tree.rain.verify, r.tree.rain.rebuild] : []),
     ...(r.ssh.status === 'ran' ? [r.ssh.put, r.ssh.get] : []),
+    ...('small' in r.rssSweep ? [r.rssSweep.small.put, r.rssSweep.large.put, r.rssSweep.small.get, r.rssSweep.large.get] : []),
   ];
   const rows: string[][] = [];
   for (const m of measured) {

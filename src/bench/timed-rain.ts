@@ -4,6 +4,15 @@ import type { RainCli } from './rain-cli.js';
 import { LoadProbe } from './system-load.js';
 import { describeFailure, type CommandRun } from './timed-command.js';
 
+export interface TimingOptions {
+  /** Receives stdout instead of the kept tail (a get to stdout, hashed). */
+  readonly onStdout?: (index: number, chunk: Buffer) => void;
+  /** Keep every command's whole stdout (a --json document that lists 20,000 files). */
+  readonly wholeStdout?: boolean;
+  /** false: do not wait for a quiet machine first (a quick probe right after a timed run). */
+  readonly waitForQuiet?: boolean;
+}
+
 /**
  * One timed rain operation made of one or more commands run back to back (get takes one name,
  * so getting 8 files is 8 commands): wall time, CPU and peak RSS are summed or maxed over them.
@@ -12,15 +21,21 @@ import { describeFailure, type CommandRun } from './timed-command.js';
  */
 export async function timeRainCommands(
   cli: RainCli, label: string, userBytes: number, commands: readonly (readonly string[])[], okExitCodes: readonly number[],
-  problems: string[], onStdout?: (index: number, chunk: Buffer) => void,
-): Promise<{ measurement: Measurement; runs: CommandRun[] }> {
-  const cacheDropped = await prepareTimedPhase();
+  problems: string[], options: TimingOptions = {},
+): Promise<{ measurement: Measurement; runs: CommandRun[]; stdouts: string[] }> {
+  const cacheDropped = await prepareTimedPhase(options.waitForQuiet ?? true);
   const probe = new LoadProbe();
   const runs: CommandRun[] = [];
+  const stdouts: string[] = [];
   let ok = true;
   for (const [index, args] of commands.entries()) {
-    const run = await cli.run(args, true, onStdout ? (chunk) => onStdout(index, chunk) : undefined);
+    const chunks: Buffer[] = [];
+    const sink = options.onStdout
+      ? (chunk: Buffer) => options.onStdout?.(index, chunk)
+      : options.wholeStdout ? (chunk: Buffer) => { chunks.push(chunk); } : undefined;
+    const run = await cli.run(args, true, sink);
     runs.push(run);
+    stdouts.push(options.wholeStdout ? Buffer.concat(chunks).toString('utf8') : run.stdout);
     if (run.exitCode === null || !okExitCodes.includes(run.exitCode)) {
       ok = false;
       problems.push(`${label}: ${describeFailure(run)}`);
@@ -30,6 +45,7 @@ export async function timeRainCommands(
   const cpu = runs.reduce<Measurement['cpu']>((sum, r) => addCpu(sum, r.cpu), undefined);
   return {
     runs,
+    stdouts,
     measurement: {
       label,
       userBytes,

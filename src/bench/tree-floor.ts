@@ -101,8 +101,8 @@ export async function writeTreeFloor(tree: SourceTree, layout: TreeFloorLayout):
 /**
  * Read floors of the tree. `parts` says which part files of every file are read. With `outRoot`,
  * the k data parts are written back as the file at its relative path below outRoot and fsynced
- * (the get floor); with `rewrite`, that part is written again as a new fsynced file next to the
- * old one (the rebuild floor); otherwise the bytes are dropped (the verify floor).
+ * (the get floor); with `rewrite`, that part is deleted and written again, fsynced (the rebuild
+ * floor); otherwise the bytes are dropped (the verify floor).
  */
 export async function readTreeFloor(
   tree: SourceTree, layout: TreeFloorLayout, parts: readonly number[], sink: { outRoot?: string; rewrite?: number },
@@ -122,9 +122,11 @@ export async function readTreeFloor(
       bytesWritten += data.length;
     }
     if (sink.rewrite !== undefined) {
-      const size = (await fs.stat(partPath(dirs[sink.rewrite], file))).size;
+      const lostPath = partPath(dirs[sink.rewrite], file);
+      const size = (await fs.stat(lostPath)).size;
+      await fs.rm(lostPath);
       const donor = buffers.find((b) => b.length >= size) ?? Buffer.alloc(size);
-      await writeDurably(`${partPath(dirs[sink.rewrite], file)}.rebuilt`, donor.subarray(0, size));
+      await writeDurably(lostPath, donor.subarray(0, size));
       bytesWritten += size;
     }
   });

@@ -97,8 +97,9 @@ export async function runTreePhases(ctx: TreeContext): Promise<TreeResults> {
   let get: Measurement | undefined;
   let form: ((pool: string, out: string) => string[]) | undefined;
   const refusals: string[] = [];
-  for (const candidate of TREE_GET_FORMS) {
-    const attempt = await timeRainCommands(cli, 'rain get (tree)', userBytes, [candidate(pool, outDir)], [0], []);
+  for (const [index, candidate] of TREE_GET_FORMS.entries()) {
+    // A refusal takes a second; only the first attempt waits for a quiet machine.
+    const attempt = await timeRainCommands(cli, 'rain get (tree)', userBytes, [candidate(pool, outDir)], [0], [], { waitForQuiet: index === 0 });
     if (attempt.measurement.ok) {
       const verdict = await checkTree(tree, outDir);
       if (verdict !== 'ok') problems.push(`tree get (${candidate(pool, outDir).slice(0, 4).join(' ')}): ${verdict}`);
