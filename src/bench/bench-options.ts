@@ -49,8 +49,9 @@ Pool and storage:
                       (default: every store directory is a tmpfs of its own, which needs root)
 Peak-RSS sweep (put and get of a small and a large file):
   --rss-small-mib N   the small file (default ${DEFAULTS.rssSmallMiB})
-  --rss-large-mib N   the large file (default ${DEFAULTS.rssLargeMiB}; halved until it fits in memory
-                      or on disk, and the report says what was used)
+  --rss-large-mib N   the large file (default ${DEFAULTS.rssLargeMiB}; halved until it and its pool fit:
+                      on tmpfs in the memory available less 3 GiB, with --dir on the disk;
+                      the report says what was used)
   --skip-rss-sweep    do not run the sweep
 Other:
   --skip-peers        do not run snapraid, par2 or zfec

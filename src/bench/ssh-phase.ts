@@ -77,7 +77,8 @@ async function withSshd(ctx: SshPhaseContext, sshd: LoopbackSshd): Promise<SshPh
 
   const problems: string[] = [];
   const userBytes = totalBytesOf(ctx.sources);
-  const pool = urls[0];
+  // By name: the registry entry init wrote, however rain spells the stores inside it.
+  const pool = 'rain-bench-ssh';
   ctx.log('rain put -r over ssh');
   const put = await timeRainCommands(cli, 'rain put, ssh:// stores', userBytes, [['put', '-p', pool, '-r', ctx.sourceDir, '--as', PREFIX, '--json']], [0], problems);
   let get: Measurement;
@@ -98,6 +99,6 @@ async function withSshd(ctx: SshPhaseContext, sshd: LoopbackSshd): Promise<SshPh
   } else {
     get = { ...put.measurement, label: 'rain get, ssh:// stores', notes: ['not run: put failed'] };
   }
-  const transport = `${urls.length} stores ${storeForm} on the same tmpfs directories, sshd on this machine`;
+  const transport = `${urls.length} stores ${storeForm} in the same store directories as the local pool, sshd on this machine`;
   return { status: 'ran', put: withNotes(put.measurement, true, transport), get, storeForm, problems };
 }
