@@ -86,7 +86,7 @@ ${renderMarkdown(treeTable(r))}
 ## rain over ssh:// stores
 
 The files of (a) put and got back through ${n} \`ssh://root@127.0.0.1:PORT/path\` stores served by
-a private sshd on this machine, on the same tmpfs directories, next to the local figures above.
+a private sshd on this machine, in the same store directories, next to the local figures above.
 
 ${renderMarkdown(sshTable(r))}
 
@@ -226,6 +226,6 @@ one is reported and the run goes on; .ci/run does not install them):
   then one source file deleted (one file's worth of data) and \`repair\` (result compared).
 - zfec: \`zfec -k ${o.k} -m ${n}\` and \`zunfec\` from the last k shares, only if its command line
   runs (Debian's python3-zfec ships the library without the zfec command, and its modules need
-  pyutil, which Debian does not package: then the row says so).
+  pyutil, which Debian 12 does not package: then the row says so).
 `;
 }
