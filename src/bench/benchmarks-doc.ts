@@ -140,13 +140,17 @@ which refuses two data disks on one device, gets ext4 images in the same directo
 (tmpfs if loop devices are missing, which its notes then say). Without --dir the bench makes every
 store a tmpfs of its own.`}
 
-**Put floor** (reference for put). The bytes rain writes, with plain Node streams and no coding:
-per source file, the file is read sequentially in 1 MiB chunks; chunk i is written to data
-directory i mod k, and after each stripe of k chunks the stripe's last chunk is written again to
-each of the m parity directories (copied, nothing computed). One file per directory per source
-file, through fs.WriteStream, each fsynced once at the end: the same fsync policy as rain in the
-sense that matters (every byte durable before the command returns), with the fewest fsyncs.
-Total written = size x (k+m)/k, as rain (less its block headers and catalog records).
+**Put floor** (reference for put). The bytes rain writes, with plain Node file I/O and no
+coding: per source file, a stripe of k 1 MiB chunks is read; chunk j goes to data part j, and
+the stripe's last chunk is written again to each of the m parity parts (copied, nothing
+computed); the next stripe is read while one is written. One file per store directory per
+source file, each fsynced once at the end: the same fsync policy as rain in the sense that
+matters (every byte durable before the command returns), with the fewest fsyncs. Total written
+= size x (k+m)/k, as rain (less its block headers and catalog records). All part-file floors use
+positional reads and writes on two reused stripe buffers, not fs streams: a ReadStream allocates
+a fresh buffer per chunk, and faulting those pages in costs more than the copy itself on tmpfs,
+so a stream floor would not be a floor. The informational "through fs streams" row is the same
+files written the stream way (one ReadStream, one WriteStream per part), for comparison.
 
 **Block-file floor** (informational). Rain's file layout without coding, checksums or worker
 processes: every 1 MiB block (and m copies per stripe) is its own file, created under tmp/,
@@ -154,10 +158,10 @@ written, fsynced and renamed into place, with 2 x (k+m) stripes in flight; direc
 the end. The gap between the two write floors is what one fsynced file per block costs by itself.
 
 **Get floor** (reference for get and get with two stores missing). The k data parts written by the
-put floor are read back at once (one fs.ReadStream each, 1 MiB reads: the user bytes, as rain's
-healthy get reads only the k data blocks of each data set), each chunk is written at its place in
-one output file, and that file is fsynced, as rain get does. The read-only floor (informational)
-is the same reads with the bytes dropped.
+put floor are read a stripe at a time (the user bytes, as rain's healthy get reads only the k
+data blocks of each data set) and each stripe written at its place in one output file, fsynced at
+the end, as rain get does. The read-only floor (informational) is the same reads with the bytes
+dropped.
 
 **Verify floor.** All k+m parts read at once, bytes dropped: every block byte \`rain verify\`
 reads, (k+m)/k times the user bytes, with nothing checked.

@@ -11,6 +11,7 @@ import { prepareLayout, releaseLayout, type BenchLayout } from './bench-layout.j
 import { benchmarksMarkdown } from './benchmarks-doc.js';
 import { runCleanups, wasInterrupted } from './cleanup.js';
 import { generateSourceFiles, MiB, type SourceFile } from './data-generator.js';
+import { writeFloorWithStreams } from './stream-floor.js';
 import { readAllPartsFloor, readFloor, rebuildFloor, writeBlockFileFloor, writeFloor, type FloorLayout, type FloorRun } from './io-floor.js';
 import { describeMachine } from './machine-info.js';
 import { seconds, type Measurement } from './measurement.js';
@@ -64,12 +65,12 @@ async function measureFloors(layout: BenchLayout, sources: readonly SourceFile[]
   const n = o.k + o.m;
   const outDir = path.join(layout.out.dir, 'floor');
   try {
-    const write = await timeFloor('floor write (put floor)', userBytes, `plain streams, ${n} files per source file, each fsynced at the end`, () => writeFloor(sources, fl));
+    const write = await timeFloor('floor write (put floor)', userBytes, `a stripe read, its ${n} parts written, reused buffers; ${n} files per source file, each fsynced at the end`, () => writeFloor(sources, fl));
     await fs.mkdir(outDir, { recursive: true });
-    const readToFile = await timeFloor('floor read to a file (get floor)', userBytes, `${o.k} data parts read at once into one output file, fsynced at the end`, () => readFloor(sources, fl, outDir));
+    const readToFile = await timeFloor('floor read to a file (get floor)', userBytes, `a stripe of the ${o.k} data parts read, written to one output file, reused buffers; fsynced at the end`, () => readFloor(sources, fl, outDir));
     await fs.rm(outDir, { recursive: true, force: true });
-    const readOnly = await timeFloor('floor read-only', userBytes, `${o.k} data parts read at once, bytes dropped`, () => readFloor(sources, fl, undefined));
-    const verify = await timeFloor('floor read of all parts (verify floor)', userBytes, `all ${n} parts read at once, bytes dropped`, () => readAllPartsFloor(sources, fl));
+    const readOnly = await timeFloor('floor read-only', userBytes, `a stripe of the ${o.k} data parts read, bytes dropped`, () => readFloor(sources, fl, undefined));
+    const verify = await timeFloor('floor read of all parts (verify floor)', userBytes, `a stripe of all ${n} parts read, bytes dropped`, () => readAllPartsFloor(sources, fl));
     const rebuild = await timeFloor('floor rebuild of one part (rebuild floor)', userBytes,
       `part ${LOST_STORE} deleted, the ${n - 1} others read, part ${LOST_STORE} written again, fsynced`, () => rebuildFloor(sources, fl, LOST_STORE));
     for (const dir of floorDirs) await fs.rm(dir, { recursive: true, force: true });
@@ -77,7 +78,10 @@ async function measureFloors(layout: BenchLayout, sources: readonly SourceFile[]
     const blockFiles = await timeFloor('floor write, one file per block', userBytes, 'tmp file + fsync + rename per 1 MiB block, as rain lays blocks out',
       () => writeBlockFileFloor(sources, { ...fl, dirs: blockDirs }));
     for (const dir of blockDirs) await fs.rm(dir, { recursive: true, force: true });
-    return { write, blockFiles, readToFile, readOnly, verify, rebuild };
+    for (const dir of floorDirs) await fs.mkdir(dir, { recursive: true });
+    const streams = await timeFloor('floor write through fs streams', userBytes, `the put floor's files through a ReadStream and ${n} WriteStreams, each fsynced at the end`,
+      () => writeFloorWithStreams(sources, fl));
+    return { write, blockFiles, streams, readToFile, readOnly, verify, rebuild };
   } finally {
     for (const dir of floorDirs) await fs.rm(dir, { recursive: true, force: true });
     await fs.rm(outDir, { recursive: true, force: true });

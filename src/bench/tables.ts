@@ -50,6 +50,7 @@ export function mainTable(r: BenchResults): Table {
     rows.push(
       row(f.write, '1.00 (put floor)'),
       row(f.blockFiles, `${formatRatio(ratio(f.blockFiles, f.write), 'put floor')} (informational)`),
+      row(f.streams, `${formatRatio(ratio(f.streams, f.write), 'put floor')} (informational)`),
       row(f.readToFile, '1.00 (get floor)'),
       row(f.readOnly, `${formatRatio(ratio(f.readOnly, f.readToFile), 'get floor')} (informational)`),
       row(f.verify, '1.00 (verify floor)'),
