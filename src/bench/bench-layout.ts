@@ -24,12 +24,16 @@ export interface BenchLayout {
   readonly source: ScratchArea;
   readonly stores: readonly ScratchArea[];
   readonly out: ScratchArea;
+  /** tmpfs mode: a tmpfs for the memory warm-up file (memory-warm-up.ts). */
+  readonly warm: ScratchArea | undefined;
 }
 
 export interface LayoutSizes {
   readonly sourceBytes: number;
   readonly storeBytes: number;
   readonly outBytes: number;
+  /** What the tree's pool fills on tmpfs, all stores together (whole pages per small file). */
+  readonly treePoolBytes: number;
   /** The most the run holds at once (what must fit in RAM, or on the disk). */
   readonly peakBytes: number;
 }
@@ -54,7 +58,7 @@ export function layoutSizes(o: BenchOptions): LayoutSizes {
   const storeBytes = Math.ceil(Math.max((data / o.k) * 1.15, treePerStore)) + 256 * MiB;
   const outBytes = Math.ceil(Math.max(data * ((o.k + o.m) / o.k) + data / o.files, tree * 1.2)) + 256 * MiB; // zfec's shares land here
   const peakBytes = data + tree + Math.max(data * ((o.k + o.m) / o.k), treePerStore * (o.k + o.m)) + Math.max(data, tree);
-  return { sourceBytes, storeBytes, outBytes, peakBytes };
+  return { sourceBytes, storeBytes, outBytes, treePoolBytes: treePerStore * (o.k + o.m), peakBytes };
 }
 
 function human(bytes: number): string {
@@ -86,6 +90,7 @@ export async function prepareLayout(o: BenchOptions, log: (text: string) => void
       source: await plainArea(path.join(benchDir, 'source')),
       stores: await Promise.all(storeNames.map((n) => plainArea(path.join(benchDir, n)))),
       out: await plainArea(path.join(benchDir, 'out')),
+      warm: undefined,
     };
   }
 
@@ -99,15 +104,17 @@ export async function prepareLayout(o: BenchOptions, log: (text: string) => void
   const stores: ScratchArea[] = [];
   for (const name of storeNames) stores.push(await mountTmpfs(path.join(benchDir, name), sizes.storeBytes));
   const out = await mountTmpfs(path.join(benchDir, 'out'), sizes.outBytes);
+  // Its limit is all of memory; what it holds is capped by the warm-up itself.
+  const warm = await mountTmpfs(path.join(benchDir, 'warm'), available ?? sizes.peakBytes);
   return {
     mode: 'tmpfs',
     description: `every store directory a tmpfs of its own (${o.k + o.m} mounts of ${human(sizes.storeBytes)}), the source data and the get outputs on two more; `
       + 'so the figures are CPU and memory bandwidth, not a disk',
-    benchDir, source, stores, out,
+    benchDir, source, stores, out, warm,
   };
 }
 
 /** Unmounts (or removes) every area; the cleanup stack does the same on failure or Ctrl-C. */
 export async function releaseLayout(layout: BenchLayout): Promise<void> {
-  for (const area of [layout.out, ...layout.stores, layout.source].reverse()) await area.release().catch(() => undefined);
+  for (const area of [layout.warm, layout.out, ...layout.stores, layout.source].reverse()) await area?.release().catch(() => undefined);
 }

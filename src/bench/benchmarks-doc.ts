@@ -140,17 +140,24 @@ which refuses two data disks on one device, gets ext4 images in the same directo
 (tmpfs if loop devices are missing, which its notes then say). Without --dir the bench makes every
 store a tmpfs of its own.`}
 
-**Put floor** (reference for put). The bytes rain writes, with plain Node file I/O and no
+${tmpfs ? `**Memory warm-up.** This VM (Firecracker, with free page reporting) hands memory the guest
+freed some minutes ago back to the host, and the first write to such a page costs a host fault:
+a tmpfs filled at 0.4–0.8 GB/s the first time and at ~2.5 GB/s right after (8 GiB, measured on
+this machine), and whichever phase happened to get fresh pages lost up to 4x. So before every
+timed phase the bench writes and deletes a file on a tmpfs of its own as large as the phase will
+fill (data set (a): data + parity + 512 MiB), capped at the memory available less 3 GiB: every
+phase, floor, rain or peer, then starts on recently used memory, as on any machine's RAM.
+
+` : ''}**Put floor** (reference for put). The bytes rain writes, with plain Node file I/O and no
 coding: per source file, a stripe of k 1 MiB chunks is read; chunk j goes to data part j, and
 the stripe's last chunk is written again to each of the m parity parts (copied, nothing
 computed); the next stripe is read while one is written. One file per store directory per
 source file, each fsynced once at the end: the same fsync policy as rain in the sense that
 matters (every byte durable before the command returns), with the fewest fsyncs. Total written
 = size x (k+m)/k, as rain (less its block headers and catalog records). All part-file floors use
-positional reads and writes on two reused stripe buffers, not fs streams: a ReadStream allocates
-a fresh buffer per chunk, and faulting those pages in costs more than the copy itself on tmpfs,
-so a stream floor would not be a floor. The informational "through fs streams" row is the same
-files written the stream way (one ReadStream, one WriteStream per part), for comparison.
+positional reads and writes on two reused stripe buffers, the cheapest way Node moves these
+bytes; the informational "through fs streams" row writes the same files the stream way (one
+ReadStream, which allocates a fresh buffer per chunk, and one WriteStream per part).
 
 **Block-file floor** (informational). Rain's file layout without coding, checksums or worker
 processes: every 1 MiB block (and m copies per stripe) is its own file, created under tmp/,

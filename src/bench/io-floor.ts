@@ -7,10 +7,9 @@ import { writeFully, type SourceFile } from './data-generator.js';
  * headers or worker processes. See docs/BENCHMARKS.md ("How the numbers are made").
  *
  * The part-file floors use positional reads and writes on FileHandles into two stripe buffers
- * that are reused, one being filled while the other is written. They do not use fs streams:
- * a ReadStream allocates a fresh buffer for every chunk, and on tmpfs faulting those pages in
- * costs more than the copy itself (measured here: 1 MiB writes from fresh buffers ran at ~700
- * MiB/s against ~3,300 from a reused one), so a stream floor would not be a floor.
+ * that are reused, one being filled while the other is written: the cheapest way Node moves
+ * these bytes. A ReadStream allocates a fresh buffer per chunk; the informational stream floor
+ * (stream-floor.ts) shows what that costs.
  */
 
 export interface FloorLayout {

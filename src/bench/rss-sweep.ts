@@ -5,6 +5,7 @@ import type { BenchLayout } from './bench-layout.js';
 import { MEMORY_HEADROOM_BYTES } from './bench-layout.js';
 import { generateSourceFiles, MiB } from './data-generator.js';
 import type { Measurement } from './measurement.js';
+import { setWarmUpBytes } from './memory-warm-up.js';
 import { initPool } from './rain-phases.js';
 import type { RainCli } from './rain-cli.js';
 import { availableMemoryBytes, freeDiskBytes } from './scratch-area.js';
@@ -77,6 +78,7 @@ async function measureOne(ctx: RssSweepContext, sizeBytes: number, sourceDir: st
   await fs.rm(sourceDir, { recursive: true, force: true });
   const [source] = await generateSourceFiles(sourceDir, sizeBytes, 1);
   const storeDirs = layout.stores.map((s) => path.join(s.dir, `rss-${sizeBytes}`));
+  setWarmUpBytes(Math.ceil((sizeBytes * (k + m)) / k) + 512 * MiB);
   try {
     await initPool(cli, storeDirs, k, m, `rain-bench-rss-${sizeBytes}`);
     ctx.log(`rss sweep: put ${label}`);

@@ -7,13 +7,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBenchOptions, USAGE, UsageError, type BenchOptions } from './bench-options.js';
-import { prepareLayout, releaseLayout, type BenchLayout } from './bench-layout.js';
+import { layoutSizes, prepareLayout, releaseLayout, type BenchLayout } from './bench-layout.js';
 import { benchmarksMarkdown } from './benchmarks-doc.js';
 import { runCleanups, wasInterrupted } from './cleanup.js';
 import { generateSourceFiles, MiB, type SourceFile } from './data-generator.js';
 import { writeFloorWithStreams } from './stream-floor.js';
 import { readAllPartsFloor, readFloor, rebuildFloor, writeBlockFileFloor, writeFloor, type FloorLayout, type FloorRun } from './io-floor.js';
 import { describeMachine } from './machine-info.js';
+import { configureWarmUp, setWarmUpBytes } from './memory-warm-up.js';
 import { seconds, type Measurement } from './measurement.js';
 import { prepareTimedPhase } from './page-cache.js';
 import { runPeers } from './peers/run-peers.js';
@@ -110,13 +111,18 @@ async function measureTreeFloors(layout: BenchLayout, tree: SourceTree, o: Bench
 }
 
 async function run(options: BenchOptions): Promise<number> {
+  const userBytes = options.sizeMiB * MiB;
   configureQuietWait(options.quietWaitSeconds, log);
   const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
   const leftovers = leftoverBenchMounts();
   if (leftovers.length > 0) log(`WARNING: mounts left by an earlier bench that was killed: ${leftovers.join(' ')} (umount them)`);
   const layout = await prepareLayout(options, log);
+  const sizes = layoutSizes(options);
+  configureWarmUp(layout.warm?.dir);
+  // Data set (a)'s phases fill at most a pool (data + parity) and process memory.
+  const largeWarmUp = Math.ceil((userBytes * (options.k + options.m)) / options.k) + 512 * MiB;
+  setWarmUpBytes(largeWarmUp);
   const machine = describeMachine(layout.stores[0].dir);
-  const userBytes = options.sizeMiB * MiB;
   const problems: string[] = [];
   const k = options.k;
   const m = options.m;
@@ -180,6 +186,7 @@ async function run(options: BenchOptions): Promise<number> {
 
   let treeSection: TreeSection | undefined;
   if (tree) {
+    setWarmUpBytes(sizes.treePoolBytes + 512 * MiB);
     let treeFloor: TreeFloorResults | undefined;
     let error: string | undefined;
     try {
@@ -208,6 +215,7 @@ async function run(options: BenchOptions): Promise<number> {
   }
 
   for (const store of layout.stores) await store.empty();
+  setWarmUpBytes(largeWarmUp);
   let peers: PeerReport[] = [];
   try {
     peers = await runPeers({

@@ -8,8 +8,8 @@ import type { FloorLayout, FloorRun } from './io-floor.js';
 /**
  * The put floor written the way the issue first described it, with fs streams (informational):
  * the same part files as writeFloor, through a ReadStream and one WriteStream per part, each
- * fsynced at the end. It is slower than the put floor because a ReadStream allocates a fresh
- * buffer per chunk (page faults on tmpfs); the row shows what that costs.
+ * fsynced at the end. A ReadStream allocates a fresh buffer per chunk, where the put floor
+ * reuses two; the row shows what that costs.
  */
 export async function writeFloorWithStreams(sources: readonly SourceFile[], layout: FloorLayout): Promise<FloorRun> {
   let bytesRead = 0;
