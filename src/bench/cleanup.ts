@@ -7,6 +7,12 @@ type Cleanup = () => Promise<void> | void;
 
 const stack: { label: string; run: Cleanup }[] = [];
 let signalsHooked = false;
+let interrupted = false;
+
+/** True once SIGINT or SIGTERM arrived (the run then ends early, on purpose). */
+export function wasInterrupted(): boolean {
+  return interrupted;
+}
 
 export function onCleanup(label: string, run: Cleanup): () => void {
   const entry = { label, run };
@@ -35,6 +41,7 @@ function hookSignals(): void {
   signalsHooked = true;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
+      interrupted = true;
       process.stderr.write(`\n[bench] ${signal}: cleaning up\n`);
       void runCleanups().finally(() => process.exit(130));
     });

@@ -48,24 +48,6 @@ export async function generateSourceFiles(dir: string, totalBytes: number, count
   return files;
 }
 
-/** Overwrites `length` bytes at `offset` with fresh random bytes (for the par2 repair scenario). */
-export async function damageRange(filePath: string, offset: number, length: number): Promise<void> {
-  const cipher = createCipheriv('aes-128-ctr', randomBytes(16), randomBytes(16));
-  const zeros = Buffer.alloc(Math.min(CHUNK_BYTES, length));
-  const handle = await fs.open(filePath, 'r+');
-  try {
-    let done = 0;
-    while (done < length) {
-      const n = Math.min(zeros.length, length - done);
-      await writeFully(handle, cipher.update(zeros.subarray(0, n)), offset + done);
-      done += n;
-    }
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 export async function writeFully(handle: fs.FileHandle, bytes: Uint8Array, position: number): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) {

@@ -1,13 +1,15 @@
-import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
-import type { WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeFully, type SourceFile } from './data-generator.js';
 
 /**
  * The I/O floor: the same bytes rain moves, with plain Node file I/O and no coding, checksums,
- * headers or worker processes. See docs/BENCHMARKS.md ("How the floor is defined").
+ * headers or worker processes. See docs/BENCHMARKS.md ("How the numbers are made").
+ *
+ * The part-file floors use positional reads and writes on FileHandles into two stripe buffers
+ * that are reused, one being filled while the other is written: the cheapest way Node moves
+ * these bytes. A ReadStream allocates a fresh buffer per chunk; the informational stream floor
+ * (stream-floor.ts) shows what that costs.
  */
 
 export interface FloorLayout {
@@ -27,88 +29,213 @@ function partPath(dir: string, source: SourceFile): string {
 }
 
 /**
- * Write floor: per source file, read it sequentially in chunkBytes chunks; chunk i goes to data
- * directory i mod k; after each stripe of k chunks, m "parity" chunks (the stripe's last chunk
- * written again, nothing computed) go to the m other directories. One file per directory per
- * source file, written through fs.WriteStream, fsynced once at the end. Total written =
- * size * (k+m) / k, as rain writes (less its block headers).
+ * Where the bytes of one source file go: stripe s is chunks s*k .. s*k+k-1 of the file; data
+ * part j holds chunk j of every stripe at offset s*chunk; every parity part holds a copy of the
+ * stripe's last non-empty chunk at the same offset.
+ */
+class Stripes {
+  readonly count: number;
+
+  constructor(private readonly size: number, private readonly k: number, readonly chunk: number) {
+    this.count = Math.ceil(size / (k * chunk));
+  }
+
+  /** Bytes of data chunk j (< k) in stripe s: chunk, less at the end of the file, 0 past it. */
+  dataLength(s: number, j: number): number {
+    return Math.max(0, Math.min(this.chunk, this.size - (s * this.k + j) * this.chunk));
+  }
+
+  /** The data chunk a parity part copies in stripe s (the last non-empty one). */
+  parityDonor(s: number): number {
+    let j = this.k - 1;
+    while (j > 0 && this.dataLength(s, j) === 0) j--;
+    return j;
+  }
+
+  /** Bytes of part j (data or parity) in stripe s. */
+  partLength(s: number, j: number): number {
+    return j < this.k ? this.dataLength(s, j) : this.dataLength(s, this.parityDonor(s));
+  }
+
+  stripeLength(s: number): number {
+    return Math.min(this.k * this.chunk, this.size - s * this.k * this.chunk);
+  }
+}
+
+async function readFully(handle: fs.FileHandle, buffer: Buffer, offset: number, length: number, position: number): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(buffer, offset + done, length - done, position + done);
+    if (bytesRead === 0) throw new Error('file ended early');
+    done += bytesRead;
+  }
+}
+
+/** Stripe s+1 is read into one buffer while stripe s is written from the other. */
+async function pipelined(
+  count: number, bufferBytes: number, read: (s: number, buffer: Buffer) => Promise<void>, write: (s: number, buffer: Buffer) => Promise<void>,
+): Promise<void> {
+  const buffers = [Buffer.allocUnsafe(bufferBytes), Buffer.allocUnsafe(bufferBytes)];
+  let reading = count > 0 ? read(0, buffers[0]) : undefined;
+  for (let s = 0; s < count; s++) {
+    await reading;
+    reading = s + 1 < count ? read(s + 1, buffers[(s + 1) % 2]) : undefined;
+    await write(s, buffers[s % 2]);
+  }
+}
+
+async function openAll(paths: readonly string[], flags: string): Promise<fs.FileHandle[]> {
+  const handles: fs.FileHandle[] = [];
+  try {
+    for (const p of paths) handles.push(await fs.open(p, flags));
+  } catch (error) {
+    await closeAll(handles);
+    throw error;
+  }
+  return handles;
+}
+
+async function closeAll(handles: readonly (fs.FileHandle | undefined)[]): Promise<void> {
+  await Promise.all(handles.map((h) => h?.close().catch(() => undefined)));
+}
+
+/**
+ * Put floor: per source file, read it sequentially a stripe (k chunks) at a time; chunk j of
+ * the stripe goes to data part j, and the stripe's last chunk is written again to each of the m
+ * parity parts (copied, nothing computed). One file per directory per source file, each
+ * fsynced once at the end. Total written = size * (k+m) / k, as rain writes (less its block
+ * headers and catalog records).
  */
 export async function writeFloor(sources: readonly SourceFile[], layout: FloorLayout): Promise<FloorRun> {
+  const { k, chunkBytes, dirs } = layout;
   let bytesRead = 0;
   let bytesWritten = 0;
   for (const source of sources) {
-    const handles = await Promise.all(layout.dirs.map((dir) => fs.open(partPath(dir, source), 'wx')));
+    const stripes = new Stripes(source.sizeBytes, k, chunkBytes);
+    const input = await fs.open(source.path, 'r');
+    let parts: fs.FileHandle[] = [];
     try {
-      // A stream over the raw fd, not FileHandle.createWriteStream: on Node 20 that one keeps the
-      // handle busy after end() and a later handle.sync() never settles.
-      const streams = handles.map((h) => createWriteStream('', { fd: h.fd, highWaterMark: 4 * layout.chunkBytes, autoClose: false }));
-      const parity = streams.slice(layout.k);
-      let index = 0;
-      let stripeLast: Buffer | undefined;
-      const writeTo = async (stream: WriteStream, chunk: Buffer): Promise<void> => {
-        bytesWritten += chunk.length;
-        if (!stream.write(chunk)) await once(stream, 'drain');
-      };
-      for await (const raw of createReadStream(source.path, { highWaterMark: layout.chunkBytes })) {
-        const chunk = raw as Buffer;
-        bytesRead += chunk.length;
-        await writeTo(streams[index % layout.k], chunk);
-        stripeLast = chunk;
-        index++;
-        if (index % layout.k === 0) for (const p of parity) await writeTo(p, chunk);
-      }
-      if (index % layout.k !== 0 && stripeLast) for (const p of parity) await writeTo(p, stripeLast);
-      await Promise.all(streams.map((s) => new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.end(() => resolve());
-      })));
-      await Promise.all(handles.map((h) => h.sync()));
+      parts = await openAll(dirs.map((dir) => partPath(dir, source)), 'wx');
+      await pipelined(stripes.count, k * chunkBytes, async (s, buffer) => {
+        const length = stripes.stripeLength(s);
+        await readFully(input, buffer, 0, length, s * k * chunkBytes);
+        bytesRead += length;
+      }, async (s, buffer) => {
+        await Promise.all(parts.map(async (part, j) => {
+          const from = (j < k ? j : stripes.parityDonor(s)) * chunkBytes;
+          const length = stripes.partLength(s, j);
+          if (length === 0) return;
+          await writeFully(part, buffer.subarray(from, from + length), s * chunkBytes);
+          bytesWritten += length;
+        }));
+      });
+      await Promise.all(parts.map((part) => part.sync()));
     } finally {
-      await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
+      await closeAll([input, ...parts]);
     }
   }
   return { bytesRead, bytesWritten };
 }
 
 /**
- * Read floor: the k data parts of each source file are read concurrently, one fs.ReadStream each
- * (user bytes, as rain's healthy `get` reads only the k data blocks). With `outDir`, the chunks are
- * written at their place in one output file, which is fsynced at the end, as `rain get` does;
- * without it, the bytes are dropped (read-only floor).
+ * Reads, stripe by stripe, the chunks of the parts named by `which` (indices into layout.dirs)
+ * into one reused buffer (part i's chunk at slot i), and hands each stripe to `use`.
  */
-export async function readFloor(sources: readonly SourceFile[], layout: FloorLayout, outDir: string | undefined): Promise<FloorRun> {
+async function readParts(
+  source: SourceFile, layout: FloorLayout, which: readonly number[], use: (s: number, buffer: Buffer, stripes: Stripes) => Promise<number>,
+): Promise<FloorRun> {
+  const { k, chunkBytes, dirs } = layout;
+  const stripes = new Stripes(source.sizeBytes, k, chunkBytes);
   let bytesRead = 0;
   let bytesWritten = 0;
-  const { k, chunkBytes } = layout;
+  const handles = await openAll(which.map((j) => partPath(dirs[j], source)), 'r');
+  try {
+    await pipelined(stripes.count, dirs.length * chunkBytes, async (s, buffer) => {
+      await Promise.all(which.map(async (j, i) => {
+        const length = stripes.partLength(s, j);
+        if (length === 0) return;
+        await readFully(handles[i], buffer, j * chunkBytes, length, s * chunkBytes);
+        bytesRead += length;
+      }));
+    }, async (s, buffer) => {
+      bytesWritten += await use(s, buffer, stripes);
+    });
+  } finally {
+    await closeAll(handles);
+  }
+  return { bytesRead, bytesWritten };
+}
+
+function sum(runs: readonly FloorRun[]): FloorRun {
+  return runs.reduce((a, b) => ({ bytesRead: a.bytesRead + b.bytesRead, bytesWritten: a.bytesWritten + b.bytesWritten }), { bytesRead: 0, bytesWritten: 0 });
+}
+
+/**
+ * Get floor: the k data parts of each source file are read (the user bytes, as rain's healthy
+ * get reads only the k data blocks of each data set), and with `outDir` each stripe is written
+ * at its place in one output file, fsynced at the end, as `rain get` does; without it the bytes
+ * are dropped (the read-only floor).
+ */
+export async function readFloor(sources: readonly SourceFile[], layout: FloorLayout, outDir: string | undefined): Promise<FloorRun> {
+  const runs: FloorRun[] = [];
+  const data = Array.from({ length: layout.k }, (_, j) => j);
   for (const source of sources) {
     const out = outDir ? await fs.open(path.join(outDir, source.name), 'wx') : undefined;
     try {
-      await Promise.all(layout.dirs.slice(0, k).map(async (dir, part) => {
-        let partOffset = 0;
-        for await (const raw of createReadStream(partPath(dir, source), { highWaterMark: chunkBytes })) {
-          const chunk = raw as Buffer;
-          bytesRead += chunk.length;
-          if (out) {
-            // Part offset p belongs to stripe floor(p / chunk) at column `part`; split at chunk edges.
-            let done = 0;
-            while (done < chunk.length) {
-              const p = partOffset + done;
-              const within = p % chunkBytes;
-              const n = Math.min(chunk.length - done, chunkBytes - within);
-              await writeFully(out, chunk.subarray(done, done + n), (Math.floor(p / chunkBytes) * k + part) * chunkBytes + within);
-              done += n;
-            }
-            bytesWritten += chunk.length;
-          }
-          partOffset += chunk.length;
-        }
+      runs.push(await readParts(source, layout, data, async (s, buffer, stripes) => {
+        if (!out) return 0;
+        // The k data chunks sit side by side in the buffer: the stripe is one write.
+        const length = stripes.stripeLength(s);
+        await writeFully(out, buffer.subarray(0, length), s * layout.k * layout.chunkBytes);
+        return length;
       }));
-      if (out) await out.sync();
+      await out?.sync();
     } finally {
       await out?.close();
     }
   }
-  return { bytesRead, bytesWritten };
+  return sum(runs);
+}
+
+/**
+ * Verify floor: every part of every source file, data and parity, read and dropped: the bytes
+ * `rain verify` must read, with nothing checked.
+ */
+export async function readAllPartsFloor(sources: readonly SourceFile[], layout: FloorLayout): Promise<FloorRun> {
+  const all = layout.dirs.map((_, j) => j);
+  const runs: FloorRun[] = [];
+  for (const source of sources) runs.push(await readParts(source, layout, all, async () => 0));
+  return sum(runs);
+}
+
+/**
+ * Rebuild floor: the lost directory's part is deleted (as rain's store is emptied), the parts of
+ * the k+m-1 surviving directories read (rain's rebuild reads the surviving blocks of every data
+ * set), and the lost part written again, each chunk copied from a surviving one (nothing is
+ * computed), fsynced at the end.
+ */
+export async function rebuildFloor(sources: readonly SourceFile[], layout: FloorLayout, lost: number): Promise<FloorRun> {
+  const survivors = layout.dirs.map((_, j) => j).filter((j) => j !== lost);
+  const runs: FloorRun[] = [];
+  for (const source of sources) {
+    const lostPath = partPath(layout.dirs[lost], source);
+    await fs.rm(lostPath);
+    const out = await fs.open(lostPath, 'wx');
+    try {
+      runs.push(await readParts(source, layout, survivors, async (s, buffer, stripes) => {
+        const length = stripes.partLength(s, lost);
+        if (length === 0) return 0;
+        // Only the count matters: past a shorter donor's end the slot holds older bytes.
+        const donor = survivors[0];
+        await writeFully(out, buffer.subarray(donor * layout.chunkBytes, donor * layout.chunkBytes + length), s * layout.chunkBytes);
+        return length;
+      }));
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+  }
+  return sum(runs);
 }
 
 /**

@@ -16,6 +16,13 @@ export interface Measurement {
   readonly cpu?: CpuUsage;
   /** Average cores used by processes other than the bench and the measured command (noise). */
   readonly otherCores?: number;
+  /** Set when the operation was not run at all (not supported, skipped): the reason. */
+  readonly notRun?: string;
+}
+
+/** A row for an operation that was not run; its MB/s cell says 'not run' and its notes say why. */
+export function notRun(label: string, userBytes: number, reason: string): Measurement {
+  return { label, userBytes, seconds: NaN, cacheDropped: true, ok: false, notes: [], notRun: reason };
 }
 
 export function megabytesPerSecond(m: Measurement): number {

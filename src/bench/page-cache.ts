@@ -1,10 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { warmUpMemory } from './memory-warm-up.js';
 import { waitForQuiet } from './system-load.js';
 
-/** What every timed phase starts with: wait for a quiet machine, then a cold page cache. */
-export async function prepareTimedPhase(): Promise<boolean> {
-  await waitForQuiet();
+/**
+ * What every timed phase starts with: wait for a quiet machine, touch the memory the phase will
+ * fill (see memory-warm-up.ts), then a cold page cache.
+ */
+export async function prepareTimedPhase(waitQuiet = true): Promise<boolean> {
+  if (waitQuiet) await waitForQuiet();
+  await warmUpMemory();
   return syncAndDropPageCache();
 }
 

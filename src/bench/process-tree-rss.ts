@@ -136,6 +136,8 @@ function roleOf(pid: number): string {
   try {
     // rain workers rename themselves ('rain-worker slot=N PATH'), which rewrites their cmdline.
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+    // A process that is exiting (a zombie) has no command line left.
+    if (cmdline === '') return 'exiting process';
     if (cmdline.startsWith('rain-worker') || cmdline.includes('worker-main.js')) return 'worker';
     if (/bin\/rain( |$)/.test(cmdline)) return 'coordinator';
     return (cmdline.split(' ')[0] ?? '').split('/').pop() || String(pid);

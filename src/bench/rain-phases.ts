@@ -2,18 +2,25 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { totalBytesOf, type SourceFile } from './data-generator.js';
 import { compareWithSource } from './file-digest.js';
-import { addCpu, cpuSecondsOf, mergeRss, type Measurement } from './measurement.js';
-import { prepareTimedPhase } from './page-cache.js';
-import { LoadProbe } from './system-load.js';
-import { jsonOf, numberField, type RainCli } from './rain-cli.js';
-import { describeFailure, type CommandRun } from './timed-command.js';
+import type { Measurement } from './measurement.js';
+import { jsonOf, numberField, sumOverFiles, type RainCli } from './rain-cli.js';
+import { emptyDirectory } from './scratch-area.js';
+import { usageDifference, usageOf, type DirUsage } from './store-usage.js';
+import { describeFailure } from './timed-command.js';
+import { timeRainCommands, withNotes } from './timed-rain.js';
 
 export interface RainContext {
   readonly cli: RainCli;
-  readonly workDir: string;
+  /** The k+m store directories of the pool (created here, on the store areas). */
+  readonly storeDirs: readonly string[];
+  /** The directory holding the source files, put with one `rain put -r`. */
+  readonly sourceDir: string;
   readonly sources: readonly SourceFile[];
+  /** Where get writes (emptied after each check). */
+  readonly outDir: string;
   readonly k: number;
   readonly m: number;
+  readonly poolName: string;
   readonly log: (text: string) => void;
 }
 
@@ -23,136 +30,100 @@ export interface RainResults {
   readonly degradedGet: Measurement;
   readonly verify: Measurement;
   readonly rebuild: Measurement;
+  /** What put added to the stores: blocks, headers, catalog records. */
+  readonly written: DirUsage;
   /** Anything the product did that it should not have (wrong exit code, wrong bytes). */
   readonly problems: string[];
 }
 
-/** Runs one rain command for the whole pool after dropping the page cache. */
-async function runOnce(
-  ctx: RainContext, label: string, args: string[], okExitCodes: readonly number[], problems: string[],
-): Promise<{ measurement: Measurement; run: CommandRun }> {
-  const cacheDropped = await prepareTimedPhase();
-  const probe = new LoadProbe();
-  const run = await ctx.cli.run(args, true);
-  const otherCores = probe.otherCores(cpuSecondsOf(run.cpu));
-  const ok = run.exitCode !== null && okExitCodes.includes(run.exitCode);
-  if (!ok) problems.push(`${label}: ${describeFailure(run)}`);
-  return {
-    run,
-    measurement: {
-      label, userBytes: totalBytesOf(ctx.sources), seconds: ok ? run.wallSeconds : NaN, cacheDropped, ok, notes: [], rss: run.rss, cpu: run.cpu, otherCores,
-    },
-  };
-}
+/** The name prefix the files get in the pool (`put -r DIR --as PREFIX`). */
+export const PREFIX = 'large';
+/** The store emptied for the rebuild (the floors' rebuild rewrites the same part). */
+export const LOST_STORE = 2;
 
-/** Runs one rain command per source file, back to back, and adds up wall time, CPU and RSS peaks. */
-async function perFile(
-  ctx: RainContext, label: string, argsFor: (source: SourceFile) => string[], okExitCodes: readonly number[], problems: string[],
-): Promise<{ measurement: Measurement; runs: CommandRun[] }> {
-  const cacheDropped = await prepareTimedPhase();
-  const probe = new LoadProbe();
-  const runs: CommandRun[] = [];
-  let ok = true;
-  for (const source of ctx.sources) {
-    const run = await ctx.cli.run(argsFor(source), true);
-    runs.push(run);
-    if (run.exitCode === null || !okExitCodes.includes(run.exitCode)) {
-      ok = false;
-      problems.push(`${label} ${source.name}: ${describeFailure(run)}`);
-    }
-  }
-  const cpu = runs.reduce<Measurement['cpu']>((sum, r) => addCpu(sum, r.cpu), undefined);
-  const measurement: Measurement = {
-    label,
-    otherCores: probe.otherCores(cpuSecondsOf(cpu)),
-    userBytes: totalBytesOf(ctx.sources),
-    seconds: ok ? runs.reduce((sum, r) => sum + r.wallSeconds, 0) : NaN,
-    cacheDropped,
-    ok,
-    notes: [],
-    rss: runs.reduce<Measurement['rss']>((peak, r) => mergeRss(peak, r.rss), undefined),
-    cpu,
-  };
-  return { measurement, runs };
-}
-
-async function checkOutputs(ctx: RainContext, outDir: string, problems: string[], what: string): Promise<string> {
+async function checkOutputs(sources: readonly SourceFile[], outDir: string, problems: string[], what: string): Promise<string> {
   const failures: string[] = [];
-  for (const source of ctx.sources) {
+  for (const source of sources) {
     const verdict = await compareWithSource(path.join(outDir, source.name), source.sha256);
     if (verdict !== 'ok') failures.push(`${source.name}: ${verdict}`);
   }
-  await fs.rm(outDir, { recursive: true, force: true });
+  await emptyDirectory(outDir);
   if (failures.length === 0) return 'sha256 matches the source';
   problems.push(`${what}: output differs from the source: ${failures.join('; ')}`);
   return `OUTPUT DIFFERS (${failures.length} files)`;
 }
 
-async function emptyDirectory(dir: string): Promise<void> {
-  for (const entry of await fs.readdir(dir)) await fs.rm(path.join(dir, entry), { recursive: true, force: true });
+export async function initPool(cli: RainCli, storeDirs: readonly string[], k: number, m: number, name: string): Promise<void> {
+  for (const dir of storeDirs) await fs.mkdir(dir, { recursive: true });
+  const init = await cli.run(['init', '-k', String(k), '-m', String(m), '--block-size', '1M', '--name', name, '--json', ...storeDirs]);
+  if (init.exitCode !== 0) throw new Error(`rain init failed: ${describeFailure(init)}`);
 }
 
-function withNotes(m: Measurement, ok: boolean, ...notes: string[]): Measurement {
-  return { ...m, ok: m.ok && ok, seconds: m.ok && ok ? m.seconds : NaN, notes: [...m.notes, ...notes] };
-}
-
+/** Data set (a): put (one `put -r`), get of every file, get with 2 stores gone, verify, rebuild of one emptied store. */
 export async function runRainPhases(ctx: RainContext): Promise<RainResults> {
   const problems: string[] = [];
-  const { k, m } = ctx;
-  const stores = Array.from({ length: k + m }, (_, i) => path.join(ctx.workDir, `store-${i}`));
-  for (const store of stores) await fs.mkdir(store, { recursive: true });
+  const { k, m, storeDirs, sources, outDir, cli } = ctx;
+  const userBytes = totalBytesOf(sources);
+  ctx.log(`rain init -k ${k} -m ${m} over ${storeDirs.length} directories`);
+  await initPool(cli, storeDirs, k, m, ctx.poolName);
+  const pool = storeDirs[0];
+  const before = await usageOf(storeDirs);
 
-  ctx.log(`rain init -k ${k} -m ${m} over ${stores.length} directories`);
-  const init = await ctx.cli.run(['init', '-k', String(k), '-m', String(m), '--block-size', '1M', '--name', 'rain-bench', '--json', ...stores]);
-  if (init.exitCode !== 0) throw new Error(`rain init failed: ${describeFailure(init)}`);
-  const pool = stores[0];
-
-  ctx.log('rain put');
-  const put = await perFile(ctx, 'rain put', (s) => ['put', '-p', pool, s.path, '--json'], [0], problems);
-  const datasets = put.runs.reduce((sum, r) => {
-    const files = jsonOf(r)?.files;
-    return sum + (Array.isArray(files) ? files.reduce((n: number, f: unknown) => n + (numberField(f as Record<string, unknown>, 'datasets') ?? 0), 0) : 0);
-  }, 0);
-  const putResult = withNotes(put.measurement, true, `${ctx.sources.length} file(s), ${datasets} data sets of ${k}+${m} 1 MiB blocks`);
+  ctx.log(`rain put -r (${sources.length} files)`);
+  const put = await timeRainCommands(cli, 'rain put', userBytes, [['put', '-p', pool, '-r', ctx.sourceDir, '--as', PREFIX, '--json']], [0], problems);
+  const written = usageDifference(await usageOf(storeDirs), before);
+  const datasets = sumOverFiles(put.stdouts[0] ?? '', 'datasets') ?? 0;
+  const putResult = withNotes(put.measurement, true,
+    `one 'put -r' of ${sources.length} files: ${datasets} data sets of ${k}+${m} 1 MiB blocks; wrote ${mibText(written.bytes)} in ${written.files} files`);
 
   ctx.log('rain get');
-  const getDir = path.join(ctx.workDir, 'get-out');
-  await fs.mkdir(getDir);
-  const get = await perFile(ctx, 'rain get', (s) => ['get', '-p', pool, s.name, '-o', getDir, '--json'], [0], problems);
-  const getCheck = get.measurement.ok ? await checkOutputs(ctx, getDir, problems, 'rain get') : 'not checked (get failed)';
+  const getCommands = sources.map((s) => ['get', '-p', pool, `${PREFIX}/${s.name}`, '-o', outDir, '--json']);
+  const get = await timeRainCommands(cli, 'rain get', userBytes, getCommands, [0], problems);
+  const getCheck = get.measurement.ok ? await checkOutputs(sources, outDir, problems, 'rain get') : 'not checked (get failed)';
   const getResult = withNotes(get.measurement, !getCheck.startsWith('OUTPUT'), getCheck);
 
-  const lost = stores.slice(0, Math.min(2, m));
+  const lost = storeDirs.slice(0, Math.min(2, m));
   ctx.log(`rain get with ${lost.length} stores renamed away`);
-  const degradedDir = path.join(ctx.workDir, 'degraded-out');
-  await fs.mkdir(degradedDir);
   for (const store of lost) await fs.rename(store, `${store}.away`);
   let degraded;
   try {
-    degraded = await perFile(ctx, `rain get, ${lost.length} stores missing`, (s) => ['get', '-p', stores[stores.length - 1], s.name, '-o', degradedDir, '--json'], [0, 1], problems);
+    const commands = sources.map((s) => ['get', '-p', storeDirs[storeDirs.length - 1], `${PREFIX}/${s.name}`, '-o', outDir, '--json']);
+    degraded = await timeRainCommands(cli, `rain get, ${lost.length} stores missing`, userBytes, commands, [0, 1], problems);
   } finally {
     for (const store of lost) await fs.rename(`${store}.away`, store);
   }
-  const reconstructed = degraded.runs.reduce((sum, r) => sum + (numberField(jsonOf(r), 'reconstructedDatasets') ?? 0), 0);
-  if (degraded.measurement.ok && reconstructed === 0) problems.push('degraded get reported no reconstructed data sets although 2 stores were missing');
-  const degradedCheck = degraded.measurement.ok ? await checkOutputs(ctx, degradedDir, problems, 'degraded get') : 'not checked (get failed)';
+  const reconstructed = degraded.stdouts.reduce((sum, out) => sum + (numberField(jsonOf(out), 'reconstructedDatasets') ?? 0), 0);
+  if (degraded.measurement.ok && reconstructed === 0) problems.push(`degraded get reported no reconstructed data sets although ${lost.length} stores were missing`);
+  const degradedCheck = degraded.measurement.ok ? await checkOutputs(sources, outDir, problems, 'degraded get') : 'not checked (get failed)';
   const degradedResult = withNotes(degraded.measurement, !degradedCheck.startsWith('OUTPUT'),
-    `stores ${lost.map((s) => path.basename(s).replace('store-', '')).join(',')} renamed away; ${reconstructed} data sets reconstructed; ${degradedCheck}`);
+    `stores ${lost.map((_, i) => i).join(',')} renamed away; ${reconstructed} data sets reconstructed; ${degradedCheck}`);
 
-  ctx.log('rain verify');
-  const verify = await runOnce(ctx, 'rain verify', ['verify', '-p', pool, '--json'], [0], problems);
-  const verifyResult = withNotes(verify.measurement, true,
-    `one run for the pool; reads all ${k}+${m} blocks (${((k + m) / k).toFixed(2)}x the user bytes); exit ${verify.run.exitCode ?? '?'}`);
+  const { verify, rebuild } = await verifyAndRebuild(cli, storeDirs, userBytes, k, m, problems, ctx.log);
+  return { put: putResult, get: getResult, degradedGet: degradedResult, verify, rebuild, written, problems };
+}
 
-  const emptied = stores[Math.min(2, stores.length - 1)];
-  ctx.log(`rain rebuild of ${path.basename(emptied)} (emptied)`);
-  await emptyDirectory(emptied);
-  const rebuild = await runOnce(ctx, 'rain rebuild of 1 emptied store', ['rebuild', '-p', pool, '--json'], [0, 1], problems);
-  const files = jsonOf(rebuild.run)?.files;
-  const repairedBlocks = Array.isArray(files) ? files.reduce((n: number, f: unknown) => n + (numberField(f as Record<string, unknown>, 'repairedBlocks') ?? 0), 0) : 0;
-  const after = await ctx.cli.run(['verify', '-p', pool, '--json']);
-  if (after.exitCode !== 0) problems.push(`verify after rebuild: ${describeFailure(after)} (verdict ${String(jsonOf(after)?.verdict ?? '?')})`);
-  const rebuildResult = withNotes(rebuild.measurement, true,
-    `store ${path.basename(emptied).replace('store-', '')} emptied; ${repairedBlocks} blocks rebuilt (exit ${rebuild.run.exitCode ?? '?'}); verify afterwards exit ${after.exitCode ?? '?'}`);
-  return { put: putResult, get: getResult, degradedGet: degradedResult, verify: verifyResult, rebuild: rebuildResult, problems };
+/** verify of the whole pool, then rebuild after emptying store LOST_STORE, then a verify that must pass. */
+export async function verifyAndRebuild(
+  cli: RainCli, storeDirs: readonly string[], userBytes: number, k: number, m: number, problems: string[], log: (text: string) => void,
+): Promise<{ verify: Measurement; rebuild: Measurement }> {
+  const pool = storeDirs[0];
+  log('rain verify');
+  const verify = await timeRainCommands(cli, 'rain verify', userBytes, [['verify', '-p', pool, '--json']], [0], problems);
+  const verifyResult = withNotes(verify.measurement, true, `one run for the pool; reads all ${k}+${m} blocks (${((k + m) / k).toFixed(2)}x the user bytes); exit ${verify.runs[0]?.exitCode ?? '?'}`);
+
+  const lost = Math.min(LOST_STORE, storeDirs.length - 1);
+  log(`rain rebuild of store ${lost} (emptied)`);
+  await emptyDirectory(storeDirs[lost]);
+  // The whole --json document: for a tree it lists every file, far past the kept tail.
+  const rebuild = await timeRainCommands(cli, 'rain rebuild of 1 emptied store', userBytes, [['rebuild', '-p', pool, '--json']], [0, 1], problems, { wholeStdout: true });
+  const repairedBlocks = sumOverFiles(rebuild.stdouts[0] ?? '', 'repairedBlocks');
+  const after = await cli.run(['verify', '-p', pool, '--quiet']);
+  if (after.exitCode !== 0) problems.push(`verify after rebuild: ${describeFailure(after)}`);
+  const rebuildResult = withNotes(rebuild.measurement, after.exitCode === 0,
+    `store ${lost} emptied; ${repairedBlocks ?? '?'} blocks rebuilt (exit ${rebuild.runs[0]?.exitCode ?? '?'}); verify afterwards exit ${after.exitCode ?? '?'}`);
+  return { verify: verifyResult, rebuild: rebuildResult };
+}
+
+function mibText(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(0)} MiB`;
 }

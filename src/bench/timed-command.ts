@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { onCleanup } from './cleanup.js';
 import { ProcessTreeRssSampler, type RssPeak } from './process-tree-rss.js';
 
 const GNU_TIME = '/usr/bin/time';
@@ -29,6 +30,11 @@ export interface RunOptions {
   readonly cwd?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly sampleRss?: boolean;
+  /**
+   * Receives every stdout chunk (a get to stdout is hashed here, nothing kept); the tail kept for
+   * error messages then stays empty.
+   */
+  readonly onStdout?: (chunk: Buffer) => void;
 }
 
 /**
@@ -39,12 +45,15 @@ export interface RunOptions {
 export async function runTimed(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandRun> {
   const withTime = existsSync(GNU_TIME);
   const timeFile = path.join(os.tmpdir(), `rain-bench-time-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2)}`);
+  // Removed below when the command ends; the cleanup covers an interrupted bench.
+  const forgetTimeFile = withTime ? onCleanup(`rm ${timeFile}`, () => fs.rm(timeFile, { force: true })) : () => undefined;
   const argv = withTime ? ['-f', '%U %S', '-o', timeFile, command, ...args] : [...args];
   const started = process.hrtime.bigint();
   const child = spawn(withTime ? GNU_TIME : command, argv, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout = new TailBuffer();
   const stderr = new TailBuffer();
-  child.stdout.on('data', (chunk: Buffer) => stdout.add(chunk));
+  const onStdout = options.onStdout;
+  child.stdout.on('data', onStdout ? (chunk: Buffer) => onStdout(chunk) : (chunk: Buffer) => stdout.add(chunk));
   child.stderr.on('data', (chunk: Buffer) => stderr.add(chunk));
   let sampler: ProcessTreeRssSampler | undefined;
   if (options.sampleRss && child.pid !== undefined) {
@@ -65,6 +74,7 @@ export async function runTimed(command: string, args: readonly string[], options
   if (withTime) {
     const text = await fs.readFile(timeFile, 'utf8').catch(() => '');
     await fs.rm(timeFile, { force: true });
+    forgetTimeFile();
     const match = /^([\d.]+) ([\d.]+)\s*$/m.exec(text);
     if (match) cpu = { userSeconds: Number(match[1]), systemSeconds: Number(match[2]) };
     // GNU time exits 127 when the command cannot be run, and reports a signal in its text.

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { onCleanup } from '../cleanup.js';
+import { unmount as unmountDir } from '../scratch-area.js';
 
 const run = promisify(execFile);
 
@@ -16,8 +17,8 @@ export interface MountedDisk {
 }
 
 /**
- * SnapRAID refuses two data disks on one device, so each of its disks gets a file system of its
- * own. First choice: an ext4 image file on the bench's own disk, loop-mounted, so SnapRAID's I/O
+ * For --dir mode (in tmpfs mode SnapRAID gets rain's own tmpfs mounts). SnapRAID refuses two data
+ * disks on one device, so each of its disks gets a file system of its own. First choice: an ext4 image file on the bench's own disk, loop-mounted, so SnapRAID's I/O
  * lands on the same physical disk as rain's; if loop devices are not available, a tmpfs (then
  * SnapRAID works from RAM and its numbers say nothing about the disk). Needs root. Every mount is
  * registered for unmounting, also on failure or Ctrl-C.
@@ -44,10 +45,7 @@ export async function mountDisk(baseDir: string, name: string, sizeBytes: number
 
 function registerUnmount(dir: string, image: string | undefined): () => Promise<void> {
   const unmount = async (): Promise<void> => {
-    await run('umount', [dir]).catch(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      await run('umount', ['-l', dir]);
-    });
+    await unmountDir(dir);
     if (image) await fs.rm(image, { force: true });
   };
   const forget = onCleanup(`umount ${dir}`, unmount);

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { damageRange, totalBytesOf } from '../data-generator.js';
+import { totalBytesOf } from '../data-generator.js';
 import { compareWithSource } from '../file-digest.js';
 import { INSTALL_HINT, timePeerCommand, which, withNote, type PeerContext, type PeerOperation, type PeerReport } from './peer-report.js';
 
@@ -13,9 +13,9 @@ const SOURCE_BLOCKS = 40;
 const SET_NAME = 'rain-bench.par2';
 
 /**
- * par2 on the source files in place: create with 50% redundancy, verify, then overwrite 1/k of
- * every file (as much as one rain store holds) and repair. Runs last, since it rewrites the
- * sources (restored byte-identical, which is checked).
+ * par2 on the source files in place: create with 50% redundancy, verify, then delete one file
+ * (one file's worth of data) and repair. Runs last, since it recreates a source file (restored
+ * byte-identical, which is checked).
  */
 export async function runPar2(ctx: PeerContext): Promise<PeerReport> {
   const name = 'par2';
@@ -36,10 +36,9 @@ export async function runPar2(ctx: PeerContext): Promise<PeerReport> {
     const verify = await timePeerCommand('par2 verify', par2, ['verify', '-q', '-q', SET_NAME], userBytes, { cwd: dir });
     operations.push({ comparesTo: 'verify', measurement: withNote(verify.measurement, 'reads data and recovery files') });
 
-    for (const source of ctx.sources) {
-      const length = Math.floor(source.sizeBytes / ctx.k);
-      await damageRange(source.path, Math.floor(source.sizeBytes / 3), length);
-    }
+    // One file's worth of data lost: the first source file deleted outright.
+    const lost = ctx.sources[0];
+    await fs.rm(lost.path);
     ctx.log('par2 repair');
     const repair = await timePeerCommand('par2 repair', par2, ['repair', '-q', '-q', SET_NAME], userBytes, { cwd: dir });
     let check = 'not checked';
@@ -51,7 +50,7 @@ export async function runPar2(ctx: PeerContext): Promise<PeerReport> {
       }
       check = failures.length === 0 ? 'repaired files match' : `REPAIRED FILES DIFFER: ${failures.join('; ')}`;
     }
-    operations.push({ comparesTo: 'rebuild', measurement: withNote(repair.measurement, `1/${ctx.k} of every file overwritten first; ${check}`) });
+    operations.push({ comparesTo: 'rebuild', measurement: withNote(repair.measurement, `${lost.name} (${Math.round(lost.sizeBytes / 1048576)} MiB, one file of ${ctx.sources.length}) deleted first; reads every file, recreates the lost one; ${check}`) });
     return { name, status: 'ran', operations };
   } finally {
     for (const entry of await fs.readdir(dir)) {

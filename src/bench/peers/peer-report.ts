@@ -22,8 +22,22 @@ export interface PeerReport {
   readonly operations: PeerOperation[];
 }
 
+/** A directory on a file system of its own (SnapRAID refuses two disks on one device). */
+export interface PeerDisk {
+  readonly name: string;
+  readonly dir: string;
+}
+
 export interface PeerContext {
+  /** On disk: SnapRAID's config and first content file. */
   readonly workDir: string;
+  /** Room for zfec's shares and outputs. */
+  readonly scratchDir: string;
+  /**
+   * k+m directories, each its own file system, for SnapRAID's data and parity disks: the tmpfs
+   * mounts rain ran on, emptied. Undefined in --dir mode: SnapRAID then loop-mounts ext4 images.
+   */
+  readonly disks: readonly PeerDisk[] | undefined;
   readonly sources: readonly SourceFile[];
   readonly k: number;
   readonly m: number;

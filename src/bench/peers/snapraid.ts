@@ -5,7 +5,7 @@ import path from 'node:path';
 import { totalBytesOf, writeFully } from '../data-generator.js';
 import { compareWithSource } from '../file-digest.js';
 import { mountDisk, type MountedDisk } from './disk-mounts.js';
-import { INSTALL_HINT, timePeerCommand, which, withNote, type PeerContext, type PeerOperation, type PeerReport } from './peer-report.js';
+import { INSTALL_HINT, timePeerCommand, which, withNote, type PeerContext, type PeerDisk, type PeerOperation, type PeerReport } from './peer-report.js';
 
 const PARITY_NAMES = ['parity', '2-parity', '3-parity', '4-parity', '5-parity', '6-parity'];
 
@@ -29,19 +29,28 @@ export async function runSnapraid(ctx: PeerContext): Promise<PeerReport> {
 
   const base = path.join(ctx.workDir, 'snapraid');
   await fs.mkdir(base, { recursive: true });
-  const pieceBytes = ctx.sources.reduce((sum, s) => sum + Math.ceil(s.sizeBytes / ctx.k), 0);
-  const deviceBytes = Math.ceil(pieceBytes * 1.1) + 64 * 1024 * 1024;
-  const disks: MountedDisk[] = [];
+  const mounted: MountedDisk[] = [];
   try {
-    ctx.log(`snapraid: mounting ${ctx.k + ctx.m} disks of ${Math.round(deviceBytes / 1048576)} MiB`);
-    for (let i = 1; i <= ctx.k; i++) disks.push(await mountDisk(base, `d${i}`, deviceBytes));
-    for (let i = 1; i <= ctx.m; i++) disks.push(await mountDisk(base, `p${i}`, deviceBytes));
+    let disks: readonly PeerDisk[];
+    let where: string;
+    if (ctx.disks) {
+      disks = ctx.disks.map((d, i) => ({ name: i < ctx.k ? `d${i + 1}` : `p${i - ctx.k + 1}`, dir: d.dir }));
+      where = 'disks: the tmpfs mounts rain ran on, emptied';
+    } else {
+      const pieceBytes = ctx.sources.reduce((sum, s) => sum + Math.ceil(s.sizeBytes / ctx.k), 0);
+      const deviceBytes = Math.ceil(pieceBytes * 1.1) + 64 * 1024 * 1024;
+      ctx.log(`snapraid: mounting ${ctx.k + ctx.m} disks of ${Math.round(deviceBytes / 1048576)} MiB`);
+      for (let i = 1; i <= ctx.k; i++) mounted.push(await mountDisk(base, `d${i}`, deviceBytes));
+      for (let i = 1; i <= ctx.m; i++) mounted.push(await mountDisk(base, `p${i}`, deviceBytes));
+      disks = mounted;
+      const kinds = [...new Set(mounted.map((d) => d.kind))].join('+');
+      where = kinds === 'loop-ext4'
+        ? "disks: ext4 loop devices backed by files on the bench disk (the loop devices' kernel threads work for SnapRAID but count as 'other processes')"
+        : `disks: ${kinds} (RAM, not comparable with rain on disk)`;
+    }
+    for (const disk of disks) await fs.mkdir(disk.dir, { recursive: true });
     const dataDisks = disks.slice(0, ctx.k);
     const parityDisks = disks.slice(ctx.k);
-    const kinds = [...new Set(disks.map((d) => d.kind))].join('+');
-    const where = kinds === 'loop-ext4'
-      ? "disks: ext4 loop devices backed by files on the bench disk (the loop devices' kernel threads work for SnapRAID but count as 'other processes')"
-      : `disks: ${kinds} (RAM, not comparable with rain on disk)`;
 
     ctx.log('snapraid: laying the data out on the data disks (not timed)');
     const pieces = await layOutPieces(ctx, dataDisks);
@@ -84,13 +93,14 @@ export async function runSnapraid(ctx: PeerContext): Promise<PeerReport> {
     operations.push({ comparesTo: 'rebuild', measurement: withNote(fix.measurement, `all files of data disk ${lost.name} deleted; ${check}`) });
     return { name, status: 'ran', operations };
   } finally {
-    for (const disk of disks.reverse()) await disk.unmount().catch(() => undefined);
+    for (const disk of mounted.reverse()) await disk.unmount().catch(() => undefined);
+    for (const disk of ctx.disks ?? []) await fs.rm(disk.dir, { recursive: true, force: true });
     await fs.rm(base, { recursive: true, force: true });
   }
 }
 
 /** Piece p of every source file goes to data disk p; returns each piece's path and SHA-256. */
-async function layOutPieces(ctx: PeerContext, dataDisks: readonly MountedDisk[]): Promise<Piece[]> {
+async function layOutPieces(ctx: PeerContext, dataDisks: readonly PeerDisk[]): Promise<Piece[]> {
   const pieces: Piece[] = [];
   for (const source of ctx.sources) {
     const pieceLength = Math.ceil(source.sizeBytes / ctx.k);

@@ -36,7 +36,7 @@ export async function runZfec(ctx: PeerContext): Promise<PeerReport> {
   const name = 'zfec';
   const tools = await findTools();
   if (typeof tools === 'string') return { name, status: tools === INSTALL_HINT ? 'not installed' : 'skipped', message: tools, operations: [] };
-  const base = path.join(ctx.workDir, 'zfec');
+  const base = path.join(ctx.scratchDir, 'zfec');
   const shares = path.join(base, 'shares');
   const out = path.join(base, 'out');
   await fs.mkdir(shares, { recursive: true });

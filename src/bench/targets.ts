@@ -1,0 +1,108 @@
+import { megabytesPerSecond, type Measurement } from './measurement.js';
+import { isDisturbed, mib, ratio, type BenchResults } from './results.js';
+import type { Table } from './tables.js';
+
+/**
+ * Issue 6's targets, for data set (a) (4+2 in the issue), computed from this run only: every
+ * ratio compares two rows measured minutes apart on the same storage, which is what survives
+ * a noisy shared machine.
+ */
+export const TARGETS = {
+  putOfWriteFloor: 0.9,
+  getOfReadFloor: 0.9,
+  degradedGetOfReadFloor: 0.8,
+  verifyOfVerifyFloor: 0.9,
+  putOverFastestPeer: 2,
+  rebuildTimeOverSnapraidFix: 0.5,
+  rssLargeOverSmall: 1.2,
+} as const;
+
+export interface TargetRow {
+  readonly target: string;
+  readonly measured: string;
+  /** undefined: could not be judged (a row failed or a peer did not run). */
+  readonly met: boolean | undefined;
+  readonly disturbed: boolean;
+}
+
+function fmt(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(2) : '-';
+}
+
+function judged(target: string, value: number, passes: (v: number) => boolean, measured: string, rows: readonly (Measurement | undefined)[]): TargetRow {
+  return { target, measured, met: Number.isFinite(value) ? passes(value) : undefined, disturbed: rows.some(isDisturbed) };
+}
+
+/** The peer operations that encode (SnapRAID sync, par2 create, zfec), as MB/s of user data. */
+function encodingPeers(r: BenchResults): { label: string; measurement: Measurement }[] {
+  return r.peers.flatMap((p) => p.operations.filter((o) => o.comparesTo === 'put' && o.measurement.ok).map((o) => ({ label: o.measurement.label, measurement: o.measurement })));
+}
+
+function snapraidFix(r: BenchResults): Measurement | undefined {
+  return r.peers.find((p) => p.name === 'snapraid')?.operations.find((o) => o.comparesTo === 'rebuild' && o.measurement.ok)?.measurement;
+}
+
+export function targetRows(r: BenchResults): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const rain = r.rain;
+  const floor = r.floor;
+  const t = TARGETS;
+  const simple = (name: string, m: Measurement | undefined, reference: Measurement | undefined, min: number, of: string): void => {
+    const value = ratio(m, reference);
+    rows.push(judged(`${name} >= ${min.toFixed(1)} of the ${of}`, value, (v) => v >= min, fmt(value), [m, reference]));
+  };
+  simple('put', rain?.put, floor?.write, t.putOfWriteFloor, 'put (write) floor');
+  simple('get', rain?.get, floor?.readToFile, t.getOfReadFloor, 'get (read) floor');
+  simple('get with two stores missing', rain?.degradedGet, floor?.readToFile, t.degradedGetOfReadFloor, 'get (read) floor');
+  simple('verify', rain?.verify, floor?.verify, t.verifyOfVerifyFloor, 'verify floor');
+
+  const peers = encodingPeers(r);
+  const fastest = peers.reduce<{ label: string; measurement: Measurement } | undefined>(
+    (best, p) => (!best || megabytesPerSecond(p.measurement) > megabytesPerSecond(best.measurement) ? p : best), undefined);
+  const putName = `put >= ${t.putOverFastestPeer}x the fastest of SnapRAID sync / par2 create / zfec`;
+  if (fastest) {
+    const value = ratio(rain?.put, fastest.measurement);
+    rows.push(judged(putName, value, (v) => v >= t.putOverFastestPeer, `${fmt(value)}x (fastest: ${fastest.label}, ${megabytesPerSecond(fastest.measurement).toFixed(0)} MB/s)`, [rain?.put, fastest.measurement]));
+  } else {
+    rows.push({ target: putName, measured: 'no encoding peer ran', met: undefined, disturbed: false });
+  }
+
+  const fix = snapraidFix(r);
+  const fixName = `rebuild of one store in <= ${t.rebuildTimeOverSnapraidFix} x SnapRAID fix's time`;
+  if (fix && rain?.rebuild.ok) {
+    const value = rain.rebuild.seconds / fix.seconds;
+    rows.push(judged(fixName, value, (v) => v <= t.rebuildTimeOverSnapraidFix,
+      `${fmt(value)} (rain ${rain.rebuild.seconds.toFixed(1)} s, SnapRAID ${fix.seconds.toFixed(1)} s)`, [rain.rebuild, fix]));
+  } else {
+    rows.push({ target: fixName, measured: fix ? 'rain rebuild failed' : 'SnapRAID fix did not run', met: undefined, disturbed: false });
+  }
+
+  const sweep = r.rssSweep;
+  for (const op of ['put', 'get'] as const) {
+    const name = `peak RSS of ${op} flat: large file <= ${t.rssLargeOverSmall} x small file`;
+    if (!('small' in sweep)) {
+      rows.push({ target: name, measured: `not measured (${sweep.skipped})`, met: undefined, disturbed: false });
+      continue;
+    }
+    const small = sweep.small[op];
+    const large = sweep.large[op];
+    const a = small.ok ? small.rss?.treeMaxBytes : undefined;
+    const b = large.ok ? large.rss?.treeMaxBytes : undefined;
+    const value = a !== undefined && b !== undefined ? b / a : NaN;
+    const sizes = `${mib(sweep.small.sizeBytes)} -> ${mib(sweep.large.sizeBytes)}`;
+    rows.push(judged(name, value, (v) => v <= t.rssLargeOverSmall,
+      a !== undefined && b !== undefined ? `${fmt(value)} (${mib(a)} -> ${mib(b)}, files ${sizes})` : 'failed', []));
+  }
+  return rows;
+}
+
+export function targetsTable(r: BenchResults): Table {
+  return {
+    head: ['target', 'measured', 'verdict'],
+    rows: targetRows(r).map((row) => [
+      row.target,
+      row.measured,
+      `${row.met === undefined ? 'not judged' : row.met ? 'met' : 'NOT MET'}${row.disturbed ? ' (DISTURBED row)' : ''}`,
+    ]),
+  };
+}
