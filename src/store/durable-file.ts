@@ -67,8 +67,15 @@ export async function ensureDirectory(storePath: string, dir: string, sync: Dire
 
 const knownDirectories = new Set<string>();
 
+/**
+ * Unique per process without a random draw per file: a random prefix chosen once, then a counter.
+ * The prefix keeps names unique across a pid reused after a crash left temp files behind.
+ */
+const tempPrefix = `${process.pid}-${randomBytes(6).toString('hex')}`;
+let tempCounter = 0;
+
 export function tempPathIn(storePath: string): string {
-  return path.join(storePath, TMP_DIR, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
+  return path.join(storePath, TMP_DIR, `${tempPrefix}-${(tempCounter++).toString(36)}.tmp`);
 }
 
 /** Writes `chunks` durably to `finalPath` (inside `storePath`); the rename's directory joins `sync`. */
@@ -100,16 +107,21 @@ export async function writeFileDurably(
   sync.add(path.dirname(finalPath));
 }
 
-/** writev may stop short (a full disk reports ENOSPC only on the next call), so loop until done. */
+/**
+ * One writev for all chunks (a block's header and payload in one system call). It may stop short
+ * (a full disk reports ENOSPC only on the next call), so the rest is written piece by piece.
+ */
 async function writeAll(handle: fs.FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
+  const { bytesWritten } = await handle.writev([...chunks], 0);
   let position = 0;
   for (const chunk of chunks) {
-    let offset = 0;
+    let offset = Math.min(chunk.length, Math.max(0, bytesWritten - position));
+    position += offset;
     while (offset < chunk.length) {
-      const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, position);
-      if (bytesWritten <= 0) throw new Error('write made no progress');
-      offset += bytesWritten;
-      position += bytesWritten;
+      const { bytesWritten: n } = await handle.write(chunk, offset, chunk.length - offset, position);
+      if (n <= 0) throw new Error('write made no progress');
+      offset += n;
+      position += n;
     }
   }
 }

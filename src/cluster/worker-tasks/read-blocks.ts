@@ -33,7 +33,7 @@ export async function readBlocksInto(ctx: WorkerContext, ref: DatasetRef, data: 
     }
     const result = await readBlock(store.path, {
       poolId: ref.poolId, fileId: ref.fileId, datasetIndex: ref.datasetIndex, blockIndex,
-      sequence: ref.sequence, payloadLengthBytes: data.extent.shardBytes,
+      sequence: ref.sequence, payloadLengthBytes: data.extent.shardBytes, name: ref.name,
     }, data.shards[blockIndex]);
     if (result.status === 'good' && result.header.datasetDataBytes !== data.extent.dataBytes) {
       data.results[blockIndex] = { status: 'corrupt', reason: 'header disagrees with the catalog on the data set size' };
