@@ -16,14 +16,24 @@ export class DirectorySync {
     this.pending.add(dir);
   }
 
+  /**
+   * Syncs every pending directory, many at once: the file system then commits them together
+   * (one journal commit can cover all) instead of one commit after another. Their order does not
+   * matter: nothing depends on any of these entries until flush has returned for all of them.
+   */
   async flush(): Promise<void> {
     const dirs = [...this.pending];
     this.pending.clear();
-    // Deepest first: a new directory's own entries before its entry in the parent.
-    dirs.sort((a, b) => b.length - a.length);
-    for (const dir of dirs) await fsyncDirectory(dir);
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < dirs.length) await fsyncDirectory(dirs[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(DIRECTORY_SYNCS_AT_ONCE, dirs.length) }, lane));
   }
 }
+
+/** Enough parallel fsyncs for the file system to group them; few enough to bound open handles. */
+const DIRECTORY_SYNCS_AT_ONCE = 16;
 
 export async function fsyncDirectory(dir: string): Promise<void> {
   const handle = await fs.open(dir, 'r');
@@ -50,13 +60,19 @@ export async function ensureDirectory(storePath: string, dir: string, sync: Dire
   for (const segment of relative.split(path.sep).filter((s) => s !== '')) {
     const parent = current;
     current = path.join(current, segment);
+    // Known parents (blocks/, blocks/HH/) are not re-made for every new file's directory.
+    if (knownDirectories.has(current)) continue;
     try {
       await fs.mkdir(current);
       sync.add(current);
       sync.add(parent);
+      if (current !== dir) knownDirectories.add(current);
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (code === 'EEXIST') continue;
+      if (code === 'EEXIST') {
+        knownDirectories.add(current);
+        continue;
+      }
       if (code === 'ENOENT' && parent === storePath) throw Object.assign(new Error(`store directory ${storePath} is gone`), { code: 'ENOENT' });
       throw error;
     }
