@@ -3,8 +3,11 @@ import { createCodec, type ReedSolomonCodec } from '../codec/reed-solomon.js';
 import { DirectorySync } from '../store/durable-file.js';
 import type { StoreAccess } from './protocol.js';
 
-/** Kept for reuse: as many as data sets a worker works on at once (2 for put/get, 3 in a check). */
-const IN_FLIGHT_BUFFERS = 3;
+/**
+ * Kept for reuse: as many as a worker uses at once (a data set's buffer per request in flight, 2
+ * for put/get and 3 in a check, plus a parity scratch area per check).
+ */
+const IN_FLIGHT_BUFFERS = 6;
 
 /** A worker's state across requests: which stores it may touch, open handles, codecs, buffers. */
 export class WorkerContext {

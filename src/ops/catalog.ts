@@ -1,6 +1,6 @@
 import { newestRecord, type CatalogRecord } from '../format/catalog-record.js';
 import { DirectorySync } from '../store/durable-file.js';
-import { listRecordVersions, removeCatalogRecord, scanCatalog, writeCatalogRecord } from '../store/catalog-files.js';
+import { listRecordVersions, listRecordVersionsOf, removeCatalogRecord, scanCatalog, writeCatalogRecord } from '../store/catalog-files.js';
 
 export interface CatalogView {
   /** Newest record per name (tombstones included), gathered from every readable store. */
@@ -10,9 +10,12 @@ export interface CatalogView {
   readonly unreadableFiles: string[];
 }
 
-/** Merges the catalogs of the given stores; the highest sequence of each name wins. */
-export async function readCatalog(storePaths: readonly string[], onlyName?: string): Promise<CatalogView> {
-  const scans = await Promise.all(storePaths.map((p) => scanCatalog(p, onlyName).catch(() => ({ records: [], unreadable: [] }))));
+/**
+ * Merges the catalogs of the given stores; the highest sequence of each name wins. `only` (one
+ * name or many) limits the work to those names, so a put of many files looks them all up at once.
+ */
+export async function readCatalog(storePaths: readonly string[], only?: string | readonly string[]): Promise<CatalogView> {
+  const scans = await Promise.all(storePaths.map((p) => scanCatalog(p, only).catch(() => ({ records: [], unreadable: [] }))));
   const byName = new Map<string, CatalogRecord[]>();
   for (const scan of scans) {
     for (const record of scan.records) byName.set(record.name, [...(byName.get(record.name) ?? []), record]);
@@ -38,26 +41,72 @@ export function liveRecords(view: CatalogView): CatalogRecord[] {
  * parallel. Returns how many stores took it; the caller decides whether that is enough.
  */
 export async function commitRecord(storePaths: readonly string[], record: CatalogRecord): Promise<{ written: number; errors: string[] }> {
-  const errors: string[] = [];
-  let written = 0;
+  return (await commitRecords(storePaths, [record]))[0];
+}
+
+/** Record files written at once per store: enough for the file system to group their fsyncs. */
+const RECORDS_IN_FLIGHT_PER_STORE = 32;
+
+/**
+ * Commits many records (each its own commit point, as commitRecord) with one directory fsync per
+ * store and catalog bucket for the lot instead of one per record, and their file fsyncs in
+ * parallel. Each record is still written to tmp/, fsynced and renamed; none is reported written
+ * before its rename is durable. Returns, per record, how many stores took it.
+ */
+export async function commitRecords(
+  storePaths: readonly string[], records: readonly CatalogRecord[],
+): Promise<{ written: number; errors: string[] }[]> {
+  const outcomes = records.map(() => ({ written: 0, errors: [] as string[] }));
   await Promise.all(storePaths.map(async (storePath) => {
+    const sync = new DirectorySync();
+    const took: number[] = [];
+    await forEachBounded(records, RECORDS_IN_FLIGHT_PER_STORE, async (record, i) => {
+      try {
+        await writeCatalogRecord(storePath, record, sync);
+        took.push(i);
+      } catch (error) {
+        outcomes[i].errors.push(`${storePath}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
     try {
-      const sync = new DirectorySync();
-      await writeCatalogRecord(storePath, record, sync);
       await sync.flush();
-      written++;
+      for (const i of took) outcomes[i].written++;
     } catch (error) {
-      errors.push(`${storePath}: ${error instanceof Error ? error.message : String(error)}`);
+      for (const i of took) outcomes[i].errors.push(`${storePath}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }));
-  return { written, errors };
+  return outcomes;
+}
+
+async function forEachBounded<T>(items: readonly T[], limit: number, body: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      await body(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 /** Drops record files of `name` older than `sequence` (after a newer version committed). */
 export async function dropOlderRecords(storePaths: readonly string[], name: string, sequence: bigint): Promise<void> {
+  await dropOlderRecordsOf(storePaths, [{ name, sequence }]);
+}
+
+/** dropOlderRecords for many names: each store's catalog bucket is listed once for all of them. */
+export async function dropOlderRecordsOf(storePaths: readonly string[], newest: readonly { name: string; sequence: bigint }[]): Promise<void> {
+  if (newest.length === 0) return;
+  const names = newest.map((n) => n.name);
+  const keep = new Map(newest.map((n) => [n.name, n.sequence]));
   await Promise.all(storePaths.map(async (storePath) => {
-    for (const older of await listRecordVersions(storePath, name).catch(() => [])) {
-      if (older < sequence) await removeCatalogRecord(storePath, name, older).catch(() => undefined);
+    const versions = await listRecordVersionsOf(storePath, names).catch(() => new Map<string, bigint[]>());
+    for (const [name, sequences] of versions) {
+      const current = keep.get(name);
+      if (current === undefined) continue;
+      for (const older of sequences) {
+        if (older < current) await removeCatalogRecord(storePath, name, older).catch(() => undefined);
+      }
     }
   }));
 }

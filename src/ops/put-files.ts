@@ -86,8 +86,10 @@ async function putBatch(
 ): Promise<void> {
   const { manifest } = session.pool;
   const planned: (PlannedVersion & { replaced: boolean })[] = [];
+  // One catalog lookup for the whole batch: each store's buckets are listed once, not once per file.
+  const catalog = await readCatalog(session.readablePaths, batch.map((s) => s.name));
   for (const source of batch) {
-    const existing = (await readCatalog(session.readablePaths, source.name)).records.get(source.name);
+    const existing = catalog.records.get(source.name);
     const datasetCount = datasetCountOf({ fileSizeBytes: source.sizeBytes, k: manifest.k, blockSizeBytes: manifest.blockSizeBytes });
     const record: CatalogRecord = {
       name: source.name,

@@ -3,7 +3,7 @@ import { faultPoint } from '../cluster/fault-points.js';
 import { datasetSequence, type CatalogRecord } from '../format/catalog-record.js';
 import { datasetExtent } from '../format/dataset-geometry.js';
 import { ioError } from '../rain-error.js';
-import { commitRecord, dropOlderRecords } from './catalog.js';
+import { commitRecords, dropOlderRecordsOf } from './catalog.js';
 import type { PoolSession } from './pool-session.js';
 import type { WriterHeartbeat } from './writer-heartbeat.js';
 
@@ -13,6 +13,7 @@ export interface PlannedVersion {
   /** datasetChecksums is filled in from what the workers actually read. */
   readonly record: CatalogRecord;
   readonly datasetsToWrite: readonly number[];
+  /** The name's newest record (tombstones too); required whenever record.fileId is reused from it. */
   readonly previous?: CatalogRecord;
 }
 
@@ -56,15 +57,18 @@ export async function writeVersions(
     await undoBlocks(session, planned.map((p) => p.record));
     throw error;
   }
+  const records = planned.map((p, i): CatalogRecord => ({
+    ...p.record,
+    datasetChecksums: Array.from({ length: p.record.datasetCount }, (_, d) => results[i].get(d)?.dataChecksum ?? p.previous?.datasetChecksums[d] ?? 0),
+  }));
+  // Every version's blocks are durable (flushed above), so all records may commit together.
+  const commits = await commitRecords(session.writablePaths, records);
   const written: WrittenVersion[] = [];
+  const complete: CatalogRecord[] = [];
   for (let i = 0; i < planned.length; i++) {
-    const p = planned[i];
+    const record = records[i];
     const encoded = results[i];
-    const record: CatalogRecord = {
-      ...p.record,
-      datasetChecksums: Array.from({ length: p.record.datasetCount }, (_, d) => encoded.get(d)?.dataChecksum ?? p.previous?.datasetChecksums[d] ?? 0),
-    };
-    const commit = await commitRecord(session.writablePaths, record);
+    const commit = commits[i];
     if (commit.written === 0) {
       await undoBlocks(session, [record]);
       throw ioError(`${record.name}: the catalog record could not be written to any store: ${commit.errors[0] ?? ''}`);
@@ -77,15 +81,19 @@ export async function writeVersions(
     if (missingBlocks > 0) {
       warnings.push(`${record.name}: ${missingBlocks} blocks not written (stores down); run 'rain rebuild' when they are back`);
     } else {
-      // Complete on every store that should hold it: the older blocks and records are garbage now.
-      const datasetSequences = Array.from({ length: record.datasetCount }, (_, d) => datasetSequence(record, d));
-      await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request({
-        op: 'collect-older', fileId: record.fileId, sequence: record.sequence, datasetSequences,
-      }).catch(() => undefined)));
-      await dropOlderRecords(session.writablePaths, record.name, record.sequence);
+      complete.push(record);
+      // Complete on every store that should hold it: the older blocks are garbage now. A file
+      // id drawn fresh for this version (no previous record) has no older blocks to look for.
+      if (planned[i].previous !== undefined) {
+        const datasetSequences = Array.from({ length: record.datasetCount }, (_, d) => datasetSequence(record, d));
+        await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request({
+          op: 'collect-older', fileId: record.fileId, sequence: record.sequence, datasetSequences,
+        }).catch(() => undefined)));
+      }
     }
     written.push({ record, missingBlocks, bytesWritten });
   }
+  await dropOlderRecordsOf(session.writablePaths, complete);
   return written;
 }
 

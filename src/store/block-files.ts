@@ -11,14 +11,25 @@ export type BlockReadResult =
   | { readonly status: 'missing' }
   | { readonly status: 'corrupt'; readonly reason: string };
 
-/** Without `sync` (a call from another process or host) the block is durable, directory entry included, on return. */
-async function writeBlockHere(storePath: string, header: BlockHeader, payload: Uint8Array, sync?: DirectorySync): Promise<void> {
+/** A header to write: the payload checksum may be left to writeBlock, which hashes the payload anyway. */
+export type BlockHeaderInput = Omit<BlockHeader, 'payloadCrc32'> & { readonly payloadCrc32?: number };
+
+/**
+ * Writes one block file durably and returns the payload's CRC-32. The checksum is computed here,
+ * from the very bytes written, so header and payload cannot disagree; a caller-supplied one is
+ * checked against it. Callers reuse the returned CRC (e.g. to derive the data set checksum with
+ * crc32Combine) instead of hashing the payload a second time. Without `sync` (a call from another
+ * process or host) the block is durable, directory entry included, on return.
+ */
+async function writeBlockHere(storePath: string, header: BlockHeaderInput, payload: Uint8Array, sync?: DirectorySync): Promise<number> {
   if (payload.length !== header.payloadLengthBytes) throw new Error('payload length does not match its header');
-  if (crc32Of(payload) !== header.payloadCrc32) throw new Error('payload checksum does not match its header');
+  const payloadCrc32 = crc32Of(payload);
+  if (header.payloadCrc32 !== undefined && header.payloadCrc32 >>> 0 !== payloadCrc32) throw new Error('payload checksum does not match its header');
   const finalPath = blockPath(storePath, header.fileId, header.datasetIndex, header.blockIndex, header.sequence);
   const pending = sync ?? new DirectorySync();
-  await writeFileDurably(storePath, finalPath, [encodeBlockHeader(header), payload], pending);
+  await writeFileDurably(storePath, finalPath, [encodeBlockHeader({ ...header, payloadCrc32 }), payload], pending);
   if (!sync) await pending.flush();
+  return payloadCrc32;
 }
 
 export interface ExpectedBlock {
@@ -28,11 +39,20 @@ export interface ExpectedBlock {
   readonly blockIndex: number;
   readonly sequence: bigint;
   readonly payloadLengthBytes: number;
+  /** The file's name, when known: it fixes the header's length, so header and payload come in one read. */
+  readonly name?: string;
 }
+
+/** Header bytes before the name (docs/FORMAT.md §5): 90 fixed + the trailing 4-byte header CRC. */
+const HEADER_BYTES_WITHOUT_NAME = 94;
 
 /**
  * Reads one block and trusts nothing: the header must decode, name the block we asked for, and
  * the payload must match its checksum. Anything else is 'corrupt' (treated as missing by readers).
+ *
+ * When the name is known the header's length is too, so one readv fills the header, the payload
+ * (straight into `into`, no copy) and one byte past the end: that extra byte arriving means
+ * trailing garbage, so no fstat is needed. A header of another length falls back to a second read.
  */
 async function readBlockHere(storePath: string, expected: ExpectedBlock, into?: Buffer): Promise<BlockReadResult> {
   const filePath = blockPath(storePath, expected.fileId, expected.datasetIndex, expected.blockIndex, expected.sequence);
@@ -44,9 +64,28 @@ async function readBlockHere(storePath: string, expected: ExpectedBlock, into?: 
     return { status: 'corrupt', reason: `unreadable: ${errnoCode(error) ?? String(error)}` };
   }
   try {
-    const headerBuf = Buffer.allocUnsafe(MAX_HEADER_BYTES);
-    const { bytesRead } = await handle.read(headerBuf, 0, MAX_HEADER_BYTES, 0);
-    const decoded = decodeBlockHeader(headerBuf.subarray(0, bytesRead));
+    const guessedHeaderBytes = expected.name === undefined ? MAX_HEADER_BYTES : HEADER_BYTES_WITHOUT_NAME + Buffer.byteLength(expected.name, 'utf8');
+    const payload = into && into.length >= expected.payloadLengthBytes
+      ? into.subarray(0, expected.payloadLengthBytes) : Buffer.allocUnsafe(expected.payloadLengthBytes);
+    const headerBuf = Buffer.allocUnsafe(guessedHeaderBytes);
+    const past = Buffer.allocUnsafe(1);
+    const exact = guessedHeaderBytes + payload.length;
+    let got = 0;
+    // readv may return short (signals, odd file systems): top up until the file ends.
+    const regions = [headerBuf, payload, past];
+    for (;;) {
+      const { bytesRead } = await handle.readv(remainderOf(regions, got), got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+      if (got === exact + 1) break;
+    }
+    let decoded = decodeBlockHeader(headerBuf.subarray(0, Math.min(got, guessedHeaderBytes)));
+    if (!decoded.ok && guessedHeaderBytes < MAX_HEADER_BYTES) {
+      // Perhaps only longer than guessed: decode it from a read of the largest possible header.
+      const whole = Buffer.allocUnsafe(MAX_HEADER_BYTES);
+      const { bytesRead } = await handle.read(whole, 0, MAX_HEADER_BYTES, 0);
+      decoded = decodeBlockHeader(whole.subarray(0, bytesRead));
+    }
     if (!decoded.ok) return { status: 'corrupt', reason: decoded.reason };
     const h = decoded.header;
     if (h.poolId !== expected.poolId || h.fileId !== expected.fileId || h.datasetIndex !== expected.datasetIndex
@@ -54,15 +93,21 @@ async function readBlockHere(storePath: string, expected: ExpectedBlock, into?: 
       return { status: 'corrupt', reason: 'header names a different block' };
     }
     if (h.payloadLengthBytes !== expected.payloadLengthBytes) return { status: 'corrupt', reason: 'unexpected payload length' };
-    const payload = into && into.length >= h.payloadLengthBytes ? into.subarray(0, h.payloadLengthBytes) : Buffer.allocUnsafe(h.payloadLengthBytes);
-    let filled = 0;
-    while (filled < payload.length) {
-      const r = await handle.read(payload, filled, payload.length - filled, decoded.headerLengthBytes + filled);
-      if (r.bytesRead === 0) return { status: 'corrupt', reason: 'truncated payload' };
-      filled += r.bytesRead;
+    const fileBytes = decoded.headerLengthBytes + h.payloadLengthBytes;
+    if (decoded.headerLengthBytes === guessedHeaderBytes) {
+      if (got < exact) return { status: 'corrupt', reason: 'truncated payload' };
+      if (got > exact) return { status: 'corrupt', reason: 'trailing bytes after payload' };
+    } else {
+      // The header is shorter than guessed (unknown or different name): read the payload where it is.
+      let filled = 0;
+      while (filled < payload.length) {
+        const r = await handle.read(payload, filled, payload.length - filled, decoded.headerLengthBytes + filled);
+        if (r.bytesRead === 0) return { status: 'corrupt', reason: 'truncated payload' };
+        filled += r.bytesRead;
+      }
+      const r = await handle.read(past, 0, 1, fileBytes);
+      if (r.bytesRead !== 0) return { status: 'corrupt', reason: 'trailing bytes after payload' };
     }
-    const stat = await handle.stat();
-    if (stat.size !== decoded.headerLengthBytes + h.payloadLengthBytes) return { status: 'corrupt', reason: 'trailing bytes after payload' };
     if (crc32Of(payload) !== h.payloadCrc32) return { status: 'corrupt', reason: 'payload checksum mismatch' };
     return { status: 'good', header: h, payload };
   } catch (error) {
@@ -93,6 +138,21 @@ function intoCallerBuffer(result: BlockReadResult, args: [ExpectedBlock, Buffer?
     return { ...result, payload: into.subarray(0, arrived.length) };
   }
   return { ...result, payload: Buffer.from(arrived.buffer, arrived.byteOffset, arrived.byteLength) };
+}
+
+/** The parts of `regions` after their first `skip` bytes. */
+function remainderOf(regions: readonly Buffer[], skip: number): Buffer[] {
+  const rest: Buffer[] = [];
+  let left = skip;
+  for (const region of regions) {
+    if (left >= region.length) {
+      left -= region.length;
+      continue;
+    }
+    rest.push(left > 0 ? region.subarray(left) : region);
+    left = 0;
+  }
+  return rest;
 }
 
 /** The block files this store holds for one file, by name only (contents are checked on read). */

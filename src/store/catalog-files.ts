@@ -21,16 +21,21 @@ export interface CatalogScan {
   readonly unreadable: string[];
 }
 
-/** Reads the newest valid version of each name; older files of a name are not opened at all. */
-async function scanCatalogHere(storePath: string, onlyName?: string): Promise<CatalogScan> {
+/**
+ * Reads the newest valid version of each name; older files of a name are not opened at all.
+ * `only` narrows the scan to some names: just their buckets are listed, each once however many of
+ * the names share it, and only their record files are read.
+ */
+async function scanCatalogHere(storePath: string, only?: string | readonly string[]): Promise<CatalogScan> {
   const byHash = new Map<string, { sequence: bigint; file: string }[]>();
-  const buckets = onlyName ? [nameHash(onlyName).slice(0, 2)] : await readdirOrEmpty(path.join(storePath, CATALOG_DIR));
-  const wantedHash = onlyName ? nameHash(onlyName) : undefined;
+  const onlyNames = only === undefined ? undefined : typeof only === 'string' ? [only] : only;
+  const wantedHashes = onlyNames ? new Set(onlyNames.map(nameHash)) : undefined;
+  const buckets = wantedHashes ? [...new Set([...wantedHashes].map((h) => h.slice(0, 2)))] : await readdirOrEmpty(path.join(storePath, CATALOG_DIR));
   for (const bucket of buckets) {
     const dir = path.join(storePath, CATALOG_DIR, bucket);
     for (const file of await readdirOrEmpty(dir)) {
       const parsed = parseCatalogFileName(file);
-      if (!parsed || (wantedHash && parsed.nameHash !== wantedHash)) continue;
+      if (!parsed || (wantedHashes && !wantedHashes.has(parsed.nameHash))) continue;
       const list = byHash.get(parsed.nameHash) ?? [];
       list.push({ sequence: parsed.sequence, file: path.join(dir, file) });
       byHash.set(parsed.nameHash, list);
@@ -64,6 +69,21 @@ async function listRecordVersionsHere(storePath: string, name: string): Promise<
   return sequences.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
 }
 
+/** listRecordVersions for many names, listing each catalog bucket once. */
+async function listRecordVersionsOfHere(storePath: string, names: readonly string[]): Promise<Map<string, bigint[]>> {
+  const byHash = new Map(names.map((name) => [nameHash(name), name]));
+  const versions = new Map<string, bigint[]>();
+  for (const bucket of new Set([...byHash.keys()].map((h) => h.slice(0, 2)))) {
+    for (const file of await readdirOrEmpty(path.join(storePath, CATALOG_DIR, bucket))) {
+      const parsed = parseCatalogFileName(file);
+      const name = parsed && byHash.get(parsed.nameHash);
+      if (!parsed || name === undefined) continue;
+      versions.set(name, [...(versions.get(name) ?? []), parsed.sequence]);
+    }
+  }
+  return versions;
+}
+
 async function removeCatalogRecordHere(storePath: string, name: string, sequence: bigint): Promise<void> {
   await fs.rm(catalogRecordPath(storePath, name, sequence), { force: true });
 }
@@ -90,4 +110,5 @@ export async function readdirOrEmpty(dir: string): Promise<string[]> {
 export const writeCatalogRecord = remotable('writeCatalogRecord', writeCatalogRecordHere, { localOnlyArgs: [1] });
 export const scanCatalog = remotable('scanCatalog', scanCatalogHere);
 export const listRecordVersions = remotable('listRecordVersions', listRecordVersionsHere);
+export const listRecordVersionsOf = remotable('listRecordVersionsOf', listRecordVersionsOfHere);
 export const removeCatalogRecord = remotable('removeCatalogRecord', removeCatalogRecordHere);

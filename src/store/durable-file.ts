@@ -17,14 +17,24 @@ export class DirectorySync {
     this.pending.add(dir);
   }
 
+  /**
+   * Syncs every pending directory, many at once: the file system then commits them together
+   * (one journal commit can cover all) instead of one commit after another. Their order does not
+   * matter: nothing depends on any of these entries until flush has returned for all of them.
+   */
   async flush(): Promise<void> {
     const dirs = [...this.pending];
     this.pending.clear();
-    // Deepest first: a new directory's own entries before its entry in the parent.
-    dirs.sort((a, b) => b.length - a.length);
-    for (const dir of dirs) await fsyncDirectory(dir);
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < dirs.length) await fsyncDirectory(dirs[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(DIRECTORY_SYNCS_AT_ONCE, dirs.length) }, lane));
   }
 }
+
+/** Enough parallel fsyncs for the file system to group them; few enough to bound open handles. */
+const DIRECTORY_SYNCS_AT_ONCE = 16;
 
 export async function fsyncDirectory(dir: string): Promise<void> {
   const handle = await fs.open(dir, 'r');
@@ -51,13 +61,19 @@ export async function ensureDirectory(storePath: string, dir: string, sync: Dire
   for (const segment of relative.split(path.sep).filter((s) => s !== '')) {
     const parent = current;
     current = path.join(current, segment);
+    // Known parents (blocks/, blocks/HH/) are not re-made for every new file's directory.
+    if (knownDirectories.has(current)) continue;
     try {
       await fs.mkdir(current);
       sync.add(current);
       sync.add(parent);
+      if (current !== dir) knownDirectories.add(current);
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (code === 'EEXIST') continue;
+      if (code === 'EEXIST') {
+        knownDirectories.add(current);
+        continue;
+      }
       if (code === 'ENOENT' && parent === storePath) throw Object.assign(new Error(`store directory ${storePath} is gone`), { code: 'ENOENT' });
       throw error;
     }
@@ -68,8 +84,15 @@ export async function ensureDirectory(storePath: string, dir: string, sync: Dire
 
 const knownDirectories = new Set<string>();
 
+/**
+ * Unique per process without a random draw per file: a random prefix chosen once, then a counter.
+ * The prefix keeps names unique across a pid reused after a crash left temp files behind.
+ */
+const tempPrefix = `${process.pid}-${randomBytes(6).toString('hex')}`;
+let tempCounter = 0;
+
 export function tempPathIn(storePath: string): string {
-  return path.join(storePath, TMP_DIR, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
+  return path.join(storePath, TMP_DIR, `${tempPrefix}-${(tempCounter++).toString(36)}.tmp`);
 }
 
 /** Writes `chunks` durably to `finalPath` (inside `storePath`); the rename's directory joins `sync`. */
@@ -101,16 +124,21 @@ export async function writeFileDurably(
   sync.add(path.dirname(finalPath));
 }
 
-/** writev may stop short (a full disk reports ENOSPC only on the next call), so loop until done. */
+/**
+ * One writev for all chunks (a block's header and payload in one system call). It may stop short
+ * (a full disk reports ENOSPC only on the next call), so the rest is written piece by piece.
+ */
 async function writeAll(handle: fs.FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
+  const { bytesWritten } = await handle.writev([...chunks], 0);
   let position = 0;
   for (const chunk of chunks) {
-    let offset = 0;
+    let offset = Math.min(chunk.length, Math.max(0, bytesWritten - position));
+    position += offset;
     while (offset < chunk.length) {
-      const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, position);
-      if (bytesWritten <= 0) throw new Error('write made no progress');
-      offset += bytesWritten;
-      position += bytesWritten;
+      const { bytesWritten: n } = await handle.write(chunk, offset, chunk.length - offset, position);
+      if (n <= 0) throw new Error('write made no progress');
+      offset += n;
+      position += n;
     }
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { decodeBlockHeader, encodeBlockHeader, type BlockHeader } from '../../src/format/block-header.js';
+import { crc32Combine, crc32Of } from '../../src/format/checksum.js';
 import { decodeCatalogRecord, encodeCatalogRecord, newestRecord, type CatalogRecord } from '../../src/format/catalog-record.js';
 import { datasetCountOf, datasetExtent } from '../../src/format/dataset-geometry.js';
 import { checkFileName } from '../../src/format/file-name.js';
@@ -128,5 +129,16 @@ describe('sealed metadata', () => {
     expect(parseSequence('18446744073709551615')).toBe((1n << 64n) - 1n);
     expect(parseSequence('18446744073709551616')).toBeUndefined();
     expect(parseSequence('-1')).toBeUndefined();
+  });
+});
+
+describe('crc32Combine', () => {
+  it('gives the CRC-32 of a concatenation from the parts\' CRCs and the second part\'s length', () => {
+    const bytes = (n: number, seed: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed * 7 + (i >> 8)) & 0xff));
+    for (const [a, b] of [[0, 0], [1, 0], [0, 1], [5, 17], [4096, 4096], [3, 1 << 20], [1000, 65537]]) {
+      const first = bytes(a, 1);
+      const second = bytes(b, 2);
+      expect(crc32Combine(crc32Of(first), crc32Of(second), b)).toBe(crc32Of(Buffer.concat([first, second])));
+    }
   });
 });

@@ -1,6 +1,6 @@
 import type { BlockHeader } from '../../format/block-header.js';
 import { crc32Of } from '../../format/checksum.js';
-import { listFileBlocks, readBlock, removeBlock, verifyBlock, writeBlock } from '../../store/block-files.js';
+import { listFileBlocks, readBlock, removeBlock, verifyBlock, writeBlock, type BlockHeaderInput } from '../../store/block-files.js';
 import type { BlockFileKey } from '../../store/store-layout.js';
 import { describeError } from '../../rain-error.js';
 import type { BlockVerdict, CheckResult, DatasetRef } from '../protocol.js';
@@ -70,11 +70,17 @@ function findParityMismatch(ctx: WorkerContext, ref: DatasetRef, data: DatasetBu
   // host were checked against their own checksum there (docs/PROTOCOL.md, "Stores on other hosts").
   for (let b = 0; b < ref.k; b++) if (data.results[b]?.status !== 'good' || data.verifiedElsewhere.has(b)) return mismatched;
   const shardBytes = data.extent.shardBytes;
-  const expected = Array.from({ length: ref.m }, () => Buffer.allocUnsafe(shardBytes));
-  ctx.codec(ref.k, ref.m).encode(data.shards.slice(0, ref.k), expected);
-  for (let r = 0; r < ref.m; r++) {
-    const b = ref.k + r;
-    if (data.results[b]?.status === 'good' && !data.verifiedElsewhere.has(b) && !expected[r].equals(data.shards[b])) mismatched.add(b);
+  // A reused scratch area: a fresh megabyte per data set would be a fresh mmap and page faults.
+  const scratch = ctx.takeBuffer(ref.m * shardBytes);
+  try {
+    const expected = Array.from({ length: ref.m }, (_, r) => scratch.subarray(r * shardBytes, (r + 1) * shardBytes));
+    ctx.codec(ref.k, ref.m).encode(data.shards.slice(0, ref.k), expected);
+    for (let r = 0; r < ref.m; r++) {
+      const b = ref.k + r;
+      if (data.results[b]?.status === 'good' && !data.verifiedElsewhere.has(b) && !expected[r].equals(data.shards[b])) mismatched.add(b);
+    }
+  } finally {
+    ctx.giveBuffer(scratch);
   }
   return mismatched;
 }
@@ -99,11 +105,10 @@ async function repairBlocks(
       return;
     }
     const payload = data.shards[blockIndex];
-    const header: BlockHeader = {
+    const header: BlockHeaderInput = {
       poolId: ref.poolId, fileId: ref.fileId, name: ref.name, sequence: ref.sequence, fileSizeBytes: ref.fileSizeBytes,
       k: ref.k, m: ref.m, blockIndex, datasetIndex: ref.datasetIndex, datasetCount: ref.datasetCount,
       blockSizeBytes: ref.blockSizeBytes, payloadLengthBytes: payload.length, datasetDataBytes: data.extent.dataBytes,
-      payloadCrc32: crc32Of(payload),
     };
     try {
       await writeBlock(store.path, header, payload, ctx.directorySync);

@@ -38,7 +38,7 @@ export async function readBlocksInto(ctx: WorkerContext, ref: DatasetRef, data: 
     try {
       result = await readBlock(store.path, {
         poolId: ref.poolId, fileId: ref.fileId, datasetIndex: ref.datasetIndex, blockIndex,
-        sequence: ref.sequence, payloadLengthBytes: data.extent.shardBytes,
+        sequence: ref.sequence, payloadLengthBytes: data.extent.shardBytes, name: ref.name,
       }, data.shards[blockIndex]);
     } catch (error) {
       // Only a store on another host fails like this (its connection dropped): read around it.
