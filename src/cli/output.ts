@@ -1,6 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
-import Table from 'cli-table3';
-import ora, { type Ora } from 'ora';
+import { createRequire } from 'node:module';
+import type TableConstructor from 'cli-table3';
+import type { Ora } from 'ora';
 import { ExitCode, RainError, describeError, type ExitCodeValue } from '../rain-error.js';
 
 export interface OutputFlags {
@@ -19,6 +20,7 @@ export class Output {
   readonly interactive: boolean;
   readonly color: ChalkInstance;
   private spinner: Ora | undefined;
+  private stopSpinner: (() => void) | undefined;
 
   constructor(flags: OutputFlags) {
     this.json = flags.json === true;
@@ -45,7 +47,7 @@ export class Output {
   table(head: string[], rows: (string | number)[][]): void {
     if (this.json || this.quiet) return;
     // cli-table3 colours by itself whenever TERM looks capable, even into a file: colour is ours alone.
-    const table = new Table({ head: head.map((h) => this.color.bold(h)), style: { head: [], border: [], compact: true } });
+    const table = new (loadTable())({ head: head.map((h) => this.color.bold(h)), style: { head: [], border: [], compact: true } });
     for (const row of rows) table.push(row.map(String));
     process.stdout.write(`${table.toString()}\n`);
   }
@@ -54,24 +56,35 @@ export class Output {
   progress(label: string): (doneBytes: number, totalBytes: number, phase?: string) => void {
     const canSpin = this.interactive && !this.json && !this.quiet && process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0;
     if (!canSpin) return () => undefined;
-    this.spinner = ora({ text: label, stream: process.stderr }).start();
+    // ora is loaded only here: it is most of a command's start-up cost, and cron never spins.
+    let text = label;
+    let stopped = false;
+    this.stopSpinner = () => { stopped = true; };
+    void import('ora').then(({ default: ora }) => {
+      if (stopped) return;
+      const spinner = ora({ text, stream: process.stderr }).start();
+      this.spinner = spinner;
+      this.stopSpinner = () => { stopped = true; spinner.stop(); };
+    }, () => undefined);
     let lastUpdate = 0;
     return (done, total, phase) => {
-      const now = Date.now();
-      if (!this.spinner) return;
+      if (stopped) return;
       if (phase !== undefined) {
-        this.spinner.text = `${label}: ${phase}`;
-        return;
+        text = `${label}: ${phase}`;
+      } else {
+        const now = Date.now();
+        if (now - lastUpdate < 100) return;
+        lastUpdate = now;
+        const percent = total > 0 ? Math.floor((done / total) * 100) : 100;
+        text = `${label} ${percent}% (${formatBytes(done)} of ${formatBytes(total)})`;
       }
-      if (now - lastUpdate < 100) return;
-      lastUpdate = now;
-      const percent = total > 0 ? Math.floor((done / total) * 100) : 100;
-      this.spinner.text = `${label} ${percent}% (${formatBytes(done)} of ${formatBytes(total)})`;
+      if (this.spinner) this.spinner.text = text;
     };
   }
 
   stopProgress(): void {
-    this.spinner?.stop();
+    this.stopSpinner?.();
+    this.stopSpinner = undefined;
     this.spinner = undefined;
   }
 
@@ -84,6 +97,13 @@ export class Output {
     if (this.json) process.stdout.write(`${JSON.stringify({ ok: false, exitCode, error: message }, null, 2)}\n`);
     return exitCode;
   }
+}
+
+/** cli-table3 (CommonJS) is loaded on the first table, so commands that print none skip its cost. */
+let tableConstructor: typeof TableConstructor | undefined;
+function loadTable(): typeof TableConstructor {
+  tableConstructor ??= createRequire(import.meta.url)('cli-table3') as typeof TableConstructor;
+  return tableConstructor;
 }
 
 export function formatBytes(bytes: number): string {
