@@ -8,6 +8,28 @@ import type { FromWorker, ToWorker } from './protocol.js';
 
 export const WORKER_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=256'];
 
+/**
+ * libuv runs every file system call of a process on its thread pool, 4 threads by default. A
+ * worker keeps up to 2 x (k+m) block writes and their fsyncs going, and on a disk an fsync holds
+ * its thread for milliseconds, so with 4 threads the next data set's reads queue behind the last
+ * one's fsyncs.
+ */
+const WORKER_IO_THREADS = '16';
+
+/**
+ * glibc's malloc.hugetlb=1 has malloc advise transparent huge pages for its large mappings: a
+ * worker's data set buffers (k+m blocks each) then fault in 2 MiB at a time instead of 4 KiB,
+ * which halved a 2 GiB put's page faults and cut its system time by a quarter (docs/BENCHMARKS.md).
+ * Other C libraries ignore the variable. A user's own settings win over both.
+ */
+function workerEnvironment(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? WORKER_IO_THREADS,
+    GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? 'glibc.malloc.hugetlb=1',
+  };
+}
+
 /** The coordinator's transport to one worker process: a local fork with IPC, or ssh to another host. */
 export interface WorkerChannel {
   /** Where the worker runs, for messages: "store 3" alone for local ones. */
@@ -44,6 +66,7 @@ export class ForkChannel implements WorkerChannel {
       // Workers allocate few short-lived JS objects (bytes live in reused Buffers), so a small
       // young generation costs nothing in speed and keeps each process's footprint small.
       execArgv: [...process.execArgv, ...WORKER_NODE_FLAGS],
+      env: workerEnvironment(),
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });

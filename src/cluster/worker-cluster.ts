@@ -80,21 +80,27 @@ export class WorkerCluster {
     return this.worker(responsibleSlot(fileId, datasetIndex, this.slots));
   }
 
-  /** Runs every task on its responsible worker; stops at the first failure (after in-flight ones settle). */
+  /**
+   * Runs every task, at most IN_FLIGHT_PER_WORKER at a time on any one worker, so a worker holds at
+   * most that many data set buffers whatever the file size. Checks go to their responsible worker
+   * (the common algorithm, docs/PROTOCOL.md); put and get data sets may be coded by any local
+   * worker, so each goes to the least busy one. Stops at the first failure (after in-flight ones
+   * settle).
+   */
   async runDatasets<R>(tasks: Iterable<DatasetTask<R>>, options: { ordered?: boolean } = {}): Promise<void> {
-    const window = Math.max(1, this.workers.length * IN_FLIGHT_PER_WORKER);
     const running = new Set<Promise<void>>();
     let failure: unknown;
     let chain: Promise<void> = Promise.resolve();
-    for (const task of tasks) {
-      if (failure !== undefined) break;
-      while (running.size >= window) await Promise.race(running);
-      if (failure !== undefined) break;
-      const candidates = this.candidates(task.request);
-      if (candidates.length === 0) throw ioError('no worker of the pool is running any more');
-      const slot = responsibleSlot(task.fileId, task.datasetIndex, candidates.map((w) => w.slot));
-      const reply = (candidates.find((w) => w.slot === slot) as WorkerHandle).request<R>(task.request);
-      // Ordered delivery: each completion waits for the previous one, bounded by the window.
+    let rotation = 0;
+    const source = tasks[Symbol.iterator]();
+    let exhausted = false;
+    // A few tasks are looked ahead, so a check whose responsible worker is busy does not hold up
+    // the tasks behind it that other workers could start. Ordered delivery keeps strict order.
+    const lookahead = options.ordered ? 1 : Math.max(1, this.workers.length * IN_FLIGHT_PER_WORKER * 2);
+    const waiting: DatasetTask<R>[] = [];
+    const dispatch = (task: DatasetTask<R>, target: WorkerHandle): void => {
+      const reply = target.request<R>(task.request);
+      // Ordered delivery: each completion waits for the previous one, bounded by the per-worker limit.
       const delivered = options.ordered
         ? (chain = chain.then(async () => task.done(await reply)))
         : reply.then((result) => task.done(result));
@@ -103,9 +109,49 @@ export class WorkerCluster {
         (error: unknown) => { running.delete(tracked); failure ??= error; },
       );
       running.add(tracked);
+    };
+    while (failure === undefined) {
+      while (!exhausted && waiting.length < lookahead) {
+        const next = source.next();
+        if (next.done) exhausted = true;
+        else waiting.push(next.value);
+      }
+      if (waiting.length === 0) break;
+      let started = 0;
+      for (let i = 0; i < waiting.length && failure === undefined; ) {
+        const task = waiting[i];
+        const candidates = this.candidates(task.request);
+        if (candidates.length === 0) {
+          failure = ioError('no worker of the pool is running any more');
+          break;
+        }
+        const target = this.assignee(task.fileId, task.datasetIndex, task.request, candidates, rotation++);
+        if (target.inFlight < IN_FLIGHT_PER_WORKER || running.size === 0) {
+          waiting.splice(i, 1);
+          dispatch(task, target);
+          started++;
+        } else {
+          i++;
+        }
+      }
+      if (started === 0 && failure === undefined) await Promise.race(running);
     }
     await Promise.all(running);
     if (failure !== undefined) throw failure;
+  }
+
+  private assignee(fileId: string, datasetIndex: number, request: WorkerRequest, candidates: readonly WorkerHandle[], rotation: number): WorkerHandle {
+    if (request.op !== 'encode' && request.op !== 'decode') {
+      const slot = responsibleSlot(fileId, datasetIndex, candidates.map((w) => w.slot));
+      return candidates.find((w) => w.slot === slot) as WorkerHandle;
+    }
+    // Least busy first; the rotating start spreads ties so no worker idles while another queues.
+    let best = candidates[rotation % candidates.length];
+    for (let i = 1; i < candidates.length; i++) {
+      const worker = candidates[(rotation + i) % candidates.length];
+      if (worker.inFlight < best.inFlight) best = worker;
+    }
+    return best;
   }
 
   /** Asks every worker to make its renames durable (directory fsync) and release handles. */

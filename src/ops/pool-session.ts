@@ -24,7 +24,6 @@ export class PoolSession {
 
   static async start(pool: OpenPool, what: string, mode: 'read' | 'write'): Promise<PoolSession> {
     requireQuorum(pool, what, mode);
-    giveWorkersMoreIoThreads();
     const access = storeAccess(pool.stores);
     const cluster = await WorkerCluster.start(pool.manifest.poolId, access);
     return new PoolSession(pool, access, cluster);
@@ -61,19 +60,6 @@ export class PoolSession {
   async close(): Promise<void> {
     await this.cluster.close();
   }
-}
-
-/**
- * libuv runs every file system call of a process on its thread pool, 4 threads by default. A
- * worker keeps up to 2 x (k+m) block writes and their fsyncs going, and an fsync holds its thread
- * for milliseconds, so with 4 threads the next data set's reads queue behind the last one's
- * fsyncs. Forked workers inherit the environment; a user's own setting wins. (The coordinator's
- * own pool is fixed before any of this code runs.)
- */
-const WORKER_IO_THREADS = '16';
-
-function giveWorkersMoreIoThreads(): void {
-  process.env.UV_THREADPOOL_SIZE ??= WORKER_IO_THREADS;
 }
 
 /** Opens a session, runs `body`, and always stops the workers. */
