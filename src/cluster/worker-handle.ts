@@ -23,6 +23,7 @@ export class WorkerHandle {
   private lastHeardMs = Date.now();
   private remotePid: number | undefined;
   private readonly stallTimer: NodeJS.Timeout | undefined;
+  /** Requests (data sets, scans) sent and not yet answered; store calls relayed for others do not count. */
   inFlight = 0;
 
   constructor(slot: number, channel: WorkerChannel) {
@@ -66,7 +67,11 @@ export class WorkerHandle {
   }
 
   request<T>(request: WorkerRequest): Promise<T> {
-    return this.send<T>((id) => ({ id, request }));
+    this.inFlight++;
+    const reply = this.send<T>((id) => ({ id, request }));
+    const done = (): void => { this.inFlight--; };
+    reply.then(done, done);
+    return reply;
   }
 
   storeCall<T>(storeCall: StoreCall): Promise<T> {
@@ -79,7 +84,6 @@ export class WorkerHandle {
     return new Promise<T>((resolve, reject) => {
       if (this.pending.size === 0) this.lastHeardMs = Date.now();
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.inFlight++;
       try {
         this.channel.send(build(id));
       } catch (error) {
@@ -124,7 +128,6 @@ export class WorkerHandle {
     const waiter = this.pending.get(id);
     if (!waiter) return;
     this.pending.delete(id);
-    this.inFlight--;
     if (error) waiter.reject(error);
     else waiter.resolve(value);
   }
