@@ -40,6 +40,8 @@ export interface TreeSection {
   readonly generateSeconds: number;
   readonly floor: TreeFloorResults | undefined;
   readonly rain: TreeResults | undefined;
+  /** `snapraid sync` of the same tree (issue 6: put -r "in a time comparable to SnapRAID syncing the same tree"). */
+  readonly snapraidSync?: Measurement;
   /** Set when the tree could not be measured (what failed). */
   readonly error: string | undefined;
 }

@@ -18,6 +18,7 @@ import { configureWarmUp, setWarmUpBytes } from './memory-warm-up.js';
 import { seconds, type Measurement } from './measurement.js';
 import { prepareTimedPhase } from './page-cache.js';
 import { runPeers } from './peers/run-peers.js';
+import { runSnapraidTreeSync } from './peers/snapraid-tree.js';
 import type { PeerReport } from './peers/peer-report.js';
 import { RainCli } from './rain-cli.js';
 import { LOST_STORE, runRainPhases, type RainResults } from './rain-phases.js';
@@ -206,9 +207,20 @@ async function run(options: BenchOptions): Promise<number> {
       for (const dir of treeStores) await fs.rm(dir, { recursive: true, force: true });
       await layout.out.empty();
     }
+    let snapraidSync: Measurement | undefined;
+    if (!options.skipPeers && layout.mode === 'tmpfs') {
+      try {
+        snapraidSync = await runSnapraidTreeSync({
+          tree, k, m, workDir: path.join(layout.benchDir, 'peers'), log,
+          disks: layout.stores.map((s, i) => ({ name: `disk-${i}`, dir: path.join(s.dir, 'snapraid-tree') })),
+        });
+      } catch (e) {
+        problems.push(`snapraid (tree): ${messageOf(e)}`);
+      }
+    }
     treeSection = {
       files: tree.files.length, totalBytes: tree.totalBytes, directories: tree.directories, seed: tree.seed, generateSeconds: treeSeconds,
-      floor: treeFloor, rain: treeRain, error,
+      floor: treeFloor, rain: treeRain, snapraidSync, error,
     };
     // The tree is not needed any more; par2 and the sweep want the room.
     await fs.rm(tree.root, { recursive: true, force: true });

@@ -98,6 +98,11 @@ export function treeTable(r: BenchResults): Table {
   } else {
     rows.push(['rain (tree)', 'failed', '-', t.error ?? 'not run']);
   }
+  if (t.snapraidSync) {
+    const put = t.rain?.put;
+    const times = put?.ok && t.snapraidSync.ok ? `rain put -r takes ${(put.seconds / t.snapraidSync.seconds).toFixed(2)}x its time` : '-';
+    rows.push(row(t.snapraidSync, times));
+  }
   return { head: HEAD, rows };
 }
 

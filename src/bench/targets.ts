@@ -15,6 +15,8 @@ export const TARGETS = {
   putOverFastestPeer: 2,
   rebuildTimeOverSnapraidFix: 0.5,
   rssLargeOverSmall: 1.2,
+  /** "Comparable" read as: within twice SnapRAID's time. */
+  treePutTimeOverSnapraidSync: 2,
 } as const;
 
 export interface TargetRow {
@@ -75,6 +77,17 @@ export function targetRows(r: BenchResults): TargetRow[] {
       `${fmt(value)} (rain ${rain.rebuild.seconds.toFixed(1)} s, SnapRAID ${fix.seconds.toFixed(1)} s)`, [rain.rebuild, fix]));
   } else {
     rows.push({ target: fixName, measured: fix ? 'rain rebuild failed' : 'SnapRAID fix did not run', met: undefined, disturbed: false });
+  }
+
+  const treeSync = r.tree?.snapraidSync;
+  const treePut = r.tree?.rain?.put;
+  const treeName = `small-file put -r in <= ${t.treePutTimeOverSnapraidSync} x SnapRAID sync's time for the same tree`;
+  if (treeSync?.ok && treePut?.ok) {
+    const value = treePut.seconds / treeSync.seconds;
+    rows.push(judged(treeName, value, (v) => v <= t.treePutTimeOverSnapraidSync,
+      `${fmt(value)} (rain ${treePut.seconds.toFixed(1)} s, SnapRAID ${treeSync.seconds.toFixed(1)} s)`, [treePut, treeSync]));
+  } else {
+    rows.push({ target: treeName, measured: treeSync ? (treeSync.ok ? 'rain put -r failed' : treeSync.notes.join('; ') || 'SnapRAID sync failed') : 'SnapRAID sync of the tree did not run', met: undefined, disturbed: false });
   }
 
   const sweep = r.rssSweep;

@@ -55,14 +55,7 @@ export async function runSnapraid(ctx: PeerContext): Promise<PeerReport> {
     ctx.log('snapraid: laying the data out on the data disks (not timed)');
     const pieces = await layOutPieces(ctx, dataDisks);
     const config = path.join(base, 'snapraid.conf');
-    await fs.writeFile(config, [
-      ...parityDisks.map((d, i) => `${PARITY_NAMES[i]} ${path.join(d.dir, `snapraid.${PARITY_NAMES[i]}`)}`),
-      `content ${path.join(base, 'snapraid.content')}`,
-      ...dataDisks.map((d) => `content ${path.join(d.dir, 'snapraid.content')}`),
-      ...dataDisks.map((d) => `data ${d.name} ${d.dir}/`),
-      'exclude /lost+found/',
-      '',
-    ].join('\n'));
+    await fs.writeFile(config, snapraidConfigText(base, dataDisks, parityDisks));
     const userBytes = totalBytesOf(ctx.sources);
     const operations: PeerOperation[] = [];
 
@@ -97,6 +90,19 @@ export async function runSnapraid(ctx: PeerContext): Promise<PeerReport> {
     for (const disk of ctx.disks ?? []) await fs.rm(disk.dir, { recursive: true, force: true });
     await fs.rm(base, { recursive: true, force: true });
   }
+}
+
+/** A SnapRAID configuration: one parity file per parity disk, a content file on every data disk and in `base`. */
+export function snapraidConfigText(base: string, dataDisks: readonly PeerDisk[], parityDisks: readonly PeerDisk[]): string {
+  if (parityDisks.length > PARITY_NAMES.length) throw new Error(`SnapRAID has at most ${PARITY_NAMES.length} parity levels`);
+  return [
+    ...parityDisks.map((d, i) => `${PARITY_NAMES[i]} ${path.join(d.dir, `snapraid.${PARITY_NAMES[i]}`)}`),
+    `content ${path.join(base, 'snapraid.content')}`,
+    ...dataDisks.map((d) => `content ${path.join(d.dir, 'snapraid.content')}`),
+    ...dataDisks.map((d) => `data ${d.name} ${d.dir}/`),
+    'exclude /lost+found/',
+    '',
+  ].join('\n');
 }
 
 /** Piece p of every source file goes to data disk p; returns each piece's path and SHA-256. */

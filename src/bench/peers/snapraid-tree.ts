@@ -1,0 +1,56 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { notRun, type Measurement } from '../measurement.js';
+import type { SourceTree } from '../tree-generator.js';
+import { INSTALL_HINT, timePeerCommand, which, withNote, type PeerDisk } from './peer-report.js';
+import { snapraidConfigText } from './snapraid.js';
+
+export interface SnapraidTreeContext {
+  readonly tree: SourceTree;
+  /** k data disks then m parity disks, each its own file system (the tmpfs mounts rain used). */
+  readonly disks: readonly PeerDisk[];
+  readonly k: number;
+  readonly m: number;
+  readonly workDir: string;
+  readonly log: (text: string) => void;
+}
+
+/**
+ * `snapraid sync` of the small-file tree: issue 6 asks for rain's `put -r` of the tree "in a time
+ * comparable to SnapRAID syncing the same tree". SnapRAID keeps whole files on data disks, so the
+ * tree's files are dealt to the k data disks (each file whole, at its relative path, the disk with
+ * the fewest bytes so far taking the next file) before the timing; sync then reads them all and
+ * writes the m parity files.
+ */
+export async function runSnapraidTreeSync(ctx: SnapraidTreeContext): Promise<Measurement> {
+  const label = 'snapraid sync (tree)';
+  const snapraid = which('snapraid');
+  if (!snapraid) return notRun(label, ctx.tree.totalBytes, INSTALL_HINT);
+  if (ctx.disks.length !== ctx.k + ctx.m) return notRun(label, ctx.tree.totalBytes, 'needs k + m disks');
+  const base = path.join(ctx.workDir, 'snapraid-tree');
+  await fs.mkdir(base, { recursive: true });
+  const disks = ctx.disks.map((d, i) => ({ name: i < ctx.k ? `d${i + 1}` : `p${i - ctx.k + 1}`, dir: d.dir }));
+  const dataDisks = disks.slice(0, ctx.k);
+  const parityDisks = disks.slice(ctx.k);
+  try {
+    for (const disk of disks) await fs.mkdir(disk.dir, { recursive: true });
+    ctx.log(`snapraid (tree): dealing ${ctx.tree.files.length} files to ${ctx.k} data disks (not timed)`);
+    const filled = dataDisks.map(() => 0);
+    for (const file of ctx.tree.files) {
+      const target = filled.indexOf(Math.min(...filled));
+      const destination = path.join(dataDisks[target].dir, file.relPath);
+      await fs.mkdir(path.dirname(destination), { recursive: true });
+      await fs.copyFile(path.join(ctx.tree.root, file.relPath), destination);
+      filled[target] += file.sizeBytes;
+    }
+    const config = path.join(base, 'snapraid.conf');
+    await fs.writeFile(config, snapraidConfigText(base, dataDisks, parityDisks));
+    ctx.log('snapraid sync (tree)');
+    const sync = await timePeerCommand(label, snapraid, ['-c', config, 'sync'], ctx.tree.totalBytes);
+    return withNote(sync.measurement,
+      `${ctx.tree.files.length} files dealt whole to ${ctx.k} data disks (the tmpfs mounts rain ran on), ${ctx.m} parity levels; reads the data, writes parity and its content files`);
+  } finally {
+    for (const disk of disks) await fs.rm(disk.dir, { recursive: true, force: true });
+    await fs.rm(base, { recursive: true, force: true });
+  }
+}
