@@ -51,8 +51,9 @@ export async function openPool(poolArgument: string | undefined): Promise<OpenPo
   if (!given) throw usageError('no pool given: pass -p STORE_DIR (any store of the pool) or a pool name, or set RAIN_POOL');
   const { paths: candidates, poolId: expectedPoolId } = await candidateStorePaths(given);
   let best: Manifest | undefined;
-  for (const storePath of candidates) {
-    const read = await readManifest(storePath);
+  // In parallel: a pool named through the registry lists all its stores, and each ssh:// one
+  // costs a connection set-up (seconds), a dead host its timeout.
+  for (const read of await Promise.all(candidates.map((storePath) => readManifest(storePath)))) {
     if (read.status !== 'ok') continue;
     // A pool named through the registry must be that pool: a directory that now holds another
     // pool's store (a disk moved, a path reused) is not allowed to redirect the command.
