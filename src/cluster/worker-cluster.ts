@@ -18,6 +18,11 @@ export interface DatasetTask<R> {
   readonly request: WorkerRequest;
   /** Called with the worker's reply, in task order when `ordered` is set. */
   readonly done: (result: R) => void | Promise<void>;
+  /**
+   * When set, a failed request is handed here instead of stopping the run, so a tree get goes on
+   * past one lost file; what this throws stops the run as before.
+   */
+  readonly failed?: (error: unknown) => void | Promise<void>;
 }
 
 /**
@@ -80,7 +85,7 @@ export class WorkerCluster {
     return this.worker(responsibleSlot(fileId, datasetIndex, this.slots));
   }
 
-  /** Runs every task on its responsible worker; stops at the first failure (after in-flight ones settle). */
+  /** Runs every task on its responsible worker; stops at the first failure no task took over (after in-flight ones settle). */
   async runDatasets<R>(tasks: Iterable<DatasetTask<R>>, options: { ordered?: boolean } = {}): Promise<void> {
     const window = Math.max(1, this.workers.length * IN_FLIGHT_PER_WORKER);
     const running = new Set<Promise<void>>();
@@ -94,10 +99,9 @@ export class WorkerCluster {
       if (candidates.length === 0) throw ioError('no worker of the pool is running any more');
       const slot = responsibleSlot(task.fileId, task.datasetIndex, candidates.map((w) => w.slot));
       const reply = (candidates.find((w) => w.slot === slot) as WorkerHandle).request<R>(task.request);
+      const settle = (): Promise<void> => reply.then((result) => task.done(result), task.failed);
       // Ordered delivery: each completion waits for the previous one, bounded by the window.
-      const delivered = options.ordered
-        ? (chain = chain.then(async () => task.done(await reply)))
-        : reply.then((result) => task.done(result));
+      const delivered = options.ordered ? (chain = chain.then(settle)) : settle();
       const tracked: Promise<void> = delivered.then(
         () => { running.delete(tracked); },
         (error: unknown) => { running.delete(tracked); failure ??= error; },
