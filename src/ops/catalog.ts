@@ -1,6 +1,7 @@
 import { newestRecord, type CatalogRecord } from '../format/catalog-record.js';
 import { DirectorySync } from '../store/durable-file.js';
 import { listRecordVersions, listRecordVersionsOf, removeCatalogRecord, scanCatalog, writeCatalogRecord } from '../store/catalog-files.js';
+import { forEachBounded } from './for-each-bounded.js';
 
 export interface CatalogView {
   /** Newest record per name (tombstones included), gathered from every readable store. */
@@ -76,17 +77,6 @@ export async function commitRecords(
     }
   }));
   return outcomes;
-}
-
-async function forEachBounded<T>(items: readonly T[], limit: number, body: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      await body(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 /** Drops record files of `name` older than `sequence` (after a newer version committed). */
