@@ -7,12 +7,13 @@ import { datasetExtent } from '../format/dataset-geometry.js';
 import { checkFileName } from '../format/file-name.js';
 import { describeError, errnoCode, ExitCode, ioError, RainError, usageError, type ExitCodeValue } from '../rain-error.js';
 import { DirectorySync } from '../store/durable-file.js';
-import { liveRecords, readCatalog } from './catalog.js';
+import { liveRecords, readCatalogSettled } from './catalog.js';
 import { decodeTasks, DecodeTally } from './decode-tasks.js';
 import { forEachBounded } from './for-each-bounded.js';
 import { PartFile } from './part-file.js';
 import { withSession, type PoolSession } from './pool-session.js';
-import { isSuperseded, mayBeSuperseded } from './read-retry.js';
+import { notice } from './notices.js';
+import { isSuperseded, mayBeSuperseded, READ_ATTEMPTS } from './read-retry.js';
 
 export interface TreeGetOptions {
   readonly pool?: string;
@@ -88,7 +89,11 @@ export async function getTree(options: TreeGetOptions): Promise<TreeGetReport> {
   const root = path.resolve(options.outputDir);
   await checkOutputDir(root);
   return withSession(options.pool, 'get', 'read', async (session) => {
-    const records = liveRecords(await readCatalog(session.readablePaths)).filter((r) => isUnderPrefix(r.name, prefix));
+    const { view, unaccounted } = await readCatalogSettled(session.readablePaths, READ_ATTEMPTS);
+    if (unaccounted.length > 0) {
+      notice(`${unaccounted.length} catalog record files could not be read (e.g. ${unaccounted[0]}): a file under the prefix may be missing; run 'rain verify'`);
+    }
+    const records = liveRecords(view).filter((r) => isUnderPrefix(r.name, prefix));
     if (records.length === 0) {
       throw usageError(prefix === '' ? "the pool holds no file (see 'rain ls')" : `no file in the pool under ${prefix} (see 'rain ls')`);
     }
@@ -182,7 +187,7 @@ class TreeWriter {
   }
 
   /** Decodes a batch and commits its whole files; returns the files to read again (a newer version). */
-  private async getBatch(batch: TreeFile[]): Promise<TreeFile[]> {
+  private async getBatch(batch: readonly TreeFile[]): Promise<TreeFile[]> {
     for (const file of batch) await this.makeDirectory(path.dirname(file.destination));
     await this.eachAtOnce(batch, async (file) => {
       file.part = await PartFile.create(file.destination, file.record.fileSizeBytes);
@@ -237,12 +242,14 @@ class TreeWriter {
       await file.part.discard();
       this.openParts.delete(file.part);
     }
-    const recheck = lost.filter((f) => mayBeSuperseded(f.lost, f.attempt)).map((f) => f.record.name);
-    const current = recheck.length > 0 ? (await readCatalog(this.session.readablePaths, recheck)).records : new Map<string, CatalogRecord>();
+    const recheck = new Set(lost.filter((f) => mayBeSuperseded(f.lost, f.attempt)).map((f) => f.record.name));
+    const current = recheck.size > 0
+      ? (await readCatalogSettled(this.session.readablePaths, READ_ATTEMPTS, [...recheck])).view.records
+      : new Map<string, CatalogRecord>();
     const again: TreeFile[] = [];
     for (const file of lost) {
       const now = current.get(file.record.name);
-      if (!recheck.includes(file.record.name) || !isSuperseded(file.record, now)) {
+      if (!recheck.has(file.record.name) || !isSuperseded(file.record, now)) {
         this.report(file, 'lost', withoutName(file.record.name, file.lost?.message ?? 'data lost'));
       } else if (!now || now.deleted) {
         this.report(file, 'removed', 'removed from the pool while being read');
