@@ -200,6 +200,27 @@ describe('get -r PREFIX -o DIR', () => {
     }
   }, 120_000);
 
+  it('puts replacing a file during get -r: every file read back is one whole version, never a mix', async () => {
+    const versions = Array.from({ length: 4 }, (_, i) => seededBytes(30_000 + i * 1000, 50 + i)); // 3 data sets each
+    for (let i = 0; i < versions.length; i++) await fs.writeFile(path.join(scratch.root, `v${i}`), versions[i]);
+    expectExit(await pool.run(['put', path.join(scratch.root, 'v0'), '--as', 'race/shared.bin']), 0);
+    expectExit(await pool.run(['put', path.join(source, 'top.txt'), '--as', 'race/other.txt']), 0);
+    const outs = [freshOut(), freshOut()];
+    const readers = outs.map((out) => pool.run(['get', '-r', 'race', '-o', out, '--json']));
+    const writers = versions.slice(1).map((_, i) => pool.run(['put', path.join(scratch.root, `v${i + 1}`), '--as', 'race/shared.bin']));
+    for (const w of await Promise.all(writers)) expectExit(w, 0);
+    for (const [i, r] of (await Promise.all(readers)).entries()) {
+      expectExit(r, 0);
+      expect((JSON.parse(r.stdout) as TreeDocument).files.map((f) => [f.name, f.outcome, f.error])).toEqual([
+        ['race/other.txt', 'written', undefined], ['race/shared.bin', 'written', undefined],
+      ]);
+      const got = await fs.readFile(path.join(outs[i], 'race/shared.bin'));
+      expect(versions.findIndex((v) => v.equals(got))).toBeGreaterThanOrEqual(0);
+      expect(await fs.readFile(path.join(outs[i], 'race/other.txt'), 'utf8')).toBe('top\n');
+      expect((await allPaths(outs[i])).filter((p) => p.endsWith('.part'))).toEqual([]);
+    }
+  }, 120_000);
+
   it('--quiet prints nothing when all is well', async () => {
     const get = await pool.run(['get', '-r', 'backup/a', '-o', freshOut(), '--quiet']);
     expect({ code: get.code, stdout: get.stdout, stderr: get.stderr }).toEqual({ code: 0, stdout: '', stderr: '' });
