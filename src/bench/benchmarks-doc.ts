@@ -186,13 +186,11 @@ writes the deleted part ${LOST_STORE} again. rain also writes a catalog record p
 
 **rain.** \`node bin/rain\` with RAIN_CONFIG_DIR in the scratch directory (the user's pool registry
 is never touched). (a): init over k+m directories; one \`put -r\` of the directory of ${o.files} files
-(timed); \`get\` of each file (it takes one name; ${o.files} commands, summed); the same with the
-store directories of stores 0 and 1 renamed away (reconstruction from parity; exit 1 expected);
-\`verify\` of the pool; \`rebuild\` after deleting everything in store ${LOST_STORE}'s directory, then a verify
-that must exit 0. (b): the same on the tree, except get: rain has no command that gets a tree back,
-and getting ${o.treeFiles} files with one command each would time process start-ups, so the bench tries
-\`get -r PREFIX\`, \`get PREFIX/\` and \`get PREFIX\` and, when all are refused, reports
-"not supported by one command" with rain's answers. CPU time is the user + system time of the
+(timed); one \`get -r PREFIX -o OUT\` of all ${o.files} files (each lands at OUT/PREFIX/NAME and is
+compared with its source's sha256); the same with the store directories of stores 0 and 1 renamed
+away (reconstruction from parity; exit 1 expected); \`verify\` of the pool; \`rebuild\` after deleting
+everything in store ${LOST_STORE}'s directory, then a verify that must exit 0. (b): the same on the tree, its
+${o.treeFiles} files got back by one \`get -r\` as well. CPU time is the user + system time of the
 command and all its children (GNU time), so "cores busy" = CPU seconds / wall seconds.
 
 **ssh:// stores.** A private sshd (\`/usr/sbin/sshd -D -e -f CONFIG\`) on 127.0.0.1 and a free

@@ -48,6 +48,12 @@ export function numberField(doc: Record<string, unknown> | undefined, key: strin
   return typeof value === 'number' ? value : undefined;
 }
 
+/** A nested object of a --json document (get -r's totals). */
+export function objectField(doc: Record<string, unknown> | undefined, key: string): Record<string, unknown> | undefined {
+  const value = doc?.[key];
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
 /** Sum of a numeric field over the `files` array of a --json document (put's data sets, rebuild's blocks). */
 export function sumOverFiles(stdout: string, key: string): number | undefined {
   const files = jsonOf(stdout)?.files;

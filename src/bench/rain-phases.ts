@@ -3,7 +3,7 @@ import path from 'node:path';
 import { totalBytesOf, type SourceFile } from './data-generator.js';
 import { compareWithSource } from './file-digest.js';
 import type { Measurement } from './measurement.js';
-import { jsonOf, numberField, sumOverFiles, type RainCli } from './rain-cli.js';
+import { jsonOf, numberField, objectField, sumOverFiles, type RainCli } from './rain-cli.js';
 import { emptyDirectory } from './scratch-area.js';
 import { usageDifference, usageOf, type DirUsage } from './store-usage.js';
 import { describeFailure } from './timed-command.js';
@@ -41,10 +41,19 @@ export const PREFIX = 'large';
 /** The store emptied for the rebuild (the floors' rebuild rewrites the same part). */
 export const LOST_STORE = 2;
 
+/** One command gets every file of (a) back: `get -r PREFIX -o DIR` writes each to DIR/PREFIX/NAME. */
+export function getAllCommand(pool: string, outDir: string): string[] {
+  return ['get', '-p', pool, '-r', PREFIX, '-o', outDir, '--json'];
+}
+
+export function gotPath(outDir: string, source: SourceFile): string {
+  return path.join(outDir, PREFIX, source.name);
+}
+
 async function checkOutputs(sources: readonly SourceFile[], outDir: string, problems: string[], what: string): Promise<string> {
   const failures: string[] = [];
   for (const source of sources) {
-    const verdict = await compareWithSource(path.join(outDir, source.name), source.sha256);
+    const verdict = await compareWithSource(gotPath(outDir, source), source.sha256);
     if (verdict !== 'ok') failures.push(`${source.name}: ${verdict}`);
   }
   await emptyDirectory(outDir);
@@ -59,7 +68,7 @@ export async function initPool(cli: RainCli, storeDirs: readonly string[], k: nu
   if (init.exitCode !== 0) throw new Error(`rain init failed: ${describeFailure(init)}`);
 }
 
-/** Data set (a): put (one `put -r`), get of every file, get with 2 stores gone, verify, rebuild of one emptied store. */
+/** Data set (a): put (one `put -r`), get (one `get -r`), the same get with 2 stores gone, verify, rebuild of one emptied store. */
 export async function runRainPhases(ctx: RainContext): Promise<RainResults> {
   const problems: string[] = [];
   const { k, m, storeDirs, sources, outDir, cli } = ctx;
@@ -76,23 +85,21 @@ export async function runRainPhases(ctx: RainContext): Promise<RainResults> {
   const putResult = withNotes(put.measurement, true,
     `one 'put -r' of ${sources.length} files: ${datasets} data sets of ${k}+${m} 1 MiB blocks; wrote ${mibText(written.bytes)} in ${written.files} files`);
 
-  ctx.log('rain get');
-  const getCommands = sources.map((s) => ['get', '-p', pool, `${PREFIX}/${s.name}`, '-o', outDir, '--json']);
-  const get = await timeRainCommands(cli, 'rain get', userBytes, getCommands, [0], problems);
+  ctx.log('rain get -r');
+  const get = await timeRainCommands(cli, 'rain get', userBytes, [getAllCommand(pool, outDir)], [0], problems);
   const getCheck = get.measurement.ok ? await checkOutputs(sources, outDir, problems, 'rain get') : 'not checked (get failed)';
-  const getResult = withNotes(get.measurement, !getCheck.startsWith('OUTPUT'), getCheck);
+  const getResult = withNotes(get.measurement, !getCheck.startsWith('OUTPUT'), `one 'get -r' of ${sources.length} files; ${getCheck}`);
 
   const lost = storeDirs.slice(0, Math.min(2, m));
   ctx.log(`rain get with ${lost.length} stores renamed away`);
   for (const store of lost) await fs.rename(store, `${store}.away`);
   let degraded;
   try {
-    const commands = sources.map((s) => ['get', '-p', storeDirs[storeDirs.length - 1], `${PREFIX}/${s.name}`, '-o', outDir, '--json']);
-    degraded = await timeRainCommands(cli, `rain get, ${lost.length} stores missing`, userBytes, commands, [0, 1], problems);
+    degraded = await timeRainCommands(cli, `rain get, ${lost.length} stores missing`, userBytes, [getAllCommand(storeDirs[storeDirs.length - 1], outDir)], [0, 1], problems);
   } finally {
     for (const store of lost) await fs.rename(`${store}.away`, store);
   }
-  const reconstructed = degraded.stdouts.reduce((sum, out) => sum + (numberField(jsonOf(out), 'reconstructedDatasets') ?? 0), 0);
+  const reconstructed = degraded.stdouts.reduce((sum, out) => sum + (numberField(objectField(jsonOf(out), 'totals'), 'reconstructedDatasets') ?? 0), 0);
   if (degraded.measurement.ok && reconstructed === 0) problems.push(`degraded get reported no reconstructed data sets although ${lost.length} stores were missing`);
   const degradedCheck = degraded.measurement.ok ? await checkOutputs(sources, outDir, problems, 'degraded get') : 'not checked (get failed)';
   const degradedResult = withNotes(degraded.measurement, !degradedCheck.startsWith('OUTPUT'),

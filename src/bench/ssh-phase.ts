@@ -5,7 +5,7 @@ import { totalBytesOf, type SourceFile } from './data-generator.js';
 import { compareWithSource } from './file-digest.js';
 import { startLoopbackSshd, sshdMissing, type LoopbackSshd } from './loopback-sshd.js';
 import type { Measurement } from './measurement.js';
-import { PREFIX } from './rain-phases.js';
+import { getAllCommand, gotPath, PREFIX } from './rain-phases.js';
 import { RainCli } from './rain-cli.js';
 import { emptyDirectory } from './scratch-area.js';
 import { lastLines } from './timed-command.js';
@@ -83,13 +83,13 @@ async function withSshd(ctx: SshPhaseContext, sshd: LoopbackSshd): Promise<SshPh
   const put = await timeRainCommands(cli, 'rain put, ssh:// stores', userBytes, [['put', '-p', pool, '-r', ctx.sourceDir, '--as', PREFIX, '--json']], [0], problems);
   let get: Measurement;
   if (put.measurement.ok) {
-    ctx.log('rain get over ssh');
-    const commands = ctx.sources.map((s) => ['get', '-p', pool, `${PREFIX}/${s.name}`, '-o', ctx.outDir, '--json']);
-    const run = await timeRainCommands(cli, 'rain get, ssh:// stores', userBytes, commands, [0], problems);
+    ctx.log('rain get -r over ssh');
+    // The same one command as the local get, so the ratio compares like with like.
+    const run = await timeRainCommands(cli, 'rain get, ssh:// stores', userBytes, [getAllCommand(pool, ctx.outDir)], [0], problems);
     const failures: string[] = [];
     if (run.measurement.ok) {
       for (const source of ctx.sources) {
-        const verdict = await compareWithSource(path.join(ctx.outDir, source.name), source.sha256);
+        const verdict = await compareWithSource(gotPath(ctx.outDir, source), source.sha256);
         if (verdict !== 'ok') failures.push(`${source.name}: ${verdict}`);
       }
     }

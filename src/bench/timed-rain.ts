@@ -14,8 +14,8 @@ export interface TimingOptions {
 }
 
 /**
- * One timed rain operation made of one or more commands run back to back (get takes one name,
- * so getting 8 files is 8 commands): wall time, CPU and peak RSS are summed or maxed over them.
+ * One timed rain operation made of one or more commands run back to back: wall time, CPU and
+ * peak RSS are summed or maxed over them.
  * The machine is given its chance to go quiet and the page cache is dropped once, before the
  * first command.
  */

@@ -1,13 +1,11 @@
-import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sha256OfFile } from './file-digest.js';
-import { notRun, type Measurement } from './measurement.js';
+import type { Measurement } from './measurement.js';
 import type { RainCli } from './rain-cli.js';
 import { initPool, verifyAndRebuild } from './rain-phases.js';
 import { emptyDirectory } from './scratch-area.js';
 import { usageDifference, usageOf, type DirUsage } from './store-usage.js';
-import { lastLines } from './timed-command.js';
 import { timeRainCommands, withNotes } from './timed-rain.js';
 import type { SourceTree } from './tree-generator.js';
 
@@ -35,20 +33,14 @@ export interface TreeResults {
 /** The prefix the tree gets in the pool. */
 const PREFIX = 'tree';
 
-/**
- * The ways one command might get a whole tree back, tried in order. `rain get` takes one name
- * today; getting each of 20,000 files with its own command would measure process start-up, not
- * rain, so when none of these works the row says "not supported by one command" instead.
- */
-const TREE_GET_FORMS: readonly ((pool: string, out: string) => string[])[] = [
-  (pool, out) => ['get', '-p', pool, '-r', PREFIX, '-o', out, '--quiet'],
-  (pool, out) => ['get', '-p', pool, `${PREFIX}/`, '-o', out, '--quiet'],
-  (pool, out) => ['get', '-p', pool, PREFIX, '-o', out, '--quiet'],
-];
+/** One command gets the tree back: `get -r tree -o OUT` writes each file to OUT/tree/RELPATH. */
+function treeGetCommand(pool: string, outDir: string): string[] {
+  return ['get', '-p', pool, '-r', PREFIX, '-o', outDir, '--quiet'];
+}
 
-/** 'ok' or what is wrong; the files may land below out/tree/ or straight below out/. */
+/** 'ok' or what is wrong with the files below out/tree/. */
 async function checkTree(tree: SourceTree, outDir: string): Promise<string> {
-  const base = existsSync(path.join(outDir, PREFIX)) ? path.join(outDir, PREFIX) : outDir;
+  const base = path.join(outDir, PREFIX);
   let bad = 0;
   let first = '';
   for (const file of tree.files) {
@@ -93,46 +85,27 @@ export async function runTreePhases(ctx: TreeContext): Promise<TreeResults> {
     + (count === undefined ? '' : `; rain ls lists ${count} files`));
   if (count !== undefined && count !== tree.files.length) problems.push(`tree put: rain ls lists ${count} files, ${tree.files.length} were put`);
 
-  ctx.log('rain get of the tree (one command, if rain has one)');
-  let get: Measurement | undefined;
-  let form: ((pool: string, out: string) => string[]) | undefined;
-  const refusals: string[] = [];
-  for (const [index, candidate] of TREE_GET_FORMS.entries()) {
-    // A refusal takes a second; only the first attempt waits for a quiet machine.
-    const attempt = await timeRainCommands(cli, 'rain get (tree)', userBytes, [candidate(pool, outDir)], [0], [], { waitForQuiet: index === 0 });
-    if (attempt.measurement.ok) {
-      const verdict = await checkTree(tree, outDir);
-      if (verdict !== 'ok') problems.push(`tree get (${candidate(pool, outDir).slice(0, 4).join(' ')}): ${verdict}`);
-      get = withNotes(attempt.measurement, verdict === 'ok', `\`rain ${candidate('POOL', 'OUT').join(' ')}\`; ${verdict === 'ok' ? 'every file matches' : verdict}`);
-      form = candidate;
-      break;
-    }
-    const run = attempt.runs[0];
-    refusals.push(`\`rain ${candidate('POOL', 'OUT').slice(0, 4).join(' ')}\`: exit ${run?.exitCode ?? '?'}${run ? ` (${lastLines(run.stderr, 1)})` : ''}`);
-    await emptyDirectory(outDir);
-  }
+  ctx.log('rain get -r of the tree');
+  const get = await timeRainCommands(cli, 'rain get (tree)', userBytes, [treeGetCommand(pool, outDir)], [0], problems);
+  const verdict = get.measurement.ok ? await checkTree(tree, outDir) : 'not checked (get failed)';
+  if (get.measurement.ok && verdict !== 'ok') problems.push(`tree get: ${verdict}`);
   await emptyDirectory(outDir);
-  const unsupported = `not supported by one command: rain get takes one file name (${refusals.join('; ')}); one command per file would time process start-ups`;
-  const getResult = get ?? notRun('rain get (tree)', userBytes, unsupported);
+  const getResult = withNotes(get.measurement, verdict === 'ok', `one \`rain get -r\` of ${tree.files.length} files; ${verdict === 'ok' ? 'every file matches' : verdict}`);
 
-  let degradedResult: Measurement;
-  if (form) {
-    const lost = storeDirs.slice(0, Math.min(2, m));
-    ctx.log(`rain get of the tree with ${lost.length} stores renamed away`);
-    for (const store of lost) await fs.rename(store, `${store}.away`);
-    let degraded;
-    try {
-      degraded = await timeRainCommands(cli, `rain get (tree), ${lost.length} stores missing`, userBytes, [form(storeDirs[storeDirs.length - 1], outDir)], [0, 1], problems);
-    } finally {
-      for (const store of lost) await fs.rename(`${store}.away`, store);
-    }
-    const verdict = degraded.measurement.ok ? await checkTree(tree, outDir) : 'not checked (get failed)';
-    if (verdict !== 'ok') problems.push(`degraded tree get: ${verdict}`);
-    await emptyDirectory(outDir);
-    degradedResult = withNotes(degraded.measurement, verdict === 'ok', `stores 0,1 renamed away; ${verdict === 'ok' ? 'every file matches' : verdict}`);
-  } else {
-    degradedResult = notRun(`rain get (tree), ${Math.min(2, m)} stores missing`, userBytes, 'not supported by one command (see get)');
+  const lost = storeDirs.slice(0, Math.min(2, m));
+  ctx.log(`rain get -r of the tree with ${lost.length} stores renamed away`);
+  for (const store of lost) await fs.rename(store, `${store}.away`);
+  let degraded;
+  try {
+    degraded = await timeRainCommands(cli, `rain get (tree), ${lost.length} stores missing`, userBytes, [treeGetCommand(storeDirs[storeDirs.length - 1], outDir)], [0, 1], problems);
+  } finally {
+    for (const store of lost) await fs.rename(`${store}.away`, store);
   }
+  const degradedVerdict = degraded.measurement.ok ? await checkTree(tree, outDir) : 'not checked (get failed)';
+  if (degraded.measurement.ok && degradedVerdict !== 'ok') problems.push(`degraded tree get: ${degradedVerdict}`);
+  await emptyDirectory(outDir);
+  const degradedResult = withNotes(degraded.measurement, degradedVerdict === 'ok',
+    `stores ${lost.map((_, i) => i).join(',')} renamed away; ${degradedVerdict === 'ok' ? 'every file matches' : degradedVerdict}`);
 
   const { verify, rebuild } = await verifyAndRebuild(cli, storeDirs, userBytes, k, m, problems, ctx.log);
   return {

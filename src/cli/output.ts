@@ -40,6 +40,11 @@ export class Output {
     if (!this.quiet) process.stderr.write(`rain: ${text}\n`);
   }
 
+  /** An error about one item of many that does not end the command (shown even with --quiet, as errors are). */
+  problem(text: string): void {
+    process.stderr.write(`rain: ${text}\n`);
+  }
+
   document(doc: object): void {
     if (this.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   }

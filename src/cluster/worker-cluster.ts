@@ -18,12 +18,17 @@ export interface DatasetTask<R> {
   readonly request: WorkerRequest;
   /** Called with the worker's reply, in task order when `ordered` is set. */
   readonly done: (result: R) => void | Promise<void>;
+  /**
+   * When set, a failed request is handed here instead of stopping the run, so a tree get goes on
+   * past one lost file; what this throws stops the run as before.
+   */
+  readonly failed?: (error: unknown) => void | Promise<void>;
 }
 
 /**
  * The coordinator's view of its workers: one process per reachable store, each told which stores
- * it may read and write. Data sets are sent to their responsible worker, with at most
- * IN_FLIGHT_PER_WORKER * workers requests outstanding, so memory stays bounded for any file size.
+ * it may read and write. A worker has at most IN_FLIGHT_PER_WORKER requests outstanding, so
+ * memory stays bounded for any file size (see runDatasets for who gets which data set).
  */
 export class WorkerCluster {
   /** One per reachable store, on this host or (ssh://) on the store's host: the check's members. */
@@ -84,8 +89,8 @@ export class WorkerCluster {
    * Runs every task, at most IN_FLIGHT_PER_WORKER at a time on any one worker, so a worker holds at
    * most that many data set buffers whatever the file size. Checks go to their responsible worker
    * (the common algorithm, docs/PROTOCOL.md); put and get data sets may be coded by any local
-   * worker, so each goes to the least busy one. Stops at the first failure (after in-flight ones
-   * settle).
+   * worker, so each goes to the least busy one. Stops at the first failure no task took over
+   * (its `failed` hook), after the in-flight ones settle.
    */
   async runDatasets<R>(tasks: Iterable<DatasetTask<R>>, options: { ordered?: boolean } = {}): Promise<void> {
     const running = new Set<Promise<void>>();
@@ -100,10 +105,11 @@ export class WorkerCluster {
     const waiting: DatasetTask<R>[] = [];
     const dispatch = (task: DatasetTask<R>, target: WorkerHandle): void => {
       const reply = target.request<R>(task.request);
+      // Settled in order below, perhaps much later: a rejection must not count as unhandled meanwhile.
+      reply.catch(() => undefined);
+      const settle = (): Promise<void> => reply.then((result) => task.done(result), task.failed);
       // Ordered delivery: each completion waits for the previous one, bounded by the per-worker limit.
-      const delivered = options.ordered
-        ? (chain = chain.then(async () => task.done(await reply)))
-        : reply.then((result) => task.done(result));
+      const delivered = options.ordered ? (chain = chain.then(settle)) : settle();
       const tracked: Promise<void> = delivered.then(
         () => { running.delete(tracked); },
         (error: unknown) => { running.delete(tracked); failure ??= error; },

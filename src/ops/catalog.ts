@@ -1,6 +1,9 @@
+import path from 'node:path';
 import { newestRecord, type CatalogRecord } from '../format/catalog-record.js';
 import { DirectorySync } from '../store/durable-file.js';
 import { listRecordVersions, listRecordVersionsOf, removeCatalogRecord, scanCatalog, writeCatalogRecord } from '../store/catalog-files.js';
+import { nameHash, parseCatalogFileName } from '../store/store-layout.js';
+import { forEachBounded } from './for-each-bounded.js';
 
 export interface CatalogView {
   /** Newest record per name (tombstones included), gathered from every readable store. */
@@ -29,6 +32,32 @@ export async function readCatalog(storePaths: readonly string[], only?: string |
     copies.set(name, versions.filter((v) => v.sequence === newest.sequence).length);
   }
   return { records, copies, unreadableFiles: scans.flatMap((s) => s.unreadable) };
+}
+
+/**
+ * readCatalog (of every name, or `only` these), scanned again while some record file could not
+ * be read for a name no store returned. A put drops a name's older record right after committing
+ * the newer one, so a scan that listed the older file and opens it a moment later finds it gone,
+ * and the name would be missing from the view. After `scans` scans, such files still left are
+ * returned (damage, or a name replaced that often).
+ */
+export async function readCatalogSettled(
+  storePaths: readonly string[], scans: number, only?: readonly string[],
+): Promise<{ view: CatalogView; unaccounted: string[] }> {
+  for (let scan = 1; ; scan++) {
+    const view = await readCatalog(storePaths, only);
+    const unaccounted = unaccountedFiles(view);
+    if (unaccounted.length === 0 || scan >= scans) return { view, unaccounted };
+  }
+}
+
+function unaccountedFiles(view: CatalogView): string[] {
+  if (view.unreadableFiles.length === 0) return [];
+  const known = new Set([...view.records.keys()].map(nameHash));
+  return view.unreadableFiles.filter((file) => {
+    const parsed = parseCatalogFileName(path.basename(file));
+    return parsed !== undefined && !known.has(parsed.nameHash);
+  });
 }
 
 /** Live (not deleted) records, sorted by name. */
@@ -76,17 +105,6 @@ export async function commitRecords(
     }
   }));
   return outcomes;
-}
-
-async function forEachBounded<T>(items: readonly T[], limit: number, body: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      await body(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 /** Drops record files of `name` older than `sequence` (after a newer version committed). */

@@ -1,13 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { DecodeResult } from '../cluster/protocol.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import { checkFileName } from '../format/file-name.js';
 import { describeError, ExitCode, ioError, RainError, usageError } from '../rain-error.js';
 import { readCatalog } from './catalog.js';
+import { decodeTasks, DecodeTally, type BadBlock } from './decode-tasks.js';
+import { PartFile } from './part-file.js';
 import { withSession, type PoolSession } from './pool-session.js';
+import { isSuperseded, mayBeSuperseded } from './read-retry.js';
 
 export interface GetOptions {
   readonly pool?: string;
@@ -23,7 +25,7 @@ export interface GetReport {
   readonly destination: string;
   /** Data sets that needed decoding because blocks were missing or bad (M8). */
   readonly reconstructedDatasets: number;
-  readonly badBlocks: { datasetIndex: number; blockIndex: number; slot: number; status: string; detail?: string }[];
+  readonly badBlocks: BadBlock[];
 }
 
 /**
@@ -34,17 +36,14 @@ export async function getFile(options: GetOptions): Promise<GetReport> {
   const problem = checkFileName(options.name);
   if (problem) throw usageError(`invalid name: ${problem}`);
   return withSession(options.pool, 'get', 'read', async (session) => {
-    // A concurrent put may commit a newer version and collect the blocks this read is using; then
-    // the read starts over on the newer version (never mixing the two), up to a few times.
     for (let attempt = 1; ; attempt++) {
       const record = (await readCatalog(session.readablePaths, options.name)).records.get(options.name);
       if (!record || record.deleted) throw usageError(`${options.name}: no such file in the pool (see 'rain ls')`);
       try {
         return await readVersion(session, record, options);
       } catch (error) {
-        const retry = error instanceof RainError && error.exitCode === ExitCode.dataLost && attempt < 3
-          && !(error instanceof PartialOutputError)
-          && (await readCatalog(session.readablePaths, options.name)).records.get(options.name)?.sequence !== record.sequence;
+        const retry = mayBeSuperseded(error, attempt) && !(error instanceof PartialOutputError)
+          && isSuperseded(record, (await readCatalog(session.readablePaths, options.name)).records.get(options.name));
         if (!retry) throw error instanceof PartialOutputError ? error.cause : error;
       }
     }
@@ -59,23 +58,22 @@ class PartialOutputError extends RainError {
 }
 
 async function readVersion(session: PoolSession, record: CatalogRecord, options: GetOptions): Promise<GetReport> {
-  const report: GetReport = { name: record.name, sizeBytes: record.fileSizeBytes, destination: '-', reconstructedDatasets: 0, badBlocks: [] };
-  const collect = (result: DecodeResult): void => {
-    if (result.reconstructed.length > 0) (report as { reconstructedDatasets: number }).reconstructedDatasets++;
-    for (const bad of result.badBlocks) report.badBlocks.push({ datasetIndex: result.datasetIndex, ...bad });
-  };
+  const tally = new DecodeTally();
+  const reportAs = (destination: string): GetReport => ({
+    name: record.name, sizeBytes: record.fileSizeBytes, destination, reconstructedDatasets: tally.reconstructedDatasets, badBlocks: tally.badBlocks,
+  });
   if (options.destination.kind === 'stream') {
     let wroteAny = false;
     try {
-      await decodeToStream(session, record, options.destination.stream, (r) => { wroteAny = true; collect(r); }, options.onProgress);
+      await decodeToStream(session, record, options.destination.stream, (r) => { wroteAny = true; tally.add(r); }, options.onProgress);
     } catch (error) {
       throw wroteAny ? new PartialOutputError(error) : error;
     }
-    return report;
+    return reportAs('-');
   }
   const finalPath = await resolveDestination(options.destination.path, record.name);
-  await decodeToFile(session, record, finalPath, collect, options.onProgress);
-  return { ...report, destination: finalPath };
+  await decodeToFile(session, record, finalPath, (r) => tally.add(r), options.onProgress);
+  return reportAs(finalPath);
 }
 
 async function resolveDestination(destination: string, name: string): Promise<string> {
@@ -90,25 +88,18 @@ async function decodeToFile(
   session: PoolSession, record: CatalogRecord, finalPath: string,
   collect: (r: DecodeResult) => void, onProgress?: (done: number, total: number) => void,
 ): Promise<void> {
-  const tempPath = path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.rain-${randomBytes(6).toString('hex')}.part`);
-  const handle = await fs.open(tempPath, 'wx').catch((error: unknown) => {
-    throw ioError(`cannot create ${tempPath}: ${describeError(error)}`);
-  });
+  const part = await PartFile.create(finalPath, record.fileSizeBytes);
   try {
-    await handle.truncate(record.fileSizeBytes);
     let done = 0;
-    await session.cluster.runDatasets<DecodeResult>(datasetTasks(session, record, { kind: 'file', path: tempPath }, (result) => {
+    await session.cluster.runDatasets<DecodeResult>(decodeTasks(session, record, { kind: 'file', path: part.path }, (result) => {
       collect(result);
       done++;
       onProgress?.(Math.min(record.fileSizeBytes, done * record.k * record.blockSizeBytes), record.fileSizeBytes);
     }));
     await session.cluster.flush(); // workers close their handles to the temp file
-    await handle.sync();
-    await handle.close();
-    await fs.rename(tempPath, finalPath);
+    await part.commit();
   } catch (error) {
-    await handle.close().catch(() => undefined);
-    await fs.rm(tempPath, { force: true });
+    await part.discard();
     throw error instanceof RainError ? error : ioError(`writing ${finalPath} failed: ${describeError(error)}`);
   }
 }
@@ -118,7 +109,7 @@ async function decodeToStream(
   collect: (r: DecodeResult) => void, onProgress?: (done: number, total: number) => void,
 ): Promise<void> {
   let done = 0;
-  await session.cluster.runDatasets<DecodeResult>(datasetTasks(session, record, { kind: 'return' }, async (result) => {
+  await session.cluster.runDatasets<DecodeResult>(decodeTasks(session, record, { kind: 'return' }, async (result) => {
     collect(result);
     if (result.bytes && !stream.write(result.bytes)) {
       await new Promise<void>((resolve, reject) => {
@@ -131,13 +122,4 @@ async function decodeToStream(
     done += result.bytes?.length ?? 0;
     onProgress?.(done, record.fileSizeBytes);
   }), { ordered: true });
-}
-
-function* datasetTasks(
-  session: PoolSession, record: CatalogRecord, sink: { kind: 'file'; path: string } | { kind: 'return' },
-  done: (result: DecodeResult) => void | Promise<void>,
-): Generator<{ fileId: string; datasetIndex: number; request: { op: 'decode'; ref: ReturnType<PoolSession['datasetRef']>; sink: typeof sink }; done: typeof done }> {
-  for (let d = 0; d < record.datasetCount; d++) {
-    yield { fileId: record.fileId, datasetIndex: d, request: { op: 'decode', ref: session.datasetRef(record, d), sink }, done };
-  }
 }
