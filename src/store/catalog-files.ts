@@ -43,18 +43,51 @@ async function scanCatalogHere(storePath: string, only?: string | readonly strin
   }
   const records: CatalogRecord[] = [];
   const unreadable: string[] = [];
-  for (const versions of byHash.values()) {
-    versions.sort((a, b) => (a.sequence < b.sequence ? 1 : a.sequence > b.sequence ? -1 : 0));
-    for (const version of versions) {
-      const record = await readRecordFile(version.file);
-      if (record && record.sequence === version.sequence) {
-        records.push(record);
+  for (const [hash, listed] of byHash) {
+    let versions = listed;
+    // A version that vanished between the listing and the read was dropped because a newer one
+    // committed (a concurrent put or rm): list the name's bucket again instead of losing the name.
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await newestReadable(versions);
+      if (outcome.kind !== 'vanished' || attempt === VANISHED_RETRIES) {
+        if (outcome.kind === 'record') records.push(outcome.record);
+        unreadable.push(...outcome.unreadable);
         break;
       }
-      unreadable.push(version.file);
+      versions = await versionsOf(storePath, hash);
     }
   }
   return { records, unreadable };
+}
+
+/** How often a scan lists a name again whose record files keep vanishing under it. */
+const VANISHED_RETRIES = 5;
+
+type NewestOutcome =
+  | { kind: 'record'; record: CatalogRecord; unreadable: string[] }
+  | { kind: 'vanished' | 'none'; unreadable: string[] };
+
+/** The newest version that decodes, newest first; stops at one that vanished (ENOENT). */
+async function newestReadable(versions: readonly { sequence: bigint; file: string }[]): Promise<NewestOutcome> {
+  const sorted = [...versions].sort((a, b) => (a.sequence < b.sequence ? 1 : a.sequence > b.sequence ? -1 : 0));
+  const unreadable: string[] = [];
+  for (const version of sorted) {
+    const read = await readRecordFile(version.file);
+    if (read === 'vanished') return { kind: 'vanished', unreadable };
+    if (read && read.sequence === version.sequence) return { kind: 'record', record: read, unreadable };
+    unreadable.push(version.file);
+  }
+  return { kind: 'none', unreadable };
+}
+
+async function versionsOf(storePath: string, hash: string): Promise<{ sequence: bigint; file: string }[]> {
+  const dir = path.join(storePath, CATALOG_DIR, hash.slice(0, 2));
+  const versions: { sequence: bigint; file: string }[] = [];
+  for (const file of await readdirOrEmpty(dir)) {
+    const parsed = parseCatalogFileName(file);
+    if (parsed && parsed.nameHash === hash) versions.push({ sequence: parsed.sequence, file: path.join(dir, file) });
+  }
+  return versions;
 }
 
 /** Every version file of one name on this store, newest first (for garbage collection). */
@@ -88,12 +121,12 @@ async function removeCatalogRecordHere(storePath: string, name: string, sequence
   await fs.rm(catalogRecordPath(storePath, name, sequence), { force: true });
 }
 
-async function readRecordFile(file: string): Promise<CatalogRecord | undefined> {
+async function readRecordFile(file: string): Promise<CatalogRecord | 'vanished' | undefined> {
   try {
     const decoded = decodeCatalogRecord(await fs.readFile(file, 'utf8'));
     return decoded.ok ? decoded.record : undefined;
-  } catch {
-    return undefined;
+  } catch (error) {
+    return errnoCode(error) === 'ENOENT' ? 'vanished' : undefined;
   }
 }
 
