@@ -132,7 +132,10 @@ export class WorkerCluster {
           break;
         }
         const target = this.assignee(task.fileId, task.datasetIndex, task.request, candidates, rotation++);
-        if (target.inFlight < IN_FLIGHT_PER_WORKER || running.size === 0) {
+        // A reply counts until it is delivered, not just until it arrives: with ordered delivery
+        // to a slow reader (a pipe), arrived replies would otherwise pile up without bound.
+        const undeliveredRoom = running.size < Math.max(1, this.workers.length * IN_FLIGHT_PER_WORKER);
+        if ((target.inFlight < IN_FLIGHT_PER_WORKER && undeliveredRoom) || running.size === 0) {
           waiting.splice(i, 1);
           dispatch(task, target);
           started++;
