@@ -35,23 +35,11 @@ export async function readCatalog(storePaths: readonly string[], only?: string |
 }
 
 /**
- * readCatalog (of every name, or `only` these), scanned again while some record file could not
- * be read for a name no store returned. A put drops a name's older record right after committing
- * the newer one, so a scan that listed the older file and opens it a moment later finds it gone,
- * and the name would be missing from the view. After `scans` scans, such files still left are
- * returned (damage, or a name replaced that often).
+ * Unreadable record files whose name no readable record accounts for: a file may be missing from
+ * the view. (A record dropped under the scan because a newer one committed is not one of them:
+ * scanCatalog lists such a name again.)
  */
-export async function readCatalogSettled(
-  storePaths: readonly string[], scans: number, only?: readonly string[],
-): Promise<{ view: CatalogView; unaccounted: string[] }> {
-  for (let scan = 1; ; scan++) {
-    const view = await readCatalog(storePaths, only);
-    const unaccounted = unaccountedFiles(view);
-    if (unaccounted.length === 0 || scan >= scans) return { view, unaccounted };
-  }
-}
-
-function unaccountedFiles(view: CatalogView): string[] {
+export function unaccountedFiles(view: CatalogView): string[] {
   if (view.unreadableFiles.length === 0) return [];
   const known = new Set([...view.records.keys()].map(nameHash));
   return view.unreadableFiles.filter((file) => {

@@ -7,13 +7,13 @@ import { datasetExtent } from '../format/dataset-geometry.js';
 import { checkFileName } from '../format/file-name.js';
 import { describeError, errnoCode, ExitCode, ioError, RainError, usageError, type ExitCodeValue } from '../rain-error.js';
 import { DirectorySync } from '../store/durable-file.js';
-import { liveRecords, readCatalogSettled } from './catalog.js';
+import { liveRecords, readCatalog, unaccountedFiles } from './catalog.js';
 import { decodeTasks, DecodeTally } from './decode-tasks.js';
 import { forEachBounded } from './for-each-bounded.js';
 import { PartFile } from './part-file.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { notice } from './notices.js';
-import { isSuperseded, mayBeSuperseded, READ_ATTEMPTS } from './read-retry.js';
+import { isSuperseded, mayBeSuperseded } from './read-retry.js';
 
 export interface TreeGetOptions {
   readonly pool?: string;
@@ -89,7 +89,8 @@ export async function getTree(options: TreeGetOptions): Promise<TreeGetReport> {
   const root = path.resolve(options.outputDir);
   await checkOutputDir(root);
   return withSession(options.pool, 'get', 'read', async (session) => {
-    const { view, unaccounted } = await readCatalogSettled(session.readablePaths, READ_ATTEMPTS);
+    const view = await readCatalog(session.readablePaths);
+    const unaccounted = unaccountedFiles(view);
     if (unaccounted.length > 0) {
       notice(`${unaccounted.length} catalog record files could not be read (e.g. ${unaccounted[0]}): a file under the prefix may be missing; run 'rain verify'`);
     }
@@ -244,7 +245,7 @@ class TreeWriter {
     }
     const recheck = new Set(lost.filter((f) => mayBeSuperseded(f.lost, f.attempt)).map((f) => f.record.name));
     const current = recheck.size > 0
-      ? (await readCatalogSettled(this.session.readablePaths, READ_ATTEMPTS, [...recheck])).view.records
+      ? (await readCatalog(this.session.readablePaths, [...recheck])).records
       : new Map<string, CatalogRecord>();
     const again: TreeFile[] = [];
     for (const file of lost) {

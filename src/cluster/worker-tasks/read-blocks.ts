@@ -1,6 +1,6 @@
 import { datasetExtent, type DatasetExtent } from '../../format/dataset-geometry.js';
 import { errnoCode } from '../../rain-error.js';
-import { readBlock, verifyBlock, type BlockReadResult } from '../../store/block-files.js';
+import { readBlock, verifyBlock, type BlockReadResult, type ExpectedBlock } from '../../store/block-files.js';
 import type { DatasetRef } from '../protocol.js';
 import type { WorkerContext } from '../worker-context.js';
 
@@ -26,6 +26,18 @@ export function allocateDataset(ctx: WorkerContext, ref: DatasetRef): DatasetBuf
   return { extent, buffer, shards, results: new Array<BlockReadResult | undefined>(width).fill(undefined), verifiedElsewhere: new Set() };
 }
 
+function expectedBlock(ref: DatasetRef, data: DatasetBuffers, blockIndex: number): ExpectedBlock {
+  return {
+    poolId: ref.poolId, fileId: ref.fileId, datasetIndex: ref.datasetIndex, blockIndex,
+    sequence: ref.sequence, payloadLengthBytes: data.extent.shardBytes, name: ref.name,
+  };
+}
+
+/** A read or verify that threw: only a store on another host fails so (its connection dropped), and is read around. */
+function failedCall(error: unknown): BlockReadResult {
+  return errnoCode(error) === 'ERAINREMOTE' ? { status: 'missing' } : { status: 'corrupt', reason: `unreadable: ${error instanceof Error ? error.message : String(error)}` };
+}
+
 /** Reads (and checks) the given blocks in parallel into their shard buffers. */
 export async function readBlocksInto(ctx: WorkerContext, ref: DatasetRef, data: DatasetBuffers, blockIndexes: readonly number[]): Promise<void> {
   await Promise.all(blockIndexes.map(async (blockIndex) => {
@@ -36,13 +48,9 @@ export async function readBlocksInto(ctx: WorkerContext, ref: DatasetRef, data: 
     }
     let result: BlockReadResult;
     try {
-      result = await readBlock(store.path, {
-        poolId: ref.poolId, fileId: ref.fileId, datasetIndex: ref.datasetIndex, blockIndex,
-        sequence: ref.sequence, payloadLengthBytes: data.extent.shardBytes, name: ref.name,
-      }, data.shards[blockIndex]);
+      result = await readBlock(store.path, expectedBlock(ref, data, blockIndex), data.shards[blockIndex]);
     } catch (error) {
-      // Only a store on another host fails like this (its connection dropped): read around it.
-      data.results[blockIndex] = errnoCode(error) === 'ERAINREMOTE' ? { status: 'missing' } : { status: 'corrupt', reason: `unreadable: ${error instanceof Error ? error.message : String(error)}` };
+      data.results[blockIndex] = failedCall(error);
       return;
     }
     if (result.status === 'good' && result.header.datasetDataBytes !== data.extent.dataBytes) {
@@ -69,12 +77,9 @@ export async function verifyBlocksInPlace(ctx: WorkerContext, ref: DatasetRef, d
     }
     let verdict;
     try {
-      verdict = await verifyBlock(store.path, {
-        poolId: ref.poolId, fileId: ref.fileId, datasetIndex: ref.datasetIndex, blockIndex,
-        sequence: ref.sequence, payloadLengthBytes: data.extent.shardBytes,
-      });
+      verdict = await verifyBlock(store.path, expectedBlock(ref, data, blockIndex));
     } catch (error) {
-      data.results[blockIndex] = errnoCode(error) === 'ERAINREMOTE' ? { status: 'missing' } : { status: 'corrupt', reason: `unreadable: ${error instanceof Error ? error.message : String(error)}` };
+      data.results[blockIndex] = failedCall(error);
       return;
     }
     if (verdict.status === 'good' && verdict.header.datasetDataBytes !== data.extent.dataBytes) {
