@@ -6,8 +6,9 @@ import type { FileHealth } from './file-health.js';
  * Messages between the coordinator (the `rain` process) and its workers, one worker per store.
  * Sent over the child-process IPC channel with Node's 'advanced' (structured clone) serialisation,
  * so bigint sequence numbers and byte arrays cross intact. Every request carries an id; every
- * reply names it. Bulk bytes cross only when they must (stdout); workers otherwise read the source
- * and write block files themselves, because every local store is reachable from every worker.
+ * reply names it. Bulk bytes cross only to and from workers on other hosts (their stores' blocks);
+ * workers on this host read the source and write block files, destination files and standard
+ * output themselves, because every local store and the user's files are reachable from each.
  */
 
 export interface StoreAccess {
@@ -68,8 +69,6 @@ export interface DecodeResult {
   readonly datasetIndex: number;
   readonly reconstructed: readonly number[];
   readonly badBlocks: readonly { blockIndex: number; slot: number; status: BlockStatus; detail?: string }[];
-  /** Present only for the 'return' sink. */
-  readonly bytes?: Uint8Array;
 }
 
 export interface StoreScan {
@@ -132,7 +131,7 @@ export interface WorkerCheckReport {
 export type WorkerRequest =
   | { readonly op: 'open'; readonly slot: number; readonly poolId: string; readonly stores: readonly StoreAccess[] }
   | { readonly op: 'encode'; readonly ref: DatasetRef; readonly sourcePath: string }
-  | { readonly op: 'decode'; readonly ref: DatasetRef; readonly sink: { kind: 'file'; path: string } | { kind: 'return' } }
+  | { readonly op: 'decode'; readonly ref: DatasetRef; readonly sink: DecodeSink }
   | { readonly op: 'check'; readonly ref: DatasetRef; readonly repair: boolean }
   | { readonly op: 'flush' }
   | { readonly op: 'scan'; readonly detailed?: boolean }
@@ -144,6 +143,20 @@ export type WorkerRequest =
   | { readonly op: 'init-leave' }
   | { readonly op: 'remove-blocks'; readonly fileId: string; readonly sequence: bigint; readonly which: 'older' | 'exactly' }
   | { readonly op: 'collect-older'; readonly fileId: string; readonly sequence: bigint; readonly datasetSequences: readonly bigint[] };
+
+/**
+ * Where a worker on this host puts a decoded data set: into a file at its offset, or onto the
+ * coordinator's standard output (which the worker holds too) when the coordinator grants this
+ * data set's turn in `stream` (OutputTurnGrant). Either way the bytes never cross to the coordinator.
+ */
+export type DecodeSink =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'stdout'; readonly stream: string };
+
+/** Data set `next` of `stream` may now be written to standard output; `abandoned`: none may. */
+export interface OutputTurnGrant {
+  readonly outputTurn: { readonly stream: string; readonly next: number; readonly abandoned: boolean };
+}
 
 export type WorkerReply =
   | { readonly id: number; readonly ok: true; readonly result: unknown }
@@ -178,5 +191,5 @@ export interface WorkerHello {
 /** Bumped whenever a message changes shape; a coordinator refuses a remote worker that speaks another. */
 export const WORKER_PROTOCOL_VERSION = 1;
 
-export type ToWorker = WorkerEnvelope | StoreCallEnvelope | RelayReply;
+export type ToWorker = WorkerEnvelope | StoreCallEnvelope | RelayReply | OutputTurnGrant;
 export type FromWorker = WorkerReply | RelayRequest | WorkerHello;

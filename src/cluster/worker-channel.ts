@@ -1,9 +1,10 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, fstatSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ioError } from '../rain-error.js';
 import { shellQuote, type StoreLocation } from '../store/store-location.js';
 import { encodeFrame, FrameReader } from './frames.js';
+import { SHARED_STDOUT_FD } from './worker-tasks/output-turns.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 export const WORKER_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=256'];
@@ -68,7 +69,9 @@ export class ForkChannel implements WorkerChannel {
       execArgv: [...process.execArgv, ...WORKER_NODE_FLAGS],
       env: workerEnvironment(),
       serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      // The worker's own stdout is not the user's: a stray print must never mix into `rain get`'s
+      // output. The user's stdout is handed over at SHARED_STDOUT_FD for the 'stdout' decode sink.
+      stdio: workerStdio(),
     });
   }
 
@@ -104,6 +107,19 @@ export class ForkChannel implements WorkerChannel {
   kill(): void {
     this.child.kill('SIGKILL');
   }
+}
+
+/** A local worker's descriptors: IPC at 3, and the coordinator's stdout at SHARED_STDOUT_FD if it has one open. */
+function workerStdio(): ('ignore' | 'inherit' | 'ipc' | number)[] {
+  const stdio: ('ignore' | 'inherit' | 'ipc' | number)[] = ['ignore', 'ignore', 'inherit', 'ipc'];
+  try {
+    fstatSync(1);
+    while (stdio.length < SHARED_STDOUT_FD) stdio.push('ignore');
+    stdio[SHARED_STDOUT_FD] = 1;
+  } catch {
+    // cron may start rain with stdout closed: then there is nothing to share
+  }
+  return stdio;
 }
 
 /** How long a remote worker may stay silent while requests are outstanding (docs/USER-GUIDE.md). */

@@ -163,6 +163,11 @@ export class WorkerCluster {
     return best;
   }
 
+  /** Tells every local coder which data set of an output stream may be written next (decode sink 'stdout'). */
+  grantOutputTurn(stream: string, next: number, abandoned: boolean): void {
+    for (const coder of this.coders) if (coder.alive) coder.notify({ outputTurn: { stream, next, abandoned } });
+  }
+
   /** Asks every worker to make its renames durable (directory fsync) and release handles. */
   async flush(): Promise<void> {
     await Promise.all(this.workers.filter((w) => w.alive).map((w) => w.request({ op: 'flush' })));

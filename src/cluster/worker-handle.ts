@@ -1,6 +1,6 @@
 import { ExitCode, RainError, ioError, type ExitCodeValue } from '../rain-error.js';
 import { carryError, executeStoreCall, rebuildError, type StoreCall } from '../store/store-router.js';
-import { WORKER_PROTOCOL_VERSION, type FromWorker, type WorkerRequest } from './protocol.js';
+import { WORKER_PROTOCOL_VERSION, type FromWorker, type OutputTurnGrant, type WorkerRequest } from './protocol.js';
 import { remoteTimeoutMs, type WorkerChannel } from './worker-channel.js';
 
 export { WORKER_NODE_FLAGS, workerScriptPath } from './worker-channel.js';
@@ -76,6 +76,16 @@ export class WorkerHandle {
 
   storeCall<T>(storeCall: StoreCall): Promise<T> {
     return this.send<T>((id) => ({ id, storeCall }));
+  }
+
+  /** A message that has no reply (an output turn grant); lost silently if the worker is gone. */
+  notify(message: OutputTurnGrant): void {
+    if (this.exited !== undefined) return;
+    try {
+      this.channel.send(message);
+    } catch {
+      // its exit settles whatever it had pending
+    }
   }
 
   private send<T>(build: (id: number) => Parameters<WorkerChannel['send']>[0]): Promise<T> {

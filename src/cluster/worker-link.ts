@@ -17,7 +17,10 @@ export function openWorkerLink(): WorkerLink {
 function ipcLink(): WorkerLink {
   return {
     remote: false,
-    send: (message) => { process.send?.(message); },
+    // The coordinator may be gone (it exits at the first failure): the reply then has nowhere to
+    // go, and the worker exits on 'disconnect'; without a callback the failed send would be
+    // thrown as an unhandled 'error' event and print a stack trace on the user's terminal.
+    send: (message) => { process.send?.(message, undefined, {}, () => undefined); },
     onMessage: (listener) => { process.on('message', (raw: unknown) => listener(raw as ToWorker)); },
     onClose: (listener) => { process.on('disconnect', listener); },
   };

@@ -12,6 +12,7 @@ import { BlockListings, checkDataset } from './worker-tasks/check-dataset.js';
 import { decodeDataset } from './worker-tasks/decode-dataset.js';
 import { encodeDataset } from './worker-tasks/encode-dataset.js';
 import { InitMode } from './worker-tasks/init-mode.js';
+import { OutputTurns, SharedStdout } from './worker-tasks/output-turns.js';
 import { collectOlderBlocks, removeFileBlocks, scanStore } from './worker-tasks/store-housekeeping.js';
 
 /**
@@ -69,6 +70,7 @@ function localView(stores: readonly StoreAccess[], slot: number): StoreAccess[] 
 let context: WorkerContext | undefined;
 const listings = new BlockListings();
 const initMode = new InitMode();
+const stdout = { turns: new OutputTurns(), shared: new SharedStdout() };
 
 /** Regular run-time work is suspended while the worker is in initialization mode (M4). */
 function requireActive(): WorkerContext {
@@ -92,7 +94,8 @@ async function handle(request: WorkerRequest): Promise<unknown> {
     case 'encode':
       return encodeDataset(requireActive(), request.ref, request.sourcePath);
     case 'decode':
-      return decodeDataset(requireActive(), request.ref, request.sink);
+      if (link.remote) throw new Error('a remote worker cannot write the coordinator\'s files or output');
+      return decodeDataset(requireActive(), request.ref, request.sink, stdout);
     case 'check':
       return checkDataset(requireContext(), request.ref, { repair: request.repair, collectOlder: request.repair }, listings);
     case 'flush': {
@@ -138,6 +141,11 @@ function answer(id: number, work: Promise<unknown>): void {
 }
 
 link.onMessage((message: ToWorker) => {
+  if ('outputTurn' in message) {
+    const turn = message.outputTurn;
+    stdout.turns.grant(turn.stream, turn.next, turn.abandoned);
+    return;
+  }
   if ('relayId' in message) {
     const waiter = relayed.get(message.relayId);
     relayed.delete(message.relayId);

@@ -1,10 +1,7 @@
-import type { DecodeResult } from '../cluster/protocol.js';
+import type { DecodeResult, DecodeSink } from '../cluster/protocol.js';
 import type { DatasetTask } from '../cluster/worker-cluster.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import type { PoolSession } from './pool-session.js';
-
-/** Where a worker puts a decoded data set: straight into a file at its offset, or back to the coordinator. */
-export type DecodeSink = { kind: 'file'; path: string } | { kind: 'return' };
 
 export interface BadBlock {
   readonly datasetIndex: number;

@@ -1,10 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Writable } from 'node:stream';
 import type { DecodeResult } from '../cluster/protocol.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import { checkFileName } from '../format/file-name.js';
-import { describeError, ExitCode, ioError, RainError, usageError } from '../rain-error.js';
+import { describeError, errnoCode, ExitCode, ioError, RainError, usageError } from '../rain-error.js';
 import { readCatalog } from './catalog.js';
 import { decodeTasks, DecodeTally, type BadBlock } from './decode-tasks.js';
 import { PartFile } from './part-file.js';
@@ -14,8 +13,8 @@ import { isSuperseded, mayBeSuperseded } from './read-retry.js';
 export interface GetOptions {
   readonly pool?: string;
   readonly name: string;
-  /** A file path, a directory (the name's last segment is used), or a stream such as stdout. */
-  readonly destination: { kind: 'path'; path: string } | { kind: 'stream'; stream: Writable };
+  /** A file path, a directory (the name's last segment is used), or this process's standard output. */
+  readonly destination: { kind: 'path'; path: string } | { kind: 'stdout' };
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
@@ -50,7 +49,7 @@ export async function getFile(options: GetOptions): Promise<GetReport> {
   });
 }
 
-/** Bytes already went to a stream: the read cannot start over without mixing versions. */
+/** Bytes already went to standard output: the read cannot start over without mixing versions. */
 class PartialOutputError extends RainError {
   constructor(readonly cause: unknown) {
     super(ExitCode.ioFailure, 'partial output');
@@ -62,10 +61,10 @@ async function readVersion(session: PoolSession, record: CatalogRecord, options:
   const reportAs = (destination: string): GetReport => ({
     name: record.name, sizeBytes: record.fileSizeBytes, destination, reconstructedDatasets: tally.reconstructedDatasets, badBlocks: tally.badBlocks,
   });
-  if (options.destination.kind === 'stream') {
+  if (options.destination.kind === 'stdout') {
     let wroteAny = false;
     try {
-      await decodeToStream(session, record, options.destination.stream, (r) => { wroteAny = true; tally.add(r); }, options.onProgress);
+      await decodeToStdout(session, record, (r) => { wroteAny = true; tally.add(r); }, options.onProgress);
     } catch (error) {
       throw wroteAny ? new PartialOutputError(error) : error;
     }
@@ -104,22 +103,33 @@ async function decodeToFile(
   }
 }
 
-async function decodeToStream(
-  session: PoolSession, record: CatalogRecord, stream: Writable,
+let streamsStarted = 0;
+
+/**
+ * The workers write the decoded data sets to standard output themselves (each holds the
+ * coordinator's stdout), one at a time in file order: the coordinator grants data set d+1's turn
+ * when d's writer answers. So the bytes never pass through this process, and memory stays that of
+ * the data sets in flight whatever the file size.
+ */
+async function decodeToStdout(
+  session: PoolSession, record: CatalogRecord,
   collect: (r: DecodeResult) => void, onProgress?: (done: number, total: number) => void,
 ): Promise<void> {
-  let done = 0;
-  await session.cluster.runDatasets<DecodeResult>(decodeTasks(session, record, { kind: 'return' }, async (result) => {
+  const stream = `${process.pid}.${++streamsStarted}`;
+  const cluster = session.cluster;
+  cluster.grantOutputTurn(stream, 0, false);
+  const datasetBytes = record.k * record.blockSizeBytes;
+  const written = (result: DecodeResult): void => {
     collect(result);
-    if (result.bytes && !stream.write(result.bytes)) {
-      await new Promise<void>((resolve, reject) => {
-        const onDrain = (): void => { stream.off('error', onError); resolve(); };
-        const onError = (error: Error): void => { stream.off('drain', onDrain); reject(error); };
-        stream.once('drain', onDrain);
-        stream.once('error', onError);
-      });
-    }
-    done += result.bytes?.length ?? 0;
-    onProgress?.(done, record.fileSizeBytes);
-  }), { ordered: true });
+    cluster.grantOutputTurn(stream, result.datasetIndex + 1, false);
+    onProgress?.(Math.min(record.fileSizeBytes, (result.datasetIndex + 1) * datasetBytes), record.fileSizeBytes);
+  };
+  // The first failure abandons the stream, so decodes waiting for a later turn give up instead of
+  // waiting for a turn that never comes.
+  const abandon = (error: unknown): never => {
+    cluster.grantOutputTurn(stream, 0, true);
+    if (errnoCode(error) === 'EPIPE') throw ioError('standard output was closed before the whole file was written (broken pipe)');
+    throw error;
+  };
+  await cluster.runDatasets<DecodeResult>(decodeTasks(session, record, { kind: 'stdout', stream }, written, abandon), { ordered: true });
 }

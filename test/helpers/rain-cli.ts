@@ -45,6 +45,24 @@ export function rain(args: readonly string[], options: RunOptions = {}): Promise
   });
 }
 
+/** Runs a bash command line (for real shell pipes: FIFOs, early-closing readers); never throws on a non-zero exit. */
+export function runShell(commandLine: string, env: Record<string, string> = {}, timeoutMs = 120_000): Promise<RainRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', commandLine], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const stdoutBytes = Buffer.concat(out);
+      resolve({ code, signal, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes });
+    });
+  });
+}
+
 /** A scratch directory per test with its own rain config dir, removed by `cleanup`. */
 export interface Scratch {
   readonly root: string;

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { listBlockFiles, makePool, makeScratch, rain, seededBytes, type Scratch, type TestPool } from '../helpers/rain-cli.js';
+import { listBlockFiles, makePool, makeScratch, rain, RAIN_BIN, runShell, seededBytes, type RainRun, type Scratch, type TestPool } from '../helpers/rain-cli.js';
 
 /** Round trips through the real CLI and real worker processes, over real directories. */
 describe('put and get', () => {
@@ -40,6 +40,47 @@ describe('put and get', () => {
     expect(get.stdoutBytes.equals(content)).toBe(true);
     const dash = await pool.run(['get', 'piped.bin', '-o', '-']);
     expect(dash.stdoutBytes.equals(content)).toBe(true);
+  });
+
+  it('stdout through a shell pipe keeps data sets in order, also with stores missing and a slow reader', async () => {
+    // 60 data sets of 12 KiB, decoded by five workers at once, must reach the pipe in file order;
+    // the workers write the pipe themselves (a FIFO from the shell, not the test's socket pair).
+    const own = await makePool(await makeScratch(), k, 2, 5, ['--block-size', '4K']);
+    try {
+      const content = seededBytes(60 * k * blockSizeBytes - 1234, 61);
+      const source = path.join(own.scratch.root, 'ordered.bin');
+      await fs.writeFile(source, content);
+      expect((await own.run(['put', source, '--as', 'ordered.bin'])).code).toBe(0);
+      const out = path.join(own.scratch.root, 'ordered.out');
+      // A reader that takes its time: the pipe fills and the writers must wait for room, not spin or drop.
+      const shell = (args: string): Promise<RainRun> => runShell(
+        `node ${JSON.stringify(RAIN_BIN)} ${args} -p ${JSON.stringify(own.stores[0])} | (sleep 0.5; cat) > ${JSON.stringify(out)}; exit \${PIPESTATUS[0]}`,
+        own.scratch.env,
+      );
+      const healthy = await shell('get ordered.bin');
+      expect(healthy.code).toBe(0);
+      expect((await fs.readFile(out)).equals(content)).toBe(true);
+      await fs.rm(own.stores[1], { recursive: true });
+      await fs.rm(own.stores[3], { recursive: true });
+      const degraded = await shell('get ordered.bin');
+      expect(degraded.code).toBe(1);
+      expect(degraded.stderr).toMatch(/reconstructed \d+ data sets from parity/);
+      expect((await fs.readFile(out)).equals(content)).toBe(true);
+    } finally {
+      await own.scratch.cleanup();
+    }
+  });
+
+  it('a reader that closes the pipe early ends get with exit 74 and one line, without hanging', async () => {
+    const content = seededBytes(80 * k * blockSizeBytes, 62);
+    expect((await pool.run(['put', '-', '--as', 'closed-early.bin'], { input: content })).code).toBe(0);
+    const run = await runShell(
+      `node ${JSON.stringify(RAIN_BIN)} get closed-early.bin -p ${JSON.stringify(pool.stores[0])} | head -c 5000 > /dev/null; exit \${PIPESTATUS[0]}`,
+      scratch.env,
+    );
+    expect(run.code).toBe(74);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/standard output was closed before the whole file was written/);
   });
 
   it('get -o DIR writes DIR/<last segment of the name>', async () => {

@@ -29,7 +29,7 @@ async function getOneFile(out: Output, name: string, flags: GetFlags): Promise<E
   if (toStdout && flags.json) throw usageError('--json needs -o DEST (stdout carries the file)');
   const report = await getFile({
     pool: flags.pool, name,
-    destination: toStdout ? { kind: 'stream', stream: process.stdout } : { kind: 'path', path: flags.output ?? '.' },
+    destination: toStdout ? { kind: 'stdout' } : { kind: 'path', path: flags.output ?? '.' },
     onProgress: toStdout ? undefined : out.progress(`getting ${name}`),
   });
   out.stopProgress();

@@ -1,17 +1,20 @@
 import { dataLostError } from '../../rain-error.js';
-import type { DatasetRef, DecodeResult } from '../protocol.js';
+import type { DatasetRef, DecodeResult, DecodeSink } from '../protocol.js';
 import type { WorkerContext } from '../worker-context.js';
+import type { OutputTurns, SharedStdout } from './output-turns.js';
 import { allocateDataset, goodIndexes, readBlocksInto } from './read-blocks.js';
 
 /**
  * Reads a data set for `get`: the k data blocks first (no decoding on the healthy path); when any
  * is missing or fails its checksum, the parity blocks are read and the data reconstructed (M8).
- * The bytes go straight into the destination file at their offset, or back to the coordinator.
+ * The bytes go straight into the destination file at their offset, or onto standard output in
+ * their turn.
  */
 export async function decodeDataset(
   ctx: WorkerContext,
   ref: DatasetRef,
-  sink: { kind: 'file'; path: string } | { kind: 'return' },
+  sink: DecodeSink,
+  stdout: { turns: OutputTurns; shared: SharedStdout },
 ): Promise<DecodeResult> {
   const data = allocateDataset(ctx, ref);
   try {
@@ -43,7 +46,9 @@ export async function decodeDataset(
       }
       return { datasetIndex: ref.datasetIndex, reconstructed, badBlocks };
     }
-    return { datasetIndex: ref.datasetIndex, reconstructed, badBlocks, bytes: new Uint8Array(bytes) };
+    await stdout.turns.wait(sink.stream, ref.datasetIndex);
+    await stdout.shared.write(bytes);
+    return { datasetIndex: ref.datasetIndex, reconstructed, badBlocks };
   } finally {
     ctx.giveBuffer(data.buffer);
   }
