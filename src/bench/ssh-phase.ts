@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { onCleanup } from './cleanup.js';
 import { totalBytesOf, type SourceFile } from './data-generator.js';
 import { compareWithSource } from './file-digest.js';
 import { startLoopbackSshd, sshdMissing, type LoopbackSshd } from './loopback-sshd.js';
@@ -42,13 +43,15 @@ export async function runSshPhase(ctx: SshPhaseContext): Promise<SshPhaseResults
   if (missing) return { status: 'skipped', reason: missing };
   let sshd: LoopbackSshd;
   try {
-    sshd = await startLoopbackSshd(path.join(ctx.workDir, 'sshd'), ctx.log);
+    sshd = await startLoopbackSshd(path.join(ctx.workDir, 'sshd'), ctx.repoRoot, ctx.log);
   } catch (error) {
     return { status: 'skipped', reason: `the loopback sshd did not start: ${error instanceof Error ? error.message : String(error)}` };
   }
+  const forget = onCleanup(`stop sshd on port ${sshd.port}`, () => sshd.stop());
   try {
     return await withSshd(ctx, sshd);
   } finally {
+    forget();
     await sshd.stop();
     for (const dir of ctx.storeDirs) await fs.rm(dir, { recursive: true, force: true });
   }
@@ -60,8 +63,7 @@ async function withSshd(ctx: SshPhaseContext, sshd: LoopbackSshd): Promise<SshPh
   const cwd = path.join(ctx.workDir, 'cwd');
   await fs.mkdir(configDir, { recursive: true });
   await fs.mkdir(cwd, { recursive: true });
-  const remoteCommand = path.join(ctx.repoRoot, 'bin', 'rain');
-  const cli = new RainCli(ctx.repoRoot, configDir, { env: { RAIN_SSH_CONFIG: sshd.clientConfig, RAIN_REMOTE_COMMAND: remoteCommand }, cwd });
+  const cli = new RainCli(ctx.repoRoot, configDir, { env: sshd.env, cwd });
   for (const dir of ctx.storeDirs) await fs.mkdir(dir, { recursive: true });
   const urls = ctx.storeDirs.map((dir) => `ssh://${sshd.user}@127.0.0.1:${sshd.port}${dir}`);
   const storeForm = `ssh://root@127.0.0.1:${sshd.port}/…`;

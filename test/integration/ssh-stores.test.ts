@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { sshdUnavailableReason, startLoopbackSshd, type LoopbackSshd } from '../helpers/loopback-sshd.js';
+import { sshdMissing, startLoopbackSshd, type LoopbackSshd } from '../../src/bench/loopback-sshd.js';
 import { listBlockFiles, makeScratch, rain, REPO_ROOT, seededBytes, type RainRun, type Scratch } from '../helpers/rain-cli.js';
 
 /**
@@ -11,7 +11,7 @@ import { listBlockFiles, makeScratch, rain, REPO_ROOT, seededBytes, type RainRun
  * "127.0.0.1" and "localhost" serve as two hosts. rain starts its remote workers with the system
  * ssh client and this checkout's bin/rain, exactly as it would on another machine.
  */
-const unavailable = sshdUnavailableReason();
+const unavailable = sshdMissing();
 if (unavailable) console.log(`SKIPPED ssh store tests: ${unavailable}`);
 const describeSsh = unavailable ? describe.skip : describe;
 
