@@ -28,7 +28,7 @@ import { leftoverBenchMounts } from './scratch-area.js';
 import { runSshPhase, type SshPhaseResults } from './ssh-phase.js';
 import { configureQuietWait, LoadProbe } from './system-load.js';
 import { mainTable, memoryTable, peersTable, renderText, rssSweepTable, sshTable, treeTable } from './tables.js';
-import { targetsTable } from './targets.js';
+import { coreGoalsTable, targetsTable } from './targets.js';
 import { readTreeFloor, writeTreeFloor, type TreeFloorLayout } from './tree-floor.js';
 import { generateTree, type SourceTree } from './tree-generator.js';
 import { runTreePhases } from './tree-phases.js';
@@ -270,6 +270,7 @@ async function run(options: BenchOptions): Promise<number> {
     '', renderText(memoryTable(results)),
     '', renderText(rssSweepTable(results)),
     '', renderText(targetsTable(results)),
+    '', renderText(coreGoalsTable(results)),
     '', renderText(peersTable(results)),
     ...(allProblems.length > 0 ? ['', 'problems:', ...allProblems.map((p) => `  - ${p}`)] : []),
     '',
