@@ -301,3 +301,52 @@ export async function writeBlockFileFloor(sources: readonly SourceFile[], layout
   }
   return { bytesRead, bytesWritten };
 }
+
+/**
+ * Block-file get floor (informational): the read side of writeBlockFileFloor's layout. Per
+ * stripe the k data block files are opened, read and closed, and the stripe written at its place
+ * in one output file per source, fsynced at the end, with 2 * (k+m) stripes in flight: rain's
+ * healthy get without checksums, decoding or worker processes.
+ */
+export async function readBlockFileFloor(sources: readonly SourceFile[], layout: FloorLayout, outDir: string): Promise<FloorRun> {
+  const { k, chunkBytes, dirs } = layout;
+  let bytesRead = 0;
+  let bytesWritten = 0;
+  for (const source of sources) {
+    const out = await fs.open(path.join(outDir, source.name), 'wx');
+    try {
+      const stripeBytes = k * chunkBytes;
+      const stripes = Math.ceil(source.sizeBytes / stripeBytes);
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        const buffer = Buffer.allocUnsafe(stripeBytes);
+        while (next < stripes) {
+          const stripe = next++;
+          const length = Math.min(stripeBytes, source.sizeBytes - stripe * stripeBytes);
+          const shard = Math.ceil(length / k);
+          await Promise.all(dirs.slice(0, k).map(async (dir, block) => {
+            const handle = await fs.open(path.join(dir, 'blocks', `${source.name}.${stripe}.${block}`), 'r');
+            try {
+              let filled = 0;
+              while (filled < shard) {
+                const { bytesRead: n } = await handle.read(buffer, block * shard + filled, shard - filled, filled);
+                if (n === 0) throw new Error(`block ${stripe}.${block} of ${source.name} ended early`);
+                filled += n;
+              }
+            } finally {
+              await handle.close();
+            }
+          }));
+          bytesRead += k * shard;
+          await writeFully(out, buffer.subarray(0, length), stripe * stripeBytes);
+          bytesWritten += length;
+        }
+      };
+      await Promise.all(Array.from({ length: 2 * dirs.length }, lane));
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+  }
+  return { bytesRead, bytesWritten };
+}

@@ -13,6 +13,8 @@ export interface FloorResults {
   readonly write: Measurement;
   /** informational: one fsynced file per block, as rain lays blocks out */
   readonly blockFiles: Measurement;
+  /** informational: the k data block files of each stripe read into one output file */
+  readonly blockFilesRead: Measurement;
   /** informational: the put floor through fs streams */
   readonly streams: Measurement;
   /** get floor */

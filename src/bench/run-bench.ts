@@ -12,7 +12,7 @@ import { benchmarksMarkdown } from './benchmarks-doc.js';
 import { runCleanups, wasInterrupted } from './cleanup.js';
 import { generateSourceFiles, MiB, type SourceFile } from './data-generator.js';
 import { writeFloorWithStreams } from './stream-floor.js';
-import { readAllPartsFloor, readFloor, rebuildFloor, writeBlockFileFloor, writeFloor, type FloorLayout, type FloorRun } from './io-floor.js';
+import { readAllPartsFloor, readBlockFileFloor, readFloor, rebuildFloor, writeBlockFileFloor, writeFloor, type FloorLayout, type FloorRun } from './io-floor.js';
 import { describeMachine } from './machine-info.js';
 import { configureWarmUp, setWarmUpBytes } from './memory-warm-up.js';
 import { seconds, type Measurement } from './measurement.js';
@@ -79,11 +79,16 @@ async function measureFloors(layout: BenchLayout, sources: readonly SourceFile[]
     const blockDirs = layout.stores.map((s) => path.join(s.dir, 'floor-blocks'));
     const blockFiles = await timeFloor('floor write, one file per block', userBytes, 'tmp file + fsync + rename per 1 MiB block, as rain lays blocks out',
       () => writeBlockFileFloor(sources, { ...fl, dirs: blockDirs }));
+    await fs.mkdir(outDir, { recursive: true });
+    const blockFilesRead = await timeFloor('floor read to a file, one file per block', userBytes,
+      `the ${o.k} data block files of a stripe opened, read and closed, the stripe written to one output file; fsynced at the end`,
+      () => readBlockFileFloor(sources, { ...fl, dirs: blockDirs }, outDir));
+    await fs.rm(outDir, { recursive: true, force: true });
     for (const dir of blockDirs) await fs.rm(dir, { recursive: true, force: true });
     for (const dir of floorDirs) await fs.mkdir(dir, { recursive: true });
     const streams = await timeFloor('floor write through fs streams', userBytes, `the put floor's files through a ReadStream and ${n} WriteStreams, each fsynced at the end`,
       () => writeFloorWithStreams(sources, fl));
-    return { write, blockFiles, streams, readToFile, readOnly, verify, rebuild };
+    return { write, blockFiles, blockFilesRead, streams, readToFile, readOnly, verify, rebuild };
   } finally {
     for (const dir of floorDirs) await fs.rm(dir, { recursive: true, force: true });
     await fs.rm(outDir, { recursive: true, force: true });

@@ -52,6 +52,7 @@ export function mainTable(r: BenchResults): Table {
       row(f.blockFiles, `${formatRatio(ratio(f.blockFiles, f.write), 'put floor')} (informational)`),
       row(f.streams, `${formatRatio(ratio(f.streams, f.write), 'put floor')} (informational)`),
       row(f.readToFile, '1.00 (get floor)'),
+      row(f.blockFilesRead, `${formatRatio(ratio(f.blockFilesRead, f.readToFile), 'get floor')} (informational)`),
       row(f.readOnly, `${formatRatio(ratio(f.readOnly, f.readToFile), 'get floor')} (informational)`),
       row(f.verify, '1.00 (verify floor)'),
       row(f.rebuild, '1.00 (rebuild floor)'),
