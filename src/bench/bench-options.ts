@@ -4,6 +4,8 @@ export interface BenchOptions {
   /** Data set (a): total user data, split over `files` files. */
   readonly sizeMiB: number;
   readonly files: number;
+  /** Data set (a)'s floors and rain rows are measured this many times; each row keeps its fastest. */
+  readonly passes: number;
   readonly k: number;
   readonly m: number;
   /** Data set (b): a tree of small files with seeded random sizes in [treeMinKiB, treeMaxKiB]. */
@@ -28,7 +30,7 @@ export interface BenchOptions {
 }
 
 export const DEFAULTS = {
-  sizeMiB: 2048, files: 8, k: 4, m: 2, treeFiles: 20000, treeMinKiB: 1, treeMaxKiB: 64, treeSeed: 6,
+  sizeMiB: 2048, files: 8, passes: 3, k: 4, m: 2, treeFiles: 20000, treeMinKiB: 1, treeMaxKiB: 64, treeSeed: 6,
   rssSmallMiB: 16, rssLargeMiB: 8192, quietWaitSeconds: 10,
 } as const;
 
@@ -36,6 +38,8 @@ export const USAGE = `usage: npm run bench -- [options]
 Data set (a), large files:
   --size-mib N        total user data in MiB (default ${DEFAULTS.sizeMiB})
   --files N           split it into N files (default ${DEFAULTS.files})
+  --passes N          measure its floors and rain rows N times, each row keeping its
+                      fastest pass (default ${DEFAULTS.passes}; noise only ever adds time)
 Data set (b), a tree of small files put with 'rain put -r':
   --tree-files N      number of files (default ${DEFAULTS.treeFiles})
   --tree-min-kib N    smallest file in KiB (default ${DEFAULTS.treeMinKiB})
@@ -83,6 +87,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
       options: {
         'size-mib': { type: 'string' },
         files: { type: 'string' },
+        passes: { type: 'string' },
         k: { type: 'string', short: 'k' },
         m: { type: 'string', short: 'm' },
         'tree-files': { type: 'string' },
@@ -110,6 +115,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
   const options: BenchOptions = {
     sizeMiB: integer(v['size-mib'], DEFAULTS.sizeMiB, '--size-mib', 1),
     files: integer(v.files, DEFAULTS.files, '--files', 1),
+    passes: integer(v.passes, DEFAULTS.passes, '--passes', 1),
     k: integer(v.k, DEFAULTS.k, '-k', 1),
     m: integer(v.m, DEFAULTS.m, '-m', 1),
     treeFiles: integer(v['tree-files'], DEFAULTS.treeFiles, '--tree-files', 1),
@@ -141,6 +147,7 @@ export function reproduceCommand(o: BenchOptions): string {
   };
   add('--size-mib', o.sizeMiB, DEFAULTS.sizeMiB);
   add('--files', o.files, DEFAULTS.files);
+  add('--passes', o.passes, DEFAULTS.passes);
   add('-k', o.k, DEFAULTS.k);
   add('-m', o.m, DEFAULTS.m);
   add('--tree-files', o.treeFiles, DEFAULTS.treeFiles);

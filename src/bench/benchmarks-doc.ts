@@ -218,6 +218,13 @@ ${tmpfs ? `On tmpfs the file and its pool must fit in the memory available less 
 of the machine` : 'The file and its pool must fit on the disk'}; a size that does not is halved until it does, and the text above
 says what was used.
 
+**Passes.** Data set (a)'s floors and rain rows are measured in ${o.passes} pass${o.passes === 1 ? '' : 'es'} (--passes), each pass every
+floor and then every rain operation on a fresh pool; each row shows its fastest pass and its
+notes list every pass's time. The machine is shared: another tenant's load only ever adds time,
+and floors and rain are treated alike, so the ratios compare like with like. The tree (b), the
+ssh:// rows, the RSS sweep and the peers run once (so a peer's ratio to rain leans a little
+towards rain; no verdict above is near enough to its line for that to decide it).
+
 **Page cache.** Before every timed phase: \`sync\`, then \`echo 3 > /proc/sys/vm/drop_caches\`
 (root only; otherwise the row says "warm cache").${tmpfs ? ' tmpfs pages are not cache and stay: on tmpfs this only\nkeeps one phase\'s write-back out of the next one\'s time.' : ''}
 
