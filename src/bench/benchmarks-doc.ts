@@ -74,7 +74,8 @@ workers) and as the sum of PSS (the same pages split among the processes).
 ${renderMarkdown(coreGoalsTable(r))}
 
 "DISTURBED row" means another process used ${OTHER_LOAD_NOTE_CORES} cores or more on average while
-one of the rows compared was timed: the verdict may be the machine's, not rain's.
+one of the rows compared was timed: the verdict may be the machine's, not rain's. What limits each
+missed target, with the profiles that show it, is in [PERFORMANCE.md](PERFORMANCE.md).
 
 ## (a) ${human(r.userBytes)} in ${o.files} files
 
