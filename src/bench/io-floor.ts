@@ -255,39 +255,30 @@ export async function writeBlockFileFloor(sources: readonly SourceFile[], layout
   for (const source of sources) {
     const input = await fs.open(source.path, 'r');
     try {
-      const stripeBytes = k * chunkBytes;
-      const stripes = Math.ceil(source.sizeBytes / stripeBytes);
-      let next = 0;
-      const lane = async (): Promise<void> => {
-        const buffer = Buffer.allocUnsafe(stripeBytes);
-        while (next < stripes) {
-          const stripe = next++;
-          const length = Math.min(stripeBytes, source.sizeBytes - stripe * stripeBytes);
-          let filled = 0;
-          while (filled < length) {
-            const { bytesRead: n } = await input.read(buffer, filled, length - filled, stripe * stripeBytes + filled);
-            if (n === 0) throw new Error(`${source.path} ended early`);
-            filled += n;
-          }
-          bytesRead += length;
-          const shard = Math.ceil(length / k);
-          await Promise.all(dirs.map(async (dir, block) => {
-            const bytes = buffer.subarray(block < k ? block * shard : 0, (block < k ? block * shard : 0) + shard);
-            const name = `${source.name}.${stripe}.${block}`;
-            const temp = path.join(dir, 'tmp', `${name}.tmp`);
-            const handle = await fs.open(temp, 'wx');
-            try {
-              await writeFully(handle, bytes, 0);
-              await handle.sync();
-            } finally {
-              await handle.close();
-            }
-            await fs.rename(temp, path.join(dir, 'blocks', name));
-            bytesWritten += bytes.length;
-          }));
+      await forEachStripe(source, k * chunkBytes, 2 * dirs.length, async (stripe, buffer, length) => {
+        let filled = 0;
+        while (filled < length) {
+          const { bytesRead: n } = await input.read(buffer, filled, length - filled, stripe * k * chunkBytes + filled);
+          if (n === 0) throw new Error(`${source.path} ended early`);
+          filled += n;
         }
-      };
-      await Promise.all(Array.from({ length: 2 * dirs.length }, lane));
+        bytesRead += length;
+        const shard = Math.ceil(length / k);
+        await Promise.all(dirs.map(async (dir, block) => {
+          const bytes = buffer.subarray(block < k ? block * shard : 0, (block < k ? block * shard : 0) + shard);
+          const name = `${source.name}.${stripe}.${block}`;
+          const temp = path.join(dir, 'tmp', `${name}.tmp`);
+          const handle = await fs.open(temp, 'wx');
+          try {
+            await writeFully(handle, bytes, 0);
+            await handle.sync();
+          } finally {
+            await handle.close();
+          }
+          await fs.rename(temp, path.join(dir, 'blocks', name));
+          bytesWritten += bytes.length;
+        }));
+      });
     } finally {
       await input.close();
     }
@@ -315,38 +306,46 @@ export async function readBlockFileFloor(sources: readonly SourceFile[], layout:
   for (const source of sources) {
     const out = await fs.open(path.join(outDir, source.name), 'wx');
     try {
-      const stripeBytes = k * chunkBytes;
-      const stripes = Math.ceil(source.sizeBytes / stripeBytes);
-      let next = 0;
-      const lane = async (): Promise<void> => {
-        const buffer = Buffer.allocUnsafe(stripeBytes);
-        while (next < stripes) {
-          const stripe = next++;
-          const length = Math.min(stripeBytes, source.sizeBytes - stripe * stripeBytes);
-          const shard = Math.ceil(length / k);
-          await Promise.all(dirs.slice(0, k).map(async (dir, block) => {
-            const handle = await fs.open(path.join(dir, 'blocks', `${source.name}.${stripe}.${block}`), 'r');
-            try {
-              let filled = 0;
-              while (filled < shard) {
-                const { bytesRead: n } = await handle.read(buffer, block * shard + filled, shard - filled, filled);
-                if (n === 0) throw new Error(`block ${stripe}.${block} of ${source.name} ended early`);
-                filled += n;
-              }
-            } finally {
-              await handle.close();
+      await forEachStripe(source, k * chunkBytes, 2 * dirs.length, async (stripe, buffer, length) => {
+        const shard = Math.ceil(length / k);
+        await Promise.all(dirs.slice(0, k).map(async (dir, block) => {
+          const handle = await fs.open(path.join(dir, 'blocks', `${source.name}.${stripe}.${block}`), 'r');
+          try {
+            let filled = 0;
+            while (filled < shard) {
+              const { bytesRead: n } = await handle.read(buffer, block * shard + filled, shard - filled, filled);
+              if (n === 0) throw new Error(`block ${stripe}.${block} of ${source.name} ended early`);
+              filled += n;
             }
-          }));
-          bytesRead += k * shard;
-          await writeFully(out, buffer.subarray(0, length), stripe * stripeBytes);
-          bytesWritten += length;
-        }
-      };
-      await Promise.all(Array.from({ length: 2 * dirs.length }, lane));
+          } finally {
+            await handle.close();
+          }
+        }));
+        bytesRead += k * shard;
+        await writeFully(out, buffer.subarray(0, length), stripe * k * chunkBytes);
+        bytesWritten += length;
+      });
       await out.sync();
     } finally {
       await out.close();
     }
   }
   return { bytesRead, bytesWritten };
+}
+
+/** Runs `each` over the source's stripes in order of start, `lanes` at a time, each lane with its own stripe buffer. */
+async function forEachStripe(
+  source: SourceFile, stripeBytes: number, lanes: number,
+  each: (stripe: number, buffer: Buffer, lengthBytes: number) => Promise<void>,
+): Promise<void> {
+  const stripes = Math.ceil(source.sizeBytes / stripeBytes);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    const buffer = Buffer.allocUnsafe(stripeBytes);
+    while (next < stripes) {
+      const stripe = next++;
+      await each(stripe, buffer, Math.min(stripeBytes, source.sizeBytes - stripe * stripeBytes));
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
 }
