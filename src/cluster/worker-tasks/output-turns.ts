@@ -33,8 +33,9 @@ export class OutputTurns {
   /** A new stream starts afresh, so a grant of an earlier stream never lets a later one through. */
   grant(stream: string, next: number, abandoned: boolean): void {
     if (stream !== this.stream) {
-      for (const waiter of this.waiters) waiter.reject(new Error('the output stream was replaced by another'));
-      this.waiters = [];
+      // One stream at a time: waiters of any other stream will never get their turn.
+      for (const waiter of this.waiters) if (waiter.stream !== stream) waiter.reject(new Error('the output stream was replaced by another'));
+      this.waiters = this.waiters.filter((waiter) => waiter.stream === stream);
       this.stream = stream;
       this.next = 0;
       this.abandoned = false;
