@@ -102,7 +102,8 @@ export class WorkerHandle {
     });
   }
 
-  private describe(): string {
+  /** "store 3" for a local worker, the store's ssh:// location for a remote one. */
+  describe(): string {
     return this.channel.remote ? this.channel.where : `store ${this.slot}`;
   }
 

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { faultPoint } from '../cluster/fault-points.js';
 import type { DecodeResult } from '../cluster/protocol.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import { checkFileName } from '../format/file-name.js';
@@ -25,6 +26,8 @@ export interface GetReport {
   /** Data sets that needed decoding because blocks were missing or bad (M8). */
   readonly reconstructedDatasets: number;
   readonly badBlocks: BadBlock[];
+  /** Workers given up during the get (a remote store that stalled or dropped): read around. */
+  readonly workersLost: string[];
 }
 
 /**
@@ -57,9 +60,11 @@ class PartialOutputError extends RainError {
 }
 
 async function readVersion(session: PoolSession, record: CatalogRecord, options: GetOptions): Promise<GetReport> {
+  await faultPoint('get-opened');
   const tally = new DecodeTally();
   const reportAs = (destination: string): GetReport => ({
     name: record.name, sizeBytes: record.fileSizeBytes, destination, reconstructedDatasets: tally.reconstructedDatasets, badBlocks: tally.badBlocks,
+    workersLost: session.workersLost(),
   });
   if (options.destination.kind === 'stdout') {
     let wroteAny = false;

@@ -57,6 +57,11 @@ export class PoolSession {
     };
   }
 
+  /** Workers lost while the session ran (a remote one that stalled or dropped), one line each. */
+  workersLost(): string[] {
+    return this.cluster.workers.filter((w) => !w.alive).map((w) => `${w.describe()} ${w.failure ?? 'is gone'}`);
+  }
+
   async close(): Promise<void> {
     await this.cluster.close();
   }

@@ -33,6 +33,7 @@ async function getOneFile(out: Output, name: string, flags: GetFlags): Promise<E
     onProgress: toStdout ? undefined : out.progress(`getting ${name}`),
   });
   out.stopProgress();
+  for (const lost of report.workersLost) out.notice(`${lost}; its blocks were read around`);
   if (report.reconstructedDatasets > 0) {
     out.notice(`${name}: reconstructed ${report.reconstructedDatasets} data sets from parity (${report.badBlocks.length} blocks missing or bad); run 'rain rebuild'`);
   }
