@@ -9,7 +9,7 @@ import net from 'node:net';
 export const SHARED_STDOUT_FD = 4;
 
 /** How long to wait before retrying a write that found a non-blocking terminal busy (EAGAIN). */
-const FULL_PIPE_RETRY_MS = 2;
+const BUSY_DESCRIPTOR_RETRY_MS = 2;
 
 interface Waiter {
   readonly stream: string;
@@ -104,7 +104,7 @@ async function writeAllToDescriptor(fd: number, bytes: Uint8Array): Promise<void
       });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
-      await new Promise((resolve) => setTimeout(resolve, FULL_PIPE_RETRY_MS));
+      await new Promise((resolve) => setTimeout(resolve, BUSY_DESCRIPTOR_RETRY_MS));
     }
   }
 }
