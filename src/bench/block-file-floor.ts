@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { fsyncDirectory } from '../store/durable-file.js';
 import { writeFully, type SourceFile } from './data-generator.js';
-import { readFully, type FloorLayout, type FloorRun } from './io-floor.js';
+import { readFully, writeDurably, type FloorLayout, type FloorRun } from './io-floor.js';
 
 /*
  * The block-file floors (informational): rain's own file layout, one file per block, with plain
@@ -34,13 +35,7 @@ export async function writeBlockFileFloor(sources: readonly SourceFile[], layout
           const bytes = buffer.subarray(block < k ? block * shard : 0, (block < k ? block * shard : 0) + shard);
           const name = `${source.name}.${stripe}.${block}`;
           const temp = path.join(dir, 'tmp', `${name}.tmp`);
-          const handle = await fs.open(temp, 'wx');
-          try {
-            await writeFully(handle, bytes, 0);
-            await handle.sync();
-          } finally {
-            await handle.close();
-          }
+          await writeDurably(temp, bytes);
           await fs.rename(temp, path.join(dir, 'blocks', name));
           bytesWritten += bytes.length;
         }));
@@ -50,11 +45,7 @@ export async function writeBlockFileFloor(sources: readonly SourceFile[], layout
     }
   }
   for (const dir of dirs) {
-    for (const sub of ['blocks', 'tmp']) {
-      const handle = await fs.open(path.join(dir, sub), 'r');
-      await handle.sync();
-      await handle.close();
-    }
+    for (const sub of ['blocks', 'tmp']) await fsyncDirectory(path.join(dir, sub));
   }
   return { bytesRead, bytesWritten };
 }

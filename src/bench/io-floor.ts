@@ -237,3 +237,14 @@ export async function rebuildFloor(sources: readonly SourceFile[], layout: Floor
   }
   return sum(runs);
 }
+
+/** A new file with `bytes`, fsynced and closed: how rain makes each block file durable. */
+export async function writeDurably(filePath: string, bytes: Uint8Array): Promise<void> {
+  const handle = await fs.open(filePath, 'wx');
+  try {
+    await writeFully(handle, bytes, 0);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

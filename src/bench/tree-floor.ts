@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { writeFully } from './data-generator.js';
-import type { FloorRun } from './io-floor.js';
+import { fsyncDirectory } from '../store/durable-file.js';
+import { writeDurably, type FloorRun } from './io-floor.js';
 import { treeFilePath, type SourceTree, type TreeFile } from './tree-generator.js';
 
 /**
@@ -57,23 +57,8 @@ class DirectoryMaker {
 
   async syncAll(): Promise<void> {
     for (const dir of [...new Set(this.created)].sort((a, b) => b.length - a.length)) {
-      const handle = await fs.open(dir, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await fsyncDirectory(dir);
     }
-  }
-}
-
-async function writeDurably(filePath: string, bytes: Uint8Array): Promise<void> {
-  const handle = await fs.open(filePath, 'wx');
-  try {
-    await writeFully(handle, bytes, 0);
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 
