@@ -118,6 +118,16 @@ describeSsh('stores on other hosts over ssh', () => {
     if (result.status !== 0) throw new Error(`no process matched ${pattern}; running: ${spawnSync('ps', ['-eo', 'args']).stdout.toString().split('\n').filter((l) => /ssh|rain/.test(l)).join(' | ')}`);
   }
 
+  /** Freezes the matching processes (SIGSTOP: the host hangs, its ssh session stays up) while `body` runs; kills them after. */
+  async function whileFrozen(pattern: string, body: () => Promise<void>): Promise<void> {
+    signalProcesses('STOP', pattern);
+    try {
+      await body();
+    } finally {
+      signalProcesses('KILL', pattern);
+    }
+  }
+
   /**
    * Starts a put that holds still (RAIN_FAULT pause) after its blocks are written and before it
    * commits, and resolves then: the disturbance lands mid-put at a known point, with the ssh
@@ -192,17 +202,14 @@ describeSsh('stores on other hosts over ssh', () => {
     const { running } = await putPausedBeforeCommit('stall', 'big.bin', content, remote[1], { RAIN_REMOTE_TIMEOUT_MS: String(timeoutMs) });
     // The worker process on the "remote host" freezes; its ssh session stays up, so only rain's own timeout can tell.
     const pattern = `^rain-worker slot=[0-9]+ ${remote[1]}$`;
-    signalProcesses('STOP', pattern);
-    try {
+    await whileFrozen(pattern, async () => {
       const started = Date.now();
       const put = await running;
       expect(Date.now() - started).toBeLessThan(timeoutMs + 45_000);
       expect(put.signal).toBeNull();
       expect([0, 1, 74]).toContain(put.code);
       if (put.code !== 0) expect(put.stderr).toMatch(/did not answer|stalled|ssh|store/);
-    } finally {
-      signalProcesses('KILL', pattern);
-    }
+    });
     await expectSettled('stall', 'big.bin', content, old);
   }, 180_000);
 
@@ -224,8 +231,7 @@ describeSsh('stores on other hosts over ssh', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     await new Promise((r) => setTimeout(r, 300));
-    signalProcesses('STOP', pattern);
-    try {
+    await whileFrozen(pattern, async () => {
       const started = Date.now();
       const get = await running;
       expect(Date.now() - started).toBeLessThan(timeoutMs + 30_000);
@@ -234,9 +240,7 @@ describeSsh('stores on other hosts over ssh', () => {
       expect(get.stderr).toMatch(/reconstructed \d+ data sets from parity/);
       expect(get.stderr).toMatch(/ssh:\/\/localhost:\d+\S*remote-5 did not answer for 3 s \(connection stalled; RAIN_REMOTE_TIMEOUT_MS\); its blocks were read around/);
       expect((await fs.readFile(out)).equals(content)).toBe(true);
-    } finally {
-      signalProcesses('KILL', pattern);
-    }
+    });
   }, 120_000);
 
   it('a remote worker that stalls during a check is given up; the others take over its share', async () => {
@@ -254,17 +258,14 @@ describeSsh('stores on other hosts over ssh', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     const pattern = `^rain-worker slot=5 ${remote[1]}$`;
-    signalProcesses('STOP', pattern);
-    try {
+    await whileFrozen(pattern, async () => {
       const check = await running;
       expect(check.signal).toBeNull();
       if (check.code !== 0 && check.code !== 1) throw new Error(`check exited ${check.code}: ${check.stderr}`);
       const report = JSON.parse(check.stdout) as { workers: { slot: number; state: string }[] };
       expect(report.workers.find((w) => w.slot === 5)?.state).not.toBe('confirmed');
       expect(report.workers.filter((w) => w.state === 'confirmed').length).toBeGreaterThanOrEqual(4);
-    } finally {
-      signalProcesses('KILL', pattern);
-    }
+    });
     const get = await run(['get', '-p', 'stallcheck', 'f.bin']);
     expect(get.code).toBe(0);
     expect(get.stdoutBytes.equals(content)).toBe(true);
