@@ -16,7 +16,7 @@ export interface DatasetTask<R> {
   readonly fileId: string;
   readonly datasetIndex: number;
   readonly request: WorkerRequest;
-  /** Called with the worker's reply, in task order when `ordered` is set. */
+  /** Called with the worker's reply. */
   readonly done: (result: R) => void | Promise<void>;
   /**
    * When set, a failed request is handed here instead of stopping the run, so a tree get goes on
@@ -92,24 +92,19 @@ export class WorkerCluster {
    * worker, so each goes to the least busy one. Stops at the first failure no task took over
    * (its `failed` hook), after the in-flight ones settle.
    */
-  async runDatasets<R>(tasks: Iterable<DatasetTask<R>>, options: { ordered?: boolean } = {}): Promise<void> {
+  async runDatasets<R>(tasks: Iterable<DatasetTask<R>>): Promise<void> {
     const running = new Set<Promise<void>>();
     let failure: unknown;
-    let chain: Promise<void> = Promise.resolve();
     let rotation = 0;
     const source = tasks[Symbol.iterator]();
     let exhausted = false;
     // A few tasks are looked ahead, so a check whose responsible worker is busy does not hold up
-    // the tasks behind it that other workers could start. Ordered delivery keeps strict order.
-    const lookahead = options.ordered ? 1 : Math.max(1, this.workers.length * IN_FLIGHT_PER_WORKER * 2);
+    // the tasks behind it that other workers could start. Put and get tasks may go to any coder,
+    // so they still start in task order (a later one finds no room where an earlier one found none).
+    const lookahead = Math.max(1, this.workers.length * IN_FLIGHT_PER_WORKER * 2);
     const waiting: DatasetTask<R>[] = [];
     const dispatch = (task: DatasetTask<R>, target: WorkerHandle): void => {
-      const reply = target.request<R>(task.request);
-      // Settled in order below, perhaps much later: a rejection must not count as unhandled meanwhile.
-      reply.catch(() => undefined);
-      const settle = (): Promise<void> => reply.then((result) => task.done(result), task.failed);
-      // Ordered delivery: each completion waits for the previous one, bounded by the per-worker limit.
-      const delivered = options.ordered ? (chain = chain.then(settle)) : settle();
+      const delivered = target.request<R>(task.request).then((result) => task.done(result), task.failed);
       const tracked: Promise<void> = delivered.then(
         () => { running.delete(tracked); },
         (error: unknown) => { running.delete(tracked); failure ??= error; },
@@ -132,8 +127,8 @@ export class WorkerCluster {
           break;
         }
         const target = this.assignee(task.fileId, task.datasetIndex, task.request, candidates, rotation++);
-        // A reply counts until it is delivered, not just until it arrives: with ordered delivery
-        // to a slow reader (a pipe), arrived replies would otherwise pile up without bound.
+        // A task counts until its `done` has finished, not just until its reply arrived: a slow
+        // `done` (a tree get committing files) must not let replies pile up without bound.
         const undeliveredRoom = running.size < Math.max(1, this.workers.length * IN_FLIGHT_PER_WORKER);
         if ((target.inFlight < IN_FLIGHT_PER_WORKER && undeliveredRoom) || running.size === 0) {
           waiting.splice(i, 1);

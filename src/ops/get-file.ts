@@ -113,7 +113,7 @@ let streamsStarted = 0;
 /**
  * The workers write the decoded data sets to standard output themselves (each holds the
  * coordinator's stdout), one at a time in file order: the coordinator grants data set d+1's turn
- * when d's writer answers. So the bytes never pass through this process, and memory stays that of
+ * when d's writer answers, so the answers, too, arrive in file order. So the bytes never pass through this process, and memory stays that of
  * the data sets in flight whatever the file size.
  */
 async function decodeToStdout(
@@ -136,5 +136,5 @@ async function decodeToStdout(
     if (errnoCode(error) === 'EPIPE') throw ioError('standard output was closed before the whole file was written (broken pipe)');
     throw error;
   };
-  await cluster.runDatasets<DecodeResult>(decodeTasks(session, record, { kind: 'stdout', stream }, written, abandon), { ordered: true });
+  await cluster.runDatasets<DecodeResult>(decodeTasks(session, record, { kind: 'stdout', stream }, written, abandon));
 }
