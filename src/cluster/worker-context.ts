@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import { createCodec, type ReedSolomonCodec } from '../codec/reed-solomon.js';
 import { DirectorySync } from '../store/durable-file.js';
 import type { StoreAccess } from './protocol.js';
@@ -16,7 +16,7 @@ export class WorkerContext {
   readonly directorySync = new DirectorySync();
   private readonly stores = new Map<number, StoreAccess>();
   private readonly codecs = new Map<string, ReedSolomonCodec>();
-  private readonly handles = new Map<string, Promise<fs.FileHandle>>();
+  private readonly descriptors = new Map<string, number>();
   private readonly freeBuffers: Buffer[] = [];
 
   constructor(slot: number, poolId: string, stores: readonly StoreAccess[]) {
@@ -41,29 +41,29 @@ export class WorkerContext {
     return codec;
   }
 
-  /** Source and sink files are opened once per worker, not once per data set. */
-  handle(path: string, flags: 'r' | 'r+'): Promise<fs.FileHandle> {
+  /**
+   * Source and sink files are opened once per worker, not once per data set. Raw descriptors,
+   * opened in this thread: inline-io.ts reads and writes them without a thread hand-off when small.
+   */
+  descriptor(path: string, flags: 'r' | 'r+'): number {
     const key = `${flags}:${path}`;
-    let handle = this.handles.get(key);
-    if (!handle) {
-      handle = fs.open(path, flags);
-      this.handles.set(key, handle);
-      handle.catch(() => this.handles.delete(key));
+    let fd = this.descriptors.get(key);
+    if (fd === undefined) {
+      fd = fs.openSync(path, flags);
+      this.descriptors.set(key, fd);
     }
-    return handle;
+    return fd;
   }
 
-  async closeHandles(): Promise<void> {
-    const handles = [...this.handles.values()];
-    this.handles.clear();
-    for (const pending of handles) {
+  closeDescriptors(): void {
+    for (const fd of this.descriptors.values()) {
       try {
-        const handle = await pending;
-        await handle.close();
+        fs.closeSync(fd);
       } catch {
-        // a handle that never opened has nothing to close
+        // nothing left to do for a descriptor that will not close
       }
     }
+    this.descriptors.clear();
   }
 
   /** Working buffers are reused across data sets so a long file does not churn the heap. */

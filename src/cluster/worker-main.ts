@@ -101,7 +101,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
     case 'flush': {
       const ctx = requireContext();
       await ctx.directorySync.flush();
-      await ctx.closeHandles();
+      ctx.closeDescriptors();
       listings.forget();
       return { flushed: true };
     }

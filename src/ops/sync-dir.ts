@@ -43,7 +43,7 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
   if (!stat?.isDirectory()) throw usageError(`${options.sourceDir} is not a directory (sync takes a directory)`);
   const prefix = options.as ?? path.basename(path.resolve(options.sourceDir));
   const sources: SourceFile[] = [];
-  await walk(options.sourceDir, prefix, sources);
+  walk(options.sourceDir, prefix, sources);
   return withSession(options.pool, 'sync', 'write', async (session) => {
     const catalog = await readCatalog(session.readablePaths);
     const underPrefix = [...catalog.records.values()].filter((r) => !r.deleted && r.name.startsWith(`${prefix}/`)).length;

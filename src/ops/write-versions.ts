@@ -65,6 +65,7 @@ export async function writeVersions(
   const commits = await commitRecords(session.writablePaths, records);
   const written: WrittenVersion[] = [];
   const complete: CatalogRecord[] = [];
+  const previousOf = new Map(planned.map((p) => [p.record.name, p.previous]));
   for (let i = 0; i < planned.length; i++) {
     const record = records[i];
     const encoded = results[i];
@@ -93,7 +94,9 @@ export async function writeVersions(
     }
     written.push({ record, missingBlocks, bytesWritten });
   }
-  await dropOlderRecordsOf(session.writablePaths, complete);
+  // A name with no record before this put has no older record files to drop: skipping it saves
+  // listing its catalog bucket on every store, per file of a large new tree.
+  await dropOlderRecordsOf(session.writablePaths, complete.filter((record) => previousOf.get(record.name) !== undefined));
   return written;
 }
 

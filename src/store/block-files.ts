@@ -1,9 +1,12 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import { decodeBlockHeader, encodeBlockHeader, MAX_HEADER_BYTES, type BlockHeader } from '../format/block-header.js';
 import { crc32Of } from '../format/checksum.js';
 import { errnoCode } from '../rain-error.js';
 import { blockPath, fileBlocksDir, parseBlockFileName, type BlockFileKey } from './store-layout.js';
 import { DirectorySync, writeFileDurably } from './durable-file.js';
+import { readdirOrEmpty } from './catalog-files.js';
+import { readAt, readvAt } from './inline-io.js';
 import { remotable } from './store-router.js';
 
 export type BlockReadResult =
@@ -56,9 +59,9 @@ const HEADER_BYTES_WITHOUT_NAME = 94;
  */
 async function readBlockHere(storePath: string, expected: ExpectedBlock, into?: Buffer): Promise<BlockReadResult> {
   const filePath = blockPath(storePath, expected.fileId, expected.datasetIndex, expected.blockIndex, expected.sequence);
-  let handle: fs.FileHandle;
+  let fd: number;
   try {
-    handle = await fs.open(filePath, 'r');
+    fd = fsSync.openSync(filePath, 'r');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return { status: 'missing' };
     return { status: 'corrupt', reason: `unreadable: ${errnoCode(error) ?? String(error)}` };
@@ -74,7 +77,7 @@ async function readBlockHere(storePath: string, expected: ExpectedBlock, into?: 
     // readv may return short (signals, odd file systems): top up until the file ends.
     const regions = [headerBuf, payload, past];
     for (;;) {
-      const { bytesRead } = await handle.readv(remainderOf(regions, got), got);
+      const bytesRead = await readvAt(fd, remainderOf(regions, got), got);
       if (bytesRead === 0) break;
       got += bytesRead;
       if (got === exact + 1) break;
@@ -83,7 +86,7 @@ async function readBlockHere(storePath: string, expected: ExpectedBlock, into?: 
     if (!decoded.ok && guessedHeaderBytes < MAX_HEADER_BYTES) {
       // Perhaps only longer than guessed: decode it from a read of the largest possible header.
       const whole = Buffer.allocUnsafe(MAX_HEADER_BYTES);
-      const { bytesRead } = await handle.read(whole, 0, MAX_HEADER_BYTES, 0);
+      const bytesRead = await readAt(fd, whole, 0, MAX_HEADER_BYTES, 0);
       decoded = decodeBlockHeader(whole.subarray(0, bytesRead));
     }
     if (!decoded.ok) return { status: 'corrupt', reason: decoded.reason };
@@ -101,19 +104,18 @@ async function readBlockHere(storePath: string, expected: ExpectedBlock, into?: 
       // The header is shorter than guessed (unknown or different name): read the payload where it is.
       let filled = 0;
       while (filled < payload.length) {
-        const r = await handle.read(payload, filled, payload.length - filled, decoded.headerLengthBytes + filled);
-        if (r.bytesRead === 0) return { status: 'corrupt', reason: 'truncated payload' };
-        filled += r.bytesRead;
+        const bytesRead = await readAt(fd, payload, filled, payload.length - filled, decoded.headerLengthBytes + filled);
+        if (bytesRead === 0) return { status: 'corrupt', reason: 'truncated payload' };
+        filled += bytesRead;
       }
-      const r = await handle.read(past, 0, 1, fileBytes);
-      if (r.bytesRead !== 0) return { status: 'corrupt', reason: 'trailing bytes after payload' };
+      if (await readAt(fd, past, 0, 1, fileBytes) !== 0) return { status: 'corrupt', reason: 'trailing bytes after payload' };
     }
     if (crc32Of(payload) !== h.payloadCrc32) return { status: 'corrupt', reason: 'payload checksum mismatch' };
     return { status: 'good', header: h, payload };
   } catch (error) {
     return { status: 'corrupt', reason: `read failed: ${errnoCode(error) ?? String(error)}` };
   } finally {
-    await handle.close();
+    fsSync.closeSync(fd);
   }
 }
 
@@ -157,13 +159,7 @@ function remainderOf(regions: readonly Buffer[], skip: number): Buffer[] {
 
 /** The block files this store holds for one file, by name only (contents are checked on read). */
 async function listFileBlocksHere(storePath: string, fileId: string): Promise<BlockFileKey[]> {
-  let names: string[];
-  try {
-    names = await fs.readdir(fileBlocksDir(storePath, fileId));
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return [];
-    throw error;
-  }
+  const names = await readdirOrEmpty(fileBlocksDir(storePath, fileId));
   const keys: BlockFileKey[] = [];
   for (const name of names) {
     const key = parseBlockFileName(name);

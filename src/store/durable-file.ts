@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { TMP_DIR } from './store-layout.js';
+import { fsyncFd } from './fsync-policy.js';
+import { writeAt, writevAt } from './inline-io.js';
 import { remotable } from './store-router.js';
 
 /**
@@ -11,10 +14,11 @@ import { remotable } from './store-router.js';
  * a worker writing hundreds of blocks syncs each directory once, before the caller reports success.
  */
 export class DirectorySync {
-  private readonly pending = new Set<string>();
+  /** Directory -> the store it lies in (fsync-policy.ts learns fsync cost per store), if known. */
+  private readonly pending = new Map<string, string | undefined>();
 
-  add(dir: string): void {
-    this.pending.add(dir);
+  add(dir: string, storePath?: string): void {
+    this.pending.set(dir, storePath ?? this.pending.get(dir));
   }
 
   /**
@@ -27,7 +31,10 @@ export class DirectorySync {
     this.pending.clear();
     let next = 0;
     const lane = async (): Promise<void> => {
-      while (next < dirs.length) await fsyncDirectory(dirs[next++]);
+      while (next < dirs.length) {
+        const [dir, storePath] = dirs[next++];
+        await fsyncDirectory(dir, storePath);
+      }
     };
     await Promise.all(Array.from({ length: Math.min(DIRECTORY_SYNCS_AT_ONCE, dirs.length) }, lane));
   }
@@ -36,12 +43,13 @@ export class DirectorySync {
 /** Enough parallel fsyncs for the file system to group them; few enough to bound open handles. */
 const DIRECTORY_SYNCS_AT_ONCE = 16;
 
-export async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
+/** `storage` names where `dir` lies, for fsync-policy.ts (a store's root); without it the device is looked up. */
+export async function fsyncDirectory(dir: string, storage?: string): Promise<void> {
+  const fd = fsSync.openSync(dir, 'r');
   try {
-    await handle.sync();
+    await fsyncFd(fd, storage);
   } finally {
-    await handle.close();
+    fsSync.closeSync(fd);
   }
 }
 
@@ -50,7 +58,7 @@ export async function fsyncDirectory(dir: string): Promise<void> {
  * later fsync. It never creates the root itself: a store whose directory vanished (a disk
  * unmounted, a directory removed) must fail, not be silently re-created on the wrong disk.
  */
-export async function ensureDirectory(storePath: string, dir: string, sync: DirectorySync): Promise<void> {
+export function ensureDirectory(storePath: string, dir: string, sync: DirectorySync): void {
   // Directories this process already made or saw are not re-checked for every block: a failed
   // mkdir costs an exception and a syscall each time. If one vanishes since, the open below it
   // fails with ENOENT, so nothing is ever re-created outside the store.
@@ -64,9 +72,9 @@ export async function ensureDirectory(storePath: string, dir: string, sync: Dire
     // Known parents (blocks/, blocks/HH/) are not re-made for every new file's directory.
     if (knownDirectories.has(current)) continue;
     try {
-      await fs.mkdir(current);
-      sync.add(current);
-      sync.add(parent);
+      fsSync.mkdirSync(current);
+      sync.add(current, storePath);
+      sync.add(parent, storePath);
       if (current !== dir) knownDirectories.add(current);
     } catch (error) {
       const code = (error as { code?: string }).code;
@@ -95,51 +103,66 @@ export function tempPathIn(storePath: string): string {
   return path.join(storePath, TMP_DIR, `${tempPrefix}-${(tempCounter++).toString(36)}.tmp`);
 }
 
-/** Writes `chunks` durably to `finalPath` (inside `storePath`); the rename's directory joins `sync`. */
+/**
+ * Writes `chunks` durably to `finalPath` (inside `storePath`); the rename's directory joins `sync`.
+ *
+ * open, close, rename, mkdir and small writes run in the calling thread: they are quick calls
+ * into the page cache, and a hand-off to libuv's thread pool and back costs more CPU than the call
+ * itself on this machine kind (docs/PERFORMANCE.md, small files). The fsync goes where
+ * fsync-policy.ts says, and a large payload's write where inline-io.ts says.
+ */
 export async function writeFileDurably(
   storePath: string,
   finalPath: string,
   chunks: readonly Uint8Array[],
   sync: DirectorySync,
 ): Promise<void> {
-  await ensureDirectory(storePath, path.join(storePath, TMP_DIR), sync);
-  await ensureDirectory(storePath, path.dirname(finalPath), sync);
+  ensureDirectory(storePath, path.join(storePath, TMP_DIR), sync);
+  ensureDirectory(storePath, path.dirname(finalPath), sync);
   const tempPath = tempPathIn(storePath);
-  const handle = await fs.open(tempPath, 'wx');
+  const fd = fsSync.openSync(tempPath, 'wx');
   try {
-    await writeAll(handle, chunks);
-    await handle.sync();
+    await writeAll(fd, chunks);
+    await fsyncFd(fd, storePath);
   } catch (error) {
-    await handle.close().catch(() => undefined);
-    await fs.rm(tempPath, { force: true });
+    closeQuietly(fd);
+    fsSync.rmSync(tempPath, { force: true });
     throw error;
   }
-  await handle.close();
+  fsSync.closeSync(fd);
   try {
-    await fs.rename(tempPath, finalPath);
+    fsSync.renameSync(tempPath, finalPath);
   } catch (error) {
-    await fs.rm(tempPath, { force: true });
+    fsSync.rmSync(tempPath, { force: true });
     throw error;
   }
-  sync.add(path.dirname(finalPath));
+  sync.add(path.dirname(finalPath), storePath);
 }
 
 /**
  * One writev for all chunks (a block's header and payload in one system call). It may stop short
  * (a full disk reports ENOSPC only on the next call), so the rest is written piece by piece.
  */
-async function writeAll(handle: fs.FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
-  const { bytesWritten } = await handle.writev([...chunks], 0);
+async function writeAll(fd: number, chunks: readonly Uint8Array[]): Promise<void> {
+  const bytesWritten = await writevAt(fd, chunks, 0);
   let position = 0;
   for (const chunk of chunks) {
     let offset = Math.min(chunk.length, Math.max(0, bytesWritten - position));
     position += offset;
     while (offset < chunk.length) {
-      const { bytesWritten: n } = await handle.write(chunk, offset, chunk.length - offset, position);
+      const n = await writeAt(fd, chunk, offset, chunk.length - offset, position);
       if (n <= 0) throw new Error('write made no progress');
       offset += n;
       position += n;
     }
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fsSync.closeSync(fd);
+  } catch {
+    // Already failing: the first error is the one to report.
   }
 }
 
@@ -157,8 +180,8 @@ export async function writeSmallFileDurably(storePath: string, finalPath: string
  */
 export async function publishExclusively(storePath: string, finalPath: string, text: string): Promise<void> {
   const sync = new DirectorySync();
-  await ensureDirectory(storePath, path.join(storePath, TMP_DIR), sync);
-  await ensureDirectory(storePath, path.dirname(finalPath), sync);
+  ensureDirectory(storePath, path.join(storePath, TMP_DIR), sync);
+  ensureDirectory(storePath, path.dirname(finalPath), sync);
   const tempPath = tempPathIn(storePath);
   await fs.writeFile(tempPath, text, { flag: 'wx' });
   const handle = await fs.open(tempPath, 'r');
@@ -172,7 +195,7 @@ export async function publishExclusively(storePath: string, finalPath: string, t
   } finally {
     await fs.rm(tempPath, { force: true });
   }
-  sync.add(path.dirname(finalPath));
+  sync.add(path.dirname(finalPath), storePath);
   await sync.flush();
 }
 

@@ -1,4 +1,5 @@
 import { dataLostError } from '../../rain-error.js';
+import { writeAt } from '../../store/inline-io.js';
 import type { DatasetRef, DecodeResult, DecodeSink } from '../protocol.js';
 import type { WorkerContext } from '../worker-context.js';
 import type { OutputTurns, SharedStdout } from './output-turns.js';
@@ -38,11 +39,10 @@ export async function decodeDataset(
       : []));
     const bytes = data.buffer.subarray(0, data.extent.dataBytes);
     if (sink.kind === 'file') {
-      const out = await ctx.handle(sink.path, 'r+');
+      const out = ctx.descriptor(sink.path, 'r+');
       let written = 0;
       while (written < bytes.length) {
-        const r = await out.write(bytes, written, bytes.length - written, data.extent.fileOffsetBytes + written);
-        written += r.bytesWritten;
+        written += await writeAt(out, bytes, written, bytes.length - written, data.extent.fileOffsetBytes + written);
       }
       return { datasetIndex: ref.datasetIndex, reconstructed, badBlocks };
     }
