@@ -1,5 +1,8 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { fsyncFd } from '../store/fsync-policy.js';
+import { writeAt } from '../store/inline-io.js';
 import { writeFully, type SourceFile } from './data-generator.js';
 
 /**
@@ -239,12 +242,18 @@ export async function rebuildFloor(sources: readonly SourceFile[], layout: Floor
 }
 
 /** A new file with `bytes`, fsynced and closed: how rain makes each block file durable. */
+/**
+ * One small file written and fsynced the way rain writes one: open, close and a small write in
+ * this thread, a large write and the fsync where store/inline-io.ts and store/fsync-policy.ts
+ * put rain's own, so the floor does not pay thread hand-offs rain no longer pays.
+ */
 export async function writeDurably(filePath: string, bytes: Uint8Array): Promise<void> {
-  const handle = await fs.open(filePath, 'wx');
+  const fd = fsSync.openSync(filePath, 'wx');
   try {
-    await writeFully(handle, bytes, 0);
-    await handle.sync();
+    let written = 0;
+    while (written < bytes.length) written += await writeAt(fd, bytes, written, bytes.length - written, written);
+    await fsyncFd(fd, path.dirname(filePath));
   } finally {
-    await handle.close();
+    fsSync.closeSync(fd);
   }
 }

@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncDirectory } from '../store/durable-file.js';
 import { writeDurably, type FloorRun } from './io-floor.js';
@@ -12,8 +12,9 @@ import { treeFilePath, type SourceTree, type TreeFile } from './tree-generator.j
  * so size * (k+m) / k bytes are written, as rain does. Every part file is fsynced, and every
  * directory created once at the end, as rain makes each block and each directory durable.
  *
- * FILES_IN_FLIGHT files are worked on at once (rain's workers overlap their data sets too); the
- * file-system calls run on libuv's thread pool.
+ * FILES_IN_FLIGHT files are worked on at once (rain's workers overlap their data sets too). Small
+ * files are read and written with calls in this thread, as rain's workers do (store/inline-io.ts):
+ * a thread-pool hand-off per call would cost the floor more than rain pays.
  */
 const FILES_IN_FLIGHT = 8;
 
@@ -45,9 +46,9 @@ class DirectoryMaker {
   private readonly known = new Set<string>();
   readonly created: string[] = [];
 
-  async ensure(dir: string): Promise<void> {
+  ensure(dir: string): void {
     if (this.known.has(dir)) return;
-    const first = await fs.mkdir(dir, { recursive: true });
+    const first = fs.mkdirSync(dir, { recursive: true });
     this.known.add(dir);
     if (first === undefined) return;
     // mkdir -p returns the first directory it created; everything from there down is new.
@@ -68,13 +69,13 @@ export async function writeTreeFloor(tree: SourceTree, layout: TreeFloorLayout):
   let bytesRead = 0;
   let bytesWritten = 0;
   await eachFile(tree.files, async (file) => {
-    const bytes = await fs.readFile(treeFilePath(tree, file));
+    const bytes = fs.readFileSync(treeFilePath(tree, file));
     bytesRead += bytes.length;
     const s = shardBytes(file, k);
     await Promise.all(dirs.map(async (dir, j) => {
       const part = bytes.subarray(j < k ? j * s : 0, (j < k ? j * s : 0) + s);
       const target = partPath(dir, file);
-      await maker.ensure(path.dirname(target));
+      maker.ensure(path.dirname(target));
       await writeDurably(target, part);
       bytesWritten += part.length;
     }));
@@ -97,19 +98,19 @@ export async function readTreeFloor(
   let bytesRead = 0;
   let bytesWritten = 0;
   await eachFile(tree.files, async (file) => {
-    const buffers = await Promise.all(parts.map((j) => fs.readFile(partPath(dirs[j], file))));
+    const buffers = parts.map((j) => fs.readFileSync(partPath(dirs[j], file)));
     for (const b of buffers) bytesRead += b.length;
     if (sink.outRoot !== undefined) {
       const target = path.join(sink.outRoot, ...file.relPath.split('/'));
-      await maker.ensure(path.dirname(target));
+      maker.ensure(path.dirname(target));
       const data = Buffer.concat(parts.map((j, i) => (j < k ? buffers[i] : Buffer.alloc(0))));
       await writeDurably(target, data);
       bytesWritten += data.length;
     }
     if (sink.rewrite !== undefined) {
       const lostPath = partPath(dirs[sink.rewrite], file);
-      const size = (await fs.stat(lostPath)).size;
-      await fs.rm(lostPath);
+      const size = fs.statSync(lostPath).size;
+      fs.rmSync(lostPath);
       const donor = buffers.find((b) => b.length >= size) ?? Buffer.alloc(size);
       await writeDurably(lostPath, donor.subarray(0, size));
       bytesWritten += size;
