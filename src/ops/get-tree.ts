@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { faultPoint } from '../cluster/fault-points.js';
 import type { DecodeResult } from '../cluster/protocol.js';
 import type { DatasetTask } from '../cluster/worker-cluster.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
@@ -45,6 +46,8 @@ export interface TreeGetReport {
   readonly outputDir: string;
   /** Sorted by name. */
   readonly files: TreeFileReport[];
+  /** Workers given up on mid-command (a remote store's connection stalled); their blocks were read around. */
+  readonly workersLost: string[];
 }
 
 /**
@@ -99,9 +102,13 @@ export async function getTree(options: TreeGetOptions): Promise<TreeGetReport> {
       throw usageError(prefix === '' ? "the pool holds no file (see 'rain ls')" : `no file in the pool under ${prefix} (see 'rain ls')`);
     }
     const files = planDestinations(records, root);
+    await faultPoint('get-opened');
     const writer = new TreeWriter(session, root, options.onProgress);
     await writer.run(files);
-    return { prefix, outputDir: root, files: writer.reports.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+    return {
+      prefix, outputDir: root, files: writer.reports.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+      workersLost: session.workersLost(),
+    };
   });
 }
 

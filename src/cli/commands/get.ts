@@ -52,6 +52,7 @@ async function getTreeCommand(out: Output, prefix: string, flags: GetFlags): Pro
   const writtenBytes = written.reduce((sum, f) => sum + f.sizeBytes, 0);
   const reconstructedDatasets = report.files.reduce((sum, f) => sum + f.reconstructedDatasets, 0);
   const badBlocks = report.files.reduce((sum, f) => sum + f.badBlocks, 0);
+  for (const lost of report.workersLost) out.notice(`${lost}; its blocks were read around`);
   for (const file of report.files) {
     if (file.outcome === 'lost') out.problem(`${file.name}: data lost, not written: ${file.error ?? ''}`);
     if (file.outcome === 'removed') out.notice(`${file.name}: ${file.error ?? 'removed'}; not written`);
@@ -68,7 +69,7 @@ async function getTreeCommand(out: Output, prefix: string, flags: GetFlags): Pro
       files: report.files.length, written: written.length, lost, removed: report.files.filter((f) => f.outcome === 'removed').length,
       sizeBytes: writtenBytes, reconstructedDatasets, badBlocks,
     },
-    files: report.files,
+    files: report.files, workersLost: report.workersLost,
   });
   const of = written.length < report.files.length ? ` of ${report.files.length}` : '';
   out.line(`wrote ${written.length}${of} files to ${report.outputDir}: ${formatBytes(writtenBytes)} (${formatRate(writtenBytes, durationMs)})`);
