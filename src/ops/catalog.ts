@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { newestRecord, type CatalogRecord } from '../format/catalog-record.js';
 import { DirectorySync } from '../store/durable-file.js';
-import { listRecordVersions, listRecordVersionsOf, removeCatalogRecord, scanCatalog, writeCatalogRecord } from '../store/catalog-files.js';
+import { listRecordVersions, listRecordVersionsOf, removeCatalogRecord, scanCatalog, writeCatalogRecord, type CatalogScan } from '../store/catalog-files.js';
 import { nameHash, parseCatalogFileName } from '../store/store-layout.js';
 import { forEachBounded } from './for-each-bounded.js';
 
@@ -18,10 +18,17 @@ export interface CatalogView {
  * name or many) limits the work to those names, so a put of many files looks them all up at once.
  */
 export async function readCatalog(storePaths: readonly string[], only?: string | readonly string[]): Promise<CatalogView> {
-  const scans = await Promise.all(storePaths.map((p) => scanCatalog(p, only).catch(() => ({ records: [], unreadable: [] }))));
+  return (await readCatalogAndScans(storePaths, only)).view;
+}
+
+/** readCatalog, with each store's own scan kept (undefined where the store could not be scanned). */
+async function readCatalogAndScans(
+  storePaths: readonly string[], only?: string | readonly string[],
+): Promise<{ view: CatalogView; scans: (CatalogScan | undefined)[] }> {
+  const scans = await Promise.all(storePaths.map((p) => scanCatalog(p, only).catch(() => undefined)));
   const byName = new Map<string, CatalogRecord[]>();
   for (const scan of scans) {
-    for (const record of scan.records) byName.set(record.name, [...(byName.get(record.name) ?? []), record]);
+    for (const record of scan?.records ?? []) byName.set(record.name, [...(byName.get(record.name) ?? []), record]);
   }
   const records = new Map<string, CatalogRecord>();
   const copies = new Map<string, number>();
@@ -31,7 +38,7 @@ export async function readCatalog(storePaths: readonly string[], only?: string |
     records.set(name, newest);
     copies.set(name, versions.filter((v) => v.sequence === newest.sequence).length);
   }
-  return { records, copies, unreadableFiles: scans.flatMap((s) => s.unreadable) };
+  return { view: { records, copies, unreadableFiles: scans.flatMap((s) => s?.unreadable ?? []) }, scans };
 }
 
 /**
@@ -120,36 +127,47 @@ export async function dropOlderRecordsOf(storePaths: readonly string[], newest: 
 /**
  * Brings every writable store's catalog up to the newest version of every name (tombstones
  * included), so metadata is again on every store after a store was away, emptied or replaced.
+ * Every record file is read once: a writable store's own newest versions come from the same scan
+ * that built the merged view. Returns how many copies were written and the view with its copy
+ * counts brought up to date (for collectTombstones).
  */
-export async function refreshCatalogCopies(readablePaths: readonly string[], writablePaths: readonly string[]): Promise<number> {
-  const view = await readCatalog(readablePaths);
+export async function refreshCatalogCopies(
+  readablePaths: readonly string[], writablePaths: readonly string[],
+): Promise<{ written: number; view: CatalogView }> {
+  const { view, scans } = await readCatalogAndScans(readablePaths);
+  const copies = new Map(view.copies);
   let written = 0;
   for (const storePath of writablePaths) {
     try {
-      const own = await scanCatalog(storePath);
+      const index = readablePaths.indexOf(storePath);
+      const own = (index >= 0 ? scans[index] : undefined) ?? await scanCatalog(storePath);
       const ownNewest = new Map(own.records.map((r) => [r.name, r.sequence]));
       const sync = new DirectorySync();
+      const copiedHere: string[] = [];
       for (const record of view.records.values()) {
         const have = ownNewest.get(record.name);
         if (have !== undefined && have >= record.sequence) continue;
         await writeCatalogRecord(storePath, record, sync);
+        copiedHere.push(record.name);
         written++;
       }
       await sync.flush();
+      for (const name of copiedHere) copies.set(name, (copies.get(name) ?? 0) + 1);
     } catch {
       // This store went away mid-way; it stays behind and the next check brings it up to date.
     }
   }
-  return written;
+  return { written, view: { ...view, copies } };
 }
 
 /**
  * A tombstone can go once every store of the pool holds it (no store can bring back an older
  * record) and the deleted file's blocks were collected; both hold after a full check with every
- * store present. Returns how many names' tombstones were removed.
+ * store present. Returns how many names' tombstones were removed. `known` is a view of all
+ * these stores just taken (refreshCatalogCopies'); without it the catalog is read again.
  */
-export async function collectTombstones(allStorePaths: readonly string[]): Promise<number> {
-  const view = await readCatalog(allStorePaths);
+export async function collectTombstones(allStorePaths: readonly string[], known?: CatalogView): Promise<number> {
+  const view = known ?? await readCatalog(allStorePaths);
   let collected = 0;
   for (const record of view.records.values()) {
     if (!record.deleted || view.copies.get(record.name) !== allStorePaths.length) continue;

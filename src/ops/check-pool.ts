@@ -55,7 +55,7 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
         // Damaged or behind manifest copies are rewritten by the commit below.
         const repairs: string[] = pool.manifestProblems.map((problem) => `manifest refreshed: ${problem}`);
         const housekeeping: string[] = [];
-        const copied = await refreshCatalogCopies(readablePaths, writablePaths);
+        const { written: copied, view } = await refreshCatalogCopies(readablePaths, writablePaths);
         if (copied > 0) repairs.push(`${copied} catalog record copies written to stores that lacked them`);
         let temps = 0;
         for (const storePath of writablePaths) temps += await removeStaleTempFiles(storePath, STALE_TEMP_MS).catch(() => 0);
@@ -64,7 +64,7 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
         for (const storePath of writablePaths) intents += await removeDeadIntents(storePath, STALE_TEMP_MS).catch(() => 0);
         if (intents > 0) housekeeping.push(`${intents} writer announcements of killed commands removed`);
         if (access.every((s) => s.writable)) {
-          const collected = await collectTombstones(writablePaths);
+          const collected = await collectTombstones(writablePaths, view);
           if (collected > 0) housekeeping.push(`${collected} delete records collected (every store has seen them)`);
         }
         return { repairs, housekeeping };
