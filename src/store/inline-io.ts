@@ -10,44 +10,37 @@ import fs from 'node:fs';
 export const INLINE_IO_MAX_BYTES = 256 * 1024;
 
 export function readAt(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
-  if (length <= INLINE_IO_MAX_BYTES) return settled(() => fs.readSync(fd, buffer, offset, length, position));
-  return new Promise((resolve, reject) => {
-    fs.read(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)));
-  });
+  return inlineOrPooled(length, () => fs.readSync(fd, buffer, offset, length, position), (done) => fs.read(fd, buffer, offset, length, position, done));
 }
 
 export function readvAt(fd: number, buffers: readonly Uint8Array[], position: number): Promise<number> {
-  if (totalBytes(buffers) <= INLINE_IO_MAX_BYTES) return settled(() => fs.readvSync(fd, [...buffers], position));
-  return new Promise((resolve, reject) => {
-    fs.readv(fd, [...buffers], position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)));
-  });
+  return inlineOrPooled(totalBytes(buffers), () => fs.readvSync(fd, [...buffers], position), (done) => fs.readv(fd, [...buffers], position, done));
 }
 
 export function writeAt(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
-  if (length <= INLINE_IO_MAX_BYTES) return settled(() => fs.writeSync(fd, buffer, offset, length, position));
-  return new Promise((resolve, reject) => {
-    fs.write(fd, buffer, offset, length, position, (error, bytesWritten) => (error ? reject(error) : resolve(bytesWritten)));
-  });
+  return inlineOrPooled(length, () => fs.writeSync(fd, buffer, offset, length, position), (done) => fs.write(fd, buffer, offset, length, position, done));
 }
 
 export function writevAt(fd: number, buffers: readonly Uint8Array[], position: number): Promise<number> {
-  if (totalBytes(buffers) <= INLINE_IO_MAX_BYTES) return settled(() => fs.writevSync(fd, [...buffers], position));
-  return new Promise((resolve, reject) => {
-    fs.writev(fd, [...buffers], position, (error, bytesWritten) => (error ? reject(error) : resolve(bytesWritten)));
-  });
+  return inlineOrPooled(totalBytes(buffers), () => fs.writevSync(fd, [...buffers], position), (done) => fs.writev(fd, [...buffers], position, done));
+}
+
+/** The call in this thread when `bytes` is small, else its callback form in the pool; both settle as a promise. */
+function inlineOrPooled(
+  bytes: number, inline: () => number, pooled: (done: (error: NodeJS.ErrnoException | null, result: number) => void) => void,
+): Promise<number> {
+  if (bytes > INLINE_IO_MAX_BYTES) {
+    return new Promise((resolve, reject) => pooled((error, result) => (error ? reject(error) : resolve(result))));
+  }
+  try {
+    return Promise.resolve(inline());
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 function totalBytes(buffers: readonly Uint8Array[]): number {
   let sum = 0;
   for (const b of buffers) sum += b.length;
   return sum;
-}
-
-/** A synchronous call's outcome as a promise, so both paths fail the same way (a rejection). */
-function settled<T>(call: () => T): Promise<T> {
-  try {
-    return Promise.resolve(call());
-  } catch (error) {
-    return Promise.reject(error);
-  }
 }
