@@ -50,6 +50,7 @@ interface TreeDocument {
   destination: string;
   totals: { files: number; written: number; lost: number; removed: number; sizeBytes: number; reconstructedDatasets: number; badBlocks: number };
   files: { name: string; sizeBytes: number; destination: string; outcome: string; reconstructedDatasets: number; badBlocks: number; error?: string }[];
+  workersLost: string[];
 }
 
 describe('get -r PREFIX -o DIR', () => {
@@ -158,7 +159,7 @@ describe('get -r PREFIX -o DIR', () => {
       expect(doc).toEqual({
         ok: false, exitCode: 2, prefix: 'backup', destination: out, durationMs: expect.any(Number),
         totals: { files: fileCount, written: fileCount - 1, lost: 1, removed: 0, sizeBytes: expect.any(Number), reconstructedDatasets: 0, badBlocks: 0 },
-        files: expect.any(Array),
+        files: expect.any(Array), workersLost: [],
       });
       expect(doc.files.map((f) => f.name)).toEqual([...doc.files.map((f) => f.name)].sort());
       expect(doc.files.find((f) => f.name === LOST_NAME)).toEqual({
