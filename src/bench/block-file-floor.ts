@@ -2,7 +2,7 @@ import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncDirectory } from '../store/durable-file.js';
-import { readAt } from '../store/inline-io.js';
+import { readFullyAt } from '../store/inline-io.js';
 import { writeFully, type SourceFile } from './data-generator.js';
 import { readFully, writeDurably, type FloorLayout, type FloorRun } from './io-floor.js';
 
@@ -37,7 +37,7 @@ export async function writeBlockFileFloor(sources: readonly SourceFile[], layout
           const bytes = buffer.subarray(block < k ? block * shard : 0, (block < k ? block * shard : 0) + shard);
           const name = `${source.name}.${stripe}.${block}`;
           const temp = path.join(dir, 'tmp', `${name}.tmp`);
-          await writeDurably(temp, bytes);
+          await writeDurably(temp, bytes, dir);
           fsSync.renameSync(temp, path.join(dir, 'blocks', name));
           bytesWritten += bytes.length;
         }));
@@ -71,12 +71,7 @@ export async function readBlockFileFloor(sources: readonly SourceFile[], layout:
           // Opened and closed in this thread, the read in the pool: as rain reads a 1 MiB block (store/inline-io.ts).
           const fd = fsSync.openSync(path.join(dir, 'blocks', `${source.name}.${stripe}.${block}`), 'r');
           try {
-            let filled = 0;
-            while (filled < shard) {
-              const bytesRead = await readAt(fd, buffer, block * shard + filled, shard - filled, filled);
-              if (bytesRead === 0) throw new Error('block file ended early');
-              filled += bytesRead;
-            }
+            if (await readFullyAt(fd, buffer, block * shard, shard, 0) < shard) throw new Error('block file ended early');
           } finally {
             fsSync.closeSync(fd);
           }

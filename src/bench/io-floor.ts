@@ -2,7 +2,7 @@ import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncFd } from '../store/fsync-policy.js';
-import { writeAt } from '../store/inline-io.js';
+import { writeFullyAt } from '../store/inline-io.js';
 import { writeFully, type SourceFile } from './data-generator.js';
 
 /**
@@ -241,18 +241,17 @@ export async function rebuildFloor(sources: readonly SourceFile[], layout: Floor
   return sum(runs);
 }
 
-/** A new file with `bytes`, fsynced and closed: how rain makes each block file durable. */
 /**
  * One small file written and fsynced the way rain writes one: open, close and a small write in
  * this thread, a large write and the fsync where store/inline-io.ts and store/fsync-policy.ts
- * put rain's own, so the floor does not pay thread hand-offs rain no longer pays.
+ * put rain's own, so the floor does not pay thread hand-offs rain no longer pays. `storage` is
+ * the directory the file's fsync cost is learned for (a store's, as rain keys it).
  */
-export async function writeDurably(filePath: string, bytes: Uint8Array): Promise<void> {
+export async function writeDurably(filePath: string, bytes: Uint8Array, storage: string): Promise<void> {
   const fd = fsSync.openSync(filePath, 'wx');
   try {
-    let written = 0;
-    while (written < bytes.length) written += await writeAt(fd, bytes, written, bytes.length - written, written);
-    await fsyncFd(fd, path.dirname(filePath));
+    await writeFullyAt(fd, bytes, 0, bytes.length, 0);
+    await fsyncFd(fd, storage);
   } finally {
     fsSync.closeSync(fd);
   }

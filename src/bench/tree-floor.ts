@@ -76,7 +76,7 @@ export async function writeTreeFloor(tree: SourceTree, layout: TreeFloorLayout):
       const part = bytes.subarray(j < k ? j * s : 0, (j < k ? j * s : 0) + s);
       const target = partPath(dir, file);
       maker.ensure(path.dirname(target));
-      await writeDurably(target, part);
+      await writeDurably(target, part, dir);
       bytesWritten += part.length;
     }));
   });
@@ -104,7 +104,7 @@ export async function readTreeFloor(
       const target = path.join(sink.outRoot, ...file.relPath.split('/'));
       maker.ensure(path.dirname(target));
       const data = Buffer.concat(parts.map((j, i) => (j < k ? buffers[i] : Buffer.alloc(0))));
-      await writeDurably(target, data);
+      await writeDurably(target, data, sink.outRoot);
       bytesWritten += data.length;
     }
     if (sink.rewrite !== undefined) {
@@ -112,7 +112,7 @@ export async function readTreeFloor(
       const size = fs.statSync(lostPath).size;
       fs.rmSync(lostPath);
       const donor = buffers.find((b) => b.length >= size) ?? Buffer.alloc(size);
-      await writeDurably(lostPath, donor.subarray(0, size));
+      await writeDurably(lostPath, donor.subarray(0, size), dirs[sink.rewrite]);
       bytesWritten += size;
     }
   });

@@ -64,8 +64,9 @@ export async function writeVersions(
   // Every version's blocks are durable (flushed above), so all records may commit together.
   const commits = await commitRecords(session.writablePaths, records);
   const written: WrittenVersion[] = [];
-  const complete: CatalogRecord[] = [];
-  const previousOf = new Map(planned.map((p) => [p.record.name, p.previous]));
+  // Replaced names whose new version is complete: their older record files go at the end. A name
+  // with no record before this put has none, so its catalog bucket is not listed for nothing.
+  const superseding: CatalogRecord[] = [];
   for (let i = 0; i < planned.length; i++) {
     const record = records[i];
     const encoded = results[i];
@@ -82,10 +83,10 @@ export async function writeVersions(
     if (missingBlocks > 0) {
       warnings.push(`${record.name}: ${missingBlocks} blocks not written (stores down); run 'rain rebuild' when they are back`);
     } else {
-      complete.push(record);
       // Complete on every store that should hold it: the older blocks are garbage now. A file
       // id drawn fresh for this version (no previous record) has no older blocks to look for.
       if (planned[i].previous !== undefined) {
+        superseding.push(record);
         const datasetSequences = Array.from({ length: record.datasetCount }, (_, d) => datasetSequence(record, d));
         await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request({
           op: 'collect-older', fileId: record.fileId, sequence: record.sequence, datasetSequences,
@@ -94,9 +95,7 @@ export async function writeVersions(
     }
     written.push({ record, missingBlocks, bytesWritten });
   }
-  // A name with no record before this put has no older record files to drop: skipping it saves
-  // listing its catalog bucket on every store, per file of a large new tree.
-  await dropOlderRecordsOf(session.writablePaths, complete.filter((record) => previousOf.get(record.name) !== undefined));
+  await dropOlderRecordsOf(session.writablePaths, superseding);
   return written;
 }
 

@@ -6,7 +6,7 @@ import { errnoCode } from '../rain-error.js';
 import { blockPath, fileBlocksDir, parseBlockFileName, type BlockFileKey } from './store-layout.js';
 import { DirectorySync, writeFileDurably } from './durable-file.js';
 import { readdirOrEmpty } from './catalog-files.js';
-import { readAt, readvAt } from './inline-io.js';
+import { readAt, readFullyAt, readvAt } from './inline-io.js';
 import { remotable } from './store-router.js';
 
 export type BlockReadResult =
@@ -102,11 +102,8 @@ async function readBlockHere(storePath: string, expected: ExpectedBlock, into?: 
       if (got > exact) return { status: 'corrupt', reason: 'trailing bytes after payload' };
     } else {
       // The header is shorter than guessed (unknown or different name): read the payload where it is.
-      let filled = 0;
-      while (filled < payload.length) {
-        const bytesRead = await readAt(fd, payload, filled, payload.length - filled, decoded.headerLengthBytes + filled);
-        if (bytesRead === 0) return { status: 'corrupt', reason: 'truncated payload' };
-        filled += bytesRead;
+      if (await readFullyAt(fd, payload, 0, payload.length, decoded.headerLengthBytes) < payload.length) {
+        return { status: 'corrupt', reason: 'truncated payload' };
       }
       if (await readAt(fd, past, 0, 1, fileBytes) !== 0) return { status: 'corrupt', reason: 'trailing bytes after payload' };
     }

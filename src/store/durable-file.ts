@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { TMP_DIR } from './store-layout.js';
 import { fsyncFd } from './fsync-policy.js';
-import { writeAt, writevAt } from './inline-io.js';
+import { writeFullyAt, writevAt } from './inline-io.js';
 import { remotable } from './store-router.js';
 
 /**
@@ -147,14 +147,9 @@ async function writeAll(fd: number, chunks: readonly Uint8Array[]): Promise<void
   const bytesWritten = await writevAt(fd, chunks, 0);
   let position = 0;
   for (const chunk of chunks) {
-    let offset = Math.min(chunk.length, Math.max(0, bytesWritten - position));
-    position += offset;
-    while (offset < chunk.length) {
-      const n = await writeAt(fd, chunk, offset, chunk.length - offset, position);
-      if (n <= 0) throw new Error('write made no progress');
-      offset += n;
-      position += n;
-    }
+    const done = Math.min(chunk.length, Math.max(0, bytesWritten - position));
+    await writeFullyAt(fd, chunk, done, chunk.length - done, position + done);
+    position += chunk.length;
   }
 }
 

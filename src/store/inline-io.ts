@@ -25,6 +25,30 @@ export function writevAt(fd: number, buffers: readonly Uint8Array[], position: n
   return inlineOrPooled(totalBytes(buffers), () => fs.writevSync(fd, [...buffers], position), (done) => fs.writev(fd, [...buffers], position, done));
 }
 
+/**
+ * Reads until `length` bytes arrived or the file ended (a read may return short); returns how
+ * many arrived, so the caller decides what a short file means.
+ */
+export async function readFullyAt(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+  let filled = 0;
+  while (filled < length) {
+    const bytesRead = await readAt(fd, buffer, offset + filled, length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
+}
+
+/** Writes all `length` bytes (a write may return short, e.g. just before ENOSPC). */
+export async function writeFullyAt(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+  let written = 0;
+  while (written < length) {
+    const n = await writeAt(fd, buffer, offset + written, length - written, position + written);
+    if (n <= 0) throw new Error('write made no progress');
+    written += n;
+  }
+}
+
 /** The call in this thread when `bytes` is small, else its callback form in the pool; both settle as a promise. */
 function inlineOrPooled(
   bytes: number, inline: () => number, pooled: (done: (error: NodeJS.ErrnoException | null, result: number) => void) => void,

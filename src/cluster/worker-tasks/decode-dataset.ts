@@ -1,5 +1,5 @@
 import { dataLostError } from '../../rain-error.js';
-import { writeAt } from '../../store/inline-io.js';
+import { writeFullyAt } from '../../store/inline-io.js';
 import type { DatasetRef, DecodeResult, DecodeSink } from '../protocol.js';
 import type { WorkerContext } from '../worker-context.js';
 import type { OutputTurns, SharedStdout } from './output-turns.js';
@@ -39,11 +39,7 @@ export async function decodeDataset(
       : []));
     const bytes = data.buffer.subarray(0, data.extent.dataBytes);
     if (sink.kind === 'file') {
-      const out = ctx.descriptor(sink.path, 'r+');
-      let written = 0;
-      while (written < bytes.length) {
-        written += await writeAt(out, bytes, written, bytes.length - written, data.extent.fileOffsetBytes + written);
-      }
+      await writeFullyAt(ctx.descriptor(sink.path, 'r+'), bytes, 0, bytes.length, data.extent.fileOffsetBytes);
       return { datasetIndex: ref.datasetIndex, reconstructed, badBlocks };
     }
     await stdout.turns.wait(sink.stream, ref.datasetIndex);

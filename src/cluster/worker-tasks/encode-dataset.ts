@@ -1,7 +1,7 @@
 import { crc32Combine, crc32Of } from '../../format/checksum.js';
 import { datasetExtent } from '../../format/dataset-geometry.js';
 import { writeBlock, type BlockHeaderInput } from '../../store/block-files.js';
-import { readAt } from '../../store/inline-io.js';
+import { readFullyAt } from '../../store/inline-io.js';
 import { describeError } from '../../rain-error.js';
 import type { DatasetRef, EncodeResult } from '../protocol.js';
 import type { WorkerContext } from '../worker-context.js';
@@ -19,11 +19,8 @@ export async function encodeDataset(ctx: WorkerContext, ref: DatasetRef, sourceP
   try {
     const dataRegion = buffer.subarray(0, ref.k * shardBytes);
     const source = ctx.descriptor(sourcePath, 'r');
-    let filled = 0;
-    while (filled < extent.dataBytes) {
-      const bytesRead = await readAt(source, dataRegion, filled, extent.dataBytes - filled, extent.fileOffsetBytes + filled);
-      if (bytesRead === 0) throw new Error(`source ${sourcePath} ended early (changed while being read?)`);
-      filled += bytesRead;
+    if (await readFullyAt(source, dataRegion, 0, extent.dataBytes, extent.fileOffsetBytes) < extent.dataBytes) {
+      throw new Error(`source ${sourcePath} ended early (changed while being read?)`);
     }
     dataRegion.fill(0, extent.dataBytes);
     const shards = Array.from({ length: width }, (_, b) => buffer.subarray(b * shardBytes, (b + 1) * shardBytes));
