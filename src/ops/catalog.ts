@@ -3,42 +3,86 @@ import { newestRecord, type CatalogRecord } from '../format/catalog-record.js';
 import { DirectorySync } from '../store/durable-file.js';
 import { listRecordVersions, listRecordVersionsOf, removeCatalogRecord, scanCatalog, writeCatalogRecord, type CatalogScan } from '../store/catalog-files.js';
 import { nameHash, parseCatalogFileName } from '../store/store-layout.js';
+import { isDirectStore } from '../store/store-router.js';
 import { forEachBounded } from './for-each-bounded.js';
 
-export interface CatalogView {
+/** The current state of every name: what commands that read or write files need. */
+export interface NewestRecords {
   /** Newest record per name (tombstones included), gathered from every readable store. */
   readonly records: Map<string, CatalogRecord>;
-  /** How many stores hold the newest version of each name (fewer than all: rebuild refreshes). */
-  readonly copies: Map<string, number>;
+  /** Record files opened that do not decode (torn, bit-flipped, foreign). */
   readonly unreadableFiles: string[];
 }
 
-/**
- * Merges the catalogs of the given stores; the highest sequence of each name wins. `only` (one
- * name or many) limits the work to those names, so a put of many files looks them all up at once.
- */
-export async function readCatalog(storePaths: readonly string[], only?: string | readonly string[]): Promise<CatalogView> {
-  return (await readCatalogAndScans(storePaths, only)).view;
+/** NewestRecords with every store's copy read, for the commands that judge or repair metadata. */
+export interface CatalogView extends NewestRecords {
+  /** How many stores hold the newest version of each name (fewer than all: rebuild refreshes). */
+  readonly copies: Map<string, number>;
 }
 
-/** readCatalog, with each store's own scan kept (undefined where the store could not be scanned). */
-async function readCatalogAndScans(
-  storePaths: readonly string[], only?: string | readonly string[],
-): Promise<{ view: CatalogView; scans: (CatalogScan | undefined)[] }> {
-  const scans = await Promise.all(storePaths.map((p) => scanCatalog(p, only).catch(() => undefined)));
-  const byName = new Map<string, CatalogRecord[]>();
-  for (const scan of scans) {
-    for (const record of scan?.records ?? []) byName.set(record.name, [...(byName.get(record.name) ?? []), record]);
-  }
+/**
+ * Merges the catalogs of the given stores, every record copy read and checked: `verify` reports
+ * missing and damaged copies from it. The highest sequence of each name wins. `only` (one name
+ * or many) limits the work to those names, so a put of many files looks them all up at once.
+ */
+export async function readCatalog(storePaths: readonly string[], only?: string | readonly string[]): Promise<CatalogView> {
+  return (await foldCatalogs(storePaths, { only, countCopies: true })).view;
+}
+
+/**
+ * The newest record of every name (or of `only`), as readCatalog, but a store this process
+ * reaches itself opens only the record files newer than what the stores before it gave: its
+ * directory listing shows the rest. One store's records are read instead of every store's.
+ */
+export async function readNewestRecords(storePaths: readonly string[], only?: string | readonly string[]): Promise<NewestRecords> {
+  return (await foldCatalogs(storePaths, { only, countCopies: false })).view;
+}
+
+/**
+ * Scans are folded into the merged view one at a time, so only one store's records are alive
+ * besides it: the stores this process reaches itself are scanned one after another (their scans
+ * run in this thread anyway), remote ones in parallel on their own hosts. With countCopies every
+ * record file is read and counted, and `ownOf` stores get their own newest sequence per name
+ * (undefined where the store could not be scanned).
+ */
+async function foldCatalogs(
+  storePaths: readonly string[],
+  options: { only?: string | readonly string[]; countCopies: boolean; ownOf?: readonly string[] },
+): Promise<{ view: CatalogView; own: (Map<string, bigint> | undefined)[] }> {
   const records = new Map<string, CatalogRecord>();
   const copies = new Map<string, number>();
-  for (const [name, versions] of byName) {
-    const newest = newestRecord(versions);
-    if (!newest) continue;
-    records.set(name, newest);
-    copies.set(name, versions.filter((v) => v.sequence === newest.sequence).length);
+  const unreadableFiles: string[] = [];
+  const own: (Map<string, bigint> | undefined)[] = storePaths.map(() => undefined);
+  // Name hash -> newest sequence held, for scans that skip what is already known.
+  const held = options.countCopies ? undefined : new Map<string, bigint>();
+  const fold = (index: number, scan: CatalogScan | undefined): void => {
+    if (!scan) return;
+    const sequences = options.ownOf?.includes(storePaths[index]) ? new Map<string, bigint>() : undefined;
+    for (const record of scan.records) {
+      const before = records.get(record.name);
+      if (!before || newestRecord([before, record]) === record) {
+        records.set(record.name, record);
+        copies.set(record.name, 1);
+        held?.set(nameHash(record.name), record.sequence);
+      } else if (record.sequence === before.sequence) {
+        copies.set(before.name, (copies.get(before.name) ?? 0) + 1);
+      }
+      // Keyed by the merged record's name string, so this store's copy of it can be collected.
+      sequences?.set(records.get(record.name)?.name ?? record.name, record.sequence);
+    }
+    unreadableFiles.push(...scan.unreadable);
+    own[index] = sequences;
+  };
+  const scanOf = (storePath: string, known?: ReadonlyMap<string, bigint>): Promise<CatalogScan | undefined> =>
+    scanCatalog(storePath, options.only, known).catch(() => undefined);
+  const remote = storePaths.map((storePath) => (isDirectStore(storePath) ? undefined : scanOf(storePath)));
+  for (let i = 0; i < storePaths.length; i++) {
+    if (!remote[i]) fold(i, await scanOf(storePaths[i], held));
   }
-  return { view: { records, copies, unreadableFiles: scans.flatMap((s) => s?.unreadable ?? []) }, scans };
+  for (let i = 0; i < storePaths.length; i++) {
+    if (remote[i]) fold(i, await remote[i]);
+  }
+  return { view: { records, copies, unreadableFiles }, own };
 }
 
 /**
@@ -46,7 +90,7 @@ async function readCatalogAndScans(
  * the view. (A record dropped under the scan because a newer one committed is not one of them:
  * scanCatalog lists such a name again.)
  */
-export function unaccountedFiles(view: CatalogView): string[] {
+export function unaccountedFiles(view: NewestRecords): string[] {
   if (view.unreadableFiles.length === 0) return [];
   const known = new Set([...view.records.keys()].map(nameHash));
   return view.unreadableFiles.filter((file) => {
@@ -56,7 +100,7 @@ export function unaccountedFiles(view: CatalogView): string[] {
 }
 
 /** Live (not deleted) records, sorted by name. */
-export function liveRecords(view: CatalogView): CatalogRecord[] {
+export function liveRecords(view: NewestRecords): CatalogRecord[] {
   return [...view.records.values()].filter((r) => !r.deleted).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
@@ -134,14 +178,13 @@ export async function dropOlderRecordsOf(storePaths: readonly string[], newest: 
 export async function refreshCatalogCopies(
   readablePaths: readonly string[], writablePaths: readonly string[],
 ): Promise<{ written: number; view: CatalogView }> {
-  const { view, scans } = await readCatalogAndScans(readablePaths);
+  const { view, own } = await foldCatalogs(readablePaths, { countCopies: true, ownOf: writablePaths });
   const copies = new Map(view.copies);
   let written = 0;
   for (const storePath of writablePaths) {
     try {
       const index = readablePaths.indexOf(storePath);
-      const own = (index >= 0 ? scans[index] : undefined) ?? await scanCatalog(storePath);
-      const ownNewest = new Map(own.records.map((r) => [r.name, r.sequence]));
+      const ownNewest = (index >= 0 ? own[index] : undefined) ?? newestSequences(await scanCatalog(storePath));
       const sync = new DirectorySync();
       const copiedHere: string[] = [];
       for (const record of view.records.values()) {
@@ -158,6 +201,10 @@ export async function refreshCatalogCopies(
     }
   }
   return { written, view: { ...view, copies } };
+}
+
+function newestSequences(scan: CatalogScan): Map<string, bigint> {
+  return new Map(scan.records.map((r) => [r.name, r.sequence]));
 }
 
 /**

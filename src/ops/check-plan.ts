@@ -4,7 +4,7 @@ import { staleAfterMs } from '../cluster/timing.js';
 import type { WorkerCluster } from '../cluster/worker-cluster.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import { readIntents } from '../store/writer-intents.js';
-import { liveRecords, readCatalog } from './catalog.js';
+import { liveRecords, readNewestRecords } from './catalog.js';
 
 /**
  * Everything the workers need to split the check between them: the committed files, the newest
@@ -12,7 +12,7 @@ import { liveRecords, readCatalog } from './catalog.js';
  * (unfinished writes), which of those belong to writers still alive, and deleted files' leftovers.
  */
 export async function buildCheckPlan(cluster: WorkerCluster, readablePaths: readonly string[]): Promise<PlanContents> {
-  const catalog = await readCatalog(readablePaths);
+  const catalog = await readNewestRecords(readablePaths);
   const byFileId = new Map<string, CatalogRecord>();
   for (const record of catalog.records.values()) byFileId.set(record.fileId, record);
   // A worker that dies or stalls now (a remote host gone) simply contributes no scan: it will not

@@ -5,7 +5,7 @@ import type { DecodeResult } from '../cluster/protocol.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import { checkFileName } from '../format/file-name.js';
 import { describeError, errnoCode, ExitCode, ioError, RainError, usageError } from '../rain-error.js';
-import { readCatalog } from './catalog.js';
+import { readNewestRecords } from './catalog.js';
 import { decodeTasks, DecodeTally, type BadBlock } from './decode-tasks.js';
 import { PartFile } from './part-file.js';
 import { withSession, type PoolSession } from './pool-session.js';
@@ -39,13 +39,13 @@ export async function getFile(options: GetOptions): Promise<GetReport> {
   if (problem) throw usageError(`invalid name: ${problem}`);
   return withSession(options.pool, 'get', 'read', async (session) => {
     for (let attempt = 1; ; attempt++) {
-      const record = (await readCatalog(session.readablePaths, options.name)).records.get(options.name);
+      const record = (await readNewestRecords(session.readablePaths, options.name)).records.get(options.name);
       if (!record || record.deleted) throw usageError(`${options.name}: no such file in the pool (see 'rain ls')`);
       try {
         return await readVersion(session, record, options);
       } catch (error) {
         const retry = mayBeSuperseded(error, attempt) && !(error instanceof PartialOutputError)
-          && isSuperseded(record, (await readCatalog(session.readablePaths, options.name)).records.get(options.name));
+          && isSuperseded(record, (await readNewestRecords(session.readablePaths, options.name)).records.get(options.name));
         if (!retry) throw error instanceof PartialOutputError ? error.cause : error;
       }
     }

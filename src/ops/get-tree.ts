@@ -8,7 +8,7 @@ import { datasetExtent } from '../format/dataset-geometry.js';
 import { checkFileName } from '../format/file-name.js';
 import { describeError, errnoCode, ExitCode, ioError, RainError, usageError, type ExitCodeValue } from '../rain-error.js';
 import { DirectorySync } from '../store/durable-file.js';
-import { liveRecords, readCatalog, unaccountedFiles } from './catalog.js';
+import { liveRecords, readNewestRecords, unaccountedFiles } from './catalog.js';
 import { decodeTasks, DecodeTally } from './decode-tasks.js';
 import { forEachBounded } from './for-each-bounded.js';
 import { PartFile } from './part-file.js';
@@ -92,7 +92,7 @@ export async function getTree(options: TreeGetOptions): Promise<TreeGetReport> {
   const root = path.resolve(options.outputDir);
   await checkOutputDir(root);
   return withSession(options.pool, 'get', 'read', async (session) => {
-    const view = await readCatalog(session.readablePaths);
+    const view = await readNewestRecords(session.readablePaths);
     const unaccounted = unaccountedFiles(view);
     if (unaccounted.length > 0) {
       notice(`${unaccounted.length} catalog record files could not be read (e.g. ${unaccounted[0]}): a file under the prefix may be missing; run 'rain verify'`);
@@ -252,7 +252,7 @@ class TreeWriter {
     }
     const recheck = new Set(lost.filter((f) => mayBeSuperseded(f.lost, f.attempt)).map((f) => f.record.name));
     const current = recheck.size > 0
-      ? (await readCatalog(this.session.readablePaths, [...recheck])).records
+      ? (await readNewestRecords(this.session.readablePaths, [...recheck])).records
       : new Map<string, CatalogRecord>();
     const again: TreeFile[] = [];
     for (const file of lost) {

@@ -1,5 +1,5 @@
 import { placeDataset } from '../format/placement.js';
-import { liveRecords, readCatalog } from './catalog.js';
+import { liveRecords, readNewestRecords } from './catalog.js';
 import { openPool, type StoreState } from './open-pool.js';
 
 export type ListedHealth = 'ok' | 'degraded' | 'unavailable';
@@ -16,7 +16,7 @@ export interface ListedFile {
 export async function listFiles(options: { pool?: string; prefix?: string }): Promise<{ poolName: string; files: ListedFile[] }> {
   const pool = await openPool(options.pool);
   const readable = pool.stores.filter(isReadable).map((s) => s.path);
-  const records = liveRecords(await readCatalog(readable)).filter((r) => !options.prefix || r.name.startsWith(options.prefix));
+  const records = liveRecords(await readNewestRecords(readable)).filter((r) => !options.prefix || r.name.startsWith(options.prefix));
   const down = new Set(pool.stores.filter((s) => !isReadable(s)).map((s) => s.slot));
   const slots = pool.manifest.stores.map((s) => s.slot);
   const files = records.map((r): ListedFile => {

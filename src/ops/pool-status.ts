@@ -1,5 +1,5 @@
 import { ExitCode, type ExitCodeValue } from '../rain-error.js';
-import { liveRecords, readCatalog } from './catalog.js';
+import { liveRecords, readNewestRecords } from './catalog.js';
 import { isReadable } from './list-files.js';
 import { pendingInitialization } from './check-pool.js';
 import { openPool, type StoreCondition } from './open-pool.js';
@@ -38,7 +38,7 @@ export async function poolStatus(options: { pool?: string }): Promise<PoolStatus
       freeBytes: isReadable(s) ? s.freeBytes : undefined,
     };
   }));
-  const records = liveRecords(await readCatalog(pool.stores.filter(isReadable).map((s) => s.path)));
+  const records = liveRecords(await readNewestRecords(pool.stores.filter(isReadable).map((s) => s.path)));
   const down = pool.stores.filter((s) => s.condition !== 'online').length;
   const unreachable = pool.stores.filter((s) => !isReadable(s)).length;
   const problems = [

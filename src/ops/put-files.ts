@@ -11,7 +11,7 @@ import { checkFileName } from '../format/file-name.js';
 import { newId, newSequence } from '../format/ids.js';
 import { badInputError, describeError, errnoCode, ioError, usageError } from '../rain-error.js';
 import { tempPathIn } from '../store/durable-file.js';
-import { readCatalog } from './catalog.js';
+import { readNewestRecords } from './catalog.js';
 import { writeVersions, type PlannedVersion } from './write-versions.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { WriterHeartbeat } from './writer-heartbeat.js';
@@ -87,7 +87,7 @@ async function putBatch(
   const { manifest } = session.pool;
   const planned: (PlannedVersion & { replaced: boolean })[] = [];
   // One catalog lookup for the whole batch: each store's buckets are listed once, not once per file.
-  const catalog = await readCatalog(session.readablePaths, batch.map((s) => s.name));
+  const catalog = await readNewestRecords(session.readablePaths, batch.map((s) => s.name));
   for (const source of batch) {
     const existing = catalog.records.get(source.name);
     const datasetCount = datasetCountOf({ fileSizeBytes: source.sizeBytes, k: manifest.k, blockSizeBytes: manifest.blockSizeBytes });

@@ -2,7 +2,7 @@ import type { CatalogRecord } from '../format/catalog-record.js';
 import { checkFileName } from '../format/file-name.js';
 import { newSequence } from '../format/ids.js';
 import { ioError, usageError } from '../rain-error.js';
-import { commitRecord, dropOlderRecords, readCatalog } from './catalog.js';
+import { commitRecord, dropOlderRecords, readNewestRecords } from './catalog.js';
 import { withSession } from './pool-session.js';
 
 export interface RemoveReport {
@@ -22,7 +22,7 @@ export async function removeFiles(options: { pool?: string; names: readonly stri
     if (problem) throw usageError(`invalid name '${name}': ${problem}`);
   }
   return withSession(options.pool, 'rm', 'read', async (session) => {
-    const catalog = await readCatalog(session.readablePaths);
+    const catalog = await readNewestRecords(session.readablePaths, options.names);
     const targets: CatalogRecord[] = [];
     for (const name of options.names) {
       const record = catalog.records.get(name);

@@ -5,7 +5,7 @@ import { crc32Of } from '../format/checksum.js';
 import { datasetCountOf, datasetExtent, type FileGeometry } from '../format/dataset-geometry.js';
 import { newId, newSequence } from '../format/ids.js';
 import { describeError, usageError } from '../rain-error.js';
-import { commitRecord, dropOlderRecords, readCatalog } from './catalog.js';
+import { commitRecord, dropOlderRecords, readNewestRecords } from './catalog.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { walk, type SourceFile } from './put-files.js';
 import { WriterHeartbeat } from './writer-heartbeat.js';
@@ -45,7 +45,7 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
   const sources: SourceFile[] = [];
   walk(options.sourceDir, prefix, sources);
   return withSession(options.pool, 'sync', 'write', async (session) => {
-    const catalog = await readCatalog(session.readablePaths);
+    const catalog = await readNewestRecords(session.readablePaths);
     const underPrefix = [...catalog.records.values()].filter((r) => !r.deleted && r.name.startsWith(`${prefix}/`)).length;
     if (options.deleteMissing && sources.length === 0 && underPrefix > 0) {
       // An empty source is far more often a disk that did not mount than a wish to delete everything.

@@ -25,9 +25,13 @@ export interface CatalogScan {
 /**
  * Reads the newest valid version of each name; older files of a name are not opened at all.
  * `only` narrows the scan to some names: just their buckets are listed, each once however many of
- * the names share it, and only their record files are read.
+ * the names share it, and only their record files are read. `newerThan` (name hash -> sequence,
+ * what the caller already holds from another store) skips every file at or below that sequence:
+ * the listing alone shows the store has nothing newer, so it is not opened.
  */
-async function scanCatalogHere(storePath: string, only?: string | readonly string[]): Promise<CatalogScan> {
+async function scanCatalogHere(
+  storePath: string, only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>,
+): Promise<CatalogScan> {
   const byHash = new Map<string, { sequence: bigint; file: string }[]>();
   const onlyNames = only === undefined ? undefined : typeof only === 'string' ? [only] : only;
   const wantedHashes = onlyNames ? new Set(onlyNames.map(nameHash)) : undefined;
@@ -37,6 +41,8 @@ async function scanCatalogHere(storePath: string, only?: string | readonly strin
     for (const file of await readdirOrEmpty(dir)) {
       const parsed = parseCatalogFileName(file);
       if (!parsed || (wantedHashes && !wantedHashes.has(parsed.nameHash))) continue;
+      const held = newerThan?.get(parsed.nameHash);
+      if (held !== undefined && parsed.sequence <= held) continue;
       const list = byHash.get(parsed.nameHash) ?? [];
       list.push({ sequence: parsed.sequence, file: path.join(dir, file) });
       byHash.set(parsed.nameHash, list);
@@ -55,7 +61,8 @@ async function scanCatalogHere(storePath: string, only?: string | readonly strin
         unreadable.push(...outcome.unreadable);
         break;
       }
-      versions = await versionsOf(storePath, hash);
+      const held = newerThan?.get(hash);
+      versions = (await versionsOf(storePath, hash)).filter((v) => held === undefined || v.sequence > held);
     }
   }
   return { records, unreadable };
