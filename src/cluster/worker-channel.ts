@@ -7,7 +7,13 @@ import { encodeFrame, FrameReader } from './frames.js';
 import { SHARED_STDOUT_FD } from './worker-tasks/output-turns.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
-export const WORKER_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=256'];
+/**
+ * A small young generation (workers allocate few short-lived objects; bytes live in reused
+ * Buffers). No cap on the old generation beyond V8's own: a check hands every worker the whole
+ * plan (0.55 KiB of heap per file), and a check of 100,000 files already needs most of 100 MiB,
+ * so any fixed cap is a pool size at which rebuild stops working.
+ */
+export const WORKER_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 /**
  * libuv runs every file system call of a process on its thread pool, 4 threads by default. A
