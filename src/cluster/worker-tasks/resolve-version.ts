@@ -9,6 +9,18 @@ import type { WorkerContext } from '../worker-context.js';
 import { checkDataset, type BlockListings } from './check-dataset.js';
 import { removeFileBlocks } from './store-housekeeping.js';
 
+/** The plan's lists as lookups, built once per plan: a check may resolve hundreds of versions against 100,000 names. */
+const planIndexes = new WeakMap<CheckPlan, { liveVersions: Set<string>; newestByName: Map<string, bigint> }>();
+
+function indexOf(plan: CheckPlan): { liveVersions: Set<string>; newestByName: Map<string, bigint> } {
+  let index = planIndexes.get(plan);
+  if (!index) {
+    index = { liveVersions: new Set(plan.liveVersions), newestByName: new Map(plan.newestByName) };
+    planIndexes.set(plan, index);
+  }
+  return index;
+}
+
 /**
  * The sequence indicator at work (M7): a version found on the stores without a catalog record is
  * a write that did not finish. Its responsible worker decides, once for the whole version:
@@ -22,7 +34,8 @@ export async function resolveVersion(
   ctx: WorkerContext, plan: CheckPlan, version: UncommittedVersion, listings: BlockListings,
 ): Promise<VersionReport> {
   const base = { fileId: version.fileId, sequence: version.sequence.toString() };
-  if (plan.liveVersions.includes(`${version.fileId}@${version.sequence}`)) {
+  const { liveVersions, newestByName } = indexOf(plan);
+  if (liveVersions.has(`${version.fileId}@${version.sequence}`)) {
     return { ...base, outcome: 'in-progress', detail: 'its writer is still running' };
   }
   const header = await findHeader(ctx, version);
@@ -31,7 +44,7 @@ export async function resolveVersion(
     return { ...base, outcome: 'rolled-back', detail: 'no block of it has a readable header' };
   }
   const named = { ...base, name: header.name };
-  const newest = new Map(plan.newestByName).get(header.name);
+  const newest = newestByName.get(header.name);
   if (newest !== undefined && newest >= version.sequence) {
     if (plan.repair) await removeVersion(ctx, version);
     return { ...named, outcome: 'obsolete-removed', detail: `the name has a newer committed version (${newest})` };
