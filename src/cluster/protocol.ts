@@ -87,6 +87,18 @@ export interface UncommittedVersion {
 }
 
 /**
+ * A committed file as the check needs it: its record without what only `sync` and `ls` read
+ * (the write time and the per-data-set checksums, which for a file of many data sets are most of
+ * its record). The plan goes to every worker, so its size counts six times.
+ */
+export type PlannedFile = Omit<CatalogRecord, 'deleted' | 'writtenAt' | 'datasetChecksums'>;
+
+export function plannedFile(record: CatalogRecord): PlannedFile {
+  const { deleted: _deleted, writtenAt: _writtenAt, datasetChecksums: _checksums, ...needed } = record;
+  return needed;
+}
+
+/**
  * What every worker needs to take its share of the consistency check (M4, M5): the same for all,
  * so each computes its own responsibilities with the common function and no further messages.
  */
@@ -97,7 +109,7 @@ export interface CheckPlan {
   /** Slots of the pool's stores (placement ranks over these, never over membership). */
   readonly poolSlots: readonly number[];
   readonly repair: boolean;
-  readonly committed: readonly CatalogRecord[];
+  readonly committed: readonly PlannedFile[];
   /** Newest committed sequence per name, tombstones included. */
   readonly newestByName: readonly (readonly [string, bigint])[];
   readonly uncommitted: readonly UncommittedVersion[];

@@ -30,7 +30,7 @@ export interface CatalogRecord {
 }
 
 /** The sequence data set d of this version was written with (and its blocks carry). */
-export function datasetSequence(record: CatalogRecord, datasetIndex: number): bigint {
+export function datasetSequence(record: Pick<CatalogRecord, 'sequence' | 'datasetSequences'>, datasetIndex: number): bigint {
   return record.datasetSequences?.[datasetIndex] ?? record.sequence;
 }
 

@@ -1,5 +1,5 @@
 import type { PlanContents } from '../cluster/init-coordinator.js';
-import type { StoreScan, UncommittedVersion } from '../cluster/protocol.js';
+import { plannedFile, type StoreScan, type UncommittedVersion } from '../cluster/protocol.js';
 import { staleAfterMs } from '../cluster/timing.js';
 import type { WorkerCluster } from '../cluster/worker-cluster.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
@@ -45,7 +45,7 @@ export async function buildCheckPlan(cluster: WorkerCluster, readablePaths: read
     }
   }
   return {
-    committed: liveRecords(catalog),
+    committed: liveRecords(catalog).map(plannedFile),
     newestByName: [...catalog.records.values()].map((r) => [r.name, r.sequence] as const),
     uncommitted,
     liveVersions: [...liveVersions],

@@ -1,10 +1,10 @@
-import { datasetSequence, type CatalogRecord } from '../../format/catalog-record.js';
+import { datasetSequence } from '../../format/catalog-record.js';
 import { placeDataset } from '../../format/placement.js';
 import { writeWorkerRecord } from '../../store/epoch-files.js';
 import { readManifest } from '../../store/store-metadata.js';
 import { emptyHealth, foldCheckResult, type FileHealth } from '../file-health.js';
 import { faultPoint } from '../fault-points.js';
-import type { CheckPlan, DatasetRef, VersionReport, WorkerCheckReport } from '../protocol.js';
+import type { CheckPlan, DatasetRef, PlannedFile, VersionReport, WorkerCheckReport } from '../protocol.js';
 import { responsibleSlot, responsibleSlotForVersion } from '../responsibility.js';
 import type { WorkerContext } from '../worker-context.js';
 import { BlockListings, checkDataset } from './check-dataset.js';
@@ -15,7 +15,7 @@ import { removeFileBlocks } from './store-housekeeping.js';
 const CHECKS_IN_FLIGHT = 3;
 
 type Unit =
-  | { kind: 'dataset'; record: CatalogRecord; datasetIndex: number }
+  | { kind: 'dataset'; record: PlannedFile; datasetIndex: number }
   | { kind: 'version'; index: number }
   | { kind: 'deleted'; index: number };
 
@@ -153,7 +153,7 @@ export class InitMode {
     };
   }
 
-  private refOf(ctx: WorkerContext, record: CatalogRecord, datasetIndex: number): DatasetRef {
+  private refOf(ctx: WorkerContext, record: PlannedFile, datasetIndex: number): DatasetRef {
     const plan = this.requirePlan();
     return {
       poolId: ctx.poolId, name: record.name, fileId: record.fileId, sequence: datasetSequence(record, datasetIndex),
