@@ -51,10 +51,35 @@ export class Output {
 
   table(head: string[], rows: (string | number)[][]): void {
     if (this.json || this.quiet) return;
+    const Table = loadTable();
     // cli-table3 colours by itself whenever TERM looks capable, even into a file: colour is ours alone.
-    const table = new (loadTable())({ head: head.map((h) => this.color.bold(h)), style: { head: [], border: [], compact: true } });
-    for (const row of rows) table.push(row.map(String));
-    process.stdout.write(`${table.toString()}\n`);
+    const render = (slice: string[][], withHead: boolean, colWidths?: number[]) => {
+      const table = new Table({
+        head: withHead ? head.map((h) => this.color.bold(h)) : [], style: { head: [], border: [], compact: true }, ...(colWidths ? { colWidths } : {}),
+      });
+      table.push(...slice);
+      return { text: table.toString(), widths: table.options.colWidths };
+    };
+    const cells = rows.map((row) => row.map(String));
+    if (cells.length <= TABLE_SLICE_ROWS) {
+      process.stdout.write(`${render(cells, true).text}\n`);
+      return;
+    }
+    // cli-table3 lays a table out in time quadratic in its rows (every cell is checked against
+    // every row above it for spans): 8,000 rows took 7 s, so `ls` of 100,000 files would take an
+    // hour. Slices of rows are laid out with the widest slice's column widths and joined into one table.
+    const slices: string[][][] = [];
+    for (let i = 0; i < cells.length; i += TABLE_SLICE_ROWS) slices.push(cells.slice(i, i + TABLE_SLICE_ROWS));
+    const colWidths: number[] = [];
+    for (const slice of slices) {
+      render(slice, true).widths.forEach((width, column) => { colWidths[column] = Math.max(colWidths[column] ?? 0, width ?? 0); });
+    }
+    slices.forEach((slice, i) => {
+      const lines = render(slice, i === 0, colWidths).text.split('\n');
+      // Each slice is a whole table: keep the first one's top border and the last one's bottom border only.
+      const kept = lines.slice(i === 0 ? 0 : 1, i === slices.length - 1 ? lines.length : -1);
+      process.stdout.write(`${kept.join('\n')}\n`);
+    });
   }
 
   /** Progress on stderr for people at a terminal; silent in pipes, cron and --json. */
@@ -106,6 +131,9 @@ export class Output {
 
 /** cli-table3 (CommonJS) is loaded on the first table, so commands that print none skip its cost. */
 let tableConstructor: typeof TableConstructor | undefined;
+/** Rows laid out by cli-table3 at a time (see Output.table). */
+const TABLE_SLICE_ROWS = 32;
+
 function loadTable(): typeof TableConstructor {
   tableConstructor ??= createRequire(import.meta.url)('cli-table3') as typeof TableConstructor;
   return tableConstructor;
