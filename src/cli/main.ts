@@ -1,6 +1,7 @@
 import v8 from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { closeRemoteStores, installCoordinatorRouting } from '../cluster/remote-stores.js';
+import { HEAP_GROWING_FLAG } from '../cluster/worker-channel.js';
 import { ExitCode } from '../rain-error.js';
 import '../store/all-store-functions.js';
 import { EXIT_CODE_HELP } from './command-runner.js';
@@ -17,8 +18,6 @@ import { registerSync } from './commands/sync.js';
 import { registerVerify } from './commands/verify.js';
 
 export const VERSION = '0.1.0';
-
-const COORDINATOR_HEAP_GROWING_PERCENT = 50;
 
 export function buildProgram(): Command {
   const program = new Command('rain')
@@ -57,11 +56,8 @@ export async function main(argv: string[]): Promise<void> {
     if (error.code === 'EPIPE') process.exit(ExitCode.ioFailure);
     throw error;
   });
-  // The coordinator reads every catalog record of the pool (verify, check, get -r), leaving
-  // garbage several times its live set; V8's default lets the heap grow up to 4x the live set
-  // between full collections. Growing by half at most measured a third less peak RSS at the
-  // same speed (PERFORMANCE.md, Memory). Set before any large allocation; workers inherit none of it.
-  v8.setFlagsFromString(`--heap-growing-percent=${COORDINATOR_HEAP_GROWING_PERCENT}`);
+  // Before any large allocation (why: worker-channel.ts). Workers get it on their command line.
+  v8.setFlagsFromString(HEAP_GROWING_FLAG);
   installCoordinatorRouting();
   const program = buildProgram();
   try {

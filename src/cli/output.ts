@@ -61,18 +61,15 @@ export class Output {
       return { text: table.toString(), widths: table.options.colWidths };
     };
     const cells = rows.map((row) => row.map(String));
-    if (cells.length <= TABLE_SLICE_ROWS) {
-      process.stdout.write(`${render(cells, true).text}\n`);
-      return;
-    }
     // cli-table3 lays a table out in time quadratic in its rows (every cell is checked against
     // every row above it for spans): 8,000 rows took 7 s, so `ls` of 100,000 files would take an
     // hour. Slices of rows are laid out with the widest slice's column widths and joined into one table.
     const slices: string[][][] = [];
-    for (let i = 0; i < cells.length; i += TABLE_SLICE_ROWS) slices.push(cells.slice(i, i + TABLE_SLICE_ROWS));
+    for (let i = 0; i < Math.max(cells.length, 1); i += TABLE_SLICE_ROWS) slices.push(cells.slice(i, i + TABLE_SLICE_ROWS));
     const colWidths: number[] = [];
-    for (const slice of slices) {
-      render(slice, true).widths.forEach((width, column) => { colWidths[column] = Math.max(colWidths[column] ?? 0, width ?? 0); });
+    for (const [i, slice] of slices.entries()) {
+      // The head's widths count once, with the first slice.
+      render(slice, i === 0).widths.forEach((width, column) => { colWidths[column] = Math.max(colWidths[column] ?? 0, width ?? 0); });
     }
     slices.forEach((slice, i) => {
       const lines = render(slice, i === 0, colWidths).text.split('\n');
