@@ -112,9 +112,14 @@ async function runAndMaybeKill(args: string[], killAfterMs: number | undefined, 
     const timer = setTimeout(async () => {
       if (killWorker) {
         const workers = await childPids(child.pid as number);
-        if (workers.length > 0) {
-          process.kill(random.pick(workers), 'SIGKILL');
-          return;
+        try {
+          if (workers.length > 0) {
+            process.kill(random.pick(workers), 'SIGKILL');
+            return;
+          }
+        } catch (error) {
+          // The worker exited between the listing and the kill (its command was ending).
+          if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
         }
       }
       child.kill('SIGKILL');
