@@ -1,6 +1,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, fstatSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { preferBundle } from '../build/bundle-paths.js';
 import { ioError } from '../rain-error.js';
 import { shellQuote, type StoreLocation } from '../store/store-location.js';
 import { encodeFrame, FrameReader } from './frames.js';
@@ -62,12 +63,16 @@ export interface WorkerChannel {
   kill(): void;
 }
 
-/** The compiled worker entry point; tests that run the TypeScript sources still use the build. */
+/**
+ * The compiled worker entry point, as one bundled file when the build made one; tests that run
+ * the TypeScript sources still use the build. Resolved through ../cluster/ because this module may
+ * itself be inside the CLI's bundle in dist/cli/.
+ */
 export function workerScriptPath(): string {
-  const here = fileURLToPath(new URL('./worker-main.js', import.meta.url));
-  if (existsSync(here)) return here;
+  const here = fileURLToPath(new URL('../cluster/worker-main.js', import.meta.url));
+  if (existsSync(here)) return preferBundle(here);
   const built = here.replace(/([\\/])src([\\/])cluster([\\/])worker-main\.js$/, '$1dist$2cluster$3worker-main.js');
-  if (existsSync(built)) return built;
+  if (existsSync(built)) return preferBundle(built);
   throw ioError(`rain's worker program is missing (${here}); run 'npm run build'`);
 }
 

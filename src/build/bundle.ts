@@ -1,0 +1,33 @@
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import { BUNDLED_ENTRIES, bundleOf } from './bundle-paths.js';
+
+/**
+ * The last step of `npm run build`: rain's own compiled modules, for the CLI and for the worker,
+ * each joined into one file. Every command starts a coordinator and one node process per store,
+ * and resolving, reading and compiling ~50 small ES modules in each cost more CPU than the work of
+ * a small command (docs/PERFORMANCE.md §1). Packages in node_modules stay outside (their own
+ * resolution is cheap, and CommonJS ones must not be wrapped), so the bundles load them as before.
+ */
+async function main(): Promise<void> {
+  const distRoot = fileURLToPath(new URL('../', import.meta.url));
+  for (const entry of BUNDLED_ENTRIES) {
+    await build({
+      entryPoints: [distRoot + entry],
+      outfile: bundleOf(distRoot + entry),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      // The bundle's stack traces point into src/ through tsc's maps (node --enable-source-maps).
+      sourcemap: 'linked',
+      logLevel: 'warning',
+    });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bundle: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
