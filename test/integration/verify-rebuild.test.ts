@@ -156,3 +156,44 @@ describe('verify and rebuild', () => {
     expect(doc.files.map((f) => f.name)).toEqual(['three.bin']);
   });
 });
+
+describe('reports of many troubled files', () => {
+  let scratch: Scratch;
+  afterEach(async () => scratch.cleanup());
+
+  it('list the worst files first, up to a limit, and count the rest; --json lists them all', async () => {
+    scratch = await makeScratch();
+    const pool = await makePool(scratch, 2, 1, 3, ['--block-size', '4K']);
+    const tree = await scratch.dir('tree');
+    const degradedCount = 130;
+    for (let i = 0; i < degradedCount; i++) await fs.writeFile(path.join(tree, `a${String(i).padStart(3, '0')}.bin`), seededBytes(100, i + 1));
+    await fs.writeFile(path.join(tree, 'zz-lost.bin'), seededBytes(20_000, 999));
+    expect((await pool.run(['put', '-r', tree])).code).toBe(0);
+
+    // Store 1 loses everything; zz-lost.bin (last by name) also loses its blocks on store 2.
+    for (const block of await listBlockFiles(pool.stores[1])) await fs.rm(block);
+    for (const block of await listBlockFiles(pool.stores[2])) {
+      if ((await fs.readFile(block)).includes('zz-lost.bin')) await fs.rm(block);
+    }
+
+    const tableRows = (stdout: string) => stdout.split('\n').filter((line) => /\.bin\s.*\b(lost|degraded|healthy)\b/.test(line));
+    const verify = await pool.run(['verify']);
+    expect(verify.code).toBe(2);
+    const rows = tableRows(verify.stdout);
+    expect(rows).toHaveLength(100);
+    expect(rows[0]).toMatch(/zz-lost\.bin\s.*\blost\b/);
+    expect(rows.slice(1).every((row) => /\bdegraded\b/.test(row))).toBe(true);
+    expect(verify.stdout).toContain(`... and ${degradedCount + 1 - 100} more troubled files (0 lost, ${degradedCount + 1 - 100} degraded, 0 repaired); --json lists every file`);
+
+    const json = JSON.parse((await pool.run(['verify', '--json'])).stdout) as VerifyDoc;
+    expect(json.files.filter((f) => f.state === 'degraded')).toHaveLength(degradedCount);
+    expect(json.files.filter((f) => f.state === 'lost').map((f) => f.name)).toEqual(['tree/zz-lost.bin']);
+
+    const rebuild = await pool.run(['rebuild']);
+    expect(rebuild.code).toBe(2);
+    const rebuilt = tableRows(rebuild.stdout);
+    expect(rebuilt).toHaveLength(100);
+    expect(rebuilt[0]).toMatch(/zz-lost\.bin\s.*\blost\b/);
+    expect(rebuild.stdout).toContain(`... and ${degradedCount + 1 - 100} more troubled files (0 lost, 0 degraded, ${degradedCount + 1 - 100} repaired); --json lists every file`);
+  });
+});

@@ -1,6 +1,6 @@
 import type { CheckReport } from '../../ops/check-pool.js';
 import type { Output } from '../output.js';
-import { formatBytes } from '../output.js';
+import { printTroubledFiles } from './troubled-files.js';
 
 /** Human rendering of the initialization protocol's result, shared by check and rebuild. */
 export function printCheckReport(out: Output, report: CheckReport): void {
@@ -16,13 +16,7 @@ export function printCheckReport(out: Output, report: CheckReport): void {
   for (const action of [...report.actions, ...report.housekeeping]) out.line(`* ${action}`);
   for (const v of report.versionReports) out.line(`* ${v.name ?? v.fileId} version ${v.sequence}: ${v.outcome} (${v.detail})`);
   for (const problem of report.storeProblems) out.line(out.color.yellow(`! ${problem}`));
-  const troubled = report.files.filter((f) => f.state !== 'healthy' || f.repairedBlocks > 0);
-  if (troubled.length > 0) {
-    out.table(['name', 'size', 'state', 'good', 'missing', 'corrupt', 'stale', 'repaired'], troubled.map((f) => [
-      f.name, formatBytes(f.sizeBytes), f.state, f.blocks.good, f.blocks.missing, f.blocks.corrupt, f.blocks.stale, f.repairedBlocks,
-    ]));
-    for (const f of troubled) for (const detail of f.details) out.line(`  ${f.name}: ${detail}`);
-  }
+  printTroubledFiles(out, report.files);
   const lc = report.lastCheck;
   out.line(`${lc.datasets} data sets checked, ${lc.repairedBlocks} blocks repaired, ${lc.lostDatasets} data sets lost`);
   const paint = report.verdict === 'healthy' ? out.color.green : report.verdict === 'degraded' ? out.color.yellow : out.color.red;

@@ -1,19 +1,12 @@
 import type { PoolHealthReport } from '../../ops/verify-pool.js';
 import type { Output } from '../output.js';
-import { formatBytes } from '../output.js';
+import { printTroubledFiles } from './troubled-files.js';
 
-/** The human rendering shared by verify and rebuild: problem files in full, healthy ones counted. */
+/** The human rendering of verify: problem files listed (the worst first, up to a limit), healthy ones counted. */
 export function printHealth(out: Output, report: PoolHealthReport): void {
   for (const problem of report.storeProblems) out.line(out.color.yellow(`! ${problem}`));
   for (const problem of report.metadataProblems) out.line(out.color.yellow(`! ${problem}`));
-  const troubled = report.files.filter((f) => f.state !== 'healthy' || f.repairedBlocks > 0);
-  if (troubled.length > 0) {
-    out.table(['name', 'size', 'state', 'good', 'missing', 'corrupt', 'stale', 'repaired'], troubled.map((f) => [
-      f.name, formatBytes(f.sizeBytes), f.state === 'lost' ? out.color.red(f.state) : f.state === 'degraded' ? out.color.yellow(f.state) : out.color.green(f.state),
-      f.blocks.good, f.blocks.missing, f.blocks.corrupt, f.blocks.stale, f.repairedBlocks,
-    ]));
-    for (const f of troubled) for (const detail of f.details) out.line(`  ${f.name}: ${detail}`);
-  }
+  printTroubledFiles(out, report.files);
   const count = (state: string) => report.files.filter((f) => f.state === state).length;
   if (report.orphanFiles > 0) out.line(`${report.orphanFiles} orphaned block sets (from interrupted puts) are not in the catalog; 'rain check' collects them`);
   for (const f of report.files) {
