@@ -33,6 +33,11 @@ export interface DatasetRef {
   readonly datasetCount: number;
   /** placement[b] is the slot of block b. */
   readonly placement: readonly number[];
+  /**
+   * In a check: the stores' scans found this file's blocks at this one sequence only, so a data
+   * set whose blocks all read good needs no directory listing (nothing stale, newer or to collect).
+   */
+  readonly soleSequence?: boolean;
 }
 
 export type BlockStatus = 'good' | 'missing' | 'corrupt' | 'stale';
@@ -117,6 +122,12 @@ export interface CheckPlan {
   readonly liveVersions: readonly string[];
   /** Files whose newest record is a tombstone: their blocks below it are garbage. */
   readonly deleted: readonly { fileId: string; sequence: bigint }[];
+  /**
+   * Committed files whose blocks every readable store's scan found at one sequence only, that of
+   * all their data sets (the usual case); the check lists the block directories of all others.
+   * Empty when a store went unscanned.
+   */
+  readonly soleSequenceFiles: readonly string[];
 }
 
 export type VersionOutcome = 'rolled-forward' | 'rolled-back' | 'obsolete-removed' | 'in-progress' | 'unresolved';

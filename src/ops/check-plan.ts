@@ -4,14 +4,15 @@ import { staleAfterMs } from '../cluster/timing.js';
 import type { WorkerCluster } from '../cluster/worker-cluster.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import { readIntents } from '../store/writer-intents.js';
-import { liveRecords, readNewestRecords } from './catalog.js';
+import { liveRecords, readNewestRecords, type NewestRecords } from './catalog.js';
 
 /**
  * Everything the workers need to split the check between them: the committed files, the newest
  * sequence of every name (tombstones included), the versions on the stores that no record names
  * (unfinished writes), which of those belong to writers still alive, and deleted files' leftovers.
  */
-export async function buildCheckPlan(cluster: WorkerCluster, readablePaths: readonly string[]): Promise<PlanContents> {
+export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly { slot: number; path: string }[]): Promise<PlanContents> {
+  const readablePaths = readable.map((s) => s.path);
   const catalog = await readNewestRecords(readablePaths);
   const byFileId = new Map<string, CatalogRecord>();
   for (const record of catalog.records.values()) byFileId.set(record.fileId, record);
@@ -35,6 +36,9 @@ export async function buildCheckPlan(cluster: WorkerCluster, readablePaths: read
       }
     }
   }
+  const soleSequenceFiles = readable.every((store) => scans.some((s) => s.slot === store.slot))
+    ? soleSequenceFilesOf(catalog, scans.map((s) => s.scan))
+    : [];
   const uncommitted: UncommittedVersion[] = [...holders.values()].sort((a, b) => (a.fileId < b.fileId ? -1 : a.fileId > b.fileId ? 1 : a.sequence < b.sequence ? -1 : 1));
   const liveVersions = new Set<string>();
   const freshAfter = Date.now() - staleAfterMs();
@@ -50,5 +54,24 @@ export async function buildCheckPlan(cluster: WorkerCluster, readablePaths: read
     uncommitted,
     liveVersions: [...liveVersions],
     deleted: [...catalog.records.values()].filter((r) => r.deleted).map((r) => ({ fileId: r.fileId, sequence: r.sequence })),
+    soleSequenceFiles,
   };
+}
+
+/**
+ * Files whose blocks are all at the one sequence of every data set, on every scanned store. A
+ * file updated in part has data sets at older sequences, and garbage of an older data set could
+ * share one of those, so such files are always listed.
+ */
+function soleSequenceFilesOf(catalog: NewestRecords, scans: readonly StoreScan[]): string[] {
+  const sole: string[] = [];
+  for (const record of liveRecords(catalog)) {
+    if (record.datasetSequences?.some((sequence) => sequence !== record.sequence)) continue;
+    const onlyCurrent = scans.every((scan) => {
+      const sequences = scan.sequences?.[record.fileId];
+      return sequences === undefined || sequences.every((sequence) => sequence === record.sequence);
+    });
+    if (onlyCurrent) sole.push(record.fileId);
+  }
+  return sole;
 }

@@ -50,7 +50,7 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
     }
     const outcome = await runInitialization({
       manifest, committedEpoch: pool.manifest.epoch, access, repair: options.repair ?? true, purpose: options.manifest ? 'rebuild --replace' : 'check',
-      buildPlan: (cluster) => buildCheckPlan(cluster, readablePaths),
+      buildPlan: (cluster) => buildCheckPlan(cluster, access.filter((s) => s.readable)),
       afterCheck: async () => {
         // Damaged or behind manifest copies are rewritten by the commit below.
         const repairs: string[] = pool.manifestProblems.map((problem) => `manifest refreshed: ${problem}`);

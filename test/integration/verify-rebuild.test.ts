@@ -148,6 +148,35 @@ describe('verify and rebuild', () => {
     expect(doc.files.some((f) => f.state === 'lost')).toBe(true);
   });
 
+  it('check collects an older copy of a complete data set and calls a block at an older sequence stale', async () => {
+    const blocksOf = async (store: string, name: string) => {
+      const found: string[] = [];
+      for (const block of await listBlockFiles(store)) if ((await fs.readFile(block)).includes(name)) found.push(block);
+      return found;
+    };
+    const olderName = (block: string) => {
+      const [d, b, seq] = path.basename(block).split('.');
+      return path.join(path.dirname(block), `${d}.${b}.${BigInt(seq) - 1n}.blk`);
+    };
+    // three.bin: every block good, plus a leftover copy at an older sequence on store 0 (garbage).
+    const [leftover] = await blocksOf(pool.stores[0], 'three.bin');
+    await fs.copyFile(leftover, olderName(leftover));
+    // two.bin: one block on store 1 only at an older sequence (stale).
+    const [stale] = await blocksOf(pool.stores[1], 'two.bin');
+    await fs.rename(stale, olderName(stale));
+
+    const check = await pool.run(['check', '--json']);
+    expect(check.code).toBe(1);
+    const doc = JSON.parse(check.stdout) as VerifyDoc;
+    expect(doc.files.find((f) => f.name === 'two.bin')).toMatchObject({ blocks: { stale: 1 }, repairedBlocks: 1 });
+    expect(doc.files.find((f) => f.name === 'three.bin')).toMatchObject({ state: 'healthy', repairedBlocks: 0 });
+    await expect(fs.access(olderName(leftover))).rejects.toThrow();
+    await expect(fs.access(olderName(stale))).rejects.toThrow();
+    await expect(fs.access(leftover)).resolves.toBeUndefined();
+    expect((await verifyDoc()).code).toBe(0);
+    await expectAllReadBack();
+  });
+
   it('verify NAME checks only that file', async () => {
     const blocks = await listBlockFiles(pool.stores[0]);
     await fs.rm(blocks[0]);

@@ -27,6 +27,7 @@ export class InitMode {
   epoch = 0;
   private membership: number[] = [];
   private plan: CheckPlan | undefined;
+  private soleSequenceFiles = new Set<string>();
   private readonly listings = new BlockListings();
 
   get active(): boolean {
@@ -51,6 +52,7 @@ export class InitMode {
   async register(ctx: WorkerContext, plan: CheckPlan): Promise<{ datasets: number; versions: number }> {
     if (plan.epoch !== this.epoch) throw new Error(`register for epoch ${plan.epoch}, but in epoch ${this.epoch}`);
     this.plan = plan;
+    this.soleSequenceFiles = new Set(plan.soleSequenceFiles);
     this.membership = [...plan.membership];
     let datasets = 0;
     let versions = 0;
@@ -83,6 +85,7 @@ export class InitMode {
   leave(): void {
     this.epoch = 0;
     this.plan = undefined;
+    this.soleSequenceFiles.clear();
     this.listings.forget();
   }
 
@@ -159,6 +162,7 @@ export class InitMode {
       poolId: ctx.poolId, name: record.name, fileId: record.fileId, sequence: datasetSequence(record, datasetIndex),
       fileSizeBytes: record.fileSizeBytes, k: record.k, m: record.m, blockSizeBytes: record.blockSizeBytes, datasetIndex,
       datasetCount: record.datasetCount, placement: placeDataset(record.fileId, datasetIndex, plan.poolSlots, record.k + record.m),
+      soleSequence: this.soleSequenceFiles.has(record.fileId),
     };
   }
 }
