@@ -123,11 +123,13 @@ export interface CheckPlan {
   /** Files whose newest record is a tombstone: their blocks below it are garbage. */
   readonly deleted: readonly { fileId: string; sequence: bigint }[];
   /**
-   * Committed files whose blocks every readable store's scan found at one sequence only, that of
-   * all their data sets (the usual case); the check lists the block directories of all others.
-   * Empty when a store went unscanned.
+   * Committed files whose block directories the data set check lists: those some store's scan
+   * found at a sequence other than the one of all their data sets (garbage, an update in flight),
+   * and those updated in part. Every other file's blocks are at one sequence only, so its data sets
+   * need no listing when their blocks read good. Undefined when a store went unscanned: then the
+   * check lists every file.
    */
-  readonly soleSequenceFiles: readonly string[];
+  readonly filesToList?: readonly string[];
 }
 
 export type VersionOutcome = 'rolled-forward' | 'rolled-back' | 'obsolete-removed' | 'in-progress' | 'unresolved';

@@ -36,9 +36,9 @@ export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly 
       }
     }
   }
-  const soleSequenceFiles = readable.every((store) => scans.some((s) => s.slot === store.slot))
-    ? soleSequenceFilesOf(catalog, scans.map((s) => s.scan))
-    : [];
+  const filesToList = readable.every((store) => scans.some((s) => s.slot === store.slot))
+    ? filesToListOf(catalog, scans.map((s) => s.scan))
+    : undefined;
   const uncommitted: UncommittedVersion[] = [...holders.values()].sort((a, b) => (a.fileId < b.fileId ? -1 : a.fileId > b.fileId ? 1 : a.sequence < b.sequence ? -1 : 1));
   const liveVersions = new Set<string>();
   const freshAfter = Date.now() - staleAfterMs();
@@ -54,24 +54,21 @@ export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly 
     uncommitted,
     liveVersions: [...liveVersions],
     deleted: [...catalog.records.values()].filter((r) => r.deleted).map((r) => ({ fileId: r.fileId, sequence: r.sequence })),
-    soleSequenceFiles,
+    filesToList,
   };
 }
 
 /**
- * Files whose blocks are all at the one sequence of every data set, on every scanned store. A
- * file updated in part has data sets at older sequences, and garbage of an older data set could
- * share one of those, so such files are always listed.
+ * Files with a block at another sequence than the one of all their data sets on some scanned
+ * store. A file updated in part has data sets at older sequences, and garbage of an older data
+ * set could share one of those, so such files are always listed.
  */
-function soleSequenceFilesOf(catalog: NewestRecords, scans: readonly StoreScan[]): string[] {
-  const sole: string[] = [];
+function filesToListOf(catalog: NewestRecords, scans: readonly StoreScan[]): string[] {
+  const toList: string[] = [];
   for (const record of liveRecords(catalog)) {
-    if (record.datasetSequences?.some((sequence) => sequence !== record.sequence)) continue;
-    const onlyCurrent = scans.every((scan) => {
-      const sequences = scan.sequences?.[record.fileId];
-      return sequences === undefined || sequences.every((sequence) => sequence === record.sequence);
-    });
-    if (onlyCurrent) sole.push(record.fileId);
+    const updatedInPart = record.datasetSequences?.some((sequence) => sequence !== record.sequence) === true;
+    const otherSequence = scans.some((scan) => scan.sequences?.[record.fileId]?.some((sequence) => sequence !== record.sequence) === true);
+    if (updatedInPart || otherSequence) toList.push(record.fileId);
   }
-  return sole;
+  return toList;
 }

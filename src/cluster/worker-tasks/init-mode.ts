@@ -27,7 +27,8 @@ export class InitMode {
   epoch = 0;
   private membership: number[] = [];
   private plan: CheckPlan | undefined;
-  private soleSequenceFiles = new Set<string>();
+  /** The plan's filesToList; undefined: list every file. */
+  private filesToList: Set<string> | undefined;
   private readonly listings = new BlockListings();
 
   get active(): boolean {
@@ -52,7 +53,7 @@ export class InitMode {
   async register(ctx: WorkerContext, plan: CheckPlan): Promise<{ datasets: number; versions: number }> {
     if (plan.epoch !== this.epoch) throw new Error(`register for epoch ${plan.epoch}, but in epoch ${this.epoch}`);
     this.plan = plan;
-    this.soleSequenceFiles = new Set(plan.soleSequenceFiles);
+    this.filesToList = plan.filesToList ? new Set(plan.filesToList) : undefined;
     this.membership = [...plan.membership];
     let datasets = 0;
     let versions = 0;
@@ -85,7 +86,7 @@ export class InitMode {
   leave(): void {
     this.epoch = 0;
     this.plan = undefined;
-    this.soleSequenceFiles.clear();
+    this.filesToList = undefined;
     this.listings.forget();
   }
 
@@ -162,7 +163,7 @@ export class InitMode {
       poolId: ctx.poolId, name: record.name, fileId: record.fileId, sequence: datasetSequence(record, datasetIndex),
       fileSizeBytes: record.fileSizeBytes, k: record.k, m: record.m, blockSizeBytes: record.blockSizeBytes, datasetIndex,
       datasetCount: record.datasetCount, placement: placeDataset(record.fileId, datasetIndex, plan.poolSlots, record.k + record.m),
-      soleSequence: this.soleSequenceFiles.has(record.fileId),
+      soleSequence: this.filesToList !== undefined && !this.filesToList.has(record.fileId),
     };
   }
 }
