@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 
 /**
  * rain's entry modules in dist/ that `npm run build` also joins into one file each (bundle.ts).
- * bin/rain applies the same rule in plain JavaScript for the CLI and the remote worker.
+ * bin/rain and workerScriptPath load them through preferBundle.
  */
 export const BUNDLED_ENTRIES = ['cli/main.js', 'cluster/worker-main.js'] as const;
 

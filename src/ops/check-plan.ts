@@ -4,7 +4,7 @@ import { staleAfterMs } from '../cluster/timing.js';
 import type { WorkerCluster } from '../cluster/worker-cluster.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import { readIntents } from '../store/writer-intents.js';
-import { liveRecords, readNewestRecords, type NewestRecords } from './catalog.js';
+import { liveRecords, readNewestRecords } from './catalog.js';
 
 /**
  * Everything the workers need to split the check between them: the committed files, the newest
@@ -22,11 +22,19 @@ export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly 
     const scan = await w.request<StoreScan>({ op: 'scan', detailed: true }).catch(() => undefined);
     return scan ? [{ slot: w.slot, scan }] : [];
   }))).flat();
+  // Files the data set check must list: blocks at another sequence than the one of all their
+  // data sets (garbage, an update in flight), or updated in part (an older data set's sequence
+  // can be shared by garbage). Every other file's blocks are at one sequence only.
+  const toList = new Set<string>();
+  for (const record of byFileId.values()) {
+    if (record.datasetSequences?.some((sequence) => sequence !== record.sequence)) toList.add(record.fileId);
+  }
   const holders = new Map<string, { fileId: string; sequence: bigint; slots: number[] }>();
   for (const { slot, scan } of scans) {
     for (const [fileId, sequences] of Object.entries(scan.sequences ?? {})) {
       const record = byFileId.get(fileId);
       for (const sequence of sequences) {
+        if (record && sequence !== record.sequence) toList.add(fileId);
         // At or below the committed sequence: the current version or garbage the data set check collects.
         if (record && sequence <= record.sequence) continue;
         const key = `${fileId}@${sequence}`;
@@ -36,9 +44,8 @@ export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly 
       }
     }
   }
-  const filesToList = readable.every((store) => scans.some((s) => s.slot === store.slot))
-    ? filesToListOf(catalog, scans.map((s) => s.scan))
-    : undefined;
+  // Without every readable store's scan, what an unscanned store holds is unknown: list every file.
+  const filesToList = readable.every((store) => scans.some((s) => s.slot === store.slot)) ? [...toList] : undefined;
   const uncommitted: UncommittedVersion[] = [...holders.values()].sort((a, b) => (a.fileId < b.fileId ? -1 : a.fileId > b.fileId ? 1 : a.sequence < b.sequence ? -1 : 1));
   const liveVersions = new Set<string>();
   const freshAfter = Date.now() - staleAfterMs();
@@ -58,17 +65,3 @@ export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly 
   };
 }
 
-/**
- * Files with a block at another sequence than the one of all their data sets on some scanned
- * store. A file updated in part has data sets at older sequences, and garbage of an older data
- * set could share one of those, so such files are always listed.
- */
-function filesToListOf(catalog: NewestRecords, scans: readonly StoreScan[]): string[] {
-  const toList: string[] = [];
-  for (const record of liveRecords(catalog)) {
-    const updatedInPart = record.datasetSequences?.some((sequence) => sequence !== record.sequence) === true;
-    const otherSequence = scans.some((scan) => scan.sequences?.[record.fileId]?.some((sequence) => sequence !== record.sequence) === true);
-    if (updatedInPart || otherSequence) toList.push(record.fileId);
-  }
-  return toList;
-}
