@@ -17,14 +17,24 @@ export function idToBytes(id: string): Buffer {
   return Buffer.from(id, 'hex');
 }
 
+const RANDOM_BITS = 20n;
+const RANDOM_MASK = (1n << RANDOM_BITS) - 1n;
+
 /**
  * Sequence numbers order versions totally: milliseconds since the epoch in the high bits and 20
- * random bits below, so two writers in the same millisecond still get distinct numbers, and a
- * writer that must supersede `atLeastAbove` always does (clocks may step back).
+ * fresh random bits below, so two writers in the same millisecond still get distinct numbers. A
+ * writer that must supersede `atLeastAbove` always does, even when that version was stamped by a
+ * clock ahead of this one: it then takes the next millisecond after it, still with random low
+ * bits, so two writers replacing the same record both supersede it and still differ from each
+ * other (a deterministic "+1" would give both the same sequence).
  */
 export function newSequence(atLeastAbove: bigint = 0n): bigint {
-  const fromClock = (BigInt(Date.now()) << 20n) | BigInt(randomBytes(3).readUIntBE(0, 3) & 0xfffff);
-  return fromClock > atLeastAbove ? fromClock : atLeastAbove + 1n;
+  const random = BigInt(randomBytes(3).readUIntBE(0, 3)) & RANDOM_MASK;
+  const milliseconds = BigInt(Date.now());
+  const floor = (atLeastAbove >> RANDOM_BITS) + 1n;
+  const sequence = ((milliseconds > floor ? milliseconds : floor) << RANDOM_BITS) | random;
+  if (sequence > MAX_SEQUENCE) throw new Error('sequence numbers exhausted (a clock or record from the far future)');
+  return sequence;
 }
 
 export const MAX_SEQUENCE = (1n << 64n) - 1n;

@@ -125,7 +125,14 @@ describe('sealed metadata', () => {
 
   it('sequences increase past a given one and parse strictly', () => {
     const far = newSequence() + (60_000n << 20n); // a minute ahead of the clock
-    expect(newSequence(far)).toBe(far + 1n);
+    // Above it, in the next millisecond, with random low bits: two writers superseding the same
+    // record stamped ahead of their clocks must not get the same sequence (issue 15, finding 7).
+    const [first, second] = [newSequence(far), newSequence(far)];
+    for (const next of [first, second]) {
+      expect(next > far).toBe(true);
+      expect(next >> 20n).toBe((far >> 20n) + 1n);
+    }
+    expect(new Set(Array.from({ length: 20 }, () => newSequence(far))).size).toBeGreaterThan(15);
     expect(parseSequence('18446744073709551615')).toBe((1n << 64n) - 1n);
     expect(parseSequence('18446744073709551616')).toBeUndefined();
     expect(parseSequence('-1')).toBeUndefined();
