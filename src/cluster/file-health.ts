@@ -1,6 +1,7 @@
 import type { BlockStatus, CheckResult } from './protocol.js';
 
-export type FileState = 'healthy' | 'degraded' | 'lost';
+/** 'superseded': a newer version was committed while the check ran; nothing is said about the old one. */
+export type FileState = 'healthy' | 'degraded' | 'lost' | 'superseded';
 
 /** What the consistency check found for one file, folded from its data sets' results. */
 export interface FileHealth {
@@ -14,6 +15,8 @@ export interface FileHealth {
   newerBlocks: number;
   repairedBlocks: number;
   unrepairedBlocks: number;
+  /** Data sets whose version was superseded while being checked (never counted lost or repaired). */
+  supersededDatasets: number;
   readonly lostDatasets: number[];
   /** A few lines of detail ("data set 3 block 1 on store 2: corrupt (payload checksum mismatch)"). */
   readonly details: string[];
@@ -25,17 +28,24 @@ export function emptyHealth(record: { name: string; fileId: string; fileSizeByte
   return {
     name: record.name, fileId: record.fileId, sizeBytes: record.fileSizeBytes, datasets: record.datasetCount, state: 'healthy',
     blocks: { good: 0, missing: 0, corrupt: 0, stale: 0 }, newerBlocks: 0, repairedBlocks: 0, unrepairedBlocks: 0,
-    lostDatasets: [], details: [],
+    supersededDatasets: 0, lostDatasets: [], details: [],
   };
 }
 
 export function foldCheckResult(health: FileHealth, result: CheckResult): void {
+  if (result.superseded) {
+    health.supersededDatasets++;
+    return;
+  }
   for (const block of result.blocks) {
     health.blocks[block.status]++;
     if (block.newerPresent) health.newerBlocks++;
     if (block.status !== 'good') addDetail(health, `data set ${result.datasetIndex} block ${block.blockIndex} on store ${block.slot}: ${block.status}${block.detail ? ` (${block.detail})` : ''}`);
   }
-  if (!result.recoverable) health.lostDatasets.push(result.datasetIndex);
+  if (!result.recoverable) {
+    health.lostDatasets.push(result.datasetIndex);
+    if (result.unverifiable) addDetail(health, `data set ${result.datasetIndex} is lost: ${result.unverifiable}`);
+  }
   health.repairedBlocks += result.repaired.length;
   health.unrepairedBlocks += result.unrepaired.length;
   for (const u of result.unrepaired) addDetail(health, `data set ${result.datasetIndex} block ${u.blockIndex}: not repaired (${u.reason})`);
@@ -47,6 +57,7 @@ export function mergeHealth(into: FileHealth, from: FileHealth): void {
   into.newerBlocks += from.newerBlocks;
   into.repairedBlocks += from.repairedBlocks;
   into.unrepairedBlocks += from.unrepairedBlocks;
+  into.supersededDatasets += from.supersededDatasets;
   into.lostDatasets.push(...from.lostDatasets);
   for (const detail of from.details) addDetail(into, detail);
 }
@@ -57,7 +68,10 @@ export function settleState(health: FileHealth, repaired: boolean): void {
   // After a repair, a file is healthy again when every bad block was rewritten and verified.
   const stillBad = repaired ? health.unrepairedBlocks : badBlocks;
   health.lostDatasets.sort((a, b) => a - b);
-  health.state = health.lostDatasets.length > 0 ? 'lost' : stillBad > 0 ? 'degraded' : 'healthy';
+  // A file rewritten while the check ran: whatever its old version's blocks showed (some may
+  // already have been collected by the writer), the name now holds a version this check never saw.
+  if (health.supersededDatasets > 0) health.state = 'superseded';
+  else health.state = health.lostDatasets.length > 0 ? 'lost' : stillBad > 0 ? 'degraded' : 'healthy';
 }
 
 function addDetail(health: FileHealth, line: string): void {

@@ -18,9 +18,9 @@ export interface InitializationOptions {
   readonly access: readonly StoreAccess[];
   readonly repair: boolean;
   readonly purpose: string;
-  readonly buildPlan: (cluster: WorkerCluster) => Promise<PlanContents>;
+  readonly buildPlan: (cluster: WorkerCluster) => Promise<{ contents: PlanContents; repairs: string[]; problems: string[] }>;
   /** Metadata work after the data check: repairs (catalog copies) and housekeeping (collected tombstones). */
-  readonly afterCheck?: () => Promise<{ repairs: string[]; housekeeping: string[] }>;
+  readonly afterCheck?: (deletedCleaned: ReadonlySet<string>) => Promise<{ repairs: string[]; housekeeping: string[] }>;
   readonly onPhase?: (phase: string) => void;
 }
 
@@ -45,6 +45,8 @@ export interface InitializationResult {
   readonly versionReports: VersionReport[];
   /** Repairs of metadata (these count as "problems found and repaired"). */
   readonly actions: string[];
+  /** What is wrong with single stores and stays so (a full disk, junk that could not be moved): the check went on without it. */
+  readonly storeFaults: string[];
   /** Routine clean-up (not a problem). */
   readonly housekeeping: string[];
   readonly lastCheck: LastCheck;
@@ -76,7 +78,9 @@ export async function runInitialization(options: InitializationOptions): Promise
   if (!claim.won) return { kind: 'lost-race', epoch: claim.epoch, holderPid: claim.holder?.pid, holderHost: claim.holder?.host };
   phase('claim');
   try {
-    const result = await runClaimedEpoch(options, claim.epoch, phase);
+    // Junk in epochs/ (claim.junk) was ignored by the claim; the check's layout scan moves it aside and says so.
+    const claimFaults = claim.faults.map((f) => `store ${f.slot}: ${f.reason}`);
+    const result = await runClaimedEpoch(options, claim.epoch, phase, claimFaults);
     return { kind: 'completed', result: { ...result, phases } };
   } finally {
     claim.stopHeartbeat();
@@ -84,7 +88,7 @@ export async function runInitialization(options: InitializationOptions): Promise
 }
 
 async function runClaimedEpoch(
-  options: InitializationOptions, epoch: number, phase: (name: string) => void,
+  options: InitializationOptions, epoch: number, phase: (name: string) => void, claimFaults: string[],
 ): Promise<Omit<InitializationResult, 'phases'>> {
   options.onPhase?.('workers agreeing to enter initialization mode');
   const cluster = await WorkerCluster.start(options.manifest.poolId, options.access);
@@ -106,7 +110,9 @@ async function runClaimedEpoch(
     phase('agree');
 
     options.onPhase?.('registering responsibility');
-    const contents = await options.buildPlan(cluster);
+    const built = await options.buildPlan(cluster);
+    const contents = built.contents;
+    const storeFaults = [...claimFaults, ...built.problems];
     const plan: CheckPlan = {
       ...contents, epoch, membership: alive.map((w) => w.slot), poolSlots: options.manifest.stores.map((s) => s.slot), repair: options.repair,
     };
@@ -126,20 +132,24 @@ async function runClaimedEpoch(
         share.registeredVersions = Number(record?.versions ?? 0);
       }
     }));
+    await faultPoint('coordinator-registered');
     phase('register');
 
     options.onPhase?.('checking data sets');
     const files = new Map<string, FileHealth>();
     const versionReports: VersionReport[] = [];
+    const deletedCleaned = new Set<string>();
     const absorb = (slot: number, report: WorkerCheckReport, takeover: boolean): void => {
       const share = shares.get(slot) as WorkerShare;
       share.checkedDatasets += report.datasets;
       if (takeover) share.takenOver += report.datasets + report.versions;
       share.repairedBlocks += report.files.reduce((sum, f) => sum + f.repairedBlocks, 0);
-      share.lostDatasets += report.files.reduce((sum, f) => sum + f.lostDatasets.length, 0);
+      share.lostDatasets += report.files.reduce((sum, f) => sum + (f.supersededDatasets > 0 ? 0 : f.lostDatasets.length), 0);
       share.elapsedMs.push(report.elapsedMs);
       mergeWorkerFiles(files, report.files);
       versionReports.push(...report.versionReports);
+      storeFaults.push(...report.storeFaults);
+      for (const fileId of report.deletedCleaned) deletedCleaned.add(fileId);
     };
     const registered = alive.filter((w) => !dead.includes(w.slot));
     await Promise.all(registered.map(async (w) => {
@@ -166,17 +176,18 @@ async function runClaimedEpoch(
     }
     phase('check');
 
-    const after = options.repair && options.afterCheck ? await options.afterCheck() : { repairs: [], housekeeping: [] };
-    const actions = after.repairs;
+    const after = options.repair && options.afterCheck ? await options.afterCheck(deletedCleaned) : { repairs: [], housekeeping: [] };
+    const actions = [...built.repairs, ...after.repairs];
     const housekeeping = after.housekeeping;
     const healths = [...files.values()];
     for (const health of healths) settleState(health, options.repair);
+    // Superseded files were rewritten while the check ran: no verdict about them is recorded.
     const lastCheck: LastCheck = {
-      verdict: healths.some((f) => f.state === 'lost') ? 'lost' : healths.some((f) => f.state === 'degraded') ? 'degraded' : 'healthy',
+      verdict: healths.some((f) => f.state === 'lost') ? 'lost' : healths.some((f) => f.state === 'degraded') || storeFaults.length > 0 ? 'degraded' : 'healthy',
       finishedAt: new Date().toISOString(),
       datasets: healths.reduce((sum, f) => sum + f.datasets, 0),
       repairedBlocks: healths.reduce((sum, f) => sum + f.repairedBlocks, 0),
-      lostDatasets: healths.reduce((sum, f) => sum + f.lostDatasets.length, 0),
+      lostDatasets: healths.reduce((sum, f) => sum + (f.state === 'lost' ? f.lostDatasets.length : 0), 0),
     };
 
     options.onPhase?.('confirming');
@@ -191,7 +202,7 @@ async function runClaimedEpoch(
     // Never move a store backwards: if a newer epoch was claimed meanwhile (we were presumed
     // dead), this check's work stands but its commit is left to the newer one.
     for (const store of options.access) {
-      if (store.readable && (await highestClaim(store.path).catch(() => 0)) > epoch) {
+      if (store.readable && (await highestClaim(store.path).then((c) => c.highest, () => 0)) > epoch) {
         throw ioError(`epoch ${epoch} was superseded by a newer check while this one ran; its repairs stand, the newer check commits`);
       }
     }
@@ -209,7 +220,10 @@ async function runClaimedEpoch(
     await Promise.all(alive.map((w) => w.request({ op: 'init-leave' }).catch(() => undefined)));
     for (const store of options.access) if (store.writable) await pruneEpochFiles(store.path, epoch - 8).catch(() => undefined);
     phase('commit');
-    return { epoch, workers: [...shares.values()].sort((a, b) => a.slot - b.slot), files: healths, versionReports, actions, housekeeping, lastCheck };
+    return {
+      epoch, workers: [...shares.values()].sort((a, b) => a.slot - b.slot), files: healths, versionReports, actions, storeFaults: [...new Set(storeFaults)],
+      housekeeping, lastCheck,
+    };
   } finally {
     await cluster.close();
   }

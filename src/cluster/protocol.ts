@@ -1,3 +1,4 @@
+import type { DatasetRef } from '../dataset/dataset-ref.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import type { CarriedError, StoreCall } from '../store/store-router.js';
 import type { FileHealth } from './file-health.js';
@@ -17,28 +18,11 @@ export interface StoreAccess {
   /** False for a store that is missing, foreign, read-only or otherwise not to be written. */
   readonly writable: boolean;
   readonly readable: boolean;
+  /** Why the store is not writable or readable, in words (for messages about blocks not written). */
+  readonly why?: string;
 }
 
-/** Everything a worker needs to find, check or build one data set; the same for every worker. */
-export interface DatasetRef {
-  readonly poolId: string;
-  readonly name: string;
-  readonly fileId: string;
-  readonly sequence: bigint;
-  readonly fileSizeBytes: number;
-  readonly k: number;
-  readonly m: number;
-  readonly blockSizeBytes: number;
-  readonly datasetIndex: number;
-  readonly datasetCount: number;
-  /** placement[b] is the slot of block b. */
-  readonly placement: readonly number[];
-  /**
-   * In a check: the stores' scans found this file's blocks at this one sequence only, so a data
-   * set whose blocks all read good needs no directory listing (nothing stale, newer or to collect).
-   */
-  readonly soleSequence?: boolean;
-}
+export type { DatasetRef } from '../dataset/dataset-ref.js';
 
 export type BlockStatus = 'good' | 'missing' | 'corrupt' | 'stale';
 
@@ -56,6 +40,15 @@ export interface CheckResult {
   readonly blocks: readonly BlockVerdict[];
   readonly goodCount: number;
   readonly recoverable: boolean;
+  /**
+   * The version checked is no longer the name's newest (a put or rm committed meanwhile and may
+   * have collected its blocks): its block verdicts mean nothing, it is neither lost nor repaired.
+   */
+  readonly superseded?: boolean;
+  /** Why the data set is lost although enough blocks read good (they disagree, and nothing tells which are right). */
+  readonly unverifiable?: string;
+  /** The checksum of the data the check verified (a roll forward records it in the catalog). */
+  readonly dataChecksum?: number;
   /** Blocks rewritten by a repair, verified after writing. */
   readonly repaired: readonly number[];
   /** Blocks that could not be repaired (their store is not writable, or the write failed). */
@@ -68,20 +61,18 @@ export interface EncodeResult {
   readonly dataChecksum: number;
   readonly written: readonly number[];
   readonly failed: readonly { blockIndex: number; slot: number; reason: string }[];
+  /** The source ended before this data set's bytes (it shrank while being read): nothing was written. */
+  readonly sourceEnded?: boolean;
 }
 
 export interface DecodeResult {
   readonly datasetIndex: number;
+  /** Data blocks rebuilt from the others because they were missing, bad, or disagreed with the data set checksum. */
   readonly reconstructed: readonly number[];
   readonly badBlocks: readonly { blockIndex: number; slot: number; status: BlockStatus; detail?: string }[];
 }
 
-export interface StoreScan {
-  readonly fileIds: readonly string[];
-  /** With `detailed`: the sequence numbers of block files present, per file id. */
-  readonly sequences?: Readonly<Record<string, readonly bigint[]>>;
-  readonly tempFiles: number;
-}
+export type { StoreScan } from '../store/store-scan.js';
 
 /** A version found on the stores that no catalog record names yet: a put that died or is running. */
 export interface UncommittedVersion {
@@ -92,14 +83,14 @@ export interface UncommittedVersion {
 }
 
 /**
- * A committed file as the check needs it: its record without what only `sync` and `ls` read
- * (the write time and the per-data-set checksums, which for a file of many data sets are most of
- * its record). The plan goes to every worker, so its size counts six times.
+ * A committed file as the check needs it: its record without what only `ls` reads (the write
+ * time). The per-data-set checksums stay: they decide which blocks to believe (dataset/arbiter.ts).
+ * The plan goes to every worker, so its size counts six times.
  */
-export type PlannedFile = Omit<CatalogRecord, 'deleted' | 'writtenAt' | 'datasetChecksums'>;
+export type PlannedFile = Omit<CatalogRecord, 'deleted' | 'writtenAt'>;
 
 export function plannedFile(record: CatalogRecord): PlannedFile {
-  const { deleted: _deleted, writtenAt: _writtenAt, datasetChecksums: _checksums, ...needed } = record;
+  const { deleted: _deleted, writtenAt: _writtenAt, ...needed } = record;
   return needed;
 }
 
@@ -130,9 +121,17 @@ export interface CheckPlan {
    * check lists every file.
    */
   readonly filesToList?: readonly string[];
+  /**
+   * Committed files some store holds more block files of than the placement gives it (a block
+   * copied in, a misdirected write): their block directories are swept of blocks no reader could
+   * ever ask that store for.
+   */
+  readonly filesToSweep: readonly string[];
+  /** Names a live reader announced it reads ('all': every name): their older blocks stay for a later check. */
+  readonly readNames: readonly string[] | 'all';
 }
 
-export type VersionOutcome = 'rolled-forward' | 'rolled-back' | 'obsolete-removed' | 'in-progress' | 'unresolved';
+export type VersionOutcome = 'rolled-forward' | 'rolled-back' | 'obsolete-removed' | 'in-progress' | 'committed-meanwhile' | 'unresolved';
 
 export interface VersionReport {
   readonly fileId: string;
@@ -150,6 +149,10 @@ export interface WorkerCheckReport {
   readonly files: readonly FileHealth[];
   readonly versionReports: readonly VersionReport[];
   readonly garbageBlocksRemoved: number;
+  /** Deleted files whose blocks below their tombstone are now gone from every store of the pool. */
+  readonly deletedCleaned: readonly string[];
+  /** Store faults this worker met on its own store (a record it could not write), in words. */
+  readonly storeFaults: readonly string[];
   readonly elapsedMs: number;
 }
 
@@ -159,7 +162,7 @@ export type WorkerRequest =
   | { readonly op: 'decode'; readonly ref: DatasetRef; readonly sink: DecodeSink }
   | { readonly op: 'check'; readonly ref: DatasetRef; readonly repair: boolean }
   | { readonly op: 'flush' }
-  | { readonly op: 'scan'; readonly detailed?: boolean }
+  | { readonly op: 'scan'; readonly detailed?: boolean; readonly repairLayout?: boolean }
   | { readonly op: 'init-enter'; readonly epoch: number; readonly membership: readonly number[] }
   | { readonly op: 'init-register'; readonly plan: CheckPlan }
   | { readonly op: 'init-check' }

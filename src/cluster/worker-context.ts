@@ -25,6 +25,11 @@ export class WorkerContext {
     for (const store of stores) this.stores.set(store.slot, store);
   }
 
+  /** Every store of the pool as this worker may use it. */
+  allStores(): StoreAccess[] {
+    return [...this.stores.values()];
+  }
+
   store(slot: number): StoreAccess {
     const store = this.stores.get(slot);
     if (!store) throw new Error(`slot ${slot} is not in this pool's manifest`);

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { errnoCode, RainError } from '../rain-error.js';
 import '../store/all-store-functions.js';
 import { isRemoteStorePath } from '../store/store-location.js';
@@ -12,8 +11,10 @@ import { BlockListings, checkDataset } from './worker-tasks/check-dataset.js';
 import { decodeDataset } from './worker-tasks/decode-dataset.js';
 import { encodeDataset } from './worker-tasks/encode-dataset.js';
 import { InitMode } from './worker-tasks/init-mode.js';
+import { RecordRechecks } from './worker-tasks/record-recheck.js';
 import { OutputTurns, SharedStdout } from './worker-tasks/output-turns.js';
-import { collectOlderBlocks, removeFileBlocks, scanStore } from './worker-tasks/store-housekeeping.js';
+import { collectOlderBlocks, removeFileBlocks } from '../store/block-housekeeping.js';
+import { scanStore } from '../store/store-scan.js';
 
 /**
  * A store's worker process (M1, M11): started by the coordinator with fork(), one per store. It
@@ -69,6 +70,7 @@ function localView(stores: readonly StoreAccess[], slot: number): StoreAccess[] 
 }
 let context: WorkerContext | undefined;
 const listings = new BlockListings();
+const rechecks = new RecordRechecks();
 const initMode = new InitMode();
 const stdout = { turns: new OutputTurns(), shared: new SharedStdout() };
 
@@ -97,7 +99,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       if (link.remote) throw new Error('a remote worker cannot write the coordinator\'s files or output');
       return decodeDataset(requireActive(), request.ref, request.sink, stdout);
     case 'check':
-      return checkDataset(requireContext(), request.ref, { repair: request.repair, collectOlder: request.repair }, listings);
+      return checkDataset(requireContext(), request.ref, { repair: request.repair, collectOlder: request.repair }, listings, rechecks);
     case 'flush': {
       const ctx = requireContext();
       await ctx.directorySync.flush();
@@ -106,7 +108,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       return { flushed: true };
     }
     case 'scan':
-      return scanStore(requireContext().store(requireContext().slot).path, request.detailed === true);
+      return scanStore(requireContext().store(requireContext().slot).path, { detailed: request.detailed === true, repairLayout: request.repairLayout === true });
     case 'init-enter':
       return initMode.enter(requireContext(), request.epoch, request.membership);
     case 'init-register':

@@ -1,3 +1,4 @@
+import { isEpoch } from './epoch-number.js';
 import { isId } from './ids.js';
 import { checkGeometry } from './pool-limits.js';
 import { isRecord, sealJson, unsealJson } from './sealed-json.js';
@@ -78,7 +79,7 @@ export function validateManifest(m: Manifest): string | undefined {
   if (!isId(m.poolId)) return 'bad pool id';
   const geometry = checkGeometry(m.k, m.m, m.blockSizeBytes);
   if (geometry) return geometry;
-  if (!Number.isSafeInteger(m.epoch) || m.epoch < 1) return 'bad epoch';
+  if (!isEpoch(m.epoch)) return 'bad epoch';
   if (m.responsibilityVersion !== RESPONSIBILITY_VERSION) return `responsibility version ${m.responsibilityVersion} is not supported by this rain`;
   if (m.stores.length < m.k + m.m) return `manifest lists ${m.stores.length} stores, fewer than k+m = ${m.k + m.m}`;
   const slots = new Set<number>();

@@ -209,15 +209,16 @@ function newestSequences(scan: CatalogScan): Map<string, bigint> {
 
 /**
  * A tombstone can go once every store of the pool holds it (no store can bring back an older
- * record) and the deleted file's blocks were collected; both hold after a full check with every
- * store present. Returns how many names' tombstones were removed. `known` is a view of all
- * these stores just taken (refreshCatalogCopies'); without it the catalog is read again.
+ * record) and no store holds blocks of the deleted file (`keepFileIds`: files the check's scans
+ * found blocks of; they are removed in this check and the tombstone goes in the next). Returns how
+ * many names' tombstones were removed. `known` is a view of all these stores just taken
+ * (refreshCatalogCopies'); without it the catalog is read again.
  */
-export async function collectTombstones(allStorePaths: readonly string[], known?: CatalogView): Promise<number> {
+export async function collectTombstones(allStorePaths: readonly string[], known?: CatalogView, keepFileIds: ReadonlySet<string> = new Set()): Promise<number> {
   const view = known ?? await readCatalog(allStorePaths);
   let collected = 0;
   for (const record of view.records.values()) {
-    if (!record.deleted || view.copies.get(record.name) !== allStorePaths.length) continue;
+    if (!record.deleted || view.copies.get(record.name) !== allStorePaths.length || keepFileIds.has(record.fileId)) continue;
     await Promise.all(allStorePaths.map(async (storePath) => {
       for (const sequence of await listRecordVersions(storePath, record.name)) {
         if (sequence <= record.sequence) await removeCatalogRecord(storePath, record.name, sequence);

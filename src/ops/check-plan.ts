@@ -2,24 +2,40 @@ import type { PlanContents } from '../cluster/init-coordinator.js';
 import { plannedFile, type StoreScan, type UncommittedVersion } from '../cluster/protocol.js';
 import { staleAfterMs } from '../cluster/timing.js';
 import type { WorkerCluster } from '../cluster/worker-cluster.js';
-import type { CatalogRecord } from '../format/catalog-record.js';
+import { datasetSequence, type CatalogRecord } from '../format/catalog-record.js';
+import { placeDataset } from '../format/placement.js';
 import { readIntents } from '../store/writer-intents.js';
 import { liveRecords, readNewestRecords } from './catalog.js';
+import { liveReadNames } from './writer-heartbeat.js';
+
+export interface BuiltPlan {
+  readonly contents: PlanContents;
+  /** Entries moved aside into quarantine/ by the scans (with repair), one line each. */
+  readonly movedAside: string[];
+  /** Entries that are not what the store layout says (without repair, or that could not be moved). */
+  readonly anomalies: string[];
+  /** File ids of deleted files some store still holds blocks of: their tombstones must stay this time. */
+  readonly deletedWithBlocks: ReadonlySet<string>;
+}
 
 /**
  * Everything the workers need to split the check between them: the committed files, the newest
  * sequence of every name (tombstones included), the versions on the stores that no record names
- * (unfinished writes), which of those belong to writers still alive, and deleted files' leftovers.
+ * (unfinished writes), which of those belong to writers still alive, deleted files' leftovers,
+ * the files holding misplaced blocks, and the names live readers read. The scans also check each
+ * store's layout and, with `repair`, move what does not belong there aside.
  */
-export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly { slot: number; path: string }[]): Promise<PlanContents> {
+export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly { slot: number; path: string }[], poolSlots: readonly number[], repair: boolean): Promise<BuiltPlan> {
   const readablePaths = readable.map((s) => s.path);
+  // Readers announce before they look a name up, so one that started before this plan is seen here.
+  const readNames = await liveReadNames(readablePaths);
   const catalog = await readNewestRecords(readablePaths);
   const byFileId = new Map<string, CatalogRecord>();
   for (const record of catalog.records.values()) byFileId.set(record.fileId, record);
   // A worker that dies or stalls now (a remote host gone) simply contributes no scan: it will not
   // register, its share is taken over, and versions only it holds are left for the next check.
   const scans = (await Promise.all(cluster.workers.filter((w) => w.alive).map(async (w) => {
-    const scan = await w.request<StoreScan>({ op: 'scan', detailed: true }).catch(() => undefined);
+    const scan = await w.request<StoreScan>({ op: 'scan', detailed: true, repairLayout: repair }).catch(() => undefined);
     return scan ? [{ slot: w.slot, scan }] : [];
   }))).flat();
   // Files the data set check must list: blocks at another sequence than the one of all their
@@ -30,13 +46,21 @@ export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly 
     if (record.datasetSequences?.some((sequence) => sequence !== record.sequence)) toList.add(record.fileId);
   }
   const holders = new Map<string, { fileId: string; sequence: bigint; slots: number[] }>();
-  for (const { slot, scan } of scans) {
-    for (const [fileId, sequences] of Object.entries(scan.sequences ?? {})) {
-      const record = byFileId.get(fileId);
-      for (const sequence of sequences) {
+  const toSweep = new Set<string>();
+  const deletedWithBlocks = new Set<string>();
+  for (const [fileId, held] of byFile(scans)) {
+    const record = byFileId.get(fileId);
+    if (record?.deleted) deletedWithBlocks.add(fileId);
+    const expected = record && !record.deleted ? expectedBlockCounts(record, poolSlots) : undefined;
+    for (const { slot, counts } of held) {
+      for (const [sequence, count] of counts) {
         if (record && sequence !== record.sequence) toList.add(fileId);
-        // At or below the committed sequence: the current version or garbage the data set check collects.
-        if (record && sequence <= record.sequence) continue;
+        // At or below the committed sequence: the current version, garbage the data set check
+        // collects, or blocks this store should not hold at all (swept).
+        if (record && sequence <= record.sequence) {
+          if (expected && count > (expected.get(slot)?.get(sequence) ?? 0)) toSweep.add(fileId);
+          continue;
+        }
         const key = `${fileId}@${sequence}`;
         const entry = holders.get(key) ?? { fileId, sequence, slots: [] };
         entry.slots.push(slot);
@@ -56,12 +80,48 @@ export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly 
     }
   }
   return {
-    committed: liveRecords(catalog).map(plannedFile),
-    newestByName: [...catalog.records.values()].map((r) => [r.name, r.sequence] as const),
-    uncommitted,
-    liveVersions: [...liveVersions],
-    deleted: [...catalog.records.values()].filter((r) => r.deleted).map((r) => ({ fileId: r.fileId, sequence: r.sequence })),
-    filesToList,
+    contents: {
+      committed: liveRecords(catalog).map(plannedFile),
+      newestByName: [...catalog.records.values()].map((r) => [r.name, r.sequence] as const),
+      uncommitted,
+      liveVersions: [...liveVersions],
+      deleted: [...catalog.records.values()].filter((r) => r.deleted).map((r) => ({ fileId: r.fileId, sequence: r.sequence })),
+      filesToList,
+      filesToSweep: [...toSweep],
+      readNames: readNames === 'all' ? 'all' : [...readNames],
+    },
+    movedAside: scans.flatMap(({ slot, scan }) => scan.movedAside.map((line) => `store ${slot}: ${line}`)),
+    anomalies: scans.flatMap(({ slot, scan }) => scan.anomalies.map((line) => `store ${slot}: ${line}`)),
+    deletedWithBlocks,
   };
 }
 
+/** The scans regrouped by file id: which stores hold blocks of it, at which sequences, how many. */
+function byFile(scans: readonly { slot: number; scan: StoreScan }[]): Map<string, { slot: number; counts: readonly (readonly [bigint, number])[] }[]> {
+  const grouped = new Map<string, { slot: number; counts: readonly (readonly [bigint, number])[] }[]>();
+  for (const { slot, scan } of scans) {
+    for (const [fileId, counts] of Object.entries(scan.sequences ?? {})) {
+      const list = grouped.get(fileId) ?? [];
+      list.push({ slot, counts });
+      grouped.set(fileId, list);
+    }
+  }
+  return grouped;
+}
+
+/**
+ * How many block files of a version each store should hold at each sequence: one per data set
+ * whose placement includes the store, at that data set's sequence.
+ */
+function expectedBlockCounts(record: CatalogRecord, poolSlots: readonly number[]): Map<number, Map<bigint, number>> {
+  const perSlot = new Map<number, Map<bigint, number>>();
+  for (let d = 0; d < record.datasetCount; d++) {
+    const sequence = datasetSequence(record, d);
+    for (const slot of placeDataset(record.fileId, d, poolSlots, record.k + record.m)) {
+      const counts = perSlot.get(slot) ?? new Map<bigint, number>();
+      counts.set(sequence, (counts.get(sequence) ?? 0) + 1);
+      perSlot.set(slot, counts);
+    }
+  }
+  return perSlot;
+}

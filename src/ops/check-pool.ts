@@ -6,6 +6,7 @@ import { claimSilenceMs, highestClaim } from '../store/epoch-files.js';
 import { collectTombstones, refreshCatalogCopies } from './catalog.js';
 import { removeStaleTempFiles } from '../store/durable-file.js';
 import { removeDeadIntents } from '../store/writer-intents.js';
+import { writeStoreIdentity } from '../store/store-metadata.js';
 
 /** Temp files untouched this long are leftovers of killed commands. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
@@ -48,12 +49,25 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
       if (after?.manifest.lastCheck && after.manifest.epoch >= running.epoch) return reportOfOther(after, 'a concurrent check');
       continue;
     }
+    const repair = options.repair ?? true;
+    let deletedWithBlocks: ReadonlySet<string> = new Set();
     const outcome = await runInitialization({
-      manifest, committedEpoch: pool.manifest.epoch, access, repair: options.repair ?? true, purpose: options.manifest ? 'rebuild --replace' : 'check',
-      buildPlan: (cluster) => buildCheckPlan(cluster, access.filter((s) => s.readable)),
-      afterCheck: async () => {
-        // Damaged or behind manifest copies are rewritten by the commit below.
-        const repairs: string[] = pool.manifestProblems.map((problem) => `manifest refreshed: ${problem}`);
+      manifest, committedEpoch: pool.manifest.epoch, access, repair, purpose: options.manifest ? 'rebuild --replace' : 'check',
+      buildPlan: async (cluster) => {
+        const built = await buildCheckPlan(cluster, access.filter((s) => s.readable), manifest.stores.map((s) => s.slot), repair);
+        deletedWithBlocks = built.deletedWithBlocks;
+        return { contents: built.contents, repairs: built.movedAside, problems: built.anomalies };
+      },
+      afterCheck: async (deletedCleaned) => {
+        // Damaged or behind manifest copies are rewritten by the commit below; a damaged identity
+        // file here, from the manifest's entry for the slot (open-pool.ts decided it is this store).
+        const repairs: string[] = pool.manifestProblems.filter((p) => !p.includes('identity file')).map((problem) => `manifest refreshed: ${problem}`);
+        for (const store of pool.stores) {
+          if (!store.identityDamaged || store.condition !== 'online') continue;
+          await writeStoreIdentity(store.path, { poolId: manifest.poolId, storeId: store.storeId, slot: store.slot })
+            .then(() => repairs.push(`store ${store.slot} (${store.path}): identity file rewritten (it was damaged: ${store.identityDamaged})`))
+            .catch(() => undefined);
+        }
         const housekeeping: string[] = [];
         const { written: copied, view } = await refreshCatalogCopies(readablePaths, writablePaths);
         if (copied > 0) repairs.push(`${copied} catalog record copies written to stores that lacked them`);
@@ -64,7 +78,12 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
         for (const storePath of writablePaths) intents += await removeDeadIntents(storePath, STALE_TEMP_MS).catch(() => 0);
         if (intents > 0) housekeeping.push(`${intents} writer announcements of killed commands removed`);
         if (access.every((s) => s.writable)) {
-          const collected = await collectTombstones(writablePaths, view);
+          // A tombstone goes only once no store holds blocks of its file any more (those the scans
+          // found were removed from every store by this check, or it waits for the next one):
+          // leftover blocks of a file with no record at all would look like an unfinished write
+          // and be rolled forward.
+          const keep = new Set([...deletedWithBlocks].filter((fileId) => !deletedCleaned.has(fileId)));
+          const collected = await collectTombstones(writablePaths, view, keep).catch(() => 0);
           if (collected > 0) housekeeping.push(`${collected} delete records collected (every store has seen them)`);
         }
         return { repairs, housekeeping };
@@ -86,7 +105,7 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
 
 function reportOfOther(pool: OpenPool, ranBy: string): CheckReport {
   const lastCheck = pool.manifest.lastCheck as NonNullable<Manifest['lastCheck']>;
-  return { ...summarise(pool, { epoch: pool.manifest.epoch, phases: [], workers: [], files: [], versionReports: [], actions: [], housekeeping: [], lastCheck }), ranBy };
+  return { ...summarise(pool, { epoch: pool.manifest.epoch, phases: [], workers: [], files: [], versionReports: [], actions: [], storeFaults: [], housekeeping: [], lastCheck }), ranBy };
 }
 
 /** Waits while another coordinator's claim of `epoch` is alive; returns the pool once it committed or died. */
@@ -96,7 +115,7 @@ async function waitForEpoch(pool: OpenPool, epoch: number): Promise<OpenPool | u
   for (;;) {
     const now = await openPool(anchor);
     if (now.manifest.epoch >= epoch) return now;
-    const ages = await Promise.all(now.stores.filter((s) => s.condition === 'online').map((s) => claimSilenceMs(s.path, epoch)));
+    const ages = await Promise.all(now.stores.filter((s) => s.condition === 'online').map((s) => claimSilenceMs(s.path, epoch).catch(() => undefined)));
     const freshest = Math.min(...ages.map((a) => a ?? Number.POSITIVE_INFINITY));
     if (freshest > staleAfterMs()) return undefined;
     if (Date.now() > deadline) throw ioError(`another check (epoch ${epoch}) is still running after ${Math.round(waitForActiveMs() / 1000)} s; try again later`);
@@ -110,9 +129,10 @@ async function accessFor(manifest: Manifest, pool: OpenPool) {
 }
 
 function summarise(pool: OpenPool, result: InitializationResult): CheckReport {
-  const storeProblems = pool.stores
-    .filter((s) => s.condition !== 'online')
-    .map((s) => `store ${s.slot} (${s.path}): ${s.condition}${s.detail ? `, ${s.detail}` : ''}`);
+  const storeProblems = [
+    ...pool.stores.filter((s) => s.condition !== 'online').map((s) => `store ${s.slot} (${s.path}): ${s.condition}${s.detail ? `, ${s.detail}` : ''}`),
+    ...result.storeFaults,
+  ];
   const unresolved = result.versionReports.filter((v) => v.outcome === 'unresolved').length;
   const lost = result.lastCheck.verdict === 'lost';
   const degraded = result.lastCheck.verdict === 'degraded' || storeProblems.length > 0 || unresolved > 0;
@@ -127,9 +147,10 @@ function summarise(pool: OpenPool, result: InitializationResult): CheckReport {
 export async function pendingInitialization(pool: OpenPool): Promise<{ epoch: number; alive: boolean } | undefined> {
   const online = pool.stores.filter((s) => s.condition === 'online' || s.condition === 'read-only');
   let claimed = 0;
-  for (const store of online) claimed = Math.max(claimed, await highestClaim(store.path));
+  // A store whose epochs/ cannot be read is one failed store: the others tell the state.
+  for (const store of online) claimed = Math.max(claimed, await highestClaim(store.path).then((c) => c.highest, () => 0));
   if (claimed <= pool.manifest.epoch) return undefined;
-  const ages = await Promise.all(online.map((s) => claimSilenceMs(s.path, claimed)));
+  const ages = await Promise.all(online.map((s) => claimSilenceMs(s.path, claimed).catch(() => undefined)));
   const freshest = Math.min(...ages.map((a) => a ?? Number.POSITIVE_INFINITY));
   return { epoch: claimed, alive: freshest <= staleAfterMs() };
 }

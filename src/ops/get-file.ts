@@ -8,7 +8,9 @@ import { describeError, errnoCode, ExitCode, ioError, RainError, usageError } fr
 import { readNewestRecords } from './catalog.js';
 import { decodeTasks, DecodeTally, type BadBlock } from './decode-tasks.js';
 import { PartFile } from './part-file.js';
+import { kindOf } from '../store/guarded-fs.js';
 import { withSession, type PoolSession } from './pool-session.js';
+import { ReaderHeartbeat } from './writer-heartbeat.js';
 import { isSuperseded, mayBeSuperseded } from './read-retry.js';
 
 export interface GetOptions {
@@ -28,6 +30,8 @@ export interface GetReport {
   readonly badBlocks: BadBlock[];
   /** Workers given up during the get (a remote store that stalled or dropped): read around. */
   readonly workersLost: string[];
+  /** A newer version was committed while this one was read (what was written is the one looked up). */
+  readonly replacedWhileRead?: boolean;
 }
 
 /**
@@ -38,18 +42,39 @@ export async function getFile(options: GetOptions): Promise<GetReport> {
   const problem = checkFileName(options.name);
   if (problem) throw usageError(`invalid name: ${problem}`);
   return withSession(options.pool, 'get', 'read', async (session) => {
-    for (let attempt = 1; ; attempt++) {
-      const record = (await readNewestRecords(session.readablePaths, options.name)).records.get(options.name);
-      if (!record || record.deleted) throw usageError(`${options.name}: no such file in the pool (see 'rain ls')`);
-      try {
-        return await readVersion(session, record, options);
-      } catch (error) {
-        const retry = mayBeSuperseded(error, attempt) && !(error instanceof PartialOutputError)
-          && isSuperseded(record, (await readNewestRecords(session.readablePaths, options.name)).records.get(options.name));
-        if (!retry) throw error instanceof PartialOutputError ? error.cause : error;
-      }
+    // Announced before the lookup: a put that commits a newer version from now on leaves the
+    // blocks of the version read here for a later check (writer-heartbeat.ts, liveReadNames).
+    const reader = new ReaderHeartbeat(session.writablePaths);
+    await reader.announce([options.name]);
+    try {
+      return await readNewest(session, options);
+    } finally {
+      await reader.finish();
     }
   });
+}
+
+async function readNewest(session: PoolSession, options: GetOptions): Promise<GetReport> {
+  for (let attempt = 1; ; attempt++) {
+    const record = (await readNewestRecords(session.readablePaths, options.name)).records.get(options.name);
+    if (!record || record.deleted) throw usageError(`${options.name}: no such file in the pool (see 'rain ls')`);
+    let report: GetReport;
+    try {
+      report = await readVersion(session, record, options);
+    } catch (error) {
+      const retry = mayBeSuperseded(error, attempt) && !(error instanceof PartialOutputError)
+        && isSuperseded(record, (await readNewestRecords(session.readablePaths, options.name)).records.get(options.name));
+      if (!retry) throw error instanceof PartialOutputError ? error.cause : error;
+      continue;
+    }
+    // Any bad block first re-checks the record: blocks a concurrent put collected after it
+    // committed a newer version are no damage. What was written is the version that was current
+    // when this get looked it up, verified against its data set checksums.
+    if (report.badBlocks.length > 0 && isSuperseded(record, (await readNewestRecords(session.readablePaths, options.name)).records.get(options.name))) {
+      return { ...report, reconstructedDatasets: 0, badBlocks: [], replacedWhileRead: true };
+    }
+    return report;
+  }
 }
 
 /** Bytes already went to standard output: the read cannot start over without mixing versions. */
@@ -80,13 +105,28 @@ async function readVersion(session: PoolSession, record: CatalogRecord, options:
   return reportAs(finalPath);
 }
 
+/**
+ * Where the file goes. A directory takes the name's last segment. What is already there is
+ * replaced atomically only if it is a regular file; a symlink is followed (its target is
+ * replaced, the link stays); a device, FIFO or socket is refused, never replaced (a get onto
+ * /dev/null as root must not put a regular file in its place): stdout can be redirected into it.
+ */
 async function resolveDestination(destination: string, name: string): Promise<string> {
   const stat = await fs.stat(destination).catch(() => undefined);
-  const target = stat?.isDirectory() ? path.join(destination, path.posix.basename(name)) : destination;
-  const parent = await fs.stat(path.dirname(path.resolve(target))).catch(() => undefined);
-  if (!parent?.isDirectory()) throw usageError(`${path.dirname(path.resolve(target))}: destination directory does not exist`);
-  return path.resolve(target);
+  let target = path.resolve(stat?.isDirectory() ? path.join(destination, path.posix.basename(name)) : destination);
+  if ((await fs.lstat(target).catch(() => undefined))?.isSymbolicLink()) {
+    target = await fs.realpath(target).catch(() => target);
+  }
+  const existing = await fs.lstat(target).catch(() => undefined);
+  if (existing && !existing.isFile()) {
+    if (existing.isDirectory()) throw usageError(`${target} is a directory`);
+    throw usageError(`${target} is ${kindOf(existing)}; rain replaces only regular files: write to it with 'rain get ${name} > ${target}'`);
+  }
+  const parent = await fs.stat(path.dirname(target)).catch(() => undefined);
+  if (!parent?.isDirectory()) throw usageError(`${path.dirname(target)}: destination directory does not exist`);
+  return target;
 }
+
 
 async function decodeToFile(
   session: PoolSession, record: CatalogRecord, finalPath: string,

@@ -14,6 +14,7 @@ import { forEachBounded } from './for-each-bounded.js';
 import { PartFile } from './part-file.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { notice } from './notices.js';
+import { ReaderHeartbeat } from './writer-heartbeat.js';
 import { isSuperseded, mayBeSuperseded } from './read-retry.js';
 
 export interface TreeGetOptions {
@@ -92,24 +93,35 @@ export async function getTree(options: TreeGetOptions): Promise<TreeGetReport> {
   const root = path.resolve(options.outputDir);
   await checkOutputDir(root);
   return withSession(options.pool, 'get', 'read', async (session) => {
-    const view = await readNewestRecords(session.readablePaths);
-    const unaccounted = unaccountedFiles(view);
-    if (unaccounted.length > 0) {
-      notice(`${unaccounted.length} catalog record files could not be read (e.g. ${unaccounted[0]}): a file under the prefix may be missing; run 'rain verify'`);
+    // Too many names to list: the announcement covers every name (writer-heartbeat.ts).
+    const reader = new ReaderHeartbeat(session.writablePaths);
+    await reader.announce('all');
+    try {
+      return await getTreeIn(session, prefix, root, options);
+    } finally {
+      await reader.finish();
     }
-    const records = liveRecords(view).filter((r) => isUnderPrefix(r.name, prefix));
-    if (records.length === 0) {
-      throw usageError(prefix === '' ? "the pool holds no file (see 'rain ls')" : `no file in the pool under ${prefix} (see 'rain ls')`);
-    }
-    const files = planDestinations(records, root);
-    await faultPoint('get-opened');
-    const writer = new TreeWriter(session, root, options.onProgress);
-    await writer.run(files);
-    return {
-      prefix, outputDir: root, files: writer.reports.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-      workersLost: session.workersLost(),
-    };
   });
+}
+
+async function getTreeIn(session: PoolSession, prefix: string, root: string, options: TreeGetOptions): Promise<TreeGetReport> {
+  const view = await readNewestRecords(session.readablePaths);
+  const unaccounted = unaccountedFiles(view);
+  if (unaccounted.length > 0) {
+    notice(`${unaccounted.length} catalog record files could not be read (e.g. ${unaccounted[0]}): a file under the prefix may be missing; run 'rain verify'`);
+  }
+  const records = liveRecords(view).filter((r) => isUnderPrefix(r.name, prefix));
+  if (records.length === 0) {
+    throw usageError(prefix === '' ? "the pool holds no file (see 'rain ls')" : `no file in the pool under ${prefix} (see 'rain ls')`);
+  }
+  const files = planDestinations(records, root);
+  await faultPoint('get-opened');
+  const writer = new TreeWriter(session, root, options.onProgress);
+  await writer.run(files);
+  return {
+    prefix, outputDir: root, files: writer.reports.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    workersLost: session.workersLost(),
+  };
 }
 
 async function checkOutputDir(root: string): Promise<void> {

@@ -7,6 +7,7 @@ import { registerPool } from '../store/pool-registry.js';
 import { isRemoteStorePath, parseStoreLocation } from '../store/store-location.js';
 import { probeDirectory, removeStoreMarkers, type DirectoryProbe } from '../store/store-probe.js';
 import { publishStoreIdentity, writeManifest } from '../store/store-metadata.js';
+import { prepareIntentDirectories } from '../store/writer-intents.js';
 
 export interface InitOptions {
   readonly k: number;
@@ -64,6 +65,7 @@ export async function initPool(options: InitOptions): Promise<Manifest> {
     for (const storePath of claimed) await removeStoreMarkers(storePath).catch(() => undefined);
     throw error;
   }
+  for (const store of manifest.stores) await prepareIntentDirectories(store.path).catch(() => undefined);
   await registerPool({ name: manifest.name, poolId, storePaths }).catch(() => undefined);
   return manifest;
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Manifest, StoreEntry } from '../format/manifest.js';
 import type { StoreAccess } from '../cluster/protocol.js';
-import { errnoCode, ioError, usageError } from '../rain-error.js';
+import { errnoWords, ioError, usageError } from '../rain-error.js';
 import { findRegisteredPool } from '../store/pool-registry.js';
 import { isRemoteStorePath, parseStoreLocation } from '../store/store-location.js';
 import { readManifest as readManifestAnywhere, readStoreIdentity, type MetadataRead } from '../store/store-metadata.js';
@@ -33,6 +33,8 @@ export interface StoreState extends StoreEntry {
   /** Space on the store's file system, as its host sees it. */
   readonly totalBytes?: number;
   readonly freeBytes?: number;
+  /** Its identity file is damaged (why), though the store's own manifest shows it is this slot's store: a check rewrites it. */
+  readonly identityDamaged?: string;
 }
 
 export interface OpenPool {
@@ -74,6 +76,7 @@ export async function openPool(poolArgument: string | undefined): Promise<OpenPo
   const manifestProblems: string[] = [];
   for (const store of stores) {
     if (store.condition !== 'online' && store.condition !== 'read-only') continue;
+    if (store.identityDamaged) manifestProblems.push(`store ${store.slot} (${store.path}): identity file rain-store.json damaged (${store.identityDamaged})`);
     if (store.manifestEpoch === undefined) manifestProblems.push(`store ${store.slot} (${store.path}): manifest damaged or absent`);
     else if (store.manifestEpoch < manifest.epoch) manifestProblems.push(`store ${store.slot} (${store.path}): manifest at epoch ${store.manifestEpoch}, pool at ${manifest.epoch}`);
   }
@@ -111,13 +114,25 @@ async function inspectStore(manifest: Manifest, entry: StoreEntry): Promise<Stor
     return { ...entry, condition: 'unreadable', detail: error instanceof Error ? error.message : String(error) };
   }
   if (probe.error !== undefined) {
-    return { ...entry, condition: probe.error === 'ENOENT' ? 'missing' : 'unreadable', detail: probe.error === 'ENOENT' ? 'directory not found' : probe.error };
+    return { ...entry, condition: probe.error === 'ENOENT' ? 'missing' : 'unreadable', detail: probe.error === 'ENOENT' ? 'directory not found' : errnoWords(probe.error) ?? probe.error };
   }
   if (!probe.isDirectory) return { ...entry, condition: 'unreadable', detail: 'not a directory' };
   const identity = await readStoreIdentity(entry.path);
   const manifestRead = await readManifest(entry.path);
   const manifestEpoch = manifestRead.status === 'ok' && manifestRead.value.poolId === manifest.poolId ? manifestRead.value.epoch : undefined;
   if (identity.status === 'absent') return { ...entry, condition: 'empty', detail: 'no rain store here (emptied or re-created)' };
+  if (identity.status === 'corrupt') {
+    // A bit-flipped or replaced identity file: the store's own manifest still says which pool
+    // and store it is, so it keeps serving (its blocks check themselves) and the check rewrites it.
+    const own = manifestRead.status === 'ok' ? manifestRead.value : undefined;
+    if (own?.poolId === manifest.poolId && own.stores.some((s) => s.slot === entry.slot && s.storeId === entry.storeId)) {
+      return {
+        ...entry, condition: probe.writable ? 'online' : 'read-only', manifestEpoch, totalBytes: probe.totalBytes, freeBytes: probe.freeBytes,
+        identityDamaged: identity.reason,
+      };
+    }
+    return { ...entry, condition: 'unreadable', detail: `store identity ${identity.reason}`, identityDamaged: identity.reason };
+  }
   if (identity.status !== 'ok') return { ...entry, condition: 'unreadable', detail: `store identity ${identity.reason}` };
   if (identity.value.poolId !== manifest.poolId) return { ...entry, condition: 'foreign', detail: `belongs to pool ${identity.value.poolId}` };
   if (identity.value.storeId !== entry.storeId) return { ...entry, condition: 'foreign', detail: 'holds an older store of this slot (replaced)' };
@@ -131,6 +146,7 @@ export function storeAccess(stores: readonly StoreState[]): StoreAccess[] {
     path: s.path,
     readable: s.condition === 'online' || s.condition === 'read-only',
     writable: s.condition === 'online',
+    ...(s.condition === 'online' ? {} : { why: `${s.condition}${s.detail ? `: ${s.detail}` : ''}` }),
   }));
 }
 

@@ -1,7 +1,7 @@
 import type { DatasetRef, StoreAccess } from '../cluster/protocol.js';
 import { WorkerCluster } from '../cluster/worker-cluster.js';
-import { datasetSequence, type CatalogRecord } from '../format/catalog-record.js';
-import { placeDataset } from '../format/placement.js';
+import { makeDatasetRef } from '../dataset/dataset-ref.js';
+import type { CatalogRecord } from '../format/catalog-record.js';
 import { requireQuorum, storeAccess, type OpenPool } from './open-pool.js';
 import { openActivePool } from './pool-gate.js';
 
@@ -42,19 +42,7 @@ export class PoolSession {
   }
 
   datasetRef(record: CatalogRecord, datasetIndex: number): DatasetRef {
-    return {
-      poolId: this.pool.manifest.poolId,
-      name: record.name,
-      fileId: record.fileId,
-      sequence: datasetSequence(record, datasetIndex),
-      fileSizeBytes: record.fileSizeBytes,
-      k: record.k,
-      m: record.m,
-      blockSizeBytes: record.blockSizeBytes,
-      datasetIndex,
-      datasetCount: record.datasetCount,
-      placement: placeDataset(record.fileId, datasetIndex, this.slots, record.k + record.m),
-    };
+    return makeDatasetRef(this.pool.manifest.poolId, record, datasetIndex, this.slots);
   }
 
   /** Workers lost while the session ran (a remote one that stalled or dropped), one line each. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import fs from 'node:fs/promises';
-import fsSync, { createWriteStream } from 'node:fs';
+import fsSync, { createReadStream, createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -15,6 +15,7 @@ import { readNewestRecords } from './catalog.js';
 import { writeVersions, type PlannedVersion } from './write-versions.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { WriterHeartbeat } from './writer-heartbeat.js';
+import { hasBytesPast, readStamp, stampOf, type SourceStamp } from './source-stamp.js';
 import { isRemoteStorePath } from '../store/store-location.js';
 
 export interface PutOptions {
@@ -47,6 +48,8 @@ export interface SourceFile {
   readonly path: string;
   readonly name: string;
   readonly sizeBytes: number;
+  /** What the file looked like when listed; a put commits it only if it is still so after reading. */
+  readonly stamp?: SourceStamp;
 }
 
 /** Files are committed in batches so a long `put -r` makes progress durable as it goes. */
@@ -54,11 +57,11 @@ const FILES_PER_COMMIT = 256;
 
 export async function putFiles(options: PutOptions): Promise<PutReport> {
   return withSession(options.pool, 'put', 'write', async (session) => {
-    const spool = options.source === '-' ? await spoolStdin(session, options.stdin ?? process.stdin) : undefined;
+    const spools: string[] = [];
     try {
-      const sources = spool
-        ? [{ path: spool.path, name: requireName(options.as ?? 'stdin'), sizeBytes: spool.sizeBytes }]
-        : await collectSources(options);
+      const sources = options.source === '-'
+        ? [await spoolStream(session, options.stdin ?? process.stdin, requireName(options.as ?? 'stdin'), spools)]
+        : await collectSources(session, options, spools);
       const totalBytes = sources.reduce((sum, s) => sum + s.sizeBytes, 0);
       const report: PutReport = { files: [], totalBytes, warnings: [] };
       let doneBytes = 0;
@@ -76,19 +79,49 @@ export async function putFiles(options: PutOptions): Promise<PutReport> {
       }
       return report;
     } finally {
-      if (spool) await fs.rm(spool.path, { force: true });
+      for (const spool of spools) await fs.rm(spool, { force: true });
     }
   });
 }
 
+/**
+ * Writes a batch; a file that changed while the workers read it is read again once (with what it
+ * looks like now), and if it changes again it is reported and its previous version kept, as
+ * SnapRAID reports a file changed during sync.
+ */
 async function putBatch(
   session: PoolSession, batch: readonly SourceFile[], report: PutReport, heartbeat: WriterHeartbeat, progress: (bytes: number) => void,
 ): Promise<void> {
+  let pending = batch;
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    const planned = await planBatch(session, pending);
+    const { written, changed } = await writeVersions(session, planned, heartbeat, progress, report.warnings);
+    for (const w of written) {
+      const plan = planned.find((p) => p.record.name === w.record.name);
+      report.files.push({
+        name: w.record.name, sizeBytes: w.record.fileSizeBytes, datasets: w.record.datasetCount,
+        sequence: w.record.sequence.toString(), replaced: plan?.replaced ?? false, missingBlocks: w.missingBlocks,
+      });
+    }
+    const again = changed.map((p) => pending.find((s) => s.name === p.record.name) as SourceFile);
+    if (attempt === 2) {
+      for (const source of again) report.warnings.push(`${source.name}: ${source.path} changed while being read, twice; its previous version is kept (put it again when it is quiet)`);
+      return;
+    }
+    pending = again.flatMap((source) => {
+      const stamp = readStamp(source.path);
+      if (stamp) return [{ ...source, sizeBytes: stamp.sizeBytes, stamp }];
+      report.warnings.push(`${source.name}: ${source.path} vanished while being read; its previous version is kept`);
+      return [];
+    });
+  }
+}
+
+async function planBatch(session: PoolSession, batch: readonly SourceFile[]): Promise<(PlannedVersion & { replaced: boolean })[]> {
   const { manifest } = session.pool;
-  const planned: (PlannedVersion & { replaced: boolean })[] = [];
   // One catalog lookup for the whole batch: each store's buckets are listed once, not once per file.
   const catalog = await readNewestRecords(session.readablePaths, batch.map((s) => s.name));
-  for (const source of batch) {
+  return batch.map((source) => {
     const existing = catalog.records.get(source.name);
     const datasetCount = datasetCountOf({ fileSizeBytes: source.sizeBytes, k: manifest.k, blockSizeBytes: manifest.blockSizeBytes });
     const record: CatalogRecord = {
@@ -104,16 +137,11 @@ async function putBatch(
       writtenAt: new Date().toISOString(),
       datasetChecksums: [],
     };
-    planned.push({
-      sourcePath: source.path, record, previous: existing, replaced: existing !== undefined && !existing.deleted,
+    return {
+      sourcePath: source.path, stamp: source.stamp, record, previous: existing, replaced: existing !== undefined && !existing.deleted,
       datasetsToWrite: Array.from({ length: datasetCount }, (_, d) => d),
-    });
-  }
-  const written = await writeVersions(session, planned, heartbeat, progress, report.warnings);
-  written.forEach((w, i) => report.files.push({
-    name: w.record.name, sizeBytes: w.record.fileSizeBytes, datasets: w.record.datasetCount,
-    sequence: w.record.sequence.toString(), replaced: planned[i].replaced, missingBlocks: w.missingBlocks,
-  }));
+    };
+  });
 }
 
 export function requireName(name: string): string {
@@ -122,12 +150,18 @@ export function requireName(name: string): string {
   return name;
 }
 
-async function collectSources(options: PutOptions): Promise<SourceFile[]> {
-  const stat = await fs.stat(options.source).catch((error: unknown) => {
+async function collectSources(session: PoolSession, options: PutOptions, spools: string[]): Promise<SourceFile[]> {
+  const stat = await fs.stat(options.source, { bigint: true }).catch((error: unknown) => {
     throw usageError(`${options.source}: ${errnoCode(error) === 'ENOENT' ? 'no such file or directory' : describeError(error)}`);
   });
   if (stat.isFile()) {
-    return [{ path: options.source, name: requireName(options.as ?? path.basename(options.source)), sizeBytes: stat.size }];
+    const name = requireName(options.as ?? path.basename(options.source));
+    // A file whose size says 0 but that has content (/proc, some FUSE file systems) is read to
+    // its end into a spool first: every block header records the size, so it must be known.
+    if (stat.size === 0n && hasBytesPast(options.source, 0)) {
+      return [await spoolStream(session, createReadStream(options.source), name, spools)];
+    }
+    return [{ path: options.source, name, sizeBytes: Number(stat.size), stamp: stampOf(stat) }];
   }
   if (!stat.isDirectory()) throw badInputError(`${options.source} is neither a regular file nor a directory`);
   if (!options.recursive) throw usageError(`${options.source} is a directory; use -r to put it with its contents`);
@@ -144,21 +178,28 @@ export function walk(dir: string, prefix: string, out: SourceFile[]): void {
     const full = path.join(dir, entry.name);
     const name = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
     if (entry.isDirectory()) walk(full, name, out);
-    else if (entry.isFile()) out.push({ path: full, name: requireName(name), sizeBytes: fsSync.statSync(full).size });
+    else if (entry.isFile()) {
+      const stamp = stampOf(fsSync.statSync(full, { bigint: true }));
+      out.push({ path: full, name: requireName(name), sizeBytes: stamp.sizeBytes, stamp });
+    }
   }
 }
 
-/** Standard input has no size up front, and every block header records the file size, so it is spooled to a store's tmp/ first. */
-async function spoolStdin(session: PoolSession, input: Readable): Promise<{ path: string; sizeBytes: number }> {
-  // A store's tmp/ on this host keeps the spool on the pool's disks; a pool with no store here spools to the system temp dir.
+/**
+ * A source without a size up front (standard input, a /proc file) is read to its end into a spool
+ * first, since every block header records the file size. A store's tmp/ on this host keeps the
+ * spool on the pool's disks; a pool with no store here spools to the system temp dir.
+ */
+async function spoolStream(session: PoolSession, input: Readable, name: string, spools: string[]): Promise<SourceFile> {
   const storePath = session.writablePaths.find((p) => !isRemoteStorePath(p));
   const spoolPath = storePath ? tempPathIn(storePath) : path.join(os.tmpdir(), `rain-stdin-${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
   await fs.mkdir(path.dirname(spoolPath)).catch((error: { code?: string }) => { if (error.code !== 'EEXIST') throw error; });
+  spools.push(spoolPath);
   try {
     await pipeline(input, createWriteStream(spoolPath, { flags: 'wx' }));
   } catch (error) {
-    await fs.rm(spoolPath, { force: true });
-    throw ioError(`reading standard input failed: ${describeError(error)}`);
+    throw ioError(`reading ${name === 'stdin' ? 'standard input' : `the source of ${name}`} failed: ${describeError(error)}`);
   }
-  return { path: spoolPath, sizeBytes: (await fs.stat(spoolPath)).size };
+  const stamp = stampOf(await fs.stat(spoolPath, { bigint: true }));
+  return { path: spoolPath, name, sizeBytes: stamp.sizeBytes, stamp };
 }

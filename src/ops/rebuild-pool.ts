@@ -3,6 +3,8 @@ import { newId } from '../format/ids.js';
 import { describeError, ioError, usageError } from '../rain-error.js';
 import { probeDirectory } from '../store/store-probe.js';
 import { writeStoreIdentity } from '../store/store-metadata.js';
+import { listFileBlocks, readBlockHeader } from '../store/block-files.js';
+import { scanStore } from '../store/store-scan.js';
 import { registerPool } from '../store/pool-registry.js';
 import { checkPool, type CheckReport } from './check-pool.js';
 import { resolveStorePath } from './init-pool.js';
@@ -33,14 +35,33 @@ export async function rebuildPool(options: RebuildOptions): Promise<RebuildRepor
     manifest = await replaceStores(pool, options.replace, rebuildActions);
   }
   for (const store of pool.stores) {
-    if (store.condition !== 'empty' || manifest?.stores.every((s) => s.path !== store.path)) continue;
-    await writeStoreIdentity(store.path, { poolId: pool.manifest.poolId, storeId: store.storeId, slot: store.slot });
-    rebuildActions.push(`store ${store.slot} (${store.path}) was empty: re-created`);
+    if (manifest?.stores.every((s) => s.path !== store.path)) continue;
+    if (store.condition === 'empty') {
+      await writeStoreIdentity(store.path, { poolId: pool.manifest.poolId, storeId: store.storeId, slot: store.slot });
+      rebuildActions.push(`store ${store.slot} (${store.path}) was empty: re-created`);
+    } else if (store.condition === 'unreadable' && store.identityDamaged && await holdsBlocksOf(store.path, pool.manifest.poolId)) {
+      // Its identity file is damaged and its manifest too, but its blocks name this pool: it is
+      // this slot's store (placement never moves a block to another slot), so its identity comes back.
+      await writeStoreIdentity(store.path, { poolId: pool.manifest.poolId, storeId: store.storeId, slot: store.slot });
+      rebuildActions.push(`store ${store.slot} (${store.path}): identity file rewritten (it was damaged: ${store.identityDamaged}; its blocks belong to this pool)`);
+    }
   }
   const reopened = await openPool(pool.stores.find((s) => s.condition === 'online')?.path ?? options.pool);
   const report = await checkPool({ pool: options.pool, openedPool: reopened, manifest, repair: true, onPhase: options.onPhase });
   const exitCode = report.exitCode === 0 && rebuildActions.length > 0 ? 1 : report.exitCode;
   return { ...report, exitCode, rebuildActions };
+}
+
+/** True when a block of the store (the first one found) carries this pool's id in its checked header. */
+async function holdsBlocksOf(storePath: string, poolId: string): Promise<boolean> {
+  const scan = await scanStore(storePath, { detailed: false, repairLayout: false }).catch(() => undefined);
+  for (const fileId of (scan?.fileIds ?? []).slice(0, 8)) {
+    for (const key of (await listFileBlocks(storePath, fileId).catch(() => [])).slice(0, 1)) {
+      const header = await readBlockHeader(storePath, fileId, key).catch(() => undefined);
+      if (header) return header.poolId === poolId;
+    }
+  }
+  return false;
 }
 
 async function replaceStores(pool: OpenPool, replacements: readonly string[], actions: string[]): Promise<Manifest> {

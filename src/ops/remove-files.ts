@@ -1,8 +1,9 @@
 import type { CatalogRecord } from '../format/catalog-record.js';
 import { checkFileName } from '../format/file-name.js';
-import { newSequence } from '../format/ids.js';
 import { ioError, usageError } from '../rain-error.js';
-import { commitRecord, dropOlderRecords, readNewestRecords } from './catalog.js';
+import { readNewestRecords } from './catalog.js';
+import { deleteName } from './delete-name.js';
+import { liveReadNames } from './writer-heartbeat.js';
 import { withSession } from './pool-session.js';
 
 export interface RemoveReport {
@@ -30,13 +31,12 @@ export async function removeFiles(options: { pool?: string; names: readonly stri
       targets.push(record);
     }
     const report: RemoveReport = { removed: [], warnings: [] };
+    const reading = await liveReadNames(session.readablePaths);
     for (const record of targets) {
-      const tombstone: CatalogRecord = { ...record, deleted: true, sequence: newSequence(record.sequence), writtenAt: new Date().toISOString() };
-      const commit = await commitRecord(session.writablePaths, tombstone);
-      if (commit.written === 0) throw ioError(`${record.name}: could not write the delete to any store: ${commit.errors[0] ?? ''}`);
-      if (commit.written < session.pool.manifest.m + 1) report.warnings.push(`${record.name}: delete recorded on only ${commit.written} stores`);
-      await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request({ op: 'remove-blocks', fileId: record.fileId, sequence: tombstone.sequence, which: 'older' })));
-      await dropOlderRecords(session.writablePaths, record.name, tombstone.sequence);
+      const outcome = await deleteName(session, record, reading);
+      if (outcome.committed === 0) throw ioError(`${record.name}: could not write the delete to any store: ${outcome.problems[0] ?? ''}`);
+      for (const problem of outcome.problems) report.warnings.push(`${record.name}: ${problem}`);
+      if (outcome.committed < session.pool.manifest.m + 1) report.warnings.push(`${record.name}: delete recorded on only ${outcome.committed} stores`);
       report.removed.push({ name: record.name, sizeBytes: record.fileSizeBytes });
     }
     return report;

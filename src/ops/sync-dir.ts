@@ -5,10 +5,12 @@ import { crc32Of } from '../format/checksum.js';
 import { datasetCountOf, datasetExtent, type FileGeometry } from '../format/dataset-geometry.js';
 import { newId, newSequence } from '../format/ids.js';
 import { describeError, usageError } from '../rain-error.js';
-import { commitRecord, dropOlderRecords, readNewestRecords } from './catalog.js';
+import { readNewestRecords } from './catalog.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { walk, type SourceFile } from './put-files.js';
-import { WriterHeartbeat } from './writer-heartbeat.js';
+import { liveReadNames, WriterHeartbeat } from './writer-heartbeat.js';
+import { deleteName } from './delete-name.js';
+import { readStamp } from './source-stamp.js';
 import { writeVersions, type PlannedVersion } from './write-versions.js';
 
 export interface SyncOptions {
@@ -57,23 +59,41 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
     let doneBytes = 0;
     try {
       for (let i = 0; i < sources.length; i += FILES_PER_COMMIT) {
-        const planned: PlannedVersion[] = [];
-        for (const source of sources.slice(i, i + FILES_PER_COMMIT)) {
-          const previous = catalog.records.get(source.name);
-          const plan = await planVersion(session, source, previous?.deleted ? undefined : previous, report);
-          doneBytes += source.sizeBytes;
-          options.onProgress?.(doneBytes, totalBytes);
-          if (!plan) {
-            report.unchanged++;
-            continue;
+        let batch = sources.slice(i, i + FILES_PER_COMMIT);
+        // A file that changed while the workers read it is compared and read again once; if it
+        // changes again it is reported and keeps its previous version (SnapRAID: "file changed during sync").
+        for (let attempt = 1; batch.length > 0; attempt++) {
+          const planned: PlannedVersion[] = [];
+          for (const source of batch) {
+            const previous = catalog.records.get(source.name);
+            const plan = await planVersion(session, source, previous?.deleted ? undefined : previous, report);
+            if (attempt === 1) {
+              doneBytes += source.sizeBytes;
+              options.onProgress?.(doneBytes, totalBytes);
+            }
+            if (plan) planned.push(plan);
+            else report.unchanged++;
           }
-          planned.push(plan);
-          (plan.previous ? report.updated : report.added).push(source.name);
-          report.datasetsRewritten += plan.datasetsToWrite.length;
-          report.datasetsKept += plan.record.datasetCount - plan.datasetsToWrite.length;
+          const { written, changed } = await writeVersions(session, planned, heartbeat, () => undefined, report.warnings);
+          for (const w of written) {
+            const plan = planned.find((p) => p.record.name === w.record.name) as PlannedVersion;
+            (plan.previous ? report.updated : report.added).push(w.record.name);
+            report.datasetsRewritten += plan.datasetsToWrite.length;
+            report.datasetsKept += plan.record.datasetCount - plan.datasetsToWrite.length;
+            report.bytesWritten += w.bytesWritten;
+          }
+          const again = changed.map((p) => batch.find((source) => source.name === p.record.name) as SourceFile);
+          if (attempt === 2) {
+            for (const source of again) report.warnings.push(`${source.name}: ${source.path} changed while being read, twice; its previous version is kept`);
+            break;
+          }
+          batch = again.flatMap((source) => {
+            const stamp = readStamp(source.path);
+            if (stamp) return [{ ...source, sizeBytes: stamp.sizeBytes, stamp }];
+            report.warnings.push(`${source.name}: ${source.path} vanished while being read; its previous version is kept`);
+            return [];
+          });
         }
-        const written = await writeVersions(session, planned, heartbeat, () => undefined, report.warnings);
-        report.bytesWritten += written.reduce((sum, w) => sum + w.bytesWritten, 0);
       }
     } finally {
       await heartbeat.finish();
@@ -97,7 +117,7 @@ async function planVersion(session: PoolSession, source: SourceFile, previous: C
   const all = Array.from({ length: datasetCount }, (_, d) => d);
   const comparable = previous && previous.k === manifest.k && previous.blockSizeBytes === manifest.blockSizeBytes
     && previous.datasetChecksums.length === previous.datasetCount;
-  if (!previous || !comparable) return { sourcePath: source.path, record, datasetsToWrite: all, previous };
+  if (!previous || !comparable) return { sourcePath: source.path, stamp: source.stamp, record, datasetsToWrite: all, previous };
 
   const previousGeometry: FileGeometry = { fileSizeBytes: previous.fileSizeBytes, k: previous.k, blockSizeBytes: previous.blockSizeBytes };
   const changed: number[] = [];
@@ -130,6 +150,7 @@ async function planVersion(session: PoolSession, source: SourceFile, previous: C
   const datasetSequences = all.map((d) => (changed.includes(d) ? sequence : previous.datasetSequences?.[d] ?? previous.sequence));
   return {
     sourcePath: source.path,
+    stamp: source.stamp,
     record: { ...record, fileId: previous.fileId, datasetSequences },
     datasetsToWrite: changed,
     previous,
@@ -139,18 +160,15 @@ async function planVersion(session: PoolSession, source: SourceFile, previous: C
 async function deleteMissing(
   session: PoolSession, records: ReadonlyMap<string, CatalogRecord>, prefix: string, present: ReadonlySet<string>, report: SyncReport,
 ): Promise<void> {
+  const reading = await liveReadNames(session.readablePaths);
   for (const record of records.values()) {
     if (record.deleted || !record.name.startsWith(`${prefix}/`) || present.has(record.name)) continue;
-    const tombstone: CatalogRecord = { ...record, deleted: true, sequence: newSequence(record.sequence), datasetSequences: undefined, writtenAt: new Date().toISOString() };
-    const commit = await commitRecord(session.writablePaths, tombstone);
-    if (commit.written === 0) {
-      report.warnings.push(`${record.name}: could not record the delete: ${commit.errors[0] ?? ''}`);
+    const outcome = await deleteName(session, record, reading);
+    if (outcome.committed === 0) {
+      report.warnings.push(`${record.name}: could not record the delete: ${outcome.problems[0] ?? ''}`);
       continue;
     }
-    await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request({
-      op: 'remove-blocks', fileId: record.fileId, sequence: tombstone.sequence, which: 'older',
-    }).catch(() => undefined)));
-    await dropOlderRecords(session.writablePaths, record.name, tombstone.sequence);
+    for (const problem of outcome.problems) report.warnings.push(`${record.name}: ${problem}`);
     report.deleted.push(record.name);
   }
 }

@@ -3,6 +3,7 @@ import { checkFileName } from '../format/file-name.js';
 import { liveRecords, readCatalog } from './catalog.js';
 import { checkFiles, type FileHealth } from './check-files.js';
 import type { OpenPool } from './open-pool.js';
+import type { StoreScan } from '../cluster/protocol.js';
 import { pendingInitialization } from './check-pool.js';
 import { withSession, type PoolSession } from './pool-session.js';
 
@@ -58,16 +59,17 @@ export async function examinePool(
     }
   }
   if (catalog.unreadableFiles.length > 0) metadataProblems.push(`${catalog.unreadableFiles.length} damaged catalog files (e.g. ${catalog.unreadableFiles[0]})`);
-  const orphanFiles = options.names && options.names.length > 0 ? 0 : await countOrphans(session, catalog.records);
-  return summarise(session.pool, files, metadataProblems, orphanFiles);
+  const { orphans, anomalies } = options.names && options.names.length > 0 ? { orphans: 0, anomalies: [] } : await scanStores(session, catalog.records);
+  return summarise(session.pool, files, [...metadataProblems, ...anomalies], orphans);
 }
 
-async function countOrphans(session: PoolSession, records: ReadonlyMap<string, { fileId: string }>): Promise<number> {
+/** Block directories no record names, and what breaks a store's layout (FORMAT.md §1), from each store's scan. */
+async function scanStores(session: PoolSession, records: ReadonlyMap<string, { fileId: string }>): Promise<{ orphans: number; anomalies: string[] }> {
   const known = new Set([...records.values()].map((r) => r.fileId));
-  const scans = await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request<{ fileIds: string[] }>({ op: 'scan' })));
+  const scans = await Promise.all(session.cluster.workers.filter((w) => w.alive).map(async (w) => ({ slot: w.slot, scan: await w.request<StoreScan>({ op: 'scan' }) })));
   const orphans = new Set<string>();
-  for (const scan of scans) for (const fileId of scan.fileIds) if (!known.has(fileId)) orphans.add(fileId);
-  return orphans.size;
+  for (const { scan } of scans) for (const fileId of scan.fileIds) if (!known.has(fileId)) orphans.add(fileId);
+  return { orphans: orphans.size, anomalies: scans.flatMap(({ slot, scan }) => scan.anomalies.map((line) => `store ${slot}: ${line}; 'rain check' moves it aside`)) };
 }
 
 export function summarise(pool: OpenPool, files: FileHealth[], metadataProblems: string[], orphanFiles: number): PoolHealthReport {

@@ -5,11 +5,14 @@ import { datasetExtent } from '../format/dataset-geometry.js';
 import { ioError } from '../rain-error.js';
 import { commitRecords, dropOlderRecordsOf } from './catalog.js';
 import type { PoolSession } from './pool-session.js';
-import type { WriterHeartbeat } from './writer-heartbeat.js';
+import { unchangedSince, type SourceStamp } from './source-stamp.js';
+import { isBeingRead, liveReadNames, type WriterHeartbeat } from './writer-heartbeat.js';
 
 /** One new version of one name: which data sets to encode from `sourcePath`, the rest kept. */
 export interface PlannedVersion {
   readonly sourcePath: string;
+  /** What the source looked like when planned; checked again before the version commits. */
+  readonly stamp?: SourceStamp;
   /** datasetChecksums is filled in from what the workers actually read. */
   readonly record: CatalogRecord;
   readonly datasetsToWrite: readonly number[];
@@ -21,19 +24,28 @@ export interface WrittenVersion {
   readonly record: CatalogRecord;
   readonly missingBlocks: number;
   readonly bytesWritten: number;
+  /** Why blocks are missing, one line per store (its name and the cause in words). */
+  readonly failures: readonly string[];
+}
+
+export interface WriteOutcome {
+  readonly written: WrittenVersion[];
+  /** Versions not committed because their source changed while it was read: the caller reads them again or keeps the old one. */
+  readonly changed: PlannedVersion[];
 }
 
 /**
  * Writes new versions the crash-safe way (docs/PROTOCOL.md): announce them (writer intent) ->
  * every changed data set encoded by its responsible worker as new block files at the new
- * sequence -> directories fsynced -> the catalog record written to every store (the commit
- * point) -> only then the older blocks removed. A crash before the commit leaves the old version
- * readable and the new blocks for the next check to finish or undo.
+ * sequence -> directories fsynced -> each source checked unchanged -> the catalog record written
+ * to every store (the commit point) -> only then the older blocks removed, unless a reader is
+ * reading the name. A crash before the commit leaves the old version readable and the new blocks
+ * for the next check to finish or undo.
  */
 export async function writeVersions(
   session: PoolSession, planned: readonly PlannedVersion[], heartbeat: WriterHeartbeat,
   progress: (bytes: number) => void, warnings: string[],
-): Promise<WrittenVersion[]> {
+): Promise<WriteOutcome> {
   const { manifest } = session.pool;
   const results = planned.map(() => new Map<number, EncodeResult>());
   await heartbeat.announce(planned.map((p) => p.record));
@@ -45,8 +57,9 @@ export async function writeVersions(
       request: { op: 'encode' as const, ref: session.datasetRef(p.record, d), sourcePath: p.sourcePath },
       done: (result: EncodeResult) => {
         results[i].set(d, result);
+        if (result.sourceEnded) return;
         if (result.written.length < manifest.k) {
-          throw ioError(`${p.record.name}: data set ${d} reached only ${result.written.length} stores, ${manifest.k} needed: ${result.failed.map((f) => f.reason).join('; ')}`);
+          throw ioError(`${p.record.name}: data set ${d} reached only ${result.written.length} stores, ${manifest.k} needed: ${summariseFailures(result.failed).join('; ')}`);
         }
         progress(Math.min(p.record.fileSizeBytes - d * manifest.k * manifest.blockSizeBytes, manifest.k * manifest.blockSizeBytes));
       },
@@ -57,46 +70,72 @@ export async function writeVersions(
     await undoBlocks(session, planned.map((p) => p.record));
     throw error;
   }
-  const records = planned.map((p, i): CatalogRecord => ({
+  // A source that changed while the workers read it is not committed as whatever was read.
+  const changed = planned.filter((p, i) => [...results[i].values()].some((r) => r.sourceEnded) || (p.stamp !== undefined && !unchangedSince(p.sourcePath, p.stamp)));
+  if (changed.length > 0) await undoBlocks(session, changed.map((p) => p.record));
+  const committing = planned.flatMap((p, i) => (changed.includes(p) ? [] : [{ p, encoded: results[i] }]));
+  const records = committing.map(({ p, encoded }): CatalogRecord => ({
     ...p.record,
-    datasetChecksums: Array.from({ length: p.record.datasetCount }, (_, d) => results[i].get(d)?.dataChecksum ?? p.previous?.datasetChecksums[d] ?? 0),
+    datasetChecksums: Array.from({ length: p.record.datasetCount }, (_, d) => encoded.get(d)?.dataChecksum ?? p.previous?.datasetChecksums[d] ?? 0),
   }));
   // Every version's blocks are durable (flushed above), so all records may commit together.
   const commits = await commitRecords(session.writablePaths, records);
   const written: WrittenVersion[] = [];
-  // Replaced names whose new version is complete: their older record files go at the end. A name
-  // with no record before this put has none, so its catalog bucket is not listed for nothing.
-  const superseding: CatalogRecord[] = [];
-  for (let i = 0; i < planned.length; i++) {
+  const complete: CatalogRecord[] = [];
+  for (let i = 0; i < committing.length; i++) {
     const record = records[i];
-    const encoded = results[i];
+    const encoded = committing[i].encoded;
     const commit = commits[i];
     if (commit.written === 0) {
       await undoBlocks(session, [record]);
       throw ioError(`${record.name}: the catalog record could not be written to any store: ${commit.errors[0] ?? ''}`);
     }
     await faultPoint('put-committed');
+    const failures = summariseFailures([...encoded.values()].flatMap((r) => r.failed));
     const missingBlocks = [...encoded.values()].reduce((sum, r) => sum + r.failed.length, 0);
     const geometry = { fileSizeBytes: record.fileSizeBytes, k: record.k, blockSizeBytes: record.blockSizeBytes };
     const bytesWritten = [...encoded.values()].reduce((sum, r) => sum + r.written.length * datasetExtent(geometry, r.datasetIndex).shardBytes, 0);
-    if (commit.written < manifest.m + 1) warnings.push(`${record.name}: catalog record on only ${commit.written} stores; run 'rain rebuild'`);
+    if (commit.written < manifest.m + 1) warnings.push(`${record.name}: catalog record on only ${commit.written} stores (${commit.errors[0] ?? 'stores down'}); run 'rain rebuild'`);
     if (missingBlocks > 0) {
-      warnings.push(`${record.name}: ${missingBlocks} blocks not written (stores down); run 'rain rebuild' when they are back`);
-    } else {
+      warnings.push(`${record.name}: ${missingBlocks} blocks not written (${failures.join('; ')}); run 'rain rebuild' once the stores can take them`);
+    } else if (committing[i].p.previous !== undefined) {
       // Complete on every store that should hold it: the older blocks are garbage now. A file
       // id drawn fresh for this version (no previous record) has no older blocks to look for.
-      if (planned[i].previous !== undefined) {
-        superseding.push(record);
-        const datasetSequences = Array.from({ length: record.datasetCount }, (_, d) => datasetSequence(record, d));
-        await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request({
-          op: 'collect-older', fileId: record.fileId, sequence: record.sequence, datasetSequences,
-        }).catch(() => undefined)));
-      }
+      complete.push(record);
     }
-    written.push({ record, missingBlocks, bytesWritten });
+    written.push({ record, missingBlocks, bytesWritten, failures });
   }
-  await dropOlderRecordsOf(session.writablePaths, superseding);
-  return written;
+  await collectOlder(session, complete);
+  return { written, changed };
+}
+
+/**
+ * Removes the blocks and record files older than each newly complete version, except for names a
+ * reader announced it reads: a read that looked the name up before this commit still needs them,
+ * and a later check collects them. Read after the commit, so a reader that announces later finds
+ * the new version and needs nothing older.
+ */
+async function collectOlder(session: PoolSession, complete: readonly CatalogRecord[]): Promise<void> {
+  if (complete.length === 0) return;
+  const reading = await liveReadNames(session.readablePaths);
+  const collectable = complete.filter((record) => !isBeingRead(reading, record.name));
+  for (const record of collectable) {
+    const datasetSequences = Array.from({ length: record.datasetCount }, (_, d) => datasetSequence(record, d));
+    await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request({
+      op: 'collect-older', fileId: record.fileId, sequence: record.sequence, datasetSequences,
+    }).catch(() => undefined)));
+  }
+  await dropOlderRecordsOf(session.writablePaths, collectable);
+}
+
+/** One line per store and cause ("store 3: the disk is full (ENOSPC)"), however many blocks it cost. */
+function summariseFailures(failed: readonly { slot: number; reason: string }[]): string[] {
+  const counts = new Map<string, number>();
+  for (const f of failed) {
+    const reason = f.reason.startsWith(`store ${f.slot}`) ? f.reason : `store ${f.slot}: ${f.reason}`;
+    counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  }
+  return [...counts].map(([reason, count]) => (count > 1 ? `${reason} (${count} blocks)` : reason));
 }
 
 /** A write that failed leaves no blocks of its version behind (best effort; the check collects the rest). */

@@ -1,21 +1,25 @@
-import { HEARTBEAT_INTERVAL_MS } from '../cluster/timing.js';
+import { HEARTBEAT_INTERVAL_MS, staleAfterMs } from '../cluster/timing.js';
 import { newId } from '../format/ids.js';
-import { hostName, removeIntent, writeIntent, type WriterIntent } from '../store/writer-intents.js';
+import { hostName, readReaderIntents, removeIntent, writeIntent, type IntentKind, type ReaderIntent, type WriterIntent } from '../store/writer-intents.js';
 
 /**
- * A writer's announcement of the versions it is about to write, kept fresh while it runs, so a
- * concurrent check leaves those versions alone instead of rolling them back under its feet.
+ * A running command's announcement on every writable store (store/writer-intents.ts), kept fresh
+ * by a heartbeat while it runs and removed when it ends.
  */
-export class WriterHeartbeat {
-  readonly writerId = newId();
-  private versions: { fileId: string; sequence: string }[] = [];
+class Announcement<Body> {
+  readonly id = newId();
+  private body: Body | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly storePaths: readonly string[]) {}
+  constructor(
+    private readonly kind: IntentKind,
+    private readonly storePaths: readonly string[],
+    private readonly render: (id: string, body: Body) => WriterIntent | ReaderIntent,
+  ) {}
 
-  /** Announce (durably enough: a lost intent only means a dead writer) before the first block. */
-  async announce(versions: readonly { fileId: string; sequence: bigint }[]): Promise<void> {
-    this.versions = versions.map((v) => ({ fileId: v.fileId, sequence: v.sequence.toString() }));
+  /** Announce (durably enough: a lost announcement only means a command that looks dead). */
+  async announce(body: Body): Promise<void> {
+    this.body = body;
     await this.beat();
     if (!this.timer) {
       this.timer = setInterval(() => void this.beat(), HEARTBEAT_INTERVAL_MS);
@@ -26,11 +30,58 @@ export class WriterHeartbeat {
   async finish(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    await Promise.all(this.storePaths.map((p) => removeIntent(p, this.writerId).catch(() => undefined)));
+    await Promise.all(this.storePaths.map((p) => removeIntent(p, this.kind, this.id).catch(() => undefined)));
   }
 
   private async beat(): Promise<void> {
-    const intent: WriterIntent = { writerId: this.writerId, pid: process.pid, host: hostName(), at: Date.now(), versions: this.versions };
-    await Promise.all(this.storePaths.map((p) => writeIntent(p, intent).catch(() => undefined)));
+    if (this.body === undefined) return;
+    const intent = this.render(this.id, this.body);
+    await Promise.all(this.storePaths.map((p) => writeIntent(p, this.kind, this.id, intent).catch(() => undefined)));
   }
+}
+
+/**
+ * A writer's announcement of the versions it is about to write, kept fresh while it runs, so a
+ * concurrent check leaves those versions alone instead of rolling them back under its feet.
+ */
+export class WriterHeartbeat extends Announcement<readonly { fileId: string; sequence: bigint }[]> {
+  constructor(storePaths: readonly string[]) {
+    super('writer', storePaths, (writerId, versions) => ({
+      writerId, pid: process.pid, host: hostName(), at: Date.now(),
+      versions: versions.map((v) => ({ fileId: v.fileId, sequence: v.sequence.toString() })),
+    }));
+  }
+}
+
+/**
+ * A reader's announcement of the names it reads, made before it looks them up in the catalog, so
+ * that a put committing a newer version meanwhile leaves the older blocks this reader still reads
+ * (liveReadNames) and a later check collects them.
+ */
+export class ReaderHeartbeat extends Announcement<readonly string[] | 'all'> {
+  constructor(storePaths: readonly string[]) {
+    super('reader', storePaths, (readerId, names) => ({ readerId, pid: process.pid, host: hostName(), at: Date.now(), names }));
+  }
+}
+
+/**
+ * The names live readers are reading ('all' when one reads a whole tree), from every given
+ * store. A collector calls this after its newer version committed: a reader that announced later
+ * looked the file up after the commit, so it reads the newer version and needs nothing older.
+ */
+export async function liveReadNames(storePaths: readonly string[]): Promise<ReadonlySet<string> | 'all'> {
+  const freshAfter = Date.now() - staleAfterMs();
+  const reading = new Set<string>();
+  for (const intents of await Promise.all(storePaths.map((p) => readReaderIntents(p).catch(() => [] as ReaderIntent[])))) {
+    for (const intent of intents) {
+      if (intent.at < freshAfter) continue;
+      if (intent.names === 'all') return 'all';
+      for (const name of intent.names) reading.add(name);
+    }
+  }
+  return reading;
+}
+
+export function isBeingRead(reading: ReadonlySet<string> | 'all', name: string): boolean {
+  return reading === 'all' || reading.has(name);
 }

@@ -9,4 +9,5 @@ import './epoch-files.js';
 import './store-metadata.js';
 import './store-probe.js';
 import './writer-intents.js';
-import '../cluster/worker-tasks/store-housekeeping.js';
+import './block-housekeeping.js';
+import './store-scan.js';

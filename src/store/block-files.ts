@@ -1,11 +1,10 @@
 import fsSync from 'node:fs';
-import fs from 'node:fs/promises';
 import { decodeBlockHeader, encodeBlockHeader, MAX_HEADER_BYTES, type BlockHeader } from '../format/block-header.js';
 import { crc32Of } from '../format/checksum.js';
-import { errnoCode } from '../rain-error.js';
+import { describeStoreError, errnoCode } from '../rain-error.js';
 import { blockPath, fileBlocksDir, parseBlockFileName, type BlockFileKey } from './store-layout.js';
 import { DirectorySync, writeFileDurably } from './durable-file.js';
-import { readdirOrEmpty } from './catalog-files.js';
+import { kindOf, openFailure, openForReading, readdirOrEmpty, removeFileInStore } from './guarded-fs.js';
 import { readAt, readFullyAt, readvAt } from './inline-io.js';
 import { remotable } from './store-router.js';
 
@@ -61,10 +60,10 @@ async function readBlockHere(storePath: string, expected: ExpectedBlock, into?: 
   const filePath = blockPath(storePath, expected.fileId, expected.datasetIndex, expected.blockIndex, expected.sequence);
   let fd: number;
   try {
-    fd = fsSync.openSync(filePath, 'r');
+    fd = openForReading(filePath);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return { status: 'missing' };
-    return { status: 'corrupt', reason: `unreadable: ${errnoCode(error) ?? String(error)}` };
+    return { status: 'corrupt', reason: `unreadable: ${describeStoreError(openFailure(storePath, filePath, error))}` };
   }
   try {
     const guessedHeaderBytes = expected.name === undefined ? MAX_HEADER_BYTES : HEADER_BYTES_WITHOUT_NAME + Buffer.byteLength(expected.name, 'utf8');
@@ -89,7 +88,7 @@ async function readBlockHere(storePath: string, expected: ExpectedBlock, into?: 
       const bytesRead = await readAt(fd, whole, 0, MAX_HEADER_BYTES, 0);
       decoded = decodeBlockHeader(whole.subarray(0, bytesRead));
     }
-    if (!decoded.ok) return { status: 'corrupt', reason: decoded.reason };
+    if (!decoded.ok) return { status: 'corrupt', reason: notRegular(fd) ?? decoded.reason };
     const h = decoded.header;
     if (h.poolId !== expected.poolId || h.fileId !== expected.fileId || h.datasetIndex !== expected.datasetIndex
       || h.blockIndex !== expected.blockIndex || h.sequence !== expected.sequence) {
@@ -110,9 +109,22 @@ async function readBlockHere(storePath: string, expected: ExpectedBlock, into?: 
     if (crc32Of(payload) !== h.payloadCrc32) return { status: 'corrupt', reason: 'payload checksum mismatch' };
     return { status: 'good', header: h, payload };
   } catch (error) {
-    return { status: 'corrupt', reason: `read failed: ${errnoCode(error) ?? String(error)}` };
+    return { status: 'corrupt', reason: notRegular(fd) ?? `read failed: ${describeStoreError(error)}` };
   } finally {
     fsSync.closeSync(fd);
+  }
+}
+
+/**
+ * Why a block did not read, when the reason is that it is no file at all (a FIFO, a device, a
+ * directory): asked only after a read failed, so a good block costs no fstat.
+ */
+function notRegular(fd: number): string | undefined {
+  try {
+    const stat = fsSync.fstatSync(fd);
+    return stat.isFile() ? undefined : `${kindOf(stat)} is where the block belongs, not a file`;
+  } catch {
+    return undefined;
   }
 }
 
@@ -156,7 +168,7 @@ function remainderOf(regions: readonly Buffer[], skip: number): Buffer[] {
 
 /** The block files this store holds for one file, by name only (contents are checked on read). */
 async function listFileBlocksHere(storePath: string, fileId: string): Promise<BlockFileKey[]> {
-  const names = await readdirOrEmpty(fileBlocksDir(storePath, fileId));
+  const names = readdirOrEmpty(fileBlocksDir(storePath, fileId));
   const keys: BlockFileKey[] = [];
   for (const name of names) {
     const key = parseBlockFileName(name);
@@ -166,22 +178,27 @@ async function listFileBlocksHere(storePath: string, fileId: string): Promise<Bl
 }
 
 async function removeBlockHere(storePath: string, fileId: string, key: BlockFileKey): Promise<void> {
-  await fs.rm(blockPath(storePath, fileId, key.datasetIndex, key.blockIndex, key.sequence), { force: true });
+  removeFileInStore(storePath, blockPath(storePath, fileId, key.datasetIndex, key.blockIndex, key.sequence));
 }
 
 /** Just the header of a block file (to learn a file's name and geometry from its blocks alone). */
 async function readBlockHeaderHere(storePath: string, fileId: string, key: BlockFileKey): Promise<BlockHeader | undefined> {
-  let handle: fs.FileHandle | undefined;
+  let fd: number;
   try {
-    handle = await fs.open(blockPath(storePath, fileId, key.datasetIndex, key.blockIndex, key.sequence), 'r');
+    fd = openForReading(blockPath(storePath, fileId, key.datasetIndex, key.blockIndex, key.sequence));
+  } catch {
+    return undefined;
+  }
+  try {
     const buf = Buffer.allocUnsafe(MAX_HEADER_BYTES);
-    const { bytesRead } = await handle.read(buf, 0, MAX_HEADER_BYTES, 0);
+    const bytesRead = await readAt(fd, buf, 0, MAX_HEADER_BYTES, 0);
     const decoded = decodeBlockHeader(buf.subarray(0, bytesRead));
-    return decoded.ok && decoded.header.fileId === fileId && decoded.header.sequence === key.sequence ? decoded.header : undefined;
+    return decoded.ok && decoded.header.fileId === fileId && decoded.header.sequence === key.sequence
+      && decoded.header.datasetIndex === key.datasetIndex && decoded.header.blockIndex === key.blockIndex ? decoded.header : undefined;
   } catch {
     return undefined;
   } finally {
-    await handle?.close();
+    fsSync.closeSync(fd);
   }
 }
 

@@ -1,9 +1,9 @@
 import fsSync from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { decodeCatalogRecord, encodeCatalogRecord, type CatalogRecord } from '../format/catalog-record.js';
 import { errnoCode } from '../rain-error.js';
 import { DirectorySync, writeFileDurably } from './durable-file.js';
+import { openForReading, readdirOrEmpty, readSmallFile, removeFileInStore } from './guarded-fs.js';
 import { CATALOG_DIR, catalogRecordPath, nameHash, parseCatalogFileName } from './store-layout.js';
 import { remotable } from './store-router.js';
 
@@ -35,10 +35,10 @@ async function scanCatalogHere(
   const byHash = new Map<string, { sequence: bigint; file: string }[]>();
   const onlyNames = only === undefined ? undefined : typeof only === 'string' ? [only] : only;
   const wantedHashes = onlyNames ? new Set(onlyNames.map(nameHash)) : undefined;
-  const buckets = wantedHashes ? [...new Set([...wantedHashes].map((h) => h.slice(0, 2)))] : await readdirOrEmpty(path.join(storePath, CATALOG_DIR));
+  const buckets = wantedHashes ? [...new Set([...wantedHashes].map((h) => h.slice(0, 2)))] : readdirOrEmpty(path.join(storePath, CATALOG_DIR));
   for (const bucket of buckets) {
     const dir = path.join(storePath, CATALOG_DIR, bucket);
-    for (const file of await readdirOrEmpty(dir)) {
+    for (const file of readdirOrEmpty(dir)) {
       const parsed = parseCatalogFileName(file);
       if (!parsed || (wantedHashes && !wantedHashes.has(parsed.nameHash))) continue;
       const held = newerThan?.get(parsed.nameHash);
@@ -55,7 +55,7 @@ async function scanCatalogHere(
     // A version that vanished between the listing and the read was dropped because a newer one
     // committed (a concurrent put or rm): list the name's bucket again instead of losing the name.
     for (let attempt = 1; ; attempt++) {
-      const outcome = await newestReadable(versions);
+      const outcome = await newestReadable(storePath, hash, versions);
       if (outcome.kind !== 'vanished' || attempt === VANISHED_RETRIES) {
         if (outcome.kind === 'record') records.push(outcome.record);
         unreadable.push(...outcome.unreadable);
@@ -76,13 +76,14 @@ type NewestOutcome =
   | { kind: 'vanished' | 'none'; unreadable: string[] };
 
 /** The newest version that decodes, newest first; stops at one that vanished (ENOENT). */
-async function newestReadable(versions: readonly { sequence: bigint; file: string }[]): Promise<NewestOutcome> {
+async function newestReadable(storePath: string, hash: string, versions: readonly { sequence: bigint; file: string }[]): Promise<NewestOutcome> {
   const sorted = [...versions].sort((a, b) => (a.sequence < b.sequence ? 1 : a.sequence > b.sequence ? -1 : 0));
   const unreadable: string[] = [];
   for (const version of sorted) {
-    const read = await readRecordFile(version.file);
+    const read = readRecordFile(storePath, version.file);
     if (read === 'vanished') return { kind: 'vanished', unreadable };
-    if (read && read.sequence === version.sequence) return { kind: 'record', record: read, unreadable };
+    // A record counts only where its file name says it is: its name's hash and its sequence.
+    if (read && read.sequence === version.sequence && nameHash(read.name) === hash) return { kind: 'record', record: read, unreadable };
     unreadable.push(version.file);
   }
   return { kind: 'none', unreadable };
@@ -91,7 +92,7 @@ async function newestReadable(versions: readonly { sequence: bigint; file: strin
 async function versionsOf(storePath: string, hash: string): Promise<{ sequence: bigint; file: string }[]> {
   const dir = path.join(storePath, CATALOG_DIR, hash.slice(0, 2));
   const versions: { sequence: bigint; file: string }[] = [];
-  for (const file of await readdirOrEmpty(dir)) {
+  for (const file of readdirOrEmpty(dir)) {
     const parsed = parseCatalogFileName(file);
     if (parsed && parsed.nameHash === hash) versions.push({ sequence: parsed.sequence, file: path.join(dir, file) });
   }
@@ -101,7 +102,7 @@ async function versionsOf(storePath: string, hash: string): Promise<{ sequence: 
 /** Every version file of one name on this store, newest first (for garbage collection). */
 async function listRecordVersionsHere(storePath: string, name: string): Promise<bigint[]> {
   const hash = nameHash(name);
-  const files = await readdirOrEmpty(path.join(storePath, CATALOG_DIR, hash.slice(0, 2)));
+  const files = readdirOrEmpty(path.join(storePath, CATALOG_DIR, hash.slice(0, 2)));
   const sequences: bigint[] = [];
   for (const file of files) {
     const parsed = parseCatalogFileName(file);
@@ -115,7 +116,7 @@ async function listRecordVersionsOfHere(storePath: string, names: readonly strin
   const byHash = new Map(names.map((name) => [nameHash(name), name]));
   const versions = new Map<string, bigint[]>();
   for (const bucket of new Set([...byHash.keys()].map((h) => h.slice(0, 2)))) {
-    for (const file of await readdirOrEmpty(path.join(storePath, CATALOG_DIR, bucket))) {
+    for (const file of readdirOrEmpty(path.join(storePath, CATALOG_DIR, bucket))) {
       const parsed = parseCatalogFileName(file);
       const name = parsed && byHash.get(parsed.nameHash);
       if (!parsed || name === undefined) continue;
@@ -126,16 +127,22 @@ async function listRecordVersionsOfHere(storePath: string, names: readonly strin
 }
 
 async function removeCatalogRecordHere(storePath: string, name: string, sequence: bigint): Promise<void> {
-  await fs.rm(catalogRecordPath(storePath, name, sequence), { force: true });
+  removeFileInStore(storePath, catalogRecordPath(storePath, name, sequence));
 }
 
-async function readRecordFile(file: string): Promise<CatalogRecord | 'vanished' | undefined> {
+/** The largest catalog record rain reads: a file of millions of data sets; anything longer is not a record. */
+const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+
+function readRecordFile(storePath: string, file: string): CatalogRecord | 'vanished' | undefined {
   try {
     // In this thread: a record is a few hundred bytes, and fs.readFile in the pool is four hand-offs (inline-io.ts).
     const first = decodeCatalogRecord(readWhole(file));
     if (first.ok) return first.record;
-    // A record that does not decode is judged on a plain whole-file read, so a short read can never make it look torn.
-    const again = decodeCatalogRecord(fsSync.readFileSync(file, 'utf8'));
+    // A record that does not decode is judged on a checked whole-file read (guarded-fs.ts), so a
+    // short read can never make it look torn, and a FIFO or device in its place is named as such.
+    const whole = readSmallFile(storePath, file, MAX_RECORD_BYTES);
+    if (whole === undefined) return 'vanished';
+    const again = decodeCatalogRecord(whole.toString('utf8'));
     return again.ok ? again.record : undefined;
   } catch (error) {
     return errnoCode(error) === 'ENOENT' ? 'vanished' : undefined;
@@ -147,28 +154,19 @@ const recordBuffer = Buffer.allocUnsafe(64 * 1024);
 
 /**
  * open, one read, close: readFileSync reads again to see the end, a fourth system call, and at
- * ~5-10 us per call on a paravirtualised guest that is a quarter of reading a catalog.
+ * ~5-10 us per call on a paravirtualised guest that is a quarter of reading a catalog. Opened as
+ * guarded-fs.ts opens everything in a store: a FIFO reads as empty here instead of hanging.
  */
 function readWhole(file: string): string {
-  const fd = fsSync.openSync(file, 'r');
+  const fd = openForReading(file);
   let bytesRead: number;
   try {
     bytesRead = fsSync.readSync(fd, recordBuffer, 0, recordBuffer.length, 0);
   } finally {
     fsSync.closeSync(fd);
   }
-  // A record this large (a file of many thousands of data sets) is read the ordinary way.
-  return bytesRead < recordBuffer.length ? recordBuffer.toString('utf8', 0, bytesRead) : fsSync.readFileSync(file, 'utf8');
-}
-
-/** In this thread, as inline-io.ts explains: a catalog bucket or a file's block directory lists in microseconds. */
-export async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return fsSync.readdirSync(dir);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return [];
-    throw error;
-  }
+  // A record this large (a file of many thousands of data sets) is decoded from the checked whole-file read.
+  return bytesRead < recordBuffer.length ? recordBuffer.toString('utf8', 0, bytesRead) : '';
 }
 
 // Reachable from any process and host (store-router.ts); the implementations above run where the store is.

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { errnoCode } from '../rain-error.js';
+import { ensureDirectory as guardedEnsureDirectory, forgetDirectory, readdirTypedOrEmpty, removeFileInStore, verifyDirectory } from './guarded-fs.js';
 import { TMP_DIR } from './store-layout.js';
 import { fsyncFd } from './fsync-policy.js';
 import { writeFullyAt, writevAt } from './inline-io.js';
@@ -43,9 +45,21 @@ export class DirectorySync {
 /** Enough parallel fsyncs for the file system to group them; few enough to bound open handles. */
 const DIRECTORY_SYNCS_AT_ONCE = 16;
 
-/** `storage` names where `dir` lies, for fsync-policy.ts (a store's root); without it the device is looked up. */
+/**
+ * `storage` names where `dir` lies, for fsync-policy.ts (a store's root); without it the device is
+ * looked up. A directory inside a store that is gone by now was removed by another command (an rm
+ * or a check removes a file's block directory once it is empty), together with what this process
+ * renamed into it: that command's decision stands, there is nothing left to make durable. A store
+ * root that is gone is a failure.
+ */
 export async function fsyncDirectory(dir: string, storage?: string): Promise<void> {
-  const fd = fsSync.openSync(dir, 'r');
+  let fd: number;
+  try {
+    fd = fsSync.openSync(dir, 'r');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' && storage !== undefined && dir !== storage && fsSync.existsSync(storage)) return;
+    throw error;
+  }
   try {
     await fsyncFd(fd, storage);
   } finally {
@@ -54,43 +68,15 @@ export async function fsyncDirectory(dir: string, storage?: string): Promise<voi
 }
 
 /**
- * mkdir -p *below* a store's root, recording each directory it created (and its parent) for a
- * later fsync. It never creates the root itself: a store whose directory vanished (a disk
- * unmounted, a directory removed) must fail, not be silently re-created on the wrong disk.
+ * mkdir -p *below* a store's root (guarded-fs.ts: every directory checked to be a real one),
+ * recording each directory it created and its parent for a later fsync. It never creates the root.
  */
 export function ensureDirectory(storePath: string, dir: string, sync: DirectorySync): void {
-  // Directories this process already made or saw are not re-checked for every block: a failed
-  // mkdir costs an exception and a syscall each time. If one vanishes since, the open below it
-  // fails with ENOENT, so nothing is ever re-created outside the store.
-  if (knownDirectories.has(dir)) return;
-  const relative = path.relative(storePath, dir);
-  if (relative.startsWith('..') || path.isAbsolute(relative)) throw new Error(`${dir} is outside the store ${storePath}`);
-  let current = storePath;
-  for (const segment of relative.split(path.sep).filter((s) => s !== '')) {
-    const parent = current;
-    current = path.join(current, segment);
-    // Known parents (blocks/, blocks/HH/) are not re-made for every new file's directory.
-    if (knownDirectories.has(current)) continue;
-    try {
-      fsSync.mkdirSync(current);
-      sync.add(current, storePath);
-      sync.add(parent, storePath);
-      if (current !== dir) knownDirectories.add(current);
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === 'EEXIST') {
-        knownDirectories.add(current);
-        continue;
-      }
-      if (code === 'ENOENT' && parent === storePath) throw Object.assign(new Error(`store directory ${storePath} is gone`), { code: 'ENOENT' });
-      throw error;
-    }
-  }
-  if (knownDirectories.size > 100_000) knownDirectories.clear();
-  knownDirectories.add(dir);
+  guardedEnsureDirectory(storePath, dir, (created, parent) => {
+    sync.add(created, storePath);
+    sync.add(parent, storePath);
+  });
 }
-
-const knownDirectories = new Set<string>();
 
 /**
  * Unique per process without a random draw per file: a random prefix chosen once, then a counter.
@@ -131,13 +117,33 @@ export async function writeFileDurably(
   }
   fsSync.closeSync(fd);
   try {
-    fsSync.renameSync(tempPath, finalPath);
+    renameIntoPlace(storePath, tempPath, finalPath, sync);
   } catch (error) {
     fsSync.rmSync(tempPath, { force: true });
     throw error;
   }
   sync.add(path.dirname(finalPath), storePath);
 }
+
+/**
+ * rename(temp, final). A file's block directory may vanish between ensureDirectory and the
+ * rename: a concurrent rm or check removes block directories once they are empty. The directory
+ * is then made again and the rename retried, a few times, instead of failing the write.
+ */
+function renameIntoPlace(storePath: string, tempPath: string, finalPath: string, sync: DirectorySync): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      fsSync.renameSync(tempPath, finalPath);
+      return;
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT' || attempt === RENAME_ATTEMPTS || !fsSync.existsSync(tempPath)) throw error;
+      forgetDirectory(path.dirname(finalPath));
+      ensureDirectory(storePath, path.dirname(finalPath), sync);
+    }
+  }
+}
+
+const RENAME_ATTEMPTS = 4;
 
 /**
  * One writev for all chunks (a block's header and payload in one system call). It may stop short
@@ -197,19 +203,40 @@ export async function publishExclusively(storePath: string, finalPath: string, t
 /**
  * Temp files of killed commands stay in tmp/ (a rename never happened). One untouched for an
  * hour belongs to nobody alive: every writer renames or rewrites its temp files within seconds.
+ * Only regular files directly in a real tmp/ directory are removed (guarded-fs.ts).
  */
 async function removeStaleTempFilesHere(storePath: string, olderThanMs: number): Promise<number> {
   const dir = path.join(storePath, TMP_DIR);
+  if (!verifyDirectory(storePath, dir)) return 0;
   let removed = 0;
-  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-    const file = path.join(dir, name);
-    const stat = await fs.stat(file).catch(() => undefined);
+  for (const entry of readdirTypedOrEmpty(dir)) {
+    if (!entry.isFile()) continue;
+    const file = path.join(dir, entry.name);
+    const stat = await fs.lstat(file).catch(() => undefined);
     if (stat?.isFile() && Date.now() - stat.mtimeMs > olderThanMs) {
-      await fs.rm(file, { force: true });
+      removeFileInStore(storePath, file);
       removed++;
     }
   }
   return removed;
+}
+
+/**
+ * Replaces a small file inside a store by rename from tmp/, without fsync: for heartbeats and
+ * announcements, which are rewritten every second and mean nothing after a crash.
+ */
+export function replaceSmallFile(storePath: string, finalPath: string, text: string): void {
+  const sync = new DirectorySync();
+  ensureDirectory(storePath, path.join(storePath, TMP_DIR), sync);
+  ensureDirectory(storePath, path.dirname(finalPath), sync);
+  const tempPath = tempPathIn(storePath);
+  fsSync.writeFileSync(tempPath, text, { flag: 'wx' });
+  try {
+    renameIntoPlace(storePath, tempPath, finalPath, sync);
+  } catch (error) {
+    fsSync.rmSync(tempPath, { force: true });
+    throw error;
+  }
 }
 
 // Reachable from any process and host (store-router.ts); the implementations above run where the store is.

@@ -1,17 +1,26 @@
-import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { readdirOrEmpty } from './catalog-files.js';
+import { replaceSmallFile } from './durable-file.js';
+import { ensureDirectory, readdirOrEmpty, readSmallFile, removeFileInStore, verifyDirectory } from './guarded-fs.js';
 import { remotable } from './store-router.js';
 
 /**
- * A writer (put, rm, ...) announces the versions it is writing before the first block lands:
- *   writers/<writerId>.json  {writerId, pid, host, at, versions: [{fileId, sequence}]}
- * rewritten as a heartbeat while it runs and removed when it finishes. The consistency check
- * leaves versions of a live writer alone and finishes or undoes those of a dead one. This is
- * not a lock: nobody waits on it, and a stale one is simply ignored.
+ * Announcements of running commands (docs/FORMAT.md §6), rewritten as a heartbeat while their
+ * command runs and removed when it ends. Neither is a lock: nobody waits on them, and one whose
+ * heartbeat stopped is simply ignored.
+ *
+ *   writers/<id>.json  a writer (put, sync, rm) announces the versions it is about to write before
+ *                      the first block lands; the consistency check leaves a live writer's versions
+ *                      alone and finishes or undoes those of a dead one.
+ *   readers/<id>.json  a reader (get) announces the names it reads before it looks them up; whoever
+ *                      would collect an older version's blocks (a put that superseded it, a check)
+ *                      leaves the blocks of names a live reader reads for a later check, so a read
+ *                      that started before the newer version committed still finds its blocks.
  */
 export const WRITERS_DIR = 'writers';
+export const READERS_DIR = 'readers';
+
+export type IntentKind = 'writer' | 'reader';
 
 export interface WriterIntent {
   readonly writerId: string;
@@ -21,45 +30,90 @@ export interface WriterIntent {
   readonly versions: readonly { fileId: string; sequence: string }[];
 }
 
-async function writeIntentHere(storePath: string, intent: WriterIntent): Promise<void> {
-  const dir = path.join(storePath, WRITERS_DIR);
-  // Not recursive: a vanished store must not be re-created by a heartbeat.
-  await fs.mkdir(dir).catch((error: { code?: string }) => { if (error.code !== 'EEXIST') throw error; });
-  const file = path.join(dir, `${intent.writerId}.json`);
-  const temp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(temp, JSON.stringify(intent));
-  await fs.rename(temp, file);
+export interface ReaderIntent {
+  readonly readerId: string;
+  readonly pid: number;
+  readonly host: string;
+  readonly at: number;
+  /** The names being read, or 'all' (a tree get reads too many to list). */
+  readonly names: readonly string[] | 'all';
 }
 
-async function removeIntentHere(storePath: string, writerId: string): Promise<void> {
-  await fs.rm(path.join(storePath, WRITERS_DIR, `${writerId}.json`), { force: true });
+/** Announcements hold at most a batch of versions or files; anything larger is not one. */
+const MAX_INTENT_BYTES = 16 * 1024 * 1024;
+
+function directoryOf(kind: IntentKind): string {
+  return kind === 'writer' ? WRITERS_DIR : READERS_DIR;
+}
+
+function intentPath(storePath: string, kind: IntentKind, id: string): string {
+  if (!/^[0-9a-f]{32}$/.test(id)) throw new Error(`not an intent id: ${id}`);
+  return path.join(storePath, directoryOf(kind), `${id}.json`);
+}
+
+async function writeIntentHere(storePath: string, kind: IntentKind, id: string, intent: WriterIntent | ReaderIntent): Promise<void> {
+  // Through tmp/ and rename into a checked directory: a vanished store is never re-created by a
+  // heartbeat, and a link planted at writers/ or readers/ is never written through.
+  replaceSmallFile(storePath, intentPath(storePath, kind, id), JSON.stringify(intent));
+}
+
+async function removeIntentHere(storePath: string, kind: IntentKind, id: string): Promise<void> {
+  removeFileInStore(storePath, intentPath(storePath, kind, id));
+}
+
+function readIntentFiles(storePath: string, kind: IntentKind): { name: string; body: Record<string, unknown> }[] {
+  const dir = path.join(storePath, directoryOf(kind));
+  const out: { name: string; body: Record<string, unknown> }[] = [];
+  for (const name of readdirOrEmpty(dir)) {
+    if (!/^[0-9a-f]{32}\.json$/.test(name)) continue;
+    try {
+      const bytes = readSmallFile(storePath, path.join(dir, name), MAX_INTENT_BYTES);
+      const parsed: unknown = bytes === undefined ? undefined : JSON.parse(bytes.toString('utf8'));
+      if (parsed !== null && typeof parsed === 'object' && typeof (parsed as { at?: unknown }).at === 'number') {
+        out.push({ name, body: parsed as Record<string, unknown> });
+      }
+    } catch {
+      // a torn, half-renamed or foreign file is as good as none: a live owner rewrites it within a second
+    }
+  }
+  return out;
 }
 
 async function readIntentsHere(storePath: string): Promise<WriterIntent[]> {
-  const intents: WriterIntent[] = [];
-  for (const name of await readdirOrEmpty(path.join(storePath, WRITERS_DIR))) {
-    if (!name.endsWith('.json')) continue;
-    try {
-      const parsed = JSON.parse(await fs.readFile(path.join(storePath, WRITERS_DIR, name), 'utf8')) as WriterIntent;
-      if (typeof parsed.writerId === 'string' && Array.isArray(parsed.versions) && typeof parsed.at === 'number') intents.push(parsed);
-    } catch {
-      // a torn or half-renamed intent is as good as none: its writer rewrites it within a second
-    }
-  }
-  return intents;
+  return readIntentFiles(storePath, 'writer')
+    .filter(({ body }) => typeof body.writerId === 'string' && Array.isArray(body.versions))
+    .map(({ body }) => body as unknown as WriterIntent);
+}
+
+async function readReaderIntentsHere(storePath: string): Promise<ReaderIntent[]> {
+  return readIntentFiles(storePath, 'reader')
+    .filter(({ body }) => typeof body.readerId === 'string' && (body.names === 'all' || Array.isArray(body.names)))
+    .map(({ body }) => body as unknown as ReaderIntent);
 }
 
 export function hostName(): string {
   return os.hostname();
 }
 
-/** Intents whose heartbeat stopped long ago belong to killed writers; their versions were decided. */
+/**
+ * Makes readers/ when a store is created, so that the first get of a pool does not change the
+ * store's layout (a get that fails changes nothing in a store).
+ */
+async function prepareIntentDirectoriesHere(storePath: string): Promise<void> {
+  ensureDirectory(storePath, path.join(storePath, READERS_DIR), () => undefined);
+}
+
+/** Announcements whose heartbeat stopped long ago belong to killed commands. */
 async function removeDeadIntentsHere(storePath: string, silentForMs: number): Promise<number> {
   let removed = 0;
-  for (const intent of await readIntents(storePath)) {
-    if (Date.now() - intent.at > silentForMs) {
-      await removeIntent(storePath, intent.writerId);
-      removed++;
+  for (const kind of ['writer', 'reader'] as const) {
+    const dir = path.join(storePath, directoryOf(kind));
+    if (!verifyDirectory(storePath, dir)) continue;
+    for (const { name, body } of readIntentFiles(storePath, kind)) {
+      if (Date.now() - (body.at as number) > silentForMs) {
+        removeFileInStore(storePath, path.join(dir, name));
+        removed++;
+      }
     }
   }
   return removed;
@@ -69,4 +123,6 @@ async function removeDeadIntentsHere(storePath: string, silentForMs: number): Pr
 export const writeIntent = remotable('writeIntent', writeIntentHere);
 export const removeIntent = remotable('removeIntent', removeIntentHere);
 export const readIntents = remotable('readIntents', readIntentsHere);
+export const readReaderIntents = remotable('readReaderIntents', readReaderIntentsHere);
 export const removeDeadIntents = remotable('removeDeadIntents', removeDeadIntentsHere);
+export const prepareIntentDirectories = remotable('prepareIntentDirectories', prepareIntentDirectoriesHere);

@@ -34,6 +34,7 @@ async function getOneFile(out: Output, name: string, flags: GetFlags): Promise<E
   });
   out.stopProgress();
   for (const lost of report.workersLost) out.notice(`${lost}; its blocks were read around`);
+  if (report.replacedWhileRead) out.notice(`${name} was replaced by a newer version while being read; this is the version that was current when the get started`);
   if (report.reconstructedDatasets > 0) {
     out.notice(`${name}: reconstructed ${report.reconstructedDatasets} data sets from parity (${report.badBlocks.length} blocks missing or bad); run 'rain rebuild'`);
   }

@@ -9,14 +9,14 @@ import { formatBytes } from '../output.js';
  */
 export const LISTED_TROUBLED_FILES = 100;
 
-const SEVERITY: Record<FileHealth['state'], number> = { lost: 0, degraded: 1, healthy: 2 };
+const SEVERITY: Record<FileHealth['state'], number> = { lost: 0, degraded: 1, healthy: 2, superseded: 3 };
 
 /**
  * The table of files that are lost, degraded or were repaired, worst first (a lost file must not
  * hide behind a hundred degraded ones), then each listed file's detail lines, then what was left out.
  */
 export function printTroubledFiles(out: Output, files: readonly FileHealth[]): void {
-  const troubled = files.filter((f) => f.state !== 'healthy' || f.repairedBlocks > 0);
+  const troubled = files.filter((f) => (f.state !== 'healthy' && f.state !== 'superseded') || f.repairedBlocks > 0);
   if (troubled.length === 0) return;
   const listed = troubled.sort((a, b) => SEVERITY[a.state] - SEVERITY[b.state]).slice(0, LISTED_TROUBLED_FILES);
   out.table(['name', 'size', 'state', 'good', 'missing', 'corrupt', 'stale', 'repaired'], listed.map((f) => [

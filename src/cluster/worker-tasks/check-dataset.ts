@@ -1,17 +1,19 @@
-import type { BlockHeader } from '../../format/block-header.js';
-import { crc32Of } from '../../format/checksum.js';
+import { arbitrate, dataChecksum, type ArbiterVerdict } from '../../dataset/arbiter.js';
 import { listFileBlocks, readBlock, removeBlock, verifyBlock, writeBlock, type BlockHeaderInput } from '../../store/block-files.js';
 import type { BlockFileKey } from '../../store/store-layout.js';
-import { describeError } from '../../rain-error.js';
+import { describeStoreError } from '../../rain-error.js';
 import type { BlockVerdict, CheckResult, DatasetRef } from '../protocol.js';
 import type { WorkerContext } from '../worker-context.js';
 import { isDirectStore } from '../../store/store-router.js';
-import { allocateDataset, fetchVerifiedBytes, readBlocksInto, verifyBlocksInPlace, type DatasetBuffers } from './read-blocks.js';
+import { allocateDataset, fetchVerifiedBytes, payloadCrcs, readBlocksInto, verifyBlocksInPlace, type DatasetBuffers } from './read-blocks.js';
+import type { RecordRechecks } from './record-recheck.js';
 
 /**
  * The consistency check of one data set by its responsible worker (M5, M7): classify every block,
- * check the good ones agree (parity recomputed from data equals stored parity), and with `repair`
- * reconstruct every block that is not good, write it, read it back, and drop stale versions.
+ * decide with the data set checksum which blocks to believe (dataset/arbiter.ts), and with
+ * `repair` rewrite every block that is not good from the verified data, read it back, and drop
+ * stale versions. Nothing is reported lost or repaired before the name's record was read again
+ * (record-recheck.ts): a version superseded meanwhile is 'superseded'.
  */
 export interface CheckOptions {
   readonly repair: boolean;
@@ -20,23 +22,38 @@ export interface CheckOptions {
    * version: while rolling an uncommitted version forward, the older one is still what readers see.
    */
   readonly collectOlder: boolean;
+  /** A reader announced it reads this name: its older blocks stay for a later check. */
+  readonly beingRead?: boolean;
 }
 
-export async function checkDataset(ctx: WorkerContext, ref: DatasetRef, options: CheckOptions, listings: BlockListings): Promise<CheckResult> {
+export async function checkDataset(
+  ctx: WorkerContext, ref: DatasetRef, options: CheckOptions, listings: BlockListings, rechecks: RecordRechecks | undefined,
+): Promise<CheckResult> {
   const { repair } = options;
   const data = allocateDataset(ctx, ref);
+  let scratch: Buffer | undefined;
   try {
     const width = ref.k + ref.m;
     const all = Array.from({ length: width }, (_, b) => b);
-    // Blocks on another host are checked there; their bytes travel only if a repair needs them.
+    // Blocks on another host are checked there; their bytes travel only if the verdict needs them.
     const here = all.filter((b) => isDirectStore(ctx.store(ref.placement[b]).path));
     const elsewhere = all.filter((b) => !here.includes(b));
     await Promise.all([readBlocksInto(ctx, ref, data, here), verifyBlocksInPlace(ctx, ref, data, elsewhere)]);
-    const parityMismatch = findParityMismatch(ctx, ref, data);
+    const readsDoneAt = performance.now();
+    const verdict = await decide(ctx, ref, data, repair, () => (scratch ??= ctx.takeBuffer(width * data.extent.shardBytes)));
+    const wrong = new Set(verdict.kind === 'verified' ? verdict.wrong : []);
+    const readGood = (b: number): boolean => data.results[b]?.status === 'good';
+    const anyBad = verdict.kind !== 'verified' || all.some((b) => !readGood(b) || wrong.has(b));
+    if (anyBad && rechecks && !(await rechecks.isCurrent(ctx, ref, readsDoneAt))) {
+      return { datasetIndex: ref.datasetIndex, blocks: [], goodCount: 0, recoverable: true, superseded: true, repaired: [], unrepaired: [] };
+    }
     // Listing the file's directory on every store finds stale, newer and older versions; when the
     // scans saw none and every block read good, the listing would only confirm this sequence.
-    const listed = !ref.soleSequence || all.some((b) => data.results[b]?.status !== 'good');
+    const listed = !ref.soleSequence || anyBad;
     const onStore = listed ? await Promise.all(all.map((b) => listings.versionsOf(ctx, ref, b))) : all.map(() => [ref.sequence]);
+    const disagreement = (blockIndex: number): string => (verdict.kind === 'verified' && verdict.by === 'checksum'
+      ? blockIndex < ref.k ? 'its bytes disagree with the data set checksum in the catalog' : 'its bytes disagree with the parity of the verified data'
+      : 'its bytes disagree with the other blocks');
 
     const blocks: BlockVerdict[] = all.map((blockIndex) => {
       const slot = ref.placement[blockIndex];
@@ -44,8 +61,8 @@ export async function checkDataset(ctx: WorkerContext, ref: DatasetRef, options:
       const newerPresent = versions.some((s) => s > ref.sequence);
       const read = data.results[blockIndex];
       if (read?.status === 'good') {
-        return parityMismatch.has(blockIndex)
-          ? { blockIndex, slot, status: 'corrupt', detail: 'parity disagrees with the data blocks', newerPresent }
+        return wrong.has(blockIndex)
+          ? { blockIndex, slot, status: 'corrupt', detail: disagreement(blockIndex), newerPresent }
           : { blockIndex, slot, status: 'good', newerPresent };
       }
       if (read?.status === 'corrupt') return { blockIndex, slot, status: 'corrupt', detail: read.reason, newerPresent };
@@ -53,58 +70,61 @@ export async function checkDataset(ctx: WorkerContext, ref: DatasetRef, options:
       return { blockIndex, slot, status: 'missing', newerPresent };
     });
     const goodCount = blocks.filter((b) => b.status === 'good').length;
-    const result = { datasetIndex: ref.datasetIndex, blocks, goodCount, recoverable: goodCount >= ref.k };
-    if (!repair || goodCount === width || goodCount < ref.k) {
-      if (repair && goodCount === width && options.collectOlder) await dropOlderVersions(ctx, ref, onStore);
-      return { ...result, repaired: [], unrepaired: [] };
+    const base = {
+      datasetIndex: ref.datasetIndex, blocks, goodCount, recoverable: verdict.kind === 'verified',
+      ...(verdict.kind === 'verified' ? { dataChecksum: verdict.checksum } : goodCount >= ref.k ? { unverifiable: verdict.reason } : {}),
+    };
+    if (!repair || goodCount === width || verdict.kind !== 'verified') {
+      if (repair && goodCount === width && options.collectOlder && !options.beingRead) await dropOlderVersions(ctx, ref, onStore);
+      return { ...base, repaired: [], unrepaired: [] };
     }
-    const outcome = await repairBlocks(ctx, ref, data, blocks);
-    if (outcome.unrepaired.length === 0 && options.collectOlder) await dropOlderVersions(ctx, ref, onStore);
-    return { ...result, ...outcome };
+    const outcome = await rewriteBlocks(ctx, ref, data, blocks.filter((b) => b.status !== 'good').map((b) => b.blockIndex));
+    if (outcome.unrepaired.length === 0 && options.collectOlder && !options.beingRead) await dropOlderVersions(ctx, ref, onStore);
+    return { ...base, ...outcome };
   } finally {
     ctx.giveBuffer(data.buffer);
+    if (scratch) ctx.giveBuffer(scratch);
   }
 }
 
-/** With all data blocks good, every good parity block must equal the parity recomputed from them. */
-function findParityMismatch(ctx: WorkerContext, ref: DatasetRef, data: DatasetBuffers): Set<number> {
-  const mismatched = new Set<number>();
-  // Parity is recomputed only from data blocks whose bytes are here; blocks verified on their own
-  // host were checked against their own checksum there (docs/PROTOCOL.md, "Stores on other hosts").
-  for (let b = 0; b < ref.k; b++) if (data.results[b]?.status !== 'good' || data.verifiedElsewhere.has(b)) return mismatched;
-  const shardBytes = data.extent.shardBytes;
-  // A reused scratch area: a fresh megabyte per data set would be a fresh mmap and page faults.
-  const scratch = ctx.takeBuffer(ref.m * shardBytes);
-  try {
-    const expected = Array.from({ length: ref.m }, (_, r) => scratch.subarray(r * shardBytes, (r + 1) * shardBytes));
-    ctx.codec(ref.k, ref.m).encode(data.shards.slice(0, ref.k), expected);
-    for (let r = 0; r < ref.m; r++) {
-      const b = ref.k + r;
-      if (data.results[b]?.status === 'good' && !data.verifiedElsewhere.has(b) && !expected[r].equals(data.shards[b])) mismatched.add(b);
+/**
+ * The arbiter's verdict. Blocks checked on another host have no bytes here: when the data blocks
+ * read good there and their CRCs combine to the data set checksum, that settles it without moving
+ * bytes; otherwise (a block to rewrite, a disagreement to locate) their bytes are fetched first.
+ */
+async function decide(ctx: WorkerContext, ref: DatasetRef, data: DatasetBuffers, repair: boolean, takeScratch: () => Buffer): Promise<ArbiterVerdict> {
+  const width = ref.k + ref.m;
+  const good = (b: number): boolean => data.results[b]?.status === 'good';
+  const dataElsewhere = Array.from({ length: ref.k }, (_, b) => b).some((b) => data.verifiedElsewhere.has(b));
+  if (dataElsewhere) {
+    const allDataGood = Array.from({ length: ref.k }, (_, b) => b).every(good);
+    const checksum = allDataGood ? dataChecksum({ k: ref.k, dataBytes: data.extent.dataBytes }, data.shards.slice(0, ref.k), payloadCrcs(data).slice(0, ref.k)) : undefined;
+    const settled = allDataGood && (ref.dataChecksum === undefined || checksum === ref.dataChecksum);
+    const nothingToRewrite = !repair || Array.from({ length: width }, (_, b) => b).every(good);
+    if (settled && nothingToRewrite && checksum !== undefined) {
+      return { kind: 'verified', by: ref.dataChecksum === undefined ? 'unchecked' : 'checksum', wrong: [], checksum };
     }
-  } finally {
-    ctx.giveBuffer(scratch);
+    await fetchVerifiedBytes(ctx, ref, data, width);
   }
-  return mismatched;
+  return arbitrate({
+    k: ref.k, m: ref.m, dataBytes: data.extent.dataBytes, shards: data.shards,
+    // A good parity block checked on its own host keeps its place; only blocks with bytes here take part.
+    good: data.results.map((r, b) => r?.status === 'good' && !data.verifiedElsewhere.has(b)),
+    payloadCrcs: payloadCrcs(data), expectedChecksum: ref.dataChecksum, wantParity: true,
+    codec: ctx.codec(ref.k, ref.m), scratch: takeScratch(),
+  });
 }
 
-async function repairBlocks(
-  ctx: WorkerContext, ref: DatasetRef, data: DatasetBuffers, blocks: readonly BlockVerdict[],
+/** Writes the verified bytes (filled in by the arbiter) of each block in `wanted`, and reads each back. */
+async function rewriteBlocks(
+  ctx: WorkerContext, ref: DatasetRef, data: DatasetBuffers, wanted: readonly number[],
 ): Promise<Pick<CheckResult, 'repaired' | 'unrepaired'>> {
-  await fetchVerifiedBytes(ctx, ref, data, ref.k);
-  const present = blocks.map((b) => b.status === 'good' && data.results[b.blockIndex]?.status === 'good' && !data.verifiedElsewhere.has(b.blockIndex));
-  const wanted = blocks.filter((b) => b.status !== 'good').map((b) => b.blockIndex);
-  if (present.filter(Boolean).length < ref.k) {
-    return { repaired: [], unrepaired: wanted.map((blockIndex) => ({ blockIndex, reason: 'too few good blocks could be fetched to rebuild it' })) };
-  }
-  // Reconstruct from the good blocks only; a stored parity that disagreed must not feed the decoder.
-  ctx.codec(ref.k, ref.m).reconstruct(data.shards, present, wanted);
   const repaired: number[] = [];
   const unrepaired: { blockIndex: number; reason: string }[] = [];
   await Promise.all(wanted.map(async (blockIndex) => {
     const store = ctx.store(ref.placement[blockIndex]);
     if (!store.writable) {
-      unrepaired.push({ blockIndex, reason: `store ${store.slot} is not writable` });
+      unrepaired.push({ blockIndex, reason: `store ${store.slot} is ${store.why ?? 'not writable'}` });
       return;
     }
     const payload = data.shards[blockIndex];
@@ -114,16 +134,16 @@ async function repairBlocks(
       blockSizeBytes: ref.blockSizeBytes, payloadLengthBytes: payload.length, datasetDataBytes: data.extent.dataBytes,
     };
     try {
-      await writeBlock(store.path, header, payload, ctx.directorySync);
+      const payloadCrc32 = await writeBlock(store.path, header, payload, ctx.directorySync);
       const expected = { ...header, payloadLengthBytes: payload.length };
       // A block written to another host is read back there; its checksum must be the one we wrote.
       const readsBack = isDirectStore(store.path)
         ? await readBlock(store.path, expected).then((r) => r.status === 'good' && r.payload.equals(payload))
-        : await verifyBlock(store.path, expected).then((r) => r.status === 'good' && r.header.payloadCrc32 === header.payloadCrc32);
+        : await verifyBlock(store.path, expected).then((r) => r.status === 'good' && r.header.payloadCrc32 === payloadCrc32);
       if (!readsBack) throw new Error('the rewritten block does not read back');
       repaired.push(blockIndex);
     } catch (error) {
-      unrepaired.push({ blockIndex, reason: describeError(error) });
+      unrepaired.push({ blockIndex, reason: `store ${store.slot}: ${describeStoreError(error)}` });
     }
   }));
   repaired.sort((a, b) => a - b);
@@ -137,7 +157,7 @@ async function dropOlderVersions(ctx: WorkerContext, ref: DatasetRef, onStore: r
     if (!store.writable) return;
     for (const sequence of versions) {
       if (sequence < ref.sequence) {
-        await removeBlock(store.path, ref.fileId, { datasetIndex: ref.datasetIndex, blockIndex, sequence });
+        await removeBlock(store.path, ref.fileId, { datasetIndex: ref.datasetIndex, blockIndex, sequence }).catch(() => undefined);
       }
     }
   }));

@@ -2,9 +2,10 @@ import { crc32Combine, crc32Of } from '../../format/checksum.js';
 import { datasetExtent } from '../../format/dataset-geometry.js';
 import { writeBlock, type BlockHeaderInput } from '../../store/block-files.js';
 import { readFullyAt } from '../../store/inline-io.js';
-import { describeError } from '../../rain-error.js';
+import { describeStoreError } from '../../rain-error.js';
 import type { DatasetRef, EncodeResult } from '../protocol.js';
 import type { WorkerContext } from '../worker-context.js';
+import { faultPoint } from '../fault-points.js';
 
 /**
  * The responsible worker reads its data set straight from the source file, computes the parity
@@ -20,7 +21,8 @@ export async function encodeDataset(ctx: WorkerContext, ref: DatasetRef, sourceP
     const dataRegion = buffer.subarray(0, ref.k * shardBytes);
     const source = ctx.descriptor(sourcePath, 'r');
     if (await readFullyAt(source, dataRegion, 0, extent.dataBytes, extent.fileOffsetBytes) < extent.dataBytes) {
-      throw new Error(`source ${sourcePath} ended early (changed while being read?)`);
+      // It shrank while being read: the writer sees this and reads the file again (or keeps the old version).
+      return { datasetIndex: ref.datasetIndex, dataChecksum: 0, written: [], failed: [], sourceEnded: true };
     }
     dataRegion.fill(0, extent.dataBytes);
     const shards = Array.from({ length: width }, (_, b) => buffer.subarray(b * shardBytes, (b + 1) * shardBytes));
@@ -33,7 +35,7 @@ export async function encodeDataset(ctx: WorkerContext, ref: DatasetRef, sourceP
       const slot = ref.placement[blockIndex];
       const store = ctx.store(slot);
       if (!store.writable) {
-        failed.push({ blockIndex, slot, reason: 'store not writable' });
+        failed.push({ blockIndex, slot, reason: `store ${slot} is ${store.why ?? 'not writable'}` });
         return;
       }
       const header: BlockHeaderInput = {
@@ -45,9 +47,10 @@ export async function encodeDataset(ctx: WorkerContext, ref: DatasetRef, sourceP
         payloadCrcs[blockIndex] = await writeBlock(store.path, header, payload, ctx.directorySync);
         written.push(blockIndex);
       } catch (error) {
-        failed.push({ blockIndex, slot, reason: describeError(error) });
+        failed.push({ blockIndex, slot, reason: describeStoreError(error) });
       }
     }));
+    await faultPoint('worker-encoded', ctx.slot);
     const dataChecksum = datasetChecksum(dataRegion, extent.dataBytes, shardBytes, payloadCrcs);
     written.sort((a, b) => a - b);
     return { datasetIndex: ref.datasetIndex, dataChecksum, written, failed };

@@ -1,6 +1,8 @@
-import { datasetSequence } from '../../format/catalog-record.js';
+import { makeDatasetRef } from '../../dataset/dataset-ref.js';
 import { placeDataset } from '../../format/placement.js';
-import { writeWorkerRecord } from '../../store/epoch-files.js';
+import { describeStoreError } from '../../rain-error.js';
+import { removeFileBlocks, sweepMisplacedBlocks } from '../../store/block-housekeeping.js';
+import { writeWorkerRecord, type WorkerPhase } from '../../store/epoch-files.js';
 import { readManifest } from '../../store/store-metadata.js';
 import { emptyHealth, foldCheckResult, type FileHealth } from '../file-health.js';
 import { faultPoint } from '../fault-points.js';
@@ -8,8 +10,8 @@ import type { CheckPlan, DatasetRef, PlannedFile, VersionReport, WorkerCheckRepo
 import { responsibleSlot, responsibleSlotForVersion } from '../responsibility.js';
 import type { WorkerContext } from '../worker-context.js';
 import { BlockListings, checkDataset } from './check-dataset.js';
+import { RecordRechecks } from './record-recheck.js';
 import { resolveVersion } from './resolve-version.js';
-import { removeFileBlocks } from './store-housekeeping.js';
 
 /** Data sets checked at once by one worker: overlaps the reads of one with the coding of another. */
 const CHECKS_IN_FLIGHT = 3;
@@ -17,7 +19,8 @@ const CHECKS_IN_FLIGHT = 3;
 type Unit =
   | { kind: 'dataset'; record: PlannedFile; datasetIndex: number }
   | { kind: 'version'; index: number }
-  | { kind: 'deleted'; index: number };
+  | { kind: 'deleted'; index: number }
+  | { kind: 'sweep'; record: PlannedFile };
 
 /**
  * A worker's side of initialization mode (M4, M5, M6, M9). Entering it suspends regular work:
@@ -29,7 +32,12 @@ export class InitMode {
   private plan: CheckPlan | undefined;
   /** The plan's filesToList; undefined: list every file. */
   private filesToList: Set<string> | undefined;
+  private filesToSweep = new Set<string>();
+  private readNames: Set<string> | 'all' = new Set();
   private readonly listings = new BlockListings();
+  private readonly rechecks = new RecordRechecks();
+  /** What went wrong writing this worker's own records (its store full, read-only...): reported, not fatal. */
+  private storeFaults: string[] = [];
 
   get active(): boolean {
     return this.epoch !== 0;
@@ -38,14 +46,15 @@ export class InitMode {
   /** Agree to enter epoch e's initialization: only if this store has not committed e or later. */
   async enter(ctx: WorkerContext, epoch: number, membership: readonly number[]): Promise<{ agreed: boolean; reason?: string }> {
     if (!membership.includes(ctx.slot)) return { agreed: false, reason: `slot ${ctx.slot} is not in the proposed membership` };
-    const own = await readManifest(ctx.store(ctx.slot).path);
-    if (own.status === 'ok' && own.value.epoch >= epoch) {
+    const own = await readManifest(ctx.store(ctx.slot).path).catch(() => undefined);
+    if (own?.status === 'ok' && own.value.epoch >= epoch) {
       return { agreed: false, reason: `store ${ctx.slot} already committed epoch ${own.value.epoch}` };
     }
     if (this.active && this.epoch > epoch) return { agreed: false, reason: `already in initialization for epoch ${this.epoch}` };
     this.epoch = epoch;
     this.membership = [...membership];
-    await writeWorkerRecord(ctx.store(ctx.slot).path, epoch, 'enter', ctx.slot, { pid: process.pid }).catch(() => undefined);
+    this.storeFaults = [];
+    await this.record(ctx, 'enter', { pid: process.pid });
     return { agreed: true };
   }
 
@@ -54,6 +63,8 @@ export class InitMode {
     if (plan.epoch !== this.epoch) throw new Error(`register for epoch ${plan.epoch}, but in epoch ${this.epoch}`);
     this.plan = plan;
     this.filesToList = plan.filesToList ? new Set(plan.filesToList) : undefined;
+    this.filesToSweep = new Set(plan.filesToSweep);
+    this.readNames = plan.readNames === 'all' ? 'all' : new Set(plan.readNames);
     this.membership = [...plan.membership];
     let datasets = 0;
     let versions = 0;
@@ -61,7 +72,7 @@ export class InitMode {
       if (unit.kind === 'dataset') datasets++;
       else versions++;
     }
-    await writeWorkerRecord(ctx.store(ctx.slot).path, this.epoch, 'register', ctx.slot, { datasets, versions });
+    await this.record(ctx, 'register', { datasets, versions });
     await faultPoint('worker-registered', ctx.slot);
     return { datasets, versions };
   }
@@ -80,14 +91,29 @@ export class InitMode {
   }
 
   async confirm(ctx: WorkerContext, summary: object): Promise<void> {
-    await writeWorkerRecord(ctx.store(ctx.slot).path, this.epoch, 'confirm', ctx.slot, summary);
+    await this.record(ctx, 'confirm', summary);
   }
 
   leave(): void {
     this.epoch = 0;
     this.plan = undefined;
     this.filesToList = undefined;
+    this.filesToSweep = new Set();
+    this.readNames = new Set();
     this.listings.forget();
+  }
+
+  /**
+   * A worker's durable statement on its own store. A store that cannot take it (full, read-only)
+   * does not stop the worker: the record is what the coordinator reads only if the worker dies,
+   * and the worker goes on checking the data sets it is responsible for on every other store.
+   */
+  private async record(ctx: WorkerContext, phase: WorkerPhase, body: object): Promise<void> {
+    try {
+      await writeWorkerRecord(ctx.store(ctx.slot).path, this.epoch, phase, ctx.slot, body);
+    } catch (error) {
+      this.storeFaults.push(`store ${ctx.slot}: its ${phase} record for epoch ${this.epoch} could not be written: ${describeStoreError(error)}`);
+    }
   }
 
   private requirePlan(): CheckPlan {
@@ -100,6 +126,10 @@ export class InitMode {
     for (const record of plan.committed) {
       for (let d = 0; d < record.datasetCount; d++) {
         const unit: Unit = { kind: 'dataset', record, datasetIndex: d };
+        if (this.ownerOf(unit, membership) === slot) yield unit;
+      }
+      if (this.filesToSweep.has(record.fileId)) {
+        const unit: Unit = { kind: 'sweep', record };
         if (this.ownerOf(unit, membership) === slot) yield unit;
       }
     }
@@ -116,8 +146,13 @@ export class InitMode {
   private ownerOf(unit: Unit, membership: readonly number[]): number {
     const plan = this.requirePlan();
     if (unit.kind === 'dataset') return responsibleSlot(unit.record.fileId, unit.datasetIndex, membership);
+    if (unit.kind === 'sweep') return responsibleSlotForVersion(unit.record.fileId, unit.record.sequence, membership);
     const v = unit.kind === 'version' ? plan.uncommitted[unit.index] : plan.deleted[unit.index];
     return responsibleSlotForVersion(v.fileId, v.sequence, membership);
+  }
+
+  private isRead(name: string): boolean {
+    return this.readNames === 'all' || this.readNames.has(name);
   }
 
   private async run(ctx: WorkerContext, units: Unit[]): Promise<WorkerCheckReport> {
@@ -126,6 +161,7 @@ export class InitMode {
     const files = new Map<string, FileHealth>();
     const versionReports: VersionReport[] = [];
     let garbageBlocksRemoved = 0;
+    const deletedCleaned: string[] = [];
     let datasets = 0;
     let next = 0;
     await faultPoint('worker-checking', ctx.slot);
@@ -134,36 +170,59 @@ export class InitMode {
         const unit = units[next++];
         if (unit.kind === 'dataset') {
           datasets++;
-          const result = await checkDataset(ctx, this.refOf(ctx, unit.record, unit.datasetIndex), { repair: plan.repair, collectOlder: plan.repair }, this.listings);
+          const options = { repair: plan.repair, collectOlder: plan.repair, beingRead: this.isRead(unit.record.name) };
+          const result = await checkDataset(ctx, this.refOf(ctx, unit.record, unit.datasetIndex), options, this.listings, this.rechecks);
           let health = files.get(unit.record.fileId);
           if (!health) files.set(unit.record.fileId, (health = emptyHealth(unit.record)));
           foldCheckResult(health, result);
         } else if (unit.kind === 'version') {
-          versionReports.push(await resolveVersion(ctx, plan, plan.uncommitted[unit.index], this.listings));
+          versionReports.push(await resolveVersion(ctx, plan, plan.uncommitted[unit.index], this.listings, (name) => this.isRead(name)));
+        } else if (unit.kind === 'sweep') {
+          if (plan.repair) garbageBlocksRemoved += await this.sweep(ctx, unit.record);
         } else if (plan.repair) {
           const gone = plan.deleted[unit.index];
+          let everywhere = true;
           for (const slot of plan.poolSlots) {
             const store = ctx.store(slot);
-            if (store.writable) garbageBlocksRemoved += await removeFileBlocks(store.path, gone.fileId, gone.sequence, 'older').catch(() => 0);
+            if (!store.writable) {
+              everywhere = false;
+              continue;
+            }
+            garbageBlocksRemoved += await removeFileBlocks(store.path, gone.fileId, gone.sequence, 'older').catch(() => {
+              everywhere = false;
+              return 0;
+            });
           }
+          if (everywhere) deletedCleaned.push(gone.fileId);
         }
       }
     };
     await Promise.all(Array.from({ length: CHECKS_IN_FLIGHT }, lane));
-    await ctx.directorySync.flush();
+    await ctx.directorySync.flush().catch((error: unknown) => {
+      this.storeFaults.push(`a directory fsync failed: ${describeStoreError(error)}`);
+    });
     return {
       slot: ctx.slot, datasets, versions: versionReports.length, files: [...files.values()], versionReports,
-      garbageBlocksRemoved, elapsedMs: Date.now() - started,
+      garbageBlocksRemoved, deletedCleaned, storeFaults: [...this.storeFaults], elapsedMs: Date.now() - started,
     };
+  }
+
+  /** Removes, on every store, block files of the file that no reader could ever ask that store for. */
+  private async sweep(ctx: WorkerContext, record: PlannedFile): Promise<number> {
+    const plan = this.requirePlan();
+    const placements = Array.from({ length: record.datasetCount }, (_, d) => placeDataset(record.fileId, d, plan.poolSlots, record.k + record.m));
+    let removed = 0;
+    for (const slot of plan.poolSlots) {
+      const store = ctx.store(slot);
+      if (!store.writable) continue;
+      const placedHere = placements.map((placement) => placement.indexOf(slot));
+      removed += await sweepMisplacedBlocks(store.path, record.fileId, record.sequence, placedHere).catch(() => 0);
+    }
+    return removed;
   }
 
   private refOf(ctx: WorkerContext, record: PlannedFile, datasetIndex: number): DatasetRef {
     const plan = this.requirePlan();
-    return {
-      poolId: ctx.poolId, name: record.name, fileId: record.fileId, sequence: datasetSequence(record, datasetIndex),
-      fileSizeBytes: record.fileSizeBytes, k: record.k, m: record.m, blockSizeBytes: record.blockSizeBytes, datasetIndex,
-      datasetCount: record.datasetCount, placement: placeDataset(record.fileId, datasetIndex, plan.poolSlots, record.k + record.m),
-      soleSequence: this.filesToList !== undefined && !this.filesToList.has(record.fileId),
-    };
+    return makeDatasetRef(ctx.poolId, record, datasetIndex, plan.poolSlots, this.filesToList !== undefined && !this.filesToList.has(record.fileId));
   }
 }

@@ -103,6 +103,11 @@ export async function fetchVerifiedBytes(ctx: WorkerContext, ref: DatasetRef, da
   await readBlocksInto(ctx, ref, data, toFetch);
 }
 
+/** The CRC-32 of each good block's payload, from its verified header (undefined where not good). */
+export function payloadCrcs(data: DatasetBuffers): (number | undefined)[] {
+  return data.results.map((r) => (r?.status === 'good' ? r.header.payloadCrc32 : undefined));
+}
+
 export function goodIndexes(data: DatasetBuffers): number[] {
   const good: number[] = [];
   data.results.forEach((r, b) => { if (r?.status === 'good') good.push(b); });

@@ -1,13 +1,14 @@
+import { makeDatasetRef } from '../../dataset/dataset-ref.js';
 import type { BlockHeader } from '../../format/block-header.js';
 import type { CatalogRecord } from '../../format/catalog-record.js';
-import { placeDataset } from '../../format/placement.js';
 import { writeCatalogRecord } from '../../store/catalog-files.js';
 import { listFileBlocks, readBlockHeader } from '../../store/block-files.js';
-import { describeError } from '../../rain-error.js';
-import type { CheckPlan, DatasetRef, UncommittedVersion, VersionReport } from '../protocol.js';
+import { removeFileBlocks } from '../../store/block-housekeeping.js';
+import { describeStoreError } from '../../rain-error.js';
+import type { CheckPlan, UncommittedVersion, VersionReport } from '../protocol.js';
 import type { WorkerContext } from '../worker-context.js';
 import { checkDataset, type BlockListings } from './check-dataset.js';
-import { removeFileBlocks } from './store-housekeeping.js';
+import { newestCommitted } from './record-recheck.js';
 
 /** The plan's lists as lookups, built once per plan: a check may resolve hundreds of versions against 100,000 names. */
 const planIndexes = new WeakMap<CheckPlan, { liveVersions: Set<string>; newestByName: Map<string, bigint> }>();
@@ -29,9 +30,11 @@ function indexOf(plan: CheckPlan): { liveVersions: Set<string>; newestByName: Ma
  *  - every data set has >= k good blocks          -> finish it: rebuild the rest, commit ('rolled-forward')
  *  - otherwise                                    -> undo it: remove its blocks ('rolled-back'); the
  *    committed version, checked on its own, is what the name keeps (or it is lost if that one is too).
+ * Nothing is removed before the name's record was read again: a version its writer committed
+ * after the plan was made is 'committed-meanwhile' and left as it is.
  */
 export async function resolveVersion(
-  ctx: WorkerContext, plan: CheckPlan, version: UncommittedVersion, listings: BlockListings,
+  ctx: WorkerContext, plan: CheckPlan, version: UncommittedVersion, listings: BlockListings, isRead: (name: string) => boolean,
 ): Promise<VersionReport> {
   const base = { fileId: version.fileId, sequence: version.sequence.toString() };
   const { liveVersions, newestByName } = indexOf(plan);
@@ -54,45 +57,65 @@ export async function resolveVersion(
     fileSizeBytes: header.fileSizeBytes, k: header.k, m: header.m, blockSizeBytes: header.blockSizeBytes,
     datasetCount: header.datasetCount, writtenAt: new Date().toISOString(), datasetChecksums: [],
   };
-  const refs = Array.from({ length: record.datasetCount }, (_, d): DatasetRef => ({
-    poolId: ctx.poolId, name: record.name, fileId: record.fileId, sequence: record.sequence, fileSizeBytes: record.fileSizeBytes,
-    k: record.k, m: record.m, blockSizeBytes: record.blockSizeBytes, datasetIndex: d, datasetCount: record.datasetCount,
-    placement: placeDataset(record.fileId, d, plan.poolSlots, record.k + record.m),
-  }));
+  const refs = Array.from({ length: record.datasetCount }, (_, d) => makeDatasetRef(ctx.poolId, record, d, plan.poolSlots));
   for (const ref of refs) {
-    const found = await checkDataset(ctx, ref, { repair: false, collectOlder: false }, listings);
+    const found = await checkDataset(ctx, ref, { repair: false, collectOlder: false }, listings, undefined);
     if (!found.recoverable) {
-      if (plan.repair) await removeVersion(ctx, version);
-      return { ...named, outcome: plan.repair ? 'rolled-back' : 'unresolved', detail: `data set ${ref.datasetIndex} has ${found.goodCount} good blocks of the ${record.k} needed` };
+      if (!plan.repair) return { ...named, outcome: 'unresolved', detail: `data set ${ref.datasetIndex} has ${found.goodCount} good blocks of the ${record.k} needed` };
+      const meanwhile = await committedMeanwhile(ctx, record);
+      if (meanwhile) return { ...named, ...meanwhile };
+      await removeVersion(ctx, version);
+      return { ...named, outcome: 'rolled-back', detail: `data set ${ref.datasetIndex} has ${found.goodCount} good blocks of the ${record.k} needed` };
     }
   }
   if (!plan.repair) return { ...named, outcome: 'unresolved', detail: 'complete enough to roll forward (run rain check)' };
+  const checksums: number[] = [];
   for (const ref of refs) {
-    const repaired = await checkDataset(ctx, ref, { repair: true, collectOlder: false }, listings);
-    if (repaired.unrepaired.length > 0) {
-      return { ...named, outcome: 'unresolved', detail: `data set ${ref.datasetIndex}: ${repaired.unrepaired[0].reason}` };
+    const repaired = await checkDataset(ctx, ref, { repair: true, collectOlder: false }, listings, undefined);
+    if (repaired.unrepaired.length > 0 || repaired.dataChecksum === undefined) {
+      return { ...named, outcome: 'unresolved', detail: `data set ${ref.datasetIndex}: ${repaired.unrepaired[0]?.reason ?? repaired.unverifiable ?? 'not verified'}` };
     }
+    checksums.push(repaired.dataChecksum);
   }
   await ctx.directorySync.flush();
-  // The commit point, exactly as for a put: blocks durable first, then the catalog record.
+  // The commit point, exactly as for a put: blocks durable first, then the catalog record, which
+  // carries the checksums of the data the blocks were just verified to decode to.
+  const finished: CatalogRecord = { ...record, datasetChecksums: checksums };
   let committed = 0;
   for (const slot of plan.poolSlots) {
     const store = ctx.store(slot);
     if (!store.writable) continue;
     try {
-      await writeCatalogRecord(store.path, record, ctx.directorySync);
+      await writeCatalogRecord(store.path, finished, ctx.directorySync);
       committed++;
     } catch (error) {
-      process.stderr.write(`rain worker: catalog write to ${store.path} failed: ${describeError(error)}\n`);
+      process.stderr.write(`rain worker: catalog write to ${store.path} failed: ${describeStoreError(error)}\n`);
     }
   }
-  await ctx.directorySync.flush();
+  await ctx.directorySync.flush().catch(() => undefined);
   if (committed === 0) return { ...named, outcome: 'unresolved', detail: 'no store took the catalog record' };
-  for (const slot of plan.poolSlots) {
-    const store = ctx.store(slot);
-    if (store.writable) await removeFileBlocks(store.path, version.fileId, version.sequence, 'older').catch(() => 0);
+  // The older version's blocks stay while a reader reads the name (collected by a later check).
+  if (!isRead(header.name)) {
+    for (const slot of plan.poolSlots) {
+      const store = ctx.store(slot);
+      if (store.writable) await removeFileBlocks(store.path, version.fileId, version.sequence, 'older').catch(() => 0);
+    }
   }
   return { ...named, outcome: 'rolled-forward', detail: `all ${record.datasetCount} data sets complete; committed` };
+}
+
+/**
+ * Before undoing a version: its writer may have committed it after the plan was made (the plan
+ * read the catalog first), or a newer one may have superseded it. Only a version that is still
+ * no committed state of its name is removed.
+ */
+async function committedMeanwhile(ctx: WorkerContext, record: CatalogRecord): Promise<Pick<VersionReport, 'outcome' | 'detail'> | undefined> {
+  const newest = await newestCommitted(ctx, record.name);
+  if (newest === 'unknown') return { outcome: 'unresolved', detail: 'no catalog could be read to confirm it was never committed' };
+  if (newest && newest.sequence === record.sequence && newest.fileId === record.fileId) {
+    return { outcome: 'committed-meanwhile', detail: 'its writer committed it while the check ran' };
+  }
+  return undefined;
 }
 
 async function findHeader(ctx: WorkerContext, version: UncommittedVersion): Promise<BlockHeader | undefined> {
@@ -101,7 +124,7 @@ async function findHeader(ctx: WorkerContext, version: UncommittedVersion): Prom
     if (!store.readable) continue;
     const keys = (await listFileBlocks(store.path, version.fileId).catch(() => [])).filter((k) => k.sequence === version.sequence);
     for (const key of keys) {
-      const header = await readBlockHeader(store.path, version.fileId, key);
+      const header = await readBlockHeader(store.path, version.fileId, key).catch(() => undefined);
       if (header && header.poolId === ctx.poolId) return header;
     }
   }

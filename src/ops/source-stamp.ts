@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+
+/**
+ * What a source file looked like when a put planned it: size, times in nanoseconds, identity.
+ * Workers read a source by offset, up to the planned size; whether the file stayed the same while
+ * they read it is decided after the last data set was encoded and before anything commits: the
+ * stamp must be unchanged and no byte may lie past the planned size (read to EOF, not to the
+ * stat size: a file in /proc has size 0 and content, a growing log has more than stat said).
+ */
+export interface SourceStamp {
+  readonly sizeBytes: number;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly ino: bigint;
+  readonly dev: bigint;
+}
+
+export function stampOf(stat: fs.BigIntStats): SourceStamp {
+  return { sizeBytes: Number(stat.size), mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs, ino: stat.ino, dev: stat.dev };
+}
+
+export function readStamp(file: string): SourceStamp | undefined {
+  try {
+    return stampOf(fs.statSync(file, { bigint: true }));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the file at `file` is still exactly what `before` describes, to its last byte. */
+export function unchangedSince(file: string, before: SourceStamp): boolean {
+  const now = readStamp(file);
+  if (!now || now.sizeBytes !== before.sizeBytes || now.mtimeNs !== before.mtimeNs || now.ctimeNs !== before.ctimeNs
+    || now.ino !== before.ino || now.dev !== before.dev) return false;
+  return !hasBytesPast(file, before.sizeBytes);
+}
+
+/** True when the file yields a byte at `offset`: it holds more than its size said. */
+export function hasBytesPast(file: string, offset: number): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    return fs.readSync(fd, Buffer.allocUnsafe(1), 0, 1, offset) > 0;
+  } catch {
+    return false;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
