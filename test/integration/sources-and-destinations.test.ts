@@ -1,0 +1,123 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { expectExit, expectOneErrorLine } from '../helpers/cli-assertions.js';
+import { makeScratch, makePool, seededBytes, type Scratch, type TestPool } from '../helpers/rain-cli.js';
+import { mountTmpfs, unmountAll } from './fs-mounts.js';
+
+const isRoot = process.getuid?.() === 0;
+
+/**
+ * Issue finding 6: a source is read to its end, not to its stat size, and one that changes while
+ * being read is read again or reported with its old version kept; a destination that is not a
+ * regular file is never replaced; a store that cannot take a delete is named, not "unexpected".
+ */
+describe('sources, destinations and a read-only store', () => {
+  let scratch: Scratch;
+  let pool: TestPool;
+
+  beforeEach(async () => {
+    scratch = await makeScratch();
+  });
+  afterEach(async () => {
+    await unmountAll();
+    await scratch.cleanup();
+  });
+
+  async function plainPool(): Promise<TestPool> {
+    return makePool(scratch, 4, 2, 6, ['--block-size', '16K']);
+  }
+
+  it('a file whose size says 0 but which has content (/proc) is stored whole', async () => {
+    pool = await plainPool();
+    const put = await pool.run(['put', '/proc/self/status', '--as', 'status']);
+    expectExit(put, 0);
+    const get = await pool.run(['get', 'status']);
+    expectExit(get, 0);
+    expect(get.stdout).toMatch(/^Name:\s+\S+/);
+    expect(get.stdoutBytes.length).toBeGreaterThan(100);
+  });
+
+  it('a source that grows while being read is read again and stored as it ends up', async () => {
+    pool = await plainPool();
+    const file = path.join(scratch.root, 'log.bin');
+    await fs.writeFile(file, seededBytes(400_000, 1));
+    const put = pool.run(['put', file], { env: { RAIN_FAULT: 'worker-encoded:pause=700' } });
+    await new Promise((r) => setTimeout(r, 1500));
+    await fs.appendFile(file, seededBytes(50_000, 2));
+    expectExit(await put, 0);
+    const get = await pool.run(['get', 'log.bin']);
+    expect(get.stdoutBytes.equals(await fs.readFile(file))).toBe(true);
+  });
+
+  it('a source that keeps changing is reported (exit 1) and its previous version is kept', async () => {
+    pool = await plainPool();
+    const file = path.join(scratch.root, 'busy.bin');
+    const old = seededBytes(300_000, 3);
+    await fs.writeFile(file, old);
+    expectExit(await pool.run(['put', file]), 0);
+    const put = pool.run(['put', file], { env: { RAIN_FAULT: 'worker-encoded:pause=400' } });
+    let running = true;
+    const churn = (async () => {
+      for (let i = 0; running; i++) {
+        await fs.writeFile(file, seededBytes(300_000 - (i % 2) * 40_000, 10 + i));
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    const run = await put;
+    running = false;
+    await churn;
+    expectExit(run, 1);
+    expect(run.stderr).toMatch(/busy\.bin: .* changed while being read, twice; its previous version is kept/);
+    expect((await pool.run(['get', 'busy.bin'])).stdoutBytes.equals(old)).toBe(true);
+    expectExit(await pool.run(['verify']), 0);
+  });
+
+  describe('get -o DEST onto what is not a regular file', () => {
+    beforeEach(async () => {
+      pool = await plainPool();
+      await fs.writeFile(path.join(scratch.root, 'f.bin'), seededBytes(20_000, 4));
+      expectExit(await pool.run(['put', path.join(scratch.root, 'f.bin')]), 0);
+    });
+
+    it('a FIFO is refused (64) and stays a FIFO', async () => {
+      const fifo = path.join(scratch.root, 'pipe');
+      execFileSync('mkfifo', [fifo]);
+      expectOneErrorLine(await pool.run(['get', 'f.bin', '-o', fifo]), 64, /is a FIFO.*rain get f\.bin >/);
+      expect((await fs.lstat(fifo)).isFIFO()).toBe(true);
+    });
+
+    (isRoot ? it : it.skip)(`a character device (like /dev/null) is refused (64) and stays a device${isRoot ? '' : ' (SKIPPED: mknod needs root)'}`, async () => {
+      const device = path.join(scratch.root, 'null');
+      execFileSync('mknod', [device, 'c', '1', '3']);
+      expectOneErrorLine(await pool.run(['get', 'f.bin', '-o', device]), 64, /is a character device/);
+      expect((await fs.lstat(device)).isCharacterDevice()).toBe(true);
+    });
+
+    it('a symlink is followed: its target is replaced, the link stays', async () => {
+      const target = path.join(scratch.root, 'target.bin');
+      const link = path.join(scratch.root, 'link.bin');
+      await fs.writeFile(target, 'old');
+      await fs.symlink(target, link);
+      expectExit(await pool.run(['get', 'f.bin', '-o', link]), 0);
+      expect((await fs.lstat(link)).isSymbolicLink()).toBe(true);
+      expect((await fs.readFile(target)).equals(seededBytes(20_000, 4))).toBe(true);
+    });
+  });
+
+  (isRoot ? it : it.skip)(`rm with one store read-only: the delete stands, the store is named with the cause, exit 1${isRoot ? '' : ' (SKIPPED: mounting tmpfs needs root)'}`, async () => {
+    const dirs = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => scratch.dir(`store${i}`)));
+    const mount = await mountTmpfs(dirs[4], 'size=4m');
+    if (!mount.ok) throw new Error(`tmpfs mount failed: ${mount.reason}`);
+    pool = await makePool(scratch, 4, 2, 6, ['--block-size', '16K']);
+    await fs.writeFile(path.join(scratch.root, 'f.bin'), seededBytes(50_000, 5));
+    expectExit(await pool.run(['put', path.join(scratch.root, 'f.bin')]), 0);
+    execFileSync('mount', ['-o', 'remount,ro', dirs[4]]);
+    const rm = await pool.run(['rm', 'f.bin']);
+    expectExit(rm, 1);
+    expect(rm.stderr).toMatch(/store 4 .* is read-only/);
+    expect(rm.stderr).not.toMatch(/unexpected failure/);
+    expect((await pool.run(['get', 'f.bin'])).code).toBe(64);
+  });
+});
