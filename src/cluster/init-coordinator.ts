@@ -4,7 +4,10 @@ import { highestClaim, pruneEpochFiles, readWorkerRecord } from '../store/epoch-
 import { writeManifest } from '../store/store-metadata.js';
 import { claimEpoch, type ClaimOutcome } from './epoch-claim.js';
 import { faultPoint } from './fault-points.js';
-import { mergeWorkerFiles, settleState, type FileHealth } from './file-health.js';
+import { emptyHealth, mergeWorkerFiles, settleState, type FileHealth } from './file-health.js';
+import { isVersionOf, type ToConfirm } from './worker-tasks/record-recheck.js';
+import { removeBlock } from '../store/block-files.js';
+import type { CatalogRecord } from '../format/catalog-record.js';
 import type { CheckPlan, StoreAccess, VersionReport, WorkerCheckReport } from './protocol.js';
 import { WorkerCluster } from './worker-cluster.js';
 import type { WorkerHandle } from './worker-handle.js';
@@ -19,6 +22,8 @@ export interface InitializationOptions {
   readonly repair: boolean;
   readonly purpose: string;
   readonly buildPlan: (cluster: WorkerCluster) => Promise<{ contents: PlanContents; repairs: string[]; problems: string[] }>;
+  /** The newest committed record of each name (tombstones too), read now from the stores; undefined when none could be read. */
+  readonly rereadRecords: (names: readonly string[]) => Promise<ReadonlyMap<string, CatalogRecord> | undefined>;
   /** Metadata work after the data check: repairs (catalog copies) and housekeeping (collected tombstones). */
   readonly afterCheck?: (deletedCleaned: ReadonlySet<string>) => Promise<{ repairs: string[]; housekeeping: string[] }>;
   readonly onPhase?: (phase: string) => void;
@@ -87,6 +92,33 @@ export async function runInitialization(options: InitializationOptions): Promise
   }
 }
 
+/**
+ * No verdict without re-reading (worker-tasks/record-recheck.ts): the records of every data set
+ * some worker found not all good are read again, once, now that every worker is done. A file whose
+ * version is no longer the name's current one is 'superseded': nothing about it counts, and blocks
+ * a repair wrote for it are removed again.
+ */
+async function confirmVerdicts(options: InitializationOptions, files: Map<string, FileHealth>, confirming: readonly ToConfirm[]): Promise<void> {
+  if (confirming.length === 0) return;
+  const now = await options.rereadRecords([...new Set(confirming.map((c) => c.name))]);
+  if (!now) return; // no store's catalog could be read: nothing to go by, the verdicts stand
+  const superseded = new Set<string>();
+  for (const entry of confirming) {
+    if (isVersionOf(now.get(entry.name), entry)) continue;
+    superseded.add(entry.fileId);
+    for (const blockIndex of entry.repaired) {
+      const store = options.access.find((s) => s.slot === entry.placement[blockIndex]);
+      if (!store?.writable) continue;
+      await removeBlock(store.path, entry.fileId, { datasetIndex: entry.datasetIndex, blockIndex, sequence: entry.sequence }).catch(() => undefined);
+    }
+  }
+  for (const fileId of superseded) {
+    const health = files.get(fileId);
+    if (!health) continue;
+    files.set(fileId, { ...emptyHealth({ name: health.name, fileId, fileSizeBytes: health.sizeBytes, datasetCount: health.datasets }), supersededDatasets: health.datasets });
+  }
+}
+
 async function runClaimedEpoch(
   options: InitializationOptions, epoch: number, phase: (name: string) => void, claimFaults: string[],
 ): Promise<Omit<InitializationResult, 'phases'>> {
@@ -139,6 +171,7 @@ async function runClaimedEpoch(
     const files = new Map<string, FileHealth>();
     const versionReports: VersionReport[] = [];
     const deletedCleaned = new Set<string>();
+    const confirming: ToConfirm[] = [];
     const absorb = (slot: number, report: WorkerCheckReport, takeover: boolean): void => {
       const share = shares.get(slot) as WorkerShare;
       share.checkedDatasets += report.datasets;
@@ -150,6 +183,7 @@ async function runClaimedEpoch(
       versionReports.push(...report.versionReports);
       storeFaults.push(...report.storeFaults);
       for (const fileId of report.deletedCleaned) deletedCleaned.add(fileId);
+      confirming.push(...report.toConfirm);
     };
     const registered = alive.filter((w) => !dead.includes(w.slot));
     await Promise.all(registered.map(async (w) => {
@@ -174,6 +208,7 @@ async function runClaimedEpoch(
         }
       }));
     }
+    await confirmVerdicts(options, files, confirming);
     phase('check');
 
     const after = options.repair && options.afterCheck ? await options.afterCheck(deletedCleaned) : { repairs: [], housekeeping: [] };

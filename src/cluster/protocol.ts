@@ -2,6 +2,7 @@ import type { DatasetRef } from '../dataset/dataset-ref.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import type { CarriedError, StoreCall } from '../store/store-router.js';
 import type { FileHealth } from './file-health.js';
+import type { ToConfirm } from './worker-tasks/record-recheck.js';
 
 /**
  * Messages between the coordinator (the `rain` process) and its workers, one worker per store.
@@ -149,6 +150,8 @@ export interface WorkerCheckReport {
   readonly files: readonly FileHealth[];
   readonly versionReports: readonly VersionReport[];
   readonly garbageBlocksRemoved: number;
+  /** Data sets whose check found something not good: reported only once their record was read again (record-recheck.ts). */
+  readonly toConfirm: readonly ToConfirm[];
   /** Deleted files whose blocks below their tombstone are now gone from every store of the pool. */
   readonly deletedCleaned: readonly string[];
   /** Store faults this worker met on its own store (a record it could not write), in words. */

@@ -11,7 +11,6 @@ import { BlockListings, checkDataset } from './worker-tasks/check-dataset.js';
 import { decodeDataset } from './worker-tasks/decode-dataset.js';
 import { encodeDataset } from './worker-tasks/encode-dataset.js';
 import { InitMode } from './worker-tasks/init-mode.js';
-import { RecordRechecks } from './worker-tasks/record-recheck.js';
 import { OutputTurns, SharedStdout } from './worker-tasks/output-turns.js';
 import { collectOlderBlocks, removeFileBlocks } from '../store/block-housekeeping.js';
 import { scanStore } from '../store/store-scan.js';
@@ -70,7 +69,6 @@ function localView(stores: readonly StoreAccess[], slot: number): StoreAccess[] 
 }
 let context: WorkerContext | undefined;
 const listings = new BlockListings();
-const rechecks = new RecordRechecks();
 const initMode = new InitMode();
 const stdout = { turns: new OutputTurns(), shared: new SharedStdout() };
 
@@ -99,7 +97,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       if (link.remote) throw new Error('a remote worker cannot write the coordinator\'s files or output');
       return decodeDataset(requireActive(), request.ref, request.sink, stdout);
     case 'check':
-      return checkDataset(requireContext(), request.ref, { repair: request.repair, collectOlder: request.repair }, listings, rechecks);
+      return checkDataset(requireContext(), request.ref, { repair: request.repair, collectOlder: request.repair }, listings);
     case 'flush': {
       const ctx = requireContext();
       await ctx.directorySync.flush();

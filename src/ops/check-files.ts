@@ -1,7 +1,9 @@
 import { emptyHealth, foldCheckResult, settleState, type FileHealth } from '../cluster/file-health.js';
 import type { CheckResult } from '../cluster/protocol.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
+import { readNewestRecords } from './catalog.js';
 import type { PoolSession } from './pool-session.js';
+import { isSuperseded } from './read-retry.js';
 
 export type { FileHealth, FileState } from '../cluster/file-health.js';
 
@@ -9,6 +11,9 @@ export type { FileHealth, FileState } from '../cluster/file-health.js';
  * Runs the consistency check of every data set of `records` on its responsible worker and folds
  * the per-block verdicts into one health line per file. `verify` uses this without repair; the
  * full initialization protocol (rain check, rebuild) lives in cluster/init-coordinator.ts.
+ * No verdict without re-reading: the files whose check found anything not good have their
+ * records read again (all at once, after the checks) and a file rewritten meanwhile is
+ * 'superseded', not degraded or lost.
  */
 export async function checkFiles(
   session: PoolSession, records: readonly CatalogRecord[], repair: boolean,
@@ -17,6 +22,7 @@ export async function checkFiles(
   const totalBytes = records.reduce((sum, r) => sum + r.fileSizeBytes, 0);
   let doneBytes = 0;
   const healths = records.map((record) => emptyHealth(record));
+  const toConfirm = new Set<number>();
   function* tasks() {
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
@@ -26,8 +32,9 @@ export async function checkFiles(
           fileId: record.fileId,
           datasetIndex: d,
           request: { op: 'check' as const, ref: session.datasetRef(record, d), repair },
-          done: (result: CheckResult) => {
+          done: (result: CheckResult & { toConfirm?: boolean }) => {
             foldCheckResult(health, result);
+            if (result.toConfirm) toConfirm.add(i);
             doneBytes += Math.min(record.k * record.blockSizeBytes, record.fileSizeBytes - d * record.k * record.blockSizeBytes);
             onProgress?.(doneBytes, totalBytes);
           },
@@ -37,6 +44,13 @@ export async function checkFiles(
   }
   await session.cluster.runDatasets<CheckResult>(tasks());
   if (repair) await session.cluster.flush();
+  if (toConfirm.size > 0) {
+    const now = await readNewestRecords(session.readablePaths, [...toConfirm].map((i) => records[i].name));
+    for (const i of toConfirm) {
+      if (!isSuperseded(records[i], now.records.get(records[i].name))) continue;
+      healths[i] = { ...emptyHealth(records[i]), supersededDatasets: records[i].datasetCount };
+    }
+  }
   for (const health of healths) settleState(health, repair);
   return healths;
 }

@@ -3,7 +3,7 @@ import { staleAfterMs, waitForActiveMs } from '../cluster/timing.js';
 import type { Manifest } from '../format/manifest.js';
 import { ExitCode, ioError, type ExitCodeValue } from '../rain-error.js';
 import { claimSilenceMs, highestClaim } from '../store/epoch-files.js';
-import { collectTombstones, refreshCatalogCopies } from './catalog.js';
+import { collectTombstones, readNewestRecords, refreshCatalogCopies } from './catalog.js';
 import { removeStaleTempFiles } from '../store/durable-file.js';
 import { removeDeadIntents } from '../store/writer-intents.js';
 import { writeStoreIdentity } from '../store/store-metadata.js';
@@ -57,6 +57,11 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
         const built = await buildCheckPlan(cluster, access.filter((s) => s.readable), manifest.stores.map((s) => s.slot), repair);
         deletedWithBlocks = built.deletedWithBlocks;
         return { contents: built.contents, repairs: built.movedAside, problems: built.anomalies };
+      },
+      rereadRecords: async (names) => {
+        const readable = access.filter((s) => s.readable).map((s) => s.path);
+        const view = await readNewestRecords(readable, names).catch(() => undefined);
+        return view?.records;
       },
       afterCheck: async (deletedCleaned) => {
         // Damaged or behind manifest copies are rewritten by the commit below; a damaged identity

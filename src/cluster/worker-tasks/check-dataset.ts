@@ -6,14 +6,14 @@ import type { BlockVerdict, CheckResult, DatasetRef } from '../protocol.js';
 import type { WorkerContext } from '../worker-context.js';
 import { isDirectStore } from '../../store/store-router.js';
 import { allocateDataset, fetchVerifiedBytes, payloadCrcs, readBlocksInto, verifyBlocksInPlace, type DatasetBuffers } from './read-blocks.js';
-import type { RecordRechecks } from './record-recheck.js';
 
 /**
  * The consistency check of one data set by its responsible worker (M5, M7): classify every block,
  * decide with the data set checksum which blocks to believe (dataset/arbiter.ts), and with
  * `repair` rewrite every block that is not good from the verified data, read it back, and drop
- * stale versions. Nothing is reported lost or repaired before the name's record was read again
- * (record-recheck.ts): a version superseded meanwhile is 'superseded'.
+ * stale versions. A result with anything not good carries `toConfirm`: the caller reads the
+ * name's record again before reporting it (record-recheck.ts), and a version superseded meanwhile
+ * is 'superseded', its repairs undone.
  */
 export interface CheckOptions {
   readonly repair: boolean;
@@ -27,8 +27,8 @@ export interface CheckOptions {
 }
 
 export async function checkDataset(
-  ctx: WorkerContext, ref: DatasetRef, options: CheckOptions, listings: BlockListings, rechecks: RecordRechecks | undefined,
-): Promise<CheckResult> {
+  ctx: WorkerContext, ref: DatasetRef, options: CheckOptions, listings: BlockListings,
+): Promise<CheckResult & { readonly toConfirm: boolean }> {
   const { repair } = options;
   const data = allocateDataset(ctx, ref);
   let scratch: Buffer | undefined;
@@ -39,14 +39,10 @@ export async function checkDataset(
     const here = all.filter((b) => isDirectStore(ctx.store(ref.placement[b]).path));
     const elsewhere = all.filter((b) => !here.includes(b));
     await Promise.all([readBlocksInto(ctx, ref, data, here), verifyBlocksInPlace(ctx, ref, data, elsewhere)]);
-    const readsDoneAt = performance.now();
     const verdict = await decide(ctx, ref, data, repair, () => (scratch ??= ctx.takeBuffer(width * data.extent.shardBytes)));
     const wrong = new Set(verdict.kind === 'verified' ? verdict.wrong : []);
     const readGood = (b: number): boolean => data.results[b]?.status === 'good';
     const anyBad = verdict.kind !== 'verified' || all.some((b) => !readGood(b) || wrong.has(b));
-    if (anyBad && rechecks && !(await rechecks.isCurrent(ctx, ref, readsDoneAt))) {
-      return { datasetIndex: ref.datasetIndex, blocks: [], goodCount: 0, recoverable: true, superseded: true, repaired: [], unrepaired: [] };
-    }
     // Listing the file's directory on every store finds stale, newer and older versions; when the
     // scans saw none and every block read good, the listing would only confirm this sequence.
     const listed = !ref.soleSequence || anyBad;
@@ -71,7 +67,7 @@ export async function checkDataset(
     });
     const goodCount = blocks.filter((b) => b.status === 'good').length;
     const base = {
-      datasetIndex: ref.datasetIndex, blocks, goodCount, recoverable: verdict.kind === 'verified',
+      datasetIndex: ref.datasetIndex, blocks, goodCount, recoverable: verdict.kind === 'verified', toConfirm: anyBad,
       ...(verdict.kind === 'verified' ? { dataChecksum: verdict.checksum } : goodCount >= ref.k ? { unverifiable: verdict.reason } : {}),
     };
     if (!repair || goodCount === width || verdict.kind !== 'verified') {

@@ -10,7 +10,7 @@ import type { CheckPlan, DatasetRef, PlannedFile, VersionReport, WorkerCheckRepo
 import { responsibleSlot, responsibleSlotForVersion } from '../responsibility.js';
 import type { WorkerContext } from '../worker-context.js';
 import { BlockListings, checkDataset } from './check-dataset.js';
-import { RecordRechecks } from './record-recheck.js';
+import { toConfirm, type ToConfirm } from './record-recheck.js';
 import { resolveVersion } from './resolve-version.js';
 
 /** Data sets checked at once by one worker: overlaps the reads of one with the coding of another. */
@@ -35,7 +35,6 @@ export class InitMode {
   private filesToSweep = new Set<string>();
   private readNames: Set<string> | 'all' = new Set();
   private readonly listings = new BlockListings();
-  private readonly rechecks = new RecordRechecks();
   /** What went wrong writing this worker's own records (its store full, read-only...): reported, not fatal. */
   private storeFaults: string[] = [];
 
@@ -164,6 +163,7 @@ export class InitMode {
     const deletedCleaned: string[] = [];
     let datasets = 0;
     let next = 0;
+    const confirming: ToConfirm[] = [];
     await faultPoint('worker-checking', ctx.slot);
     const lane = async (): Promise<void> => {
       while (next < units.length) {
@@ -171,10 +171,12 @@ export class InitMode {
         if (unit.kind === 'dataset') {
           datasets++;
           const options = { repair: plan.repair, collectOlder: plan.repair, beingRead: this.isRead(unit.record.name) };
-          const result = await checkDataset(ctx, this.refOf(ctx, unit.record, unit.datasetIndex), options, this.listings, this.rechecks);
+          const ref = this.refOf(ctx, unit.record, unit.datasetIndex);
+          const result = await checkDataset(ctx, ref, options, this.listings);
           let health = files.get(unit.record.fileId);
           if (!health) files.set(unit.record.fileId, (health = emptyHealth(unit.record)));
           foldCheckResult(health, result);
+          if (result.toConfirm) confirming.push(toConfirm(ref, result.repaired));
         } else if (unit.kind === 'version') {
           versionReports.push(await resolveVersion(ctx, plan, plan.uncommitted[unit.index], this.listings, (name) => this.isRead(name)));
         } else if (unit.kind === 'sweep') {
@@ -203,7 +205,7 @@ export class InitMode {
     });
     return {
       slot: ctx.slot, datasets, versions: versionReports.length, files: [...files.values()], versionReports,
-      garbageBlocksRemoved, deletedCleaned, storeFaults: [...this.storeFaults], elapsedMs: Date.now() - started,
+      garbageBlocksRemoved, deletedCleaned, toConfirm: confirming, storeFaults: [...this.storeFaults], elapsedMs: Date.now() - started,
     };
   }
 

@@ -1,6 +1,5 @@
 import { makeDatasetRef } from '../../dataset/dataset-ref.js';
 import type { BlockHeader } from '../../format/block-header.js';
-import type { CatalogRecord } from '../../format/catalog-record.js';
 import { writeCatalogRecord } from '../../store/catalog-files.js';
 import { listFileBlocks, readBlockHeader } from '../../store/block-files.js';
 import { removeFileBlocks } from '../../store/block-housekeeping.js';
@@ -8,7 +7,8 @@ import { describeStoreError } from '../../rain-error.js';
 import type { CheckPlan, UncommittedVersion, VersionReport } from '../protocol.js';
 import type { WorkerContext } from '../worker-context.js';
 import { checkDataset, type BlockListings } from './check-dataset.js';
-import { newestCommitted } from './record-recheck.js';
+import { newestRecord, type CatalogRecord } from '../../format/catalog-record.js';
+import { scanCatalog } from '../../store/catalog-files.js';
 
 /** The plan's lists as lookups, built once per plan: a check may resolve hundreds of versions against 100,000 names. */
 const planIndexes = new WeakMap<CheckPlan, { liveVersions: Set<string>; newestByName: Map<string, bigint> }>();
@@ -59,7 +59,7 @@ export async function resolveVersion(
   };
   const refs = Array.from({ length: record.datasetCount }, (_, d) => makeDatasetRef(ctx.poolId, record, d, plan.poolSlots));
   for (const ref of refs) {
-    const found = await checkDataset(ctx, ref, { repair: false, collectOlder: false }, listings, undefined);
+    const found = await checkDataset(ctx, ref, { repair: false, collectOlder: false }, listings);
     if (!found.recoverable) {
       if (!plan.repair) return { ...named, outcome: 'unresolved', detail: `data set ${ref.datasetIndex} has ${found.goodCount} good blocks of the ${record.k} needed` };
       const meanwhile = await committedMeanwhile(ctx, record);
@@ -71,7 +71,7 @@ export async function resolveVersion(
   if (!plan.repair) return { ...named, outcome: 'unresolved', detail: 'complete enough to roll forward (run rain check)' };
   const checksums: number[] = [];
   for (const ref of refs) {
-    const repaired = await checkDataset(ctx, ref, { repair: true, collectOlder: false }, listings, undefined);
+    const repaired = await checkDataset(ctx, ref, { repair: true, collectOlder: false }, listings);
     if (repaired.unrepaired.length > 0 || repaired.dataChecksum === undefined) {
       return { ...named, outcome: 'unresolved', detail: `data set ${ref.datasetIndex}: ${repaired.unrepaired[0]?.reason ?? repaired.unverifiable ?? 'not verified'}` };
     }
@@ -110,8 +110,16 @@ export async function resolveVersion(
  * no committed state of its name is removed.
  */
 async function committedMeanwhile(ctx: WorkerContext, record: CatalogRecord): Promise<Pick<VersionReport, 'outcome' | 'detail'> | undefined> {
-  const newest = await newestCommitted(ctx, record.name);
-  if (newest === 'unknown') return { outcome: 'unresolved', detail: 'no catalog could be read to confirm it was never committed' };
+  let newest: CatalogRecord | undefined;
+  let scanned = 0;
+  for (const store of ctx.allStores()) {
+    if (!store.readable) continue;
+    const scan = await scanCatalog(store.path, record.name).catch(() => undefined);
+    if (!scan) continue;
+    scanned++;
+    newest = newestRecord([...(newest ? [newest] : []), ...scan.records.filter((r) => r.name === record.name)]);
+  }
+  if (scanned === 0) return { outcome: 'unresolved', detail: 'no catalog could be read to confirm it was never committed' };
   if (newest && newest.sequence === record.sequence && newest.fileId === record.fileId) {
     return { outcome: 'committed-meanwhile', detail: 'its writer committed it while the check ran' };
   }
