@@ -1,5 +1,5 @@
 import { datasetSequence, type CatalogRecord } from '../../format/catalog-record.js';
-import type { DatasetRef } from '../protocol.js';
+import type { DatasetRef } from '../../dataset/dataset-ref.js';
 
 /**
  * No verdict without re-reading (docs/PROTOCOL.md, "Checks racing writers"). A check plans the
