@@ -15,7 +15,9 @@ import { readNewestRecords } from './catalog.js';
 import { writeVersions, type PlannedVersion } from './write-versions.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { WriterHeartbeat } from './writer-heartbeat.js';
-import { hasBytesPast, readStamp, stampOf, type SourceStamp } from './source-stamp.js';
+import { hasBytesPast, readAgain, stampOf, type SourceFile } from './source-stamp.js';
+
+export type { SourceFile } from './source-stamp.js';
 import { isRemoteStorePath } from '../store/store-location.js';
 
 export interface PutOptions {
@@ -42,14 +44,6 @@ export interface PutReport {
   readonly files: PutFileReport[];
   readonly totalBytes: number;
   readonly warnings: string[];
-}
-
-export interface SourceFile {
-  readonly path: string;
-  readonly name: string;
-  readonly sizeBytes: number;
-  /** What the file looked like when listed; a put commits it only if it is still so after reading. */
-  readonly stamp?: SourceStamp;
 }
 
 /** Files are committed in batches so a long `put -r` makes progress durable as it goes. */
@@ -103,17 +97,7 @@ async function putBatch(
         sequence: w.record.sequence.toString(), replaced: plan?.replaced ?? false, missingBlocks: w.missingBlocks,
       });
     }
-    const again = changed.map((p) => pending.find((s) => s.name === p.record.name) as SourceFile);
-    if (attempt === 2) {
-      for (const source of again) report.warnings.push(`${source.name}: ${source.path} changed while being read, twice; its previous version is kept (put it again when it is quiet)`);
-      return;
-    }
-    pending = again.flatMap((source) => {
-      const stamp = readStamp(source.path);
-      if (stamp) return [{ ...source, sizeBytes: stamp.sizeBytes, stamp }];
-      report.warnings.push(`${source.name}: ${source.path} vanished while being read; its previous version is kept`);
-      return [];
-    });
+    pending = readAgain(pending, changed.map((p) => p.record.name), attempt, report.warnings);
   }
 }
 

@@ -51,3 +51,31 @@ export function hasBytesPast(file: string, offset: number): boolean {
     fs.closeSync(fd);
   }
 }
+
+/** A source file as a put or sync plans it. */
+export interface SourceFile {
+  readonly path: string;
+  readonly name: string;
+  readonly sizeBytes: number;
+  /** What the file looked like when listed; a put commits it only if it is still so after reading. */
+  readonly stamp?: SourceStamp;
+}
+
+/**
+ * The sources to read once more after a write found them changed (`changedNames`), stamped
+ * afresh; on the second attempt none: each is reported instead and keeps its previous version
+ * (SnapRAID: "file changed during sync"). A source that vanished is reported too.
+ */
+export function readAgain(batch: readonly SourceFile[], changedNames: readonly string[], attempt: number, warnings: string[]): SourceFile[] {
+  const again = batch.filter((source) => changedNames.includes(source.name));
+  if (attempt >= 2) {
+    for (const source of again) warnings.push(`${source.name}: ${source.path} changed while being read, twice; its previous version is kept (put it again when it is quiet)`);
+    return [];
+  }
+  return again.flatMap((source) => {
+    const stamp = readStamp(source.path);
+    if (stamp) return [{ ...source, sizeBytes: stamp.sizeBytes, stamp }];
+    warnings.push(`${source.name}: ${source.path} vanished while being read; its previous version is kept`);
+    return [];
+  });
+}

@@ -10,7 +10,7 @@ import { withSession, type PoolSession } from './pool-session.js';
 import { walk, type SourceFile } from './put-files.js';
 import { liveReadNames, WriterHeartbeat } from './writer-heartbeat.js';
 import { deleteName } from './delete-name.js';
-import { readStamp } from './source-stamp.js';
+import { readAgain } from './source-stamp.js';
 import { writeVersions, type PlannedVersion } from './write-versions.js';
 
 export interface SyncOptions {
@@ -82,17 +82,7 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
             report.datasetsKept += plan.record.datasetCount - plan.datasetsToWrite.length;
             report.bytesWritten += w.bytesWritten;
           }
-          const again = changed.map((p) => batch.find((source) => source.name === p.record.name) as SourceFile);
-          if (attempt === 2) {
-            for (const source of again) report.warnings.push(`${source.name}: ${source.path} changed while being read, twice; its previous version is kept`);
-            break;
-          }
-          batch = again.flatMap((source) => {
-            const stamp = readStamp(source.path);
-            if (stamp) return [{ ...source, sizeBytes: stamp.sizeBytes, stamp }];
-            report.warnings.push(`${source.name}: ${source.path} vanished while being read; its previous version is kept`);
-            return [];
-          });
+          batch = readAgain(batch, changed.map((p) => p.record.name), attempt, report.warnings);
         }
       }
     } finally {
