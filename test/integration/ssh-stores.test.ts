@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { sshdMissing, startLoopbackSshd, type LoopbackSshd } from '../../src/bench/loopback-sshd.js';
+import { sshdMissing, startLoopbackSshd, type LoopbackSshd } from '../helpers/loopback-sshd.js';
 import { listBlockFiles, makeScratch, rain, REPO_ROOT, seededBytes, type RainRun, type Scratch } from '../helpers/rain-cli.js';
 
 /**

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fsyncDirectory } from '../store/durable-file.js';
+import { fsyncDirectory } from '../src/store/durable-file.js';
 import { writeDurably, type FloorRun } from './io-floor.js';
 import { treeFilePath, type SourceTree, type TreeFile } from './tree-generator.js';
 

@@ -1,8 +1,8 @@
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDirectory } from '../store/durable-file.js';
-import { readFullyAt } from '../store/inline-io.js';
+import { fsyncDirectory } from '../src/store/durable-file.js';
+import { readFullyAt } from '../src/store/inline-io.js';
 import { writeFully, type SourceFile } from './data-generator.js';
 import { readFully, writeDurably, type FloorLayout, type FloorRun } from './io-floor.js';
 

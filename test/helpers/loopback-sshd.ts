@@ -4,8 +4,8 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { shellQuote } from '../store/store-location.js';
-import { which } from './peers/peer-report.js';
+import { shellQuote } from '../../src/store/store-location.js';
+import { which } from './which.js';
 
 const run = promisify(execFile);
 export const SSHD = '/usr/sbin/sshd';

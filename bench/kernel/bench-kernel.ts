@@ -1,6 +1,6 @@
 /**
  * Micro-benchmark of the coding kernels: `npm run bench:kernel [-- shardMiB]`, or
- * `node dist/codec/bench-kernel.js [shardMiB]` after a build.
+ * `npm run bench:kernel [-- shardMiB]` (compiles bench/ to .bench-dist/ first).
  * Reports MB/s of data shard bytes processed (the figure users compare with disk speed), for
  * encode and for reconstruct with two data shards missing, single-threaded. Where a C compiler and
  * ISA-L are installed it times ISA-L on the same cases, right after rain's, for the ratio; then
@@ -8,8 +8,8 @@
  */
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { ISAL_INSTALL_HINT, prepareIsalHarness, type IsalHarness, type IsalTiming, type IsalUnavailable } from '../bench/isal/isal-harness.js';
-import { createCodec, type KernelChoice } from './reed-solomon.js';
+import { ISAL_INSTALL_HINT, prepareIsalHarness, type IsalHarness, type IsalTiming, type IsalUnavailable } from '../isal/isal-harness.js';
+import { createCodec, type KernelChoice } from '../../src/codec/reed-solomon.js';
 
 export interface BenchResult {
   kernel: string;

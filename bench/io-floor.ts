@@ -1,8 +1,8 @@
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncFd } from '../store/fsync-policy.js';
-import { writeFullyAt } from '../store/inline-io.js';
+import { fsyncFd } from '../src/store/fsync-policy.js';
+import { writeFullyAt } from '../src/store/inline-io.js';
 import { writeFully, type SourceFile } from './data-generator.js';
 
 /**

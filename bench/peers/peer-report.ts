@@ -46,19 +46,7 @@ export interface PeerContext {
 
 export const INSTALL_HINT = 'not installed (apt-get install snapraid par2 python3-zfec)';
 
-export function which(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, command);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+export { which } from '../../test/helpers/which.js';
 
 /** Drops the page cache, runs one peer command, and turns it into a Measurement. */
 export async function timePeerCommand(

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { onCleanup } from './cleanup.js';
 import { totalBytesOf, type SourceFile } from './data-generator.js';
 import { compareWithSource } from './file-digest.js';
-import { startLoopbackSshd, sshdMissing, type LoopbackSshd } from './loopback-sshd.js';
+import { startLoopbackSshd, sshdMissing, type LoopbackSshd } from '../test/helpers/loopback-sshd.js';
 import type { Measurement } from './measurement.js';
 import { getAllCommand, gotPath, PREFIX } from './rain-phases.js';
 import { RainCli } from './rain-cli.js';

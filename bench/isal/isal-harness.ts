@@ -69,10 +69,10 @@ export function prepareIsalHarness(): IsalHarness | IsalUnavailable {
   };
 }
 
-/** dist/bench/isal/ when built, src/bench/isal/ under ts-jest: the C file stays in src/. */
+/** .bench-dist/bench/isal/ when built: the C file stays in bench/isal/. */
 function harnessSource(): string | undefined {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, SOURCE_NAME), path.join(here, '..', '..', '..', 'src', 'bench', 'isal', SOURCE_NAME)];
+  const candidates = [path.join(here, SOURCE_NAME), path.join(here, '..', '..', '..', 'bench', 'isal', SOURCE_NAME)];
   return candidates.find((candidate) => existsSync(candidate));
 }
 
