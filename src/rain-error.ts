@@ -1,43 +1,50 @@
 /**
- * Exit codes are a promise to scripts and cron jobs (documented in README and --help).
- * They follow sysexits(3) where one fits, so shells that know those codes read them right.
+ * rain's errors, by kind. Every failure a user can meet is one of these, with a one-line message
+ * saying what is wrong and what to do; cli/exit-codes.ts alone decides the exit code each kind
+ * gets (docs/USER-GUIDE.md, Exit codes). Anything else that escapes is a bug ("unexpected failure").
  */
-export const ExitCode = {
-  ok: 0,
-  repairable: 1,
-  dataLost: 2,
-  usage: 64,
-  badInput: 65,
-  ioFailure: 74,
-} as const;
+export type ErrorKind = 'usage' | 'bad-input' | 'data-lost' | 'store' | 'operational';
 
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
-
-/** An error that carries the exit code the user should see and a one-line message saying what to do. */
 export class RainError extends Error {
-  readonly exitCode: ExitCodeValue;
-
-  constructor(exitCode: ExitCodeValue, message: string) {
+  constructor(readonly kind: ErrorKind, message: string) {
     super(message);
     this.name = 'RainError';
-    this.exitCode = exitCode;
   }
 }
 
-export function usageError(message: string): RainError {
-  return new RainError(ExitCode.usage, message);
+/** Bad arguments, an unknown name or pool, an invalid name: the command did nothing. */
+export class UsageError extends RainError {
+  constructor(message: string) {
+    super('usage', message);
+    this.name = 'UsageError';
+  }
 }
 
-export function badInputError(message: string): RainError {
-  return new RainError(ExitCode.badInput, message);
+/** A source that is not what rain can store (neither a regular file nor a directory). */
+export class BadInputError extends RainError {
+  constructor(message: string) {
+    super('bad-input', message);
+    this.name = 'BadInputError';
+  }
 }
 
-export function ioError(message: string): RainError {
-  return new RainError(ExitCode.ioFailure, message);
+/** Some data set has no k blocks that decode to its checksum: those bytes are gone. */
+export class DataLostError extends RainError {
+  constructor(message: string) {
+    super('data-lost', message);
+    this.name = 'DataLostError';
+  }
 }
 
-export function dataLostError(message: string): RainError {
-  return new RainError(ExitCode.dataLost, message);
+/**
+ * The command could not do its work: too few stores writable, a check still running after the
+ * wait limit, a worker gone. (A fault of one store is a StoreError.)
+ */
+export class OperationalError extends RainError {
+  constructor(message: string) {
+    super('operational', message);
+    this.name = 'OperationalError';
+  }
 }
 
 /**
@@ -49,14 +56,64 @@ export class StoreError extends RainError {
   readonly code: string;
 
   constructor(code: string, message: string) {
-    super(ExitCode.ioFailure, message);
+    super('store', message);
     this.name = 'StoreError';
     this.code = code;
   }
 }
 
+export function usageError(message: string): UsageError {
+  return new UsageError(message);
+}
+
+export function badInputError(message: string): BadInputError {
+  return new BadInputError(message);
+}
+
+export function ioError(message: string): OperationalError {
+  return new OperationalError(message);
+}
+
+export function dataLostError(message: string): DataLostError {
+  return new DataLostError(message);
+}
+
 export function storeFault(code: string, message: string): StoreError {
   return new StoreError(code, message);
+}
+
+/**
+ * The one form in which an error crosses a process or host boundary (worker replies, relayed
+ * store calls): its message, its kind if it is rain's, its errno if it has one. fromWire makes
+ * the same class again, so a caller in another process can tell a lost data set from a full disk.
+ */
+export interface WireError {
+  readonly message: string;
+  readonly kind?: ErrorKind;
+  readonly errno?: string;
+}
+
+export function toWire(error: unknown): WireError {
+  return {
+    message: error instanceof Error ? error.message : String(error),
+    ...(error instanceof RainError ? { kind: error.kind } : {}),
+    ...(errnoCode(error) !== undefined ? { errno: errnoCode(error) } : {}),
+  };
+}
+
+export function fromWire(wire: WireError): Error {
+  switch (wire.kind) {
+    case 'usage': return new UsageError(wire.message);
+    case 'bad-input': return new BadInputError(wire.message);
+    case 'data-lost': return new DataLostError(wire.message);
+    case 'operational': return withErrno(new OperationalError(wire.message), wire.errno);
+    case 'store': return new StoreError(wire.errno ?? 'EIO', wire.message);
+    default: return withErrno(new Error(wire.message), wire.errno);
+  }
+}
+
+function withErrno<E extends Error>(error: E, errno: string | undefined): E {
+  return errno === undefined ? error : Object.assign(error, { code: errno });
 }
 
 /** What an errno means for a store, in words a user can act on (the code stays for searching). */

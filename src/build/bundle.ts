@@ -5,8 +5,8 @@ import { BUNDLED_ENTRIES, bundleOf } from './bundle-paths.js';
 /**
  * The last step of `npm run build`: rain's own compiled modules, for the CLI and for the worker,
  * each joined into one file. Every command starts a coordinator and one node process per store,
- * and resolving, reading and compiling ~50 small ES modules cost each of them ~130 ms of CPU,
- * nearly as much as node's own start (docs/PERFORMANCE.md §1). Packages in node_modules stay
+ * and resolving, reading and compiling rain's many small ES modules cost each of them nearly as
+ * much CPU as node's own start (docs/PERFORMANCE.md §1 has the figures). Packages in node_modules stay
  * outside (loading them was cheap, and CommonJS ones must not be wrapped).
  */
 async function main(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ExitCode, type ExitCodeValue } from '../rain-error.js';
+import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { setNoticeSink } from '../ops/notices.js';
 import { Output, type OutputFlags } from './output.js';
 

@@ -2,7 +2,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import { createRequire } from 'node:module';
 import type TableConstructor from 'cli-table3';
 import type { Ora } from 'ora';
-import { ExitCode, RainError, describeError, type ExitCodeValue } from '../rain-error.js';
+import { exitCodeOfError, messageOfError, type ExitCodeValue } from './exit-codes.js';
 
 export interface OutputFlags {
   readonly json?: boolean;
@@ -118,8 +118,8 @@ export class Output {
   /** Prints an error as one line (and as the JSON document with --json) and returns its exit code. */
   fail(error: unknown): ExitCodeValue {
     this.stopProgress();
-    const exitCode = error instanceof RainError ? error.exitCode : ExitCode.ioFailure;
-    const message = error instanceof RainError ? error.message : `unexpected failure: ${describeError(error)}`;
+    const exitCode = exitCodeOfError(error);
+    const message = messageOfError(error);
     process.stderr.write(`rain: ${message}\n`);
     if (this.json) process.stdout.write(`${JSON.stringify({ ok: false, exitCode, error: message }, null, 2)}\n`);
     return exitCode;

@@ -1,8 +1,10 @@
 import type { DatasetRef } from '../dataset/dataset-ref.js';
+import type { FileHealth } from '../dataset/file-health.js';
+import type { UncommittedVersion, VersionReport } from '../dataset/results.js';
+import type { ToConfirm } from '../dataset/verdicts.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
-import type { CarriedError, StoreCall } from '../store/store-router.js';
-import type { FileHealth } from './file-health.js';
-import type { ToConfirm } from './worker-tasks/record-recheck.js';
+import type { WireError } from '../rain-error.js';
+import type { StoreMethod } from '../store/store.js';
 
 /**
  * Messages between the coordinator (the `rain` process) and its workers, one worker per store.
@@ -24,64 +26,9 @@ export interface StoreAccess {
 }
 
 export type { DatasetRef } from '../dataset/dataset-ref.js';
-
-export type BlockStatus = 'good' | 'missing' | 'corrupt' | 'stale';
-
-export interface BlockVerdict {
-  readonly blockIndex: number;
-  readonly slot: number;
-  readonly status: BlockStatus;
-  readonly detail?: string;
-  /** A newer sequence of this block exists: an update that has not (yet) committed. */
-  readonly newerPresent: boolean;
-}
-
-export interface CheckResult {
-  readonly datasetIndex: number;
-  readonly blocks: readonly BlockVerdict[];
-  readonly goodCount: number;
-  readonly recoverable: boolean;
-  /**
-   * The version checked is no longer the name's newest (a put or rm committed meanwhile and may
-   * have collected its blocks): its block verdicts mean nothing, it is neither lost nor repaired.
-   */
-  readonly superseded?: boolean;
-  /** Why the data set is lost although enough blocks read good (they disagree, and nothing tells which are right). */
-  readonly unverifiable?: string;
-  /** The checksum of the data the check verified (a roll forward records it in the catalog). */
-  readonly dataChecksum?: number;
-  /** Blocks rewritten by a repair, verified after writing. */
-  readonly repaired: readonly number[];
-  /** Blocks that could not be repaired (their store is not writable, or the write failed). */
-  readonly unrepaired: readonly { blockIndex: number; reason: string }[];
-}
-
-export interface EncodeResult {
-  readonly datasetIndex: number;
-  /** CRC-32 of the file bytes this data set holds, as read (the source may have changed since planning). */
-  readonly dataChecksum: number;
-  readonly written: readonly number[];
-  readonly failed: readonly { blockIndex: number; slot: number; reason: string }[];
-  /** The source ended before this data set's bytes (it shrank while being read): nothing was written. */
-  readonly sourceEnded?: boolean;
-}
-
-export interface DecodeResult {
-  readonly datasetIndex: number;
-  /** Data blocks rebuilt from the others because they were missing, bad, or disagreed with the data set checksum. */
-  readonly reconstructed: readonly number[];
-  readonly badBlocks: readonly { blockIndex: number; slot: number; status: BlockStatus; detail?: string }[];
-}
+export type { BlockStatus, BlockVerdict, CheckResult, DecodeResult, EncodeResult, UncommittedVersion, VersionOutcome, VersionReport } from '../dataset/results.js';
 
 export type { StoreScan } from '../store/store-scan.js';
-
-/** A version found on the stores that no catalog record names yet: a put that died or is running. */
-export interface UncommittedVersion {
-  readonly fileId: string;
-  readonly sequence: bigint;
-  /** Stores holding at least one of its blocks. */
-  readonly slots: readonly number[];
-}
 
 /**
  * A committed file as the check needs it: its record without what only `ls` reads (the write
@@ -132,16 +79,6 @@ export interface CheckPlan {
   readonly readNames: readonly string[] | 'all';
 }
 
-export type VersionOutcome = 'rolled-forward' | 'rolled-back' | 'obsolete-removed' | 'in-progress' | 'committed-meanwhile' | 'unresolved';
-
-export interface VersionReport {
-  readonly fileId: string;
-  readonly sequence: string;
-  readonly name?: string;
-  readonly outcome: VersionOutcome;
-  readonly detail: string;
-}
-
 /** One worker's account of its share: what it was responsible for, found and repaired. */
 export interface WorkerCheckReport {
   readonly slot: number;
@@ -189,22 +126,31 @@ export interface OutputTurnGrant {
   readonly outputTurn: { readonly stream: string; readonly next: number; readonly abandoned: boolean };
 }
 
+/** A reply; a failure in the one wire form of errors (rain-error.ts), so its kind and errno survive. */
 export type WorkerReply =
   | { readonly id: number; readonly ok: true; readonly result: unknown }
-  | { readonly id: number; readonly ok: false; readonly error: string; readonly code?: string };
+  | { readonly id: number; readonly ok: false; readonly error: WireError };
 
 export interface WorkerEnvelope {
   readonly id: number;
   readonly request: WorkerRequest;
 }
 
-/** A store operation the coordinator asks a worker to run on its store (answered by a WorkerReply). */
+/** A call of a Store method (store/store.ts), as a transport carries it to where the store is. */
+export interface StoreCall {
+  /** The store as the pool's manifest names it (the receiving worker on a store's own host ignores it: it serves only its own). */
+  readonly location: string;
+  readonly method: StoreMethod;
+  readonly args: readonly unknown[];
+}
+
+/** A call on the store of a worker on another host, sent by the coordinator (answered by a WorkerReply). */
 export interface StoreCallEnvelope {
   readonly id: number;
   readonly storeCall: StoreCall;
 }
 
-/** A store operation a worker cannot run itself (another host's store): the coordinator runs or forwards it. */
+/** A call on a store a worker does not reach itself (another host's): the coordinator runs or forwards it. */
 export interface RelayRequest {
   readonly relayId: number;
   readonly storeCall: StoreCall;
@@ -212,7 +158,7 @@ export interface RelayRequest {
 
 export type RelayReply =
   | { readonly relayId: number; readonly ok: true; readonly result: unknown }
-  | { readonly relayId: number; readonly ok: false; readonly error: CarriedError };
+  | { readonly relayId: number; readonly ok: false; readonly error: WireError };
 
 /** The first frame a worker on another host sends: who answered, so version problems are named. */
 export interface WorkerHello {
@@ -220,7 +166,7 @@ export interface WorkerHello {
 }
 
 /** Bumped whenever a message changes shape; a coordinator refuses a remote worker that speaks another. */
-export const WORKER_PROTOCOL_VERSION = 1;
+export const WORKER_PROTOCOL_VERSION = 2;
 
 export type ToWorker = WorkerEnvelope | StoreCallEnvelope | RelayReply | OutputTurnGrant;
 export type FromWorker = WorkerReply | RelayRequest | WorkerHello;

@@ -1,6 +1,6 @@
 import { ioError, usageError } from '../rain-error.js';
 import { isRemoteStorePath, parseStoreLocation, type StoreLocation } from '../store/store-location.js';
-import { setStoreRouting, type StoreCall } from '../store/store-router.js';
+import { useStoreRouting } from '../store/store-set.js';
 import { SshChannel } from './worker-channel.js';
 import { WorkerHandle } from './worker-handle.js';
 
@@ -35,19 +35,19 @@ export function remoteWorker(storePath: string): WorkerHandle {
   return connection.handle;
 }
 
-/** The remote worker's own name for its store: the directory on its host. */
-export function remotePathOf(storePath: string): string {
-  return sshLocation(storePath).path;
-}
-
-/** Store calls for ssh:// stores go to their worker; everything else runs in this process. */
+/**
+ * The coordinator's routing: local paths are opened here; an ssh:// store's calls go to the worker
+ * on its host (one per store, started on first use), which runs them on its own store.
+ */
 export function installCoordinatorRouting(): void {
-  setStoreRouting({
-    isDirect: (storePath) => !isRemoteStorePath(storePath),
-    forward: (call: StoreCall) => {
-      const worker = remoteWorker(call.storePath);
-      if (!worker.alive) return Promise.reject(Object.assign(ioError(`${call.storePath}: ${worker.failure}`), { code: 'ERAINREMOTE' }));
-      return worker.storeCall({ ...call, storePath: remotePathOf(call.storePath) });
+  useStoreRouting({
+    localPath: (location) => (isRemoteStorePath(location) ? undefined : location),
+    transport: {
+      call: (location, method, args) => {
+        const worker = remoteWorker(location);
+        if (!worker.alive) return Promise.reject(Object.assign(ioError(`${location}: ${worker.failure}`), { code: 'ERAINREMOTE' }));
+        return worker.storeCall({ location, method, args });
+      },
     },
   });
 }

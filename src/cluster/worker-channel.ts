@@ -5,15 +5,15 @@ import { preferBundle } from '../build/bundle-paths.js';
 import { ioError } from '../rain-error.js';
 import { shellQuote, type StoreLocation } from '../store/store-location.js';
 import { encodeFrame, FrameReader } from './frames.js';
-import { SHARED_STDOUT_FD } from './worker-tasks/output-turns.js';
+import { SHARED_STDOUT_FD } from './output-turns.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 /**
  * The heap grows by at most half between full collections, in the coordinator (cli/main.ts) and
  * in every worker. Reading every catalog record (verify, check, get -r) leaves garbage several
- * times the live set, and V8's default lets the heap grow up to 4x it: with this, peak RSS of a
- * rebuild of 100,000 files fell from 934 to 551 MiB in the coordinator and from 251 to 186 MiB
- * in a worker, at the same speed (PERFORMANCE.md, Memory).
+ * times the live set, and V8's default lets the heap grow up to 4x it: with this, the peak RSS of
+ * a rebuild of many files fell by two fifths in the coordinator and a quarter in a worker, at the
+ * same speed (docs/PERFORMANCE.md §6 has the figures).
  */
 export const HEAP_GROWING_FLAG = '--heap-growing-percent=50';
 

@@ -1,8 +1,9 @@
 import { ioError } from '../rain-error.js';
 import { isRemoteStorePath } from '../store/store-location.js';
+import type { FlushFailure } from '../dataset/dataset-context.js';
 import type { StoreAccess, WorkerRequest } from './protocol.js';
 import { remoteWorker } from './remote-stores.js';
-import { responsibleSlot } from './responsibility.js';
+import { responsibleSlot } from './agreement/responsibility.js';
 import { ForkChannel } from './worker-channel.js';
 import { WorkerHandle } from './worker-handle.js';
 
@@ -163,9 +164,17 @@ export class WorkerCluster {
     for (const coder of this.coders) if (coder.alive) coder.notify({ outputTurn: { stream, next, abandoned } });
   }
 
-  /** Asks every worker to make its renames durable (directory fsync) and release handles. */
-  async flush(): Promise<void> {
-    await Promise.all(this.workers.filter((w) => w.alive).map((w) => w.request({ op: 'flush' })));
+  /**
+   * Asks every worker to make what it wrote durable (each store's directory fsyncs) and release
+   * handles; returns the stores whose flush failed (slot -> why): what went there may not be durable.
+   */
+  async flush(): Promise<Map<number, string>> {
+    const failed = new Map<number, string>();
+    await Promise.all(this.workers.filter((w) => w.alive).map(async (w) => {
+      const reply = await w.request<{ failures: readonly FlushFailure[] }>({ op: 'flush' });
+      for (const failure of reply.failures) failed.set(failure.slot, failure.reason);
+    }));
+    return failed;
   }
 
   /** Stops the local workers; remote ones belong to the command's connections (remote-stores.ts). */

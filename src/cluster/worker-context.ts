@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import { createCodec, type ReedSolomonCodec } from '../codec/reed-solomon.js';
-import { DirectorySync } from '../store/durable-file.js';
+import type { DatasetContext, FlushFailure, StoreSlot } from '../dataset/dataset-context.js';
+import { describeStoreError } from '../rain-error.js';
+import type { Store } from '../store/store.js';
 import type { StoreAccess } from './protocol.js';
 
 /**
@@ -9,31 +11,43 @@ import type { StoreAccess } from './protocol.js';
  */
 const IN_FLIGHT_BUFFERS = 6;
 
-/** A worker's state across requests: which stores it may touch, open handles, codecs, buffers. */
-export class WorkerContext {
+/**
+ * A worker's state across requests: the pool's stores as Store objects with what this command may
+ * do with each, open handles, codecs, buffers. It is the data set algorithms' context.
+ */
+export class WorkerContext implements DatasetContext {
   readonly slot: number;
   readonly poolId: string;
-  readonly directorySync = new DirectorySync();
-  private readonly stores = new Map<number, StoreAccess>();
+  private readonly stores = new Map<number, StoreSlot>();
   private readonly codecs = new Map<string, ReedSolomonCodec>();
   private readonly descriptors = new Map<string, number>();
   private readonly freeBuffers: Buffer[] = [];
 
-  constructor(slot: number, poolId: string, stores: readonly StoreAccess[]) {
+  constructor(slot: number, poolId: string, access: readonly StoreAccess[], storeFor: (access: StoreAccess) => Store) {
     this.slot = slot;
     this.poolId = poolId;
-    for (const store of stores) this.stores.set(store.slot, store);
+    for (const a of access) {
+      this.stores.set(a.slot, { slot: a.slot, store: storeFor(a), readable: a.readable, writable: a.writable, ...(a.why === undefined ? {} : { why: a.why }) });
+    }
   }
 
-  /** Every store of the pool as this worker may use it. */
-  allStores(): StoreAccess[] {
-    return [...this.stores.values()];
-  }
-
-  store(slot: number): StoreAccess {
+  storeOf(slot: number): StoreSlot {
     const store = this.stores.get(slot);
     if (!store) throw new Error(`slot ${slot} is not in this pool's manifest`);
     return store;
+  }
+
+  slots(): number[] {
+    return [...this.stores.keys()];
+  }
+
+  /** Makes every block and record written through this worker's stores durable; the stores that failed, named. */
+  async flush(): Promise<FlushFailure[]> {
+    const failures: FlushFailure[] = [];
+    await Promise.all([...this.stores.values()].filter((s) => s.writable).map((s) => s.store.flush().catch((error: unknown) => {
+      failures.push({ slot: s.slot, reason: describeStoreError(error) });
+    })));
+    return failures;
   }
 
   codec(k: number, m: number): ReedSolomonCodec {

@@ -1,6 +1,7 @@
-import { ExitCode, RainError, ioError, type ExitCodeValue } from '../rain-error.js';
-import { carryError, executeStoreCall, rebuildError, type StoreCall } from '../store/store-router.js';
-import { WORKER_PROTOCOL_VERSION, type FromWorker, type OutputTurnGrant, type WorkerRequest } from './protocol.js';
+import { fromWire, ioError, toWire } from '../rain-error.js';
+import { storeAt } from '../store/store-set.js';
+import { callStore, isStoreMethod } from '../store/store.js';
+import { WORKER_PROTOCOL_VERSION, type FromWorker, type OutputTurnGrant, type StoreCall, type WorkerRequest } from './protocol.js';
 import { remoteTimeoutMs, type WorkerChannel } from './worker-channel.js';
 
 export { WORKER_NODE_FLAGS, workerScriptPath } from './worker-channel.js';
@@ -119,9 +120,9 @@ export class WorkerHandle {
     }
     if ('relayId' in message) {
       const relayId = message.relayId;
-      executeStoreCall(message.storeCall).then(
+      serveRelay(message.storeCall).then(
         (result) => this.channel.send({ relayId, ok: true, result }),
-        (error: unknown) => this.channel.send({ relayId, ok: false, error: carryError(error) }),
+        (error: unknown) => this.channel.send({ relayId, ok: false, error: toWire(error) }),
       );
       return;
     }
@@ -129,10 +130,7 @@ export class WorkerHandle {
       this.settle(message.id, message.result, undefined);
       return;
     }
-    const exitCode = Number(message.code);
-    const known = Object.values(ExitCode).includes(exitCode as ExitCodeValue);
-    const error = known ? new RainError(exitCode as ExitCodeValue, message.error) : rebuildError({ message: message.error, errno: message.code });
-    this.settle(message.id, undefined, error);
+    this.settle(message.id, undefined, fromWire(message.error));
   }
 
   private settle(id: number, value: unknown, error: Error | undefined): void {
@@ -165,4 +163,14 @@ export class WorkerHandle {
     this.channel.close();
     await gone;
   }
+}
+
+/**
+ * A worker asks for a call on a store it does not reach itself: the coordinator runs it on the
+ * Store its own routing gives for that location (a local directory here, or the store's worker
+ * on another host).
+ */
+function serveRelay(call: StoreCall): Promise<unknown> {
+  if (!isStoreMethod(call.method)) return Promise.reject(new Error(`unknown store method ${String(call.method)}`));
+  return callStore(storeAt(call.location), call.method, call.args);
 }

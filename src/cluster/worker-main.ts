@@ -1,19 +1,20 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { errnoCode, RainError } from '../rain-error.js';
-import '../store/all-store-functions.js';
+import { BlockListings, checkDataset } from '../dataset/check.js';
+import { decodeDataset } from '../dataset/decode.js';
+import { encodeDataset } from '../dataset/encode.js';
+import { fromWire, toWire } from '../rain-error.js';
+import { readFullyAt, writeFullyAt } from '../store/inline-io.js';
+import { LocalStore } from '../store/local-store.js';
 import { isRemoteStorePath } from '../store/store-location.js';
-import { executeStoreCall, rebuildError, setStoreRouting, type StoreCall } from '../store/store-router.js';
-import { WORKER_PROTOCOL_VERSION, type FromWorker, type StoreAccess, type ToWorker, type WorkerRequest } from './protocol.js';
+import { storeAt, useStoreRouting } from '../store/store-set.js';
+import { callStore, isStoreMethod, type Store } from '../store/store.js';
+import { InitMode } from './agreement/init-mode.js';
+import { faultPoint } from './fault-points.js';
+import { OutputTurns, SharedStdout } from './output-turns.js';
+import { WORKER_PROTOCOL_VERSION, type DecodeSink, type FromWorker, type StoreAccess, type StoreCall, type ToWorker, type WorkerRequest } from './protocol.js';
 import { openWorkerLink } from './worker-link.js';
 import { WorkerContext } from './worker-context.js';
-import { BlockListings, checkDataset } from './worker-tasks/check-dataset.js';
-import { decodeDataset } from './worker-tasks/decode-dataset.js';
-import { encodeDataset } from './worker-tasks/encode-dataset.js';
-import { InitMode } from './worker-tasks/init-mode.js';
-import { OutputTurns, SharedStdout } from './worker-tasks/output-turns.js';
-import { collectOlderBlocks, removeFileBlocks } from '../store/block-housekeeping.js';
-import { scanStore } from '../store/store-scan.js';
 
 /**
  * A store's worker process (M1, M11): started by the coordinator with fork(), one per store. It
@@ -21,32 +22,27 @@ import { scanStore } from '../store/store-scan.js';
  * it is responsible for. It exits when the coordinator's channel closes, so a killed `rain`
  * never leaves workers behind.
  *
- * Forked by a local coordinator it talks over IPC; started on another host by `rain remote-worker`
- * over ssh it talks in frames over stdin/stdout and reaches only its own store directly: every
- * other store's operations are relayed through the coordinator.
+ * Forked by a local coordinator it talks over IPC and opens every local store itself; started on
+ * another host by `rain remote-worker` over ssh it talks in frames over stdin/stdout, opens only
+ * its own store, and reaches every other through the coordinator (store/store-set.ts): /data/d1
+ * on the coordinator's host and /data/d1 here are different directories.
  */
 const link = openWorkerLink();
 const ownStorePath = argumentValue('--store');
+/** A remote worker's own store: what the coordinator's calls to it run on. */
+const ownStore = link.remote && ownStorePath !== undefined ? new LocalStore(ownStorePath) : undefined;
 const relayed = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
 let nextRelayId = 1;
 
-/**
- * A remote worker must never take another host's path for one of its own: /data/d1 on the
- * coordinator's host and /data/d1 here are different directories. So it sees every other store
- * under RELAY_PREFIX and reaches it only through the coordinator.
- */
-const RELAY_PREFIX = 'relay:';
-
-setStoreRouting({
-  isDirect: link.remote
-    ? (storePath) => ownStorePath !== undefined && storePath === ownStorePath
-    : (storePath) => !isRemoteStorePath(storePath),
-  forward: (storeCall: StoreCall) => new Promise((resolve, reject) => {
-    const relayId = nextRelayId++;
-    relayed.set(relayId, { resolve, reject });
-    const storePath = storeCall.storePath.startsWith(RELAY_PREFIX) ? storeCall.storePath.slice(RELAY_PREFIX.length) : storeCall.storePath;
-    link.send({ relayId, storeCall: { ...storeCall, storePath } });
-  }),
+useStoreRouting({
+  localPath: (location) => (link.remote || isRemoteStorePath(location) ? undefined : location),
+  transport: {
+    call: (location, method, args) => new Promise((resolve, reject) => {
+      const relayId = nextRelayId++;
+      relayed.set(relayId, { resolve, reject });
+      link.send({ relayId, storeCall: { location, method, args } });
+    }),
+  },
 });
 
 function rainVersion(): string {
@@ -62,11 +58,11 @@ function argumentValue(flag: string): string | undefined {
   return at >= 0 ? process.argv[at + 1] : undefined;
 }
 
-/** A remote worker names its own store by its path on this host; the coordinator knows it by URL. */
-function localView(stores: readonly StoreAccess[], slot: number): StoreAccess[] {
-  if (!link.remote || ownStorePath === undefined) return [...stores];
-  return stores.map((s) => (s.slot === slot ? { ...s, path: ownStorePath } : { ...s, path: `${RELAY_PREFIX}${s.path}` }));
+/** The Store object for a store of the pool: this host's own one, or as the process's routing reaches it. */
+function storeFor(access: StoreAccess, ownSlot: number): Store {
+  return ownStore && access.slot === ownSlot ? ownStore : storeAt(access.path);
 }
+
 let context: WorkerContext | undefined;
 const listings = new BlockListings();
 const initMode = new InitMode();
@@ -83,30 +79,50 @@ function requireContext(): WorkerContext {
   return context;
 }
 
+/** This worker's own store (its slot's). */
+function own(): Store {
+  const ctx = requireContext();
+  return ctx.storeOf(ctx.slot).store;
+}
+
 async function handle(request: WorkerRequest): Promise<unknown> {
   switch (request.op) {
-    case 'open':
-      context = new WorkerContext(request.slot, request.poolId, localView(request.stores, request.slot));
+    case 'open': {
+      context = new WorkerContext(request.slot, request.poolId, request.stores, (access) => storeFor(access, request.slot));
       initMode.leave();
       listings.forget();
-      process.title = request.slot >= 0 ? `rain-worker slot=${request.slot} ${context.store(request.slot).path}` : 'rain-worker coder';
+      process.title = request.slot >= 0 ? `rain-worker slot=${request.slot} ${context.storeOf(request.slot).store.location}` : 'rain-worker coder';
       return { pid: process.pid };
-    case 'encode':
-      return encodeDataset(requireActive(), request.ref, request.sourcePath);
-    case 'decode':
+    }
+    case 'encode': {
+      const ctx = requireActive();
+      const source = ctx.descriptor(request.sourcePath, 'r');
+      const result = await encodeDataset(ctx, request.ref, (into, length, position) => readFullyAt(source, into, 0, length, position));
+      await faultPoint('worker-encoded', ctx.slot);
+      return result;
+    }
+    case 'decode': {
       if (link.remote) throw new Error('a remote worker cannot write the coordinator\'s files or output');
-      return decodeDataset(requireActive(), request.ref, request.sink, stdout);
+      const ctx = requireActive();
+      const decoded = await decodeDataset(ctx, request.ref);
+      try {
+        await writeDecoded(ctx, request.sink, decoded.bytes, decoded.fileOffsetBytes, request.ref.datasetIndex);
+      } finally {
+        decoded.release();
+      }
+      return decoded.result;
+    }
     case 'check':
       return checkDataset(requireContext(), request.ref, { repair: request.repair, collectOlder: request.repair }, listings);
     case 'flush': {
       const ctx = requireContext();
-      await ctx.directorySync.flush();
+      const failures = await ctx.flush();
       ctx.closeDescriptors();
       listings.forget();
-      return { flushed: true };
+      return { failures };
     }
     case 'scan':
-      return scanStore(requireContext().store(requireContext().slot).path, { detailed: request.detailed === true, repairLayout: request.repairLayout === true });
+      return own().scan({ detailed: request.detailed === true, repairLayout: request.repairLayout === true });
     case 'init-enter':
       return initMode.enter(requireContext(), request.epoch, request.membership);
     case 'init-register':
@@ -122,21 +138,36 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       initMode.leave();
       return { left: true };
     case 'collect-older':
-      return collectOlderBlocks(requireContext().store(requireContext().slot).path, request.fileId, request.sequence, request.datasetSequences);
+      return own().collectOlderBlocks(request.fileId, request.sequence, request.datasetSequences);
     case 'remove-blocks':
-      return removeFileBlocks(requireContext().store(requireContext().slot).path, request.fileId, request.sequence, request.which);
+      return own().removeFileBlocks(request.fileId, request.sequence, request.which);
   }
+}
+
+/**
+ * The bytes go straight into the destination file at their offset, or onto the coordinator's
+ * standard output (which this worker holds too) in their turn: never through the coordinator.
+ */
+async function writeDecoded(ctx: WorkerContext, sink: DecodeSink, bytes: Buffer, fileOffsetBytes: number, datasetIndex: number): Promise<void> {
+  if (sink.kind === 'file') {
+    await writeFullyAt(ctx.descriptor(sink.path, 'r+'), bytes, 0, bytes.length, fileOffsetBytes);
+    return;
+  }
+  await stdout.turns.wait(sink.stream, datasetIndex);
+  await stdout.shared.write(bytes);
+}
+
+/** A call the coordinator sends to this worker's own store (a worker on the store's host). */
+function serveStoreCall(call: StoreCall): Promise<unknown> {
+  if (!ownStore) return Promise.reject(new Error('only a worker on a store\'s own host serves store calls'));
+  if (!isStoreMethod(call.method)) return Promise.reject(new Error(`unknown store method ${String(call.method)} (rain versions differ between hosts?)`));
+  return callStore(ownStore, call.method, call.args);
 }
 
 function answer(id: number, work: Promise<unknown>): void {
   work.then(
     (result) => link.send({ id, ok: true, result }),
-    (error: unknown) => link.send({
-      id,
-      ok: false,
-      error: error instanceof Error ? error.message : String(error),
-      code: error instanceof RainError ? String(error.exitCode) : errnoCode(error),
-    }),
+    (error: unknown) => link.send({ id, ok: false, error: toWire(error) }),
   );
 }
 
@@ -151,11 +182,11 @@ link.onMessage((message: ToWorker) => {
     relayed.delete(message.relayId);
     if (!waiter) return;
     if (message.ok) waiter.resolve(message.result);
-    else waiter.reject(rebuildError(message.error));
+    else waiter.reject(fromWire(message.error));
     return;
   }
   if ('storeCall' in message) {
-    answer(message.id, executeStoreCall(message.storeCall));
+    answer(message.id, serveStoreCall(message.storeCall));
     return;
   }
   answer(message.id, handle(message.request));

@@ -2,7 +2,8 @@ import { crc32 } from 'node:zlib';
 
 /**
  * CRC-32 (IEEE 802.3, the zlib/PNG polynomial) of a byte range. Chosen for blocks because zlib's
- * implementation runs at ~5 GB/s here, and it detects every burst error up to 32 bits, which is
+ * implementation is the fastest hash measured here (docs/FORMAT.md §5 gives the figures), and it
+ * detects every burst error up to 32 bits, which is
  * what torn sectors and bit rot look like; it is not a defence against a malicious writer.
  */
 export function crc32Of(bytes: Uint8Array, initial = 0): number {

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { newestRecord, type CatalogRecord } from '../format/catalog-record.js';
-import { DirectorySync } from '../store/durable-file.js';
-import { listRecordVersions, listRecordVersionsOf, removeCatalogRecord, scanCatalog, writeCatalogRecord, type CatalogScan } from '../store/catalog-files.js';
+import { describeStoreError } from '../rain-error.js';
+import type { CatalogScan } from '../store/catalog-files.js';
+import { storeAt } from '../store/store-set.js';
 import { nameHash, parseCatalogFileName } from '../store/store-layout.js';
-import { isDirectStore } from '../store/store-router.js';
 import { forEachBounded } from './for-each-bounded.js';
 
 /** The current state of every name: what commands that read or write files need. */
@@ -74,8 +74,8 @@ async function foldCatalogs(
     own[index] = sequences;
   };
   const scanOf = (storePath: string, known?: ReadonlyMap<string, bigint>): Promise<CatalogScan | undefined> =>
-    scanCatalog(storePath, options.only, known).catch(() => undefined);
-  const remote = storePaths.map((storePath) => (isDirectStore(storePath) ? undefined : scanOf(storePath)));
+    storeAt(storePath).scanCatalog(options.only, known).catch(() => undefined);
+  const remote = storePaths.map((storePath) => (storeAt(storePath).remote ? scanOf(storePath) : undefined));
   for (let i = 0; i < storePaths.length; i++) {
     if (!remote[i]) fold(i, await scanOf(storePaths[i], held));
   }
@@ -126,21 +126,21 @@ export async function commitRecords(
 ): Promise<{ written: number; errors: string[] }[]> {
   const outcomes = records.map(() => ({ written: 0, errors: [] as string[] }));
   await Promise.all(storePaths.map(async (storePath) => {
-    const sync = new DirectorySync();
+    const store = storeAt(storePath);
     const took: number[] = [];
     await forEachBounded(records, RECORDS_IN_FLIGHT_PER_STORE, async (record, i) => {
       try {
-        await writeCatalogRecord(storePath, record, sync);
+        await store.writeCatalogRecord(record);
         took.push(i);
       } catch (error) {
-        outcomes[i].errors.push(`${storePath}: ${error instanceof Error ? error.message : String(error)}`);
+        outcomes[i].errors.push(`${storePath}: ${describeStoreError(error)}`);
       }
     });
     try {
-      await sync.flush();
+      await store.flush();
       for (const i of took) outcomes[i].written++;
     } catch (error) {
-      for (const i of took) outcomes[i].errors.push(`${storePath}: ${error instanceof Error ? error.message : String(error)}`);
+      for (const i of took) outcomes[i].errors.push(`${storePath}: ${describeStoreError(error)}`);
     }
   }));
   return outcomes;
@@ -157,12 +157,13 @@ export async function dropOlderRecordsOf(storePaths: readonly string[], newest: 
   const names = newest.map((n) => n.name);
   const keep = new Map(newest.map((n) => [n.name, n.sequence]));
   await Promise.all(storePaths.map(async (storePath) => {
-    const versions = await listRecordVersionsOf(storePath, names).catch(() => new Map<string, bigint[]>());
+    const store = storeAt(storePath);
+    const versions = await store.listRecordVersionsOf(names).catch(() => new Map<string, bigint[]>());
     for (const [name, sequences] of versions) {
       const current = keep.get(name);
       if (current === undefined) continue;
       for (const older of sequences) {
-        if (older < current) await removeCatalogRecord(storePath, name, older).catch(() => undefined);
+        if (older < current) await store.removeCatalogRecord(name, older).catch(() => undefined);
       }
     }
   }));
@@ -184,17 +185,17 @@ export async function refreshCatalogCopies(
   for (const storePath of writablePaths) {
     try {
       const index = readablePaths.indexOf(storePath);
-      const ownNewest = (index >= 0 ? own[index] : undefined) ?? newestSequences(await scanCatalog(storePath));
-      const sync = new DirectorySync();
+      const store = storeAt(storePath);
+      const ownNewest = (index >= 0 ? own[index] : undefined) ?? newestSequences(await store.scanCatalog());
       const copiedHere: string[] = [];
       for (const record of view.records.values()) {
         const have = ownNewest.get(record.name);
         if (have !== undefined && have >= record.sequence) continue;
-        await writeCatalogRecord(storePath, record, sync);
+        await store.writeCatalogRecord(record);
         copiedHere.push(record.name);
         written++;
       }
-      await sync.flush();
+      await store.flush();
       for (const name of copiedHere) copies.set(name, (copies.get(name) ?? 0) + 1);
     } catch {
       // This store went away mid-way; it stays behind and the next check brings it up to date.
@@ -220,8 +221,9 @@ export async function collectTombstones(allStorePaths: readonly string[], known?
   for (const record of view.records.values()) {
     if (!record.deleted || view.copies.get(record.name) !== allStorePaths.length || keepFileIds.has(record.fileId)) continue;
     await Promise.all(allStorePaths.map(async (storePath) => {
-      for (const sequence of await listRecordVersions(storePath, record.name)) {
-        if (sequence <= record.sequence) await removeCatalogRecord(storePath, record.name, sequence);
+      const store = storeAt(storePath);
+      for (const sequence of await store.listRecordVersions(record.name)) {
+        if (sequence <= record.sequence) await store.removeCatalogRecord(record.name, sequence);
       }
     }));
     collected++;

@@ -1,11 +1,11 @@
-import { emptyHealth, foldCheckResult, settleState, type FileHealth } from '../cluster/file-health.js';
+import { emptyHealth, foldCheckResult, settleState, type FileHealth } from '../dataset/file-health.js';
 import type { CheckResult } from '../cluster/protocol.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import { readNewestRecords } from './catalog.js';
 import type { PoolSession } from './pool-session.js';
 import { isSuperseded } from './read-retry.js';
 
-export type { FileHealth, FileState } from '../cluster/file-health.js';
+export type { FileHealth, FileState } from '../dataset/file-health.js';
 
 /**
  * Runs the consistency check of every data set of `records` on its responsible worker and folds

@@ -1,10 +1,10 @@
-import type { PlanContents } from '../cluster/init-coordinator.js';
+import type { PlanContents } from '../cluster/agreement/init-coordinator.js';
 import { plannedFile, type StoreScan, type UncommittedVersion } from '../cluster/protocol.js';
 import { staleAfterMs } from '../cluster/timing.js';
 import type { WorkerCluster } from '../cluster/worker-cluster.js';
 import { datasetSequence, type CatalogRecord } from '../format/catalog-record.js';
 import { placeDataset } from '../format/placement.js';
-import { readIntents } from '../store/writer-intents.js';
+import { storeAt } from '../store/store-set.js';
 import { liveRecords, readNewestRecords } from './catalog.js';
 import { liveReadNames } from './writer-heartbeat.js';
 
@@ -74,7 +74,7 @@ export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly 
   const liveVersions = new Set<string>();
   const freshAfter = Date.now() - staleAfterMs();
   for (const storePath of readablePaths) {
-    for (const intent of await readIntents(storePath).catch(() => [])) {
+    for (const intent of await storeAt(storePath).readWriterIntents().catch(() => [])) {
       if (intent.at < freshAfter) continue;
       for (const v of intent.versions) liveVersions.add(`${v.fileId}@${v.sequence}`);
     }

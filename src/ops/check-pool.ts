@@ -1,12 +1,9 @@
-import { runInitialization, type InitializationResult } from '../cluster/init-coordinator.js';
+import { runInitialization, type InitializationResult } from '../cluster/agreement/init-coordinator.js';
 import { staleAfterMs, waitForActiveMs } from '../cluster/timing.js';
 import type { Manifest } from '../format/manifest.js';
-import { ExitCode, ioError, type ExitCodeValue } from '../rain-error.js';
-import { claimSilenceMs, highestClaim } from '../store/epoch-files.js';
+import { ioError } from '../rain-error.js';
 import { collectTombstones, readNewestRecords, refreshCatalogCopies } from './catalog.js';
-import { removeStaleTempFiles } from '../store/durable-file.js';
-import { removeDeadIntents } from '../store/writer-intents.js';
-import { writeStoreIdentity } from '../store/store-metadata.js';
+import { storeAt } from '../store/store-set.js';
 
 /** Temp files untouched this long are leftovers of killed commands. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
@@ -26,7 +23,8 @@ export interface CheckReport extends InitializationResult {
   readonly poolName: string;
   readonly storeProblems: string[];
   readonly verdict: 'healthy' | 'degraded' | 'lost';
-  readonly exitCode: ExitCodeValue;
+  /** Something was repaired, rolled forward or back, or refreshed (the pool may be healthy now, but it was not). */
+  readonly changed: boolean;
   /** Set when another coordinator held the epoch: its result is reported instead of running twice. */
   readonly ranBy?: string;
 }
@@ -69,7 +67,7 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
         const repairs: string[] = pool.manifestProblems.filter((p) => !p.includes('identity file')).map((problem) => `manifest refreshed: ${problem}`);
         for (const store of pool.stores) {
           if (!store.identityDamaged || store.condition !== 'online') continue;
-          await writeStoreIdentity(store.path, { poolId: manifest.poolId, storeId: store.storeId, slot: store.slot })
+          await storeAt(store.path).writeIdentity({ poolId: manifest.poolId, storeId: store.storeId, slot: store.slot })
             .then(() => repairs.push(`store ${store.slot} (${store.path}): identity file rewritten (it was damaged: ${store.identityDamaged})`))
             .catch(() => undefined);
         }
@@ -77,10 +75,10 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
         const { written: copied, view } = await refreshCatalogCopies(readablePaths, writablePaths);
         if (copied > 0) repairs.push(`${copied} catalog record copies written to stores that lacked them`);
         let temps = 0;
-        for (const storePath of writablePaths) temps += await removeStaleTempFiles(storePath, STALE_TEMP_MS).catch(() => 0);
+        for (const storePath of writablePaths) temps += await storeAt(storePath).removeStaleTempFiles(STALE_TEMP_MS).catch(() => 0);
         if (temps > 0) housekeeping.push(`${temps} temporary files left by killed commands removed`);
         let intents = 0;
-        for (const storePath of writablePaths) intents += await removeDeadIntents(storePath, STALE_TEMP_MS).catch(() => 0);
+        for (const storePath of writablePaths) intents += await storeAt(storePath).removeDeadIntents(STALE_TEMP_MS).catch(() => 0);
         if (intents > 0) housekeeping.push(`${intents} writer announcements of killed commands removed`);
         if (access.every((s) => s.writable)) {
           // A tombstone goes only once no store holds blocks of its file any more (those the scans
@@ -120,7 +118,7 @@ async function waitForEpoch(pool: OpenPool, epoch: number): Promise<OpenPool | u
   for (;;) {
     const now = await openPool(anchor);
     if (now.manifest.epoch >= epoch) return now;
-    const ages = await Promise.all(now.stores.filter((s) => s.condition === 'online').map((s) => claimSilenceMs(s.path, epoch).catch(() => undefined)));
+    const ages = await Promise.all(now.stores.filter((s) => s.condition === 'online').map((s) => storeAt(s.path).claimSilenceMs(epoch).catch(() => undefined)));
     const freshest = Math.min(...ages.map((a) => a ?? Number.POSITIVE_INFINITY));
     if (freshest > staleAfterMs()) return undefined;
     if (Date.now() > deadline) throw ioError(`another check (epoch ${epoch}) is still running after ${Math.round(waitForActiveMs() / 1000)} s; try again later`);
@@ -144,8 +142,7 @@ function summarise(pool: OpenPool, result: InitializationResult): CheckReport {
   const changed = result.lastCheck.repairedBlocks > 0 || result.actions.length > 0
     || result.versionReports.some((v) => v.outcome === 'rolled-forward' || v.outcome === 'rolled-back');
   const verdict = lost ? 'lost' : degraded ? 'degraded' : 'healthy';
-  const exitCode = lost ? ExitCode.dataLost : degraded || changed ? ExitCode.repairable : ExitCode.ok;
-  return { ...result, poolName: pool.manifest.name, storeProblems, verdict, exitCode };
+  return { ...result, poolName: pool.manifest.name, storeProblems, verdict, changed };
 }
 
 /** The newest epoch claimed on any reachable store, and whether its claimant still beats. */
@@ -153,9 +150,9 @@ export async function pendingInitialization(pool: OpenPool): Promise<{ epoch: nu
   const online = pool.stores.filter((s) => s.condition === 'online' || s.condition === 'read-only');
   let claimed = 0;
   // A store whose epochs/ cannot be read is one failed store: the others tell the state.
-  for (const store of online) claimed = Math.max(claimed, await highestClaim(store.path).then((c) => c.highest, () => 0));
+  for (const store of online) claimed = Math.max(claimed, await storeAt(store.path).highestClaim().then((c) => c.highest, () => 0));
   if (claimed <= pool.manifest.epoch) return undefined;
-  const ages = await Promise.all(online.map((s) => claimSilenceMs(s.path, claimed).catch(() => undefined)));
+  const ages = await Promise.all(online.map((s) => storeAt(s.path).claimSilenceMs(claimed).catch(() => undefined)));
   const freshest = Math.min(...ages.map((a) => a ?? Number.POSITIVE_INFINITY));
   return { epoch: claimed, alive: freshest <= staleAfterMs() };
 }

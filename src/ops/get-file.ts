@@ -4,7 +4,7 @@ import { faultPoint } from '../cluster/fault-points.js';
 import type { DecodeResult } from '../cluster/protocol.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import { checkFileName } from '../format/file-name.js';
-import { describeError, errnoCode, ExitCode, ioError, RainError, usageError } from '../rain-error.js';
+import { describeError, errnoCode, ioError, OperationalError, RainError, usageError } from '../rain-error.js';
 import { readNewestRecords } from './catalog.js';
 import { decodeTasks, DecodeTally, type BadBlock } from './decode-tasks.js';
 import { PartFile } from './part-file.js';
@@ -78,9 +78,9 @@ async function readNewest(session: PoolSession, options: GetOptions): Promise<Ge
 }
 
 /** Bytes already went to standard output: the read cannot start over without mixing versions. */
-class PartialOutputError extends RainError {
+class PartialOutputError extends OperationalError {
   constructor(readonly cause: unknown) {
-    super(ExitCode.ioFailure, 'partial output');
+    super('partial output');
   }
 }
 

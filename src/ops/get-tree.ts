@@ -6,7 +6,7 @@ import type { DatasetTask } from '../cluster/worker-cluster.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import { datasetExtent } from '../format/dataset-geometry.js';
 import { checkFileName } from '../format/file-name.js';
-import { describeError, errnoCode, ExitCode, ioError, RainError, usageError, type ExitCodeValue } from '../rain-error.js';
+import { DataLostError, describeError, errnoCode, ioError, RainError, usageError } from '../rain-error.js';
 import { DirectorySync } from '../store/durable-file.js';
 import { liveRecords, readNewestRecords, unaccountedFiles } from './catalog.js';
 import { decodeTasks, DecodeTally } from './decode-tasks.js';
@@ -74,13 +74,6 @@ export function treePrefix(given: string): string {
 
 export function isUnderPrefix(name: string, prefix: string): boolean {
   return prefix === '' || name === prefix || name.startsWith(`${prefix}/`);
-}
-
-/** The worst outcome decides: a lost file is 2, a file read around bad blocks is 1. */
-export function treeExitCode(report: TreeGetReport): ExitCodeValue {
-  if (report.files.some((f) => f.outcome === 'lost')) return ExitCode.dataLost;
-  if (report.files.some((f) => f.reconstructedDatasets > 0)) return ExitCode.repairable;
-  return ExitCode.ok;
 }
 
 /**
@@ -241,7 +234,7 @@ class TreeWriter {
 
   /** A lost data set costs its file only; anything else (a worker gone, a full disk) stops the run. */
   private failed(file: TreeFile, error: unknown): void {
-    if (!(error instanceof RainError) || error.exitCode !== ExitCode.dataLost) throw error;
+    if (!(error instanceof DataLostError)) throw error;
     file.lost ??= error;
   }
 

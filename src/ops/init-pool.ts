@@ -5,9 +5,8 @@ import { describeError, errnoCode, ioError, usageError } from '../rain-error.js'
 import { notice } from './notices.js';
 import { registerPool } from '../store/pool-registry.js';
 import { isRemoteStorePath, parseStoreLocation } from '../store/store-location.js';
-import { probeDirectory, removeStoreMarkers, type DirectoryProbe } from '../store/store-probe.js';
-import { publishStoreIdentity, writeManifest } from '../store/store-metadata.js';
-import { prepareIntentDirectories } from '../store/writer-intents.js';
+import type { DirectoryProbe } from '../store/store-probe.js';
+import { storeAt } from '../store/store-set.js';
 
 export interface InitOptions {
   readonly k: number;
@@ -53,19 +52,19 @@ export async function initPool(options: InitOptions): Promise<Manifest> {
   try {
     for (const store of manifest.stores) {
       try {
-        await publishStoreIdentity(store.path, { poolId, storeId: store.storeId, slot: store.slot });
+        await storeAt(store.path).publishIdentity({ poolId, storeId: store.storeId, slot: store.slot });
       } catch (error) {
         if (errnoCode(error) === 'EEXIST') throw usageError(`${store.path} already holds a rain store; use another directory or the existing pool`);
         throw ioError(`cannot write to ${store.path}: ${describeError(error)}`);
       }
       claimed.push(store.path);
-      await writeManifest(store.path, manifest);
+      await storeAt(store.path).writeManifest(manifest);
     }
   } catch (error) {
-    for (const storePath of claimed) await removeStoreMarkers(storePath).catch(() => undefined);
+    for (const storePath of claimed) await storeAt(storePath).removeMarkers().catch(() => undefined);
     throw error;
   }
-  for (const store of manifest.stores) await prepareIntentDirectories(store.path).catch(() => undefined);
+  for (const store of manifest.stores) await storeAt(store.path).prepareIntentDirectories().catch(() => undefined);
   await registerPool({ name: manifest.name, poolId, storePaths }).catch(() => undefined);
   return manifest;
 }
@@ -79,7 +78,7 @@ export function resolveStorePath(given: string): string {
 
 async function probeForInit(storePath: string): Promise<DirectoryProbe> {
   try {
-    return await probeDirectory(storePath, { writeProbe: true });
+    return await storeAt(storePath).probe({ writeProbe: true });
   } catch (error) {
     throw ioError(`${storePath}: ${describeError(error)}`);
   }

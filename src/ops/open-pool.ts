@@ -2,16 +2,16 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Manifest, StoreEntry } from '../format/manifest.js';
 import type { StoreAccess } from '../cluster/protocol.js';
-import { errnoWords, ioError, usageError } from '../rain-error.js';
+import { describeError, errnoWords, ioError, usageError } from '../rain-error.js';
 import { findRegisteredPool } from '../store/pool-registry.js';
 import { isRemoteStorePath, parseStoreLocation } from '../store/store-location.js';
-import { readManifest as readManifestAnywhere, readStoreIdentity, type MetadataRead } from '../store/store-metadata.js';
-import { probeDirectory } from '../store/store-probe.js';
+import type { MetadataRead } from '../store/store-metadata.js';
+import { storeAt } from '../store/store-set.js';
 
 /** A store on a host that cannot be reached has no readable manifest; that is not a crash. */
 async function readManifest(storePath: string): Promise<MetadataRead<Manifest>> {
   try {
-    return await readManifestAnywhere(storePath);
+    return await storeAt(storePath).readManifest();
   } catch (error) {
     return { status: 'unreachable', reason: error instanceof Error ? error.message : String(error) };
   }
@@ -108,7 +108,7 @@ async function candidateStorePaths(given: string): Promise<{ paths: string[]; po
 async function inspectStore(manifest: Manifest, entry: StoreEntry): Promise<StoreState> {
   let probe;
   try {
-    probe = await probeDirectory(entry.path, { writeProbe: false });
+    probe = await storeAt(entry.path).probe({ writeProbe: false });
   } catch (error) {
     // An ssh store whose host is down, refuses us or has no rain: unreachable, like an unmounted disk.
     return { ...entry, condition: 'unreadable', detail: error instanceof Error ? error.message : String(error) };
@@ -117,7 +117,7 @@ async function inspectStore(manifest: Manifest, entry: StoreEntry): Promise<Stor
     return { ...entry, condition: probe.error === 'ENOENT' ? 'missing' : 'unreadable', detail: probe.error === 'ENOENT' ? 'directory not found' : errnoWords(probe.error) ?? probe.error };
   }
   if (!probe.isDirectory) return { ...entry, condition: 'unreadable', detail: 'not a directory' };
-  const identity = await readStoreIdentity(entry.path);
+  const identity = await storeAt(entry.path).readIdentity().catch((error: unknown) => ({ status: 'unreachable' as const, reason: describeError(error) }));
   const manifestRead = await readManifest(entry.path);
   const manifestEpoch = manifestRead.status === 'ok' && manifestRead.value.poolId === manifest.poolId ? manifestRead.value.epoch : undefined;
   if (identity.status === 'absent') return { ...entry, condition: 'empty', detail: 'no rain store here (emptied or re-created)' };

@@ -1,4 +1,3 @@
-import { ExitCode, type ExitCodeValue } from '../rain-error.js';
 import { liveRecords, readNewestRecords } from './catalog.js';
 import { isReadable } from './list-files.js';
 import { pendingInitialization } from './check-pool.js';
@@ -25,7 +24,6 @@ export interface PoolStatus {
   readonly storedBytes: number;
   readonly problems: string[];
   readonly health: 'healthy' | 'degraded' | 'unavailable';
-  readonly exitCode: ExitCodeValue;
 }
 
 /** Stores, space and health from metadata alone: fast enough for a prompt or a monitoring probe. */
@@ -52,6 +50,5 @@ export async function poolStatus(options: { pool?: string }): Promise<PoolStatus
     poolName: pool.manifest.name, poolId: pool.manifest.poolId, k: pool.manifest.k, m: pool.manifest.m,
     blockSizeBytes: pool.manifest.blockSizeBytes, epoch: pool.manifest.epoch, stores,
     fileCount: records.length, storedBytes: records.reduce((sum, r) => sum + r.fileSizeBytes, 0), problems, health,
-    exitCode: health === 'unavailable' ? ExitCode.dataLost : health === 'degraded' ? ExitCode.repairable : ExitCode.ok,
   };
 }

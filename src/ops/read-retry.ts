@@ -1,5 +1,5 @@
 import type { CatalogRecord } from '../format/catalog-record.js';
-import { ExitCode, RainError } from '../rain-error.js';
+import { DataLostError } from '../rain-error.js';
 
 /**
  * A concurrent put may commit a newer version of a file and collect the blocks a read is using;
@@ -10,7 +10,7 @@ export const READ_ATTEMPTS = 3;
 
 /** Worth a catalog look: a data-lost failure with attempts left. */
 export function mayBeSuperseded(error: unknown, attempt: number): boolean {
-  return error instanceof RainError && error.exitCode === ExitCode.dataLost && attempt < READ_ATTEMPTS;
+  return error instanceof DataLostError && attempt < READ_ATTEMPTS;
 }
 
 /** The catalog now holds another version of the file than the one read (or none). */

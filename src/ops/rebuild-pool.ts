@@ -1,10 +1,7 @@
 import type { Manifest, StoreEntry } from '../format/manifest.js';
 import { newId } from '../format/ids.js';
 import { describeError, ioError, usageError } from '../rain-error.js';
-import { probeDirectory } from '../store/store-probe.js';
-import { writeStoreIdentity } from '../store/store-metadata.js';
-import { listFileBlocks, readBlockHeader } from '../store/block-files.js';
-import { scanStore } from '../store/store-scan.js';
+import { storeAt } from '../store/store-set.js';
 import { registerPool } from '../store/pool-registry.js';
 import { checkPool, type CheckReport } from './check-pool.js';
 import { resolveStorePath } from './init-pool.js';
@@ -37,27 +34,27 @@ export async function rebuildPool(options: RebuildOptions): Promise<RebuildRepor
   for (const store of pool.stores) {
     if (manifest?.stores.every((s) => s.path !== store.path)) continue;
     if (store.condition === 'empty') {
-      await writeStoreIdentity(store.path, { poolId: pool.manifest.poolId, storeId: store.storeId, slot: store.slot });
+      await storeAt(store.path).writeIdentity({ poolId: pool.manifest.poolId, storeId: store.storeId, slot: store.slot });
       rebuildActions.push(`store ${store.slot} (${store.path}) was empty: re-created`);
     } else if (store.condition === 'unreadable' && store.identityDamaged && await holdsBlocksOf(store.path, pool.manifest.poolId)) {
       // Its identity file is damaged and its manifest too, but its blocks name this pool: it is
       // this slot's store (placement never moves a block to another slot), so its identity comes back.
-      await writeStoreIdentity(store.path, { poolId: pool.manifest.poolId, storeId: store.storeId, slot: store.slot });
+      await storeAt(store.path).writeIdentity({ poolId: pool.manifest.poolId, storeId: store.storeId, slot: store.slot });
       rebuildActions.push(`store ${store.slot} (${store.path}): identity file rewritten (it was damaged: ${store.identityDamaged}; its blocks belong to this pool)`);
     }
   }
   const reopened = await openPool(pool.stores.find((s) => s.condition === 'online')?.path ?? options.pool);
   const report = await checkPool({ pool: options.pool, openedPool: reopened, manifest, repair: true, onPhase: options.onPhase });
-  const exitCode = report.exitCode === 0 && rebuildActions.length > 0 ? 1 : report.exitCode;
-  return { ...report, exitCode, rebuildActions };
+  return { ...report, changed: report.changed || rebuildActions.length > 0, rebuildActions };
 }
 
 /** True when a block of the store (the first one found) carries this pool's id in its checked header. */
 async function holdsBlocksOf(storePath: string, poolId: string): Promise<boolean> {
-  const scan = await scanStore(storePath, { detailed: false, repairLayout: false }).catch(() => undefined);
+  const store = storeAt(storePath);
+  const scan = await store.scan({ detailed: false, repairLayout: false }).catch(() => undefined);
   for (const fileId of (scan?.fileIds ?? []).slice(0, 8)) {
-    for (const key of (await listFileBlocks(storePath, fileId).catch(() => [])).slice(0, 1)) {
-      const header = await readBlockHeader(storePath, fileId, key).catch(() => undefined);
+    for (const key of (await store.listFileBlocks(fileId).catch(() => [])).slice(0, 1)) {
+      const header = await store.readBlockHeader(fileId, key).catch(() => undefined);
       if (header) return header.poolId === poolId;
     }
   }
@@ -88,7 +85,7 @@ async function replaceStores(pool: OpenPool, replacements: readonly string[], ac
   let stores: StoreEntry[] = [...pool.manifest.stores];
   for (const step of plan) {
     const storeId = newId();
-    await writeStoreIdentity(step.newPath, { poolId: pool.manifest.poolId, storeId, slot: step.slot });
+    await storeAt(step.newPath).writeIdentity({ poolId: pool.manifest.poolId, storeId, slot: step.slot });
     stores = stores.map((s) => (s.slot === step.slot ? { slot: s.slot, storeId, path: step.newPath } : s));
     actions.push(`store ${step.slot}: ${step.oldPath} replaced by ${step.newPath}`);
   }
@@ -99,7 +96,7 @@ async function replaceStores(pool: OpenPool, replacements: readonly string[], ac
 async function checkNewStoreDirectory(dir: string): Promise<void> {
   let probe;
   try {
-    probe = await probeDirectory(dir, { writeProbe: false });
+    probe = await storeAt(dir).probe({ writeProbe: false });
   } catch (error) {
     throw ioError(`--replace: ${dir}: ${describeError(error)}`);
   }

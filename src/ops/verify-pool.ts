@@ -1,4 +1,4 @@
-import { ExitCode, usageError, type ExitCodeValue } from '../rain-error.js';
+import { usageError } from '../rain-error.js';
 import { checkFileName } from '../format/file-name.js';
 import { liveRecords, readCatalog } from './catalog.js';
 import { checkFiles, type FileHealth } from './check-files.js';
@@ -15,7 +15,6 @@ export interface PoolHealthReport {
   /** Block directories of files no catalog record names (an interrupted put). */
   readonly orphanFiles: number;
   readonly verdict: 'healthy' | 'degraded' | 'lost';
-  readonly exitCode: ExitCodeValue;
 }
 
 export interface VerifyOptions {
@@ -79,6 +78,5 @@ export function summarise(pool: OpenPool, files: FileHealth[], metadataProblems:
   const lost = files.some((f) => f.state === 'lost');
   const degraded = files.some((f) => f.state === 'degraded') || storeProblems.length > 0 || metadataProblems.length > 0;
   const verdict = lost ? 'lost' : degraded ? 'degraded' : 'healthy';
-  const exitCode = lost ? ExitCode.dataLost : degraded ? ExitCode.repairable : ExitCode.ok;
-  return { poolName: pool.manifest.name, files, storeProblems, metadataProblems, orphanFiles, verdict, exitCode };
+  return { poolName: pool.manifest.name, files, storeProblems, metadataProblems, orphanFiles, verdict };
 }

@@ -64,7 +64,8 @@ export async function writeVersions(
         progress(Math.min(p.record.fileSizeBytes - d * manifest.k * manifest.blockSizeBytes, manifest.k * manifest.blockSizeBytes));
       },
     }))));
-    await session.cluster.flush();
+    const notDurable = await session.cluster.flush();
+    if (notDurable.size > 0) discountNotDurable(session, planned, results, notDurable);
     await faultPoint('put-blocks-written');
   } catch (error) {
     await undoBlocks(session, planned.map((p) => p.record));
@@ -126,6 +127,28 @@ async function collectOlder(session: PoolSession, complete: readonly CatalogReco
     }).catch(() => undefined)));
   }
   await dropOlderRecordsOf(session.writablePaths, collectable);
+}
+
+/**
+ * Blocks on a store whose flush failed may not be durable: they count as not written. A data set
+ * left with fewer than k durable blocks fails the write as a whole, as when the blocks were refused.
+ */
+function discountNotDurable(
+  session: PoolSession, planned: readonly PlannedVersion[], results: readonly Map<number, EncodeResult>[], notDurable: ReadonlyMap<number, string>,
+): void {
+  planned.forEach((p, i) => {
+    for (const [d, result] of results[i]) {
+      const placement = session.datasetRef(p.record, d).placement;
+      const lost = result.written.filter((b) => notDurable.has(placement[b]));
+      if (lost.length === 0) continue;
+      const written = result.written.filter((b) => !lost.includes(b));
+      const failed = [...result.failed, ...lost.map((b) => ({ blockIndex: b, slot: placement[b], reason: `store ${placement[b]}: not made durable: ${notDurable.get(placement[b])}` }))];
+      if (written.length < session.pool.manifest.k) {
+        throw ioError(`${p.record.name}: data set ${d} is durable on only ${written.length} stores, ${session.pool.manifest.k} needed: ${summariseFailures(failed).join('; ')}`);
+      }
+      results[i].set(d, { ...result, written, failed });
+    }
+  });
 }
 
 /** One line per store and cause ("store 3: the disk is full (ENOSPC)"), however many blocks it cost. */

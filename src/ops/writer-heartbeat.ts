@@ -1,6 +1,7 @@
 import { HEARTBEAT_INTERVAL_MS, staleAfterMs } from '../cluster/timing.js';
 import { newId } from '../format/ids.js';
-import { hostName, readReaderIntents, removeIntent, writeIntent, type IntentKind, type ReaderIntent, type WriterIntent } from '../store/writer-intents.js';
+import { storeAt } from '../store/store-set.js';
+import { hostName, type IntentKind, type ReaderIntent, type WriterIntent } from '../store/writer-intents.js';
 
 /**
  * A running command's announcement on every writable store (store/writer-intents.ts), kept fresh
@@ -30,13 +31,13 @@ class Announcement<Body> {
   async finish(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    await Promise.all(this.storePaths.map((p) => removeIntent(p, this.kind, this.id).catch(() => undefined)));
+    await Promise.all(this.storePaths.map((p) => storeAt(p).removeIntent(this.kind, this.id).catch(() => undefined)));
   }
 
   private async beat(): Promise<void> {
     if (this.body === undefined) return;
     const intent = this.render(this.id, this.body);
-    await Promise.all(this.storePaths.map((p) => writeIntent(p, this.kind, this.id, intent).catch(() => undefined)));
+    await Promise.all(this.storePaths.map((p) => storeAt(p).writeIntent(this.kind, this.id, intent).catch(() => undefined)));
   }
 }
 
@@ -72,7 +73,7 @@ export class ReaderHeartbeat extends Announcement<readonly string[] | 'all'> {
 export async function liveReadNames(storePaths: readonly string[]): Promise<ReadonlySet<string> | 'all'> {
   const freshAfter = Date.now() - staleAfterMs();
   const reading = new Set<string>();
-  for (const intents of await Promise.all(storePaths.map((p) => readReaderIntents(p).catch(() => [] as ReaderIntent[])))) {
+  for (const intents of await Promise.all(storePaths.map((p) => storeAt(p).readReaderIntents().catch(() => [] as ReaderIntent[])))) {
     for (const intent of intents) {
       if (intent.at < freshAfter) continue;
       if (intent.names === 'all') return 'all';

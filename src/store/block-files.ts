@@ -6,7 +6,6 @@ import { blockPath, fileBlocksDir, parseBlockFileName, type BlockFileKey } from 
 import { DirectorySync, writeFileDurably } from './durable-file.js';
 import { kindOf, openFailure, openForReading, readdirOrEmpty, removeFileInStore } from './guarded-fs.js';
 import { readAt, readFullyAt, readvAt } from './inline-io.js';
-import { remotable } from './store-router.js';
 
 export type BlockReadResult =
   | { readonly status: 'good'; readonly header: BlockHeader; readonly payload: Buffer }
@@ -20,10 +19,11 @@ export type BlockHeaderInput = Omit<BlockHeader, 'payloadCrc32'> & { readonly pa
  * Writes one block file durably and returns the payload's CRC-32. The checksum is computed here,
  * from the very bytes written, so header and payload cannot disagree; a caller-supplied one is
  * checked against it. Callers reuse the returned CRC (e.g. to derive the data set checksum with
- * crc32Combine) instead of hashing the payload a second time. Without `sync` (a call from another
- * process or host) the block is durable, directory entry included, on return.
+ * crc32Combine) instead of hashing the payload a second time. The rename's directory joins
+ * `sync` (LocalStore's batch, made durable by its flush()); without it, the block is durable,
+ * directory entry included, on return.
  */
-async function writeBlockHere(storePath: string, header: BlockHeaderInput, payload: Uint8Array, sync?: DirectorySync): Promise<number> {
+export async function writeBlock(storePath: string, header: BlockHeaderInput, payload: Uint8Array, sync?: DirectorySync): Promise<number> {
   if (payload.length !== header.payloadLengthBytes) throw new Error('payload length does not match its header');
   const payloadCrc32 = crc32Of(payload);
   if (header.payloadCrc32 !== undefined && header.payloadCrc32 >>> 0 !== payloadCrc32) throw new Error('payload checksum does not match its header');
@@ -56,7 +56,7 @@ const HEADER_BYTES_WITHOUT_NAME = 94;
  * (straight into `into`, no copy) and one byte past the end: that extra byte arriving means
  * trailing garbage, so no fstat is needed. A header of another length falls back to a second read.
  */
-async function readBlockHere(storePath: string, expected: ExpectedBlock, into?: Buffer): Promise<BlockReadResult> {
+export async function readBlock(storePath: string, expected: ExpectedBlock, into?: Buffer): Promise<BlockReadResult> {
   const filePath = blockPath(storePath, expected.fileId, expected.datasetIndex, expected.blockIndex, expected.sequence);
   let fd: number;
   try {
@@ -134,21 +134,9 @@ export type BlockVerdictOnly = { readonly status: 'good'; readonly header: Block
  * Reads and checks a block where it lives and answers only the verdict: a check of a store on
  * another host verifies its bytes there instead of pulling them across the network.
  */
-async function verifyBlockHere(storePath: string, expected: ExpectedBlock): Promise<BlockVerdictOnly> {
-  const result = await readBlockHere(storePath, expected);
+export async function verifyBlock(storePath: string, expected: ExpectedBlock): Promise<BlockVerdictOnly> {
+  const result = await readBlock(storePath, expected);
   return result.status === 'good' ? { status: 'good', header: result.header } : result;
-}
-
-/** A block read on another host arrives as a fresh array; callers that lent a buffer get their bytes there. */
-function intoCallerBuffer(result: BlockReadResult, args: [ExpectedBlock, Buffer?]): BlockReadResult {
-  if (result.status !== 'good') return result;
-  const arrived = result.payload as Uint8Array;
-  const into = args[1];
-  if (into && into.length >= arrived.length) {
-    into.set(arrived);
-    return { ...result, payload: into.subarray(0, arrived.length) };
-  }
-  return { ...result, payload: Buffer.from(arrived.buffer, arrived.byteOffset, arrived.byteLength) };
 }
 
 /** The parts of `regions` after their first `skip` bytes. */
@@ -167,7 +155,7 @@ function remainderOf(regions: readonly Buffer[], skip: number): Buffer[] {
 }
 
 /** The block files this store holds for one file, by name only (contents are checked on read). */
-async function listFileBlocksHere(storePath: string, fileId: string): Promise<BlockFileKey[]> {
+export async function listFileBlocks(storePath: string, fileId: string): Promise<BlockFileKey[]> {
   const names = readdirOrEmpty(fileBlocksDir(storePath, fileId));
   const keys: BlockFileKey[] = [];
   for (const name of names) {
@@ -177,12 +165,12 @@ async function listFileBlocksHere(storePath: string, fileId: string): Promise<Bl
   return keys;
 }
 
-async function removeBlockHere(storePath: string, fileId: string, key: BlockFileKey): Promise<void> {
+export async function removeBlock(storePath: string, fileId: string, key: BlockFileKey): Promise<void> {
   removeFileInStore(storePath, blockPath(storePath, fileId, key.datasetIndex, key.blockIndex, key.sequence));
 }
 
 /** Just the header of a block file (to learn a file's name and geometry from its blocks alone). */
-async function readBlockHeaderHere(storePath: string, fileId: string, key: BlockFileKey): Promise<BlockHeader | undefined> {
+export async function readBlockHeader(storePath: string, fileId: string, key: BlockFileKey): Promise<BlockHeader | undefined> {
   let fd: number;
   try {
     fd = openForReading(blockPath(storePath, fileId, key.datasetIndex, key.blockIndex, key.sequence));
@@ -202,10 +190,3 @@ async function readBlockHeaderHere(storePath: string, fileId: string, key: Block
   }
 }
 
-// Reachable from any process and host (store-router.ts); the implementations above run where the store is.
-export const writeBlock = remotable('writeBlock', writeBlockHere, { localOnlyArgs: [2] });
-export const readBlock = remotable('readBlock', readBlockHere, { localOnlyArgs: [1], adaptResult: intoCallerBuffer });
-export const listFileBlocks = remotable('listFileBlocks', listFileBlocksHere);
-export const removeBlock = remotable('removeBlock', removeBlockHere);
-export const verifyBlock = remotable('verifyBlock', verifyBlockHere);
-export const readBlockHeader = remotable('readBlockHeader', readBlockHeaderHere);

@@ -1,13 +1,12 @@
 import { listFileBlocks, removeBlock } from './block-files.js';
 import { removeEmptyDirectory } from './guarded-fs.js';
 import { fileBlocksDir } from './store-layout.js';
-import { remotable } from './store-router.js';
 
 /**
  * Removes this store's blocks of `fileId` that are older than `sequence` (garbage after a newer
  * version committed) or exactly at it (undoing a put that failed), then the directory once empty.
  */
-async function removeFileBlocksHere(storePath: string, fileId: string, sequence: bigint, which: 'older' | 'exactly'): Promise<number> {
+export async function removeFileBlocks(storePath: string, fileId: string, sequence: bigint, which: 'older' | 'exactly'): Promise<number> {
   let removed = 0;
   for (const key of await listFileBlocks(storePath, fileId)) {
     if (which === 'older' ? key.sequence < sequence : key.sequence === sequence) {
@@ -24,7 +23,7 @@ async function removeFileBlocksHere(storePath: string, fileId: string, sequence:
  * After a version commits, each block file of older sequence than its data set's current one is
  * garbage; blocks of data sets past the end (the file shrank) go when older than the version.
  */
-async function collectOlderBlocksHere(storePath: string, fileId: string, sequence: bigint, datasetSequences: readonly bigint[]): Promise<number> {
+export async function collectOlderBlocks(storePath: string, fileId: string, sequence: bigint, datasetSequences: readonly bigint[]): Promise<number> {
   let removed = 0;
   for (const key of await listFileBlocks(storePath, fileId)) {
     const current = key.datasetIndex < datasetSequences.length ? datasetSequences[key.datasetIndex] : sequence;
@@ -43,7 +42,7 @@ async function collectOlderBlocksHere(storePath: string, fileId: string, sequenc
  * `placedHere[d]` is the block index data set d keeps on this store, or -1. Newer sequences are an
  * update in flight and are left to the check's decision on unfinished versions.
  */
-async function sweepMisplacedBlocksHere(storePath: string, fileId: string, sequence: bigint, placedHere: readonly number[]): Promise<number> {
+export async function sweepMisplacedBlocks(storePath: string, fileId: string, sequence: bigint, placedHere: readonly number[]): Promise<number> {
   let removed = 0;
   for (const key of await listFileBlocks(storePath, fileId)) {
     if (key.sequence > sequence) continue;
@@ -54,8 +53,3 @@ async function sweepMisplacedBlocksHere(storePath: string, fileId: string, seque
   return removed;
 }
 
-// Reachable from any process and host (store-router.ts): a worker cleaning up after a version
-// also removes its blocks on stores it does not reach itself.
-export const removeFileBlocks = remotable('removeFileBlocks', removeFileBlocksHere);
-export const collectOlderBlocks = remotable('collectOlderBlocks', collectOlderBlocksHere);
-export const sweepMisplacedBlocks = remotable('sweepMisplacedBlocks', sweepMisplacedBlocksHere);

@@ -5,10 +5,9 @@ import { errnoCode } from '../rain-error.js';
 import { DirectorySync, writeFileDurably } from './durable-file.js';
 import { openForReading, readdirOrEmpty, readSmallFile, removeFileInStore } from './guarded-fs.js';
 import { CATALOG_DIR, catalogRecordPath, nameHash, parseCatalogFileName } from './store-layout.js';
-import { remotable } from './store-router.js';
 
 /** Without `sync` (a call from another process or host) the record is durable on return. */
-async function writeCatalogRecordHere(storePath: string, record: CatalogRecord, sync?: DirectorySync): Promise<void> {
+export async function writeCatalogRecord(storePath: string, record: CatalogRecord, sync?: DirectorySync): Promise<void> {
   const text = encodeCatalogRecord(record);
   const pending = sync ?? new DirectorySync();
   await writeFileDurably(storePath, catalogRecordPath(storePath, record.name, record.sequence), [Buffer.from(text, 'utf8')], pending);
@@ -29,7 +28,7 @@ export interface CatalogScan {
  * what the caller already holds from another store) skips every file at or below that sequence:
  * the listing alone shows the store has nothing newer, so it is not opened.
  */
-async function scanCatalogHere(
+export async function scanCatalog(
   storePath: string, only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>,
 ): Promise<CatalogScan> {
   const byHash = new Map<string, { sequence: bigint; file: string }[]>();
@@ -100,7 +99,7 @@ async function versionsOf(storePath: string, hash: string): Promise<{ sequence: 
 }
 
 /** Every version file of one name on this store, newest first (for garbage collection). */
-async function listRecordVersionsHere(storePath: string, name: string): Promise<bigint[]> {
+export async function listRecordVersions(storePath: string, name: string): Promise<bigint[]> {
   const hash = nameHash(name);
   const files = readdirOrEmpty(path.join(storePath, CATALOG_DIR, hash.slice(0, 2)));
   const sequences: bigint[] = [];
@@ -112,7 +111,7 @@ async function listRecordVersionsHere(storePath: string, name: string): Promise<
 }
 
 /** listRecordVersions for many names, listing each catalog bucket once. */
-async function listRecordVersionsOfHere(storePath: string, names: readonly string[]): Promise<Map<string, bigint[]>> {
+export async function listRecordVersionsOf(storePath: string, names: readonly string[]): Promise<Map<string, bigint[]>> {
   const byHash = new Map(names.map((name) => [nameHash(name), name]));
   const versions = new Map<string, bigint[]>();
   for (const bucket of new Set([...byHash.keys()].map((h) => h.slice(0, 2)))) {
@@ -126,7 +125,7 @@ async function listRecordVersionsOfHere(storePath: string, names: readonly strin
   return versions;
 }
 
-async function removeCatalogRecordHere(storePath: string, name: string, sequence: bigint): Promise<void> {
+export async function removeCatalogRecord(storePath: string, name: string, sequence: bigint): Promise<void> {
   removeFileInStore(storePath, catalogRecordPath(storePath, name, sequence));
 }
 
@@ -153,8 +152,8 @@ function readRecordFile(storePath: string, file: string): CatalogRecord | 'vanis
 const recordBuffer = Buffer.allocUnsafe(64 * 1024);
 
 /**
- * open, one read, close: readFileSync reads again to see the end, a fourth system call, and at
- * ~5-10 us per call on a paravirtualised guest that is a quarter of reading a catalog. Opened as
+ * open, one read, close: readFileSync reads again to see the end, a fourth system call, and on a
+ * paravirtualised guest that is a quarter of reading a catalog (docs/PERFORMANCE.md §5). Opened as
  * guarded-fs.ts opens everything in a store: a FIFO reads as empty here instead of hanging.
  */
 function readWhole(file: string): string {
@@ -169,9 +168,3 @@ function readWhole(file: string): string {
   return bytesRead < recordBuffer.length ? recordBuffer.toString('utf8', 0, bytesRead) : '';
 }
 
-// Reachable from any process and host (store-router.ts); the implementations above run where the store is.
-export const writeCatalogRecord = remotable('writeCatalogRecord', writeCatalogRecordHere, { localOnlyArgs: [1] });
-export const scanCatalog = remotable('scanCatalog', scanCatalogHere);
-export const listRecordVersions = remotable('listRecordVersions', listRecordVersionsHere);
-export const listRecordVersionsOf = remotable('listRecordVersionsOf', listRecordVersionsOfHere);
-export const removeCatalogRecord = remotable('removeCatalogRecord', removeCatalogRecordHere);

@@ -7,7 +7,6 @@ import { ensureDirectory as guardedEnsureDirectory, forgetDirectory, readdirType
 import { TMP_DIR } from './store-layout.js';
 import { fsyncFd } from './fsync-policy.js';
 import { writeFullyAt, writevAt } from './inline-io.js';
-import { remotable } from './store-router.js';
 
 /**
  * The only way rain puts a file in a store: write under tmp/, fsync the file, rename into place.
@@ -205,7 +204,7 @@ export async function publishExclusively(storePath: string, finalPath: string, t
  * hour belongs to nobody alive: every writer renames or rewrites its temp files within seconds.
  * Only regular files directly in a real tmp/ directory are removed (guarded-fs.ts).
  */
-async function removeStaleTempFilesHere(storePath: string, olderThanMs: number): Promise<number> {
+export async function removeStaleTempFiles(storePath: string, olderThanMs: number): Promise<number> {
   const dir = path.join(storePath, TMP_DIR);
   if (!verifyDirectory(storePath, dir)) return 0;
   let removed = 0;
@@ -239,5 +238,3 @@ export function replaceSmallFile(storePath: string, finalPath: string, text: str
   }
 }
 
-// Reachable from any process and host (store-router.ts); the implementations above run where the store is.
-export const removeStaleTempFiles = remotable('removeStaleTempFiles', removeStaleTempFilesHere);

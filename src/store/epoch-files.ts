@@ -4,7 +4,6 @@ import { isRecord, sealJson, unsealJson } from '../format/sealed-json.js';
 import { errnoCode } from '../rain-error.js';
 import { publishExclusively, replaceSmallFile, writeSmallFileDurably } from './durable-file.js';
 import { readdirOrEmpty, readSmallFile, removeFileInStore, verifyDirectory } from './guarded-fs.js';
-import { remotable } from './store-router.js';
 
 /**
  * The agreement's footprint on a store (docs/PROTOCOL.md):
@@ -46,7 +45,7 @@ export function parseEpochFileName(name: string): { epoch: number; rest: string 
 }
 
 /** Exclusive: resolves true if this call created the claim, false if one already existed. */
-async function createClaimHere(storePath: string, claim: EpochClaim): Promise<boolean> {
+export async function createClaim(storePath: string, claim: EpochClaim): Promise<boolean> {
   if (!Number.isSafeInteger(claim.epoch) || claim.epoch < 1 || claim.epoch > MAX_EPOCH) throw new Error(`refusing to claim epoch ${claim.epoch}`);
   try {
     await publishExclusively(storePath, claimPath(storePath, claim.epoch), sealJson({ format: CLAIM_FORMAT, ...claim }));
@@ -78,7 +77,7 @@ function readClaimFile(storePath: string, epoch: number): EpochClaim | undefined
   }
 }
 
-async function readClaimHere(storePath: string, epoch: number): Promise<EpochClaim | undefined> {
+export async function readClaim(storePath: string, epoch: number): Promise<EpochClaim | undefined> {
   return readClaimFile(storePath, epoch);
 }
 
@@ -90,7 +89,7 @@ export interface ClaimsOnStore {
 }
 
 /** The highest validly claimed epoch on this store, and the junk found on the way. */
-async function highestClaimHere(storePath: string): Promise<ClaimsOnStore> {
+export async function highestClaim(storePath: string): Promise<ClaimsOnStore> {
   const junk: string[] = [];
   const claimed: number[] = [];
   for (const name of readdirOrEmpty(path.join(storePath, EPOCHS_DIR))) {
@@ -110,16 +109,16 @@ async function highestClaimHere(storePath: string): Promise<ClaimsOnStore> {
 }
 
 /** Removes this claimant's own claim of an epoch at which nothing ran (it did not reach the quorum). */
-async function withdrawClaimHere(storePath: string, epoch: number, claimantId: string): Promise<void> {
+export async function withdrawClaim(storePath: string, epoch: number, claimantId: string): Promise<void> {
   if (readClaimFile(storePath, epoch)?.claimantId === claimantId) removeFileInStore(storePath, claimPath(storePath, epoch));
 }
 
 /** Heartbeats are plain timestamps written with rename; their age tells a live check from an abandoned one. */
-async function writeHeartbeatHere(storePath: string, epoch: number, claimantId: string): Promise<void> {
+export async function writeHeartbeat(storePath: string, epoch: number, claimantId: string): Promise<void> {
   replaceSmallFile(storePath, path.join(storePath, EPOCHS_DIR, `${epoch}.alive`), JSON.stringify({ claimantId, at: Date.now() }));
 }
 
-async function heartbeatAgeMsHere(storePath: string, epoch: number): Promise<number | undefined> {
+export async function heartbeatAgeMs(storePath: string, epoch: number): Promise<number | undefined> {
   try {
     const bytes = readSmallFile(storePath, path.join(storePath, EPOCHS_DIR, `${epoch}.alive`), MAX_EPOCH_FILE_BYTES);
     if (bytes === undefined) return undefined;
@@ -131,8 +130,8 @@ async function heartbeatAgeMsHere(storePath: string, epoch: number): Promise<num
 }
 
 /** How long since the claimant of epoch e last showed life: its heartbeat, or the claim itself. */
-async function claimSilenceMsHere(storePath: string, epoch: number): Promise<number | undefined> {
-  const beat = await heartbeatAgeMsHere(storePath, epoch);
+export async function claimSilenceMs(storePath: string, epoch: number): Promise<number | undefined> {
+  const beat = await heartbeatAgeMs(storePath, epoch);
   if (beat !== undefined) return beat;
   const claim = readClaimFile(storePath, epoch);
   const createdAt = claim ? Date.parse(claim.createdAt) : Number.NaN;
@@ -142,11 +141,11 @@ async function claimSilenceMsHere(storePath: string, epoch: number): Promise<num
 export type WorkerPhase = 'enter' | 'register' | 'confirm';
 
 /** A worker's durable statement about epoch e (on its own store): that it entered, registered, confirmed. */
-async function writeWorkerRecordHere(storePath: string, epoch: number, phase: WorkerPhase, slot: number, body: object): Promise<void> {
+export async function writeWorkerRecord(storePath: string, epoch: number, phase: WorkerPhase, slot: number, body: object): Promise<void> {
   await writeSmallFileDurably(storePath, path.join(storePath, EPOCHS_DIR, `${epoch}.${phase}.${slot}`), sealJson({ epoch, phase, slot, ...body }));
 }
 
-async function readWorkerRecordHere(storePath: string, epoch: number, phase: WorkerPhase, slot: number): Promise<Record<string, unknown> | undefined> {
+export async function readWorkerRecord(storePath: string, epoch: number, phase: WorkerPhase, slot: number): Promise<Record<string, unknown> | undefined> {
   try {
     const bytes = readSmallFile(storePath, path.join(storePath, EPOCHS_DIR, `${epoch}.${phase}.${slot}`), MAX_EPOCH_FILE_BYTES);
     if (bytes === undefined) return undefined;
@@ -158,7 +157,7 @@ async function readWorkerRecordHere(storePath: string, epoch: number, phase: Wor
 }
 
 /** Drops agreement files of epochs older than `keepFrom` (history beyond the last few is noise). */
-async function pruneEpochFilesHere(storePath: string, keepFrom: number): Promise<void> {
+export async function pruneEpochFiles(storePath: string, keepFrom: number): Promise<void> {
   const dir = path.join(storePath, EPOCHS_DIR);
   if (!verifyDirectory(storePath, dir)) return;
   for (const name of readdirOrEmpty(dir)) {
@@ -167,14 +166,3 @@ async function pruneEpochFilesHere(storePath: string, keepFrom: number): Promise
   }
 }
 
-// Reachable from any process and host (store-router.ts); the implementations above run where the store is.
-export const createClaim = remotable('createClaim', createClaimHere);
-export const readClaim = remotable('readClaim', readClaimHere);
-export const withdrawClaim = remotable('withdrawClaim', withdrawClaimHere);
-export const highestClaim = remotable('highestClaim', highestClaimHere);
-export const writeHeartbeat = remotable('writeHeartbeat', writeHeartbeatHere);
-export const heartbeatAgeMs = remotable('heartbeatAgeMs', heartbeatAgeMsHere);
-export const claimSilenceMs = remotable('claimSilenceMs', claimSilenceMsHere);
-export const writeWorkerRecord = remotable('writeWorkerRecord', writeWorkerRecordHere);
-export const readWorkerRecord = remotable('readWorkerRecord', readWorkerRecordHere);
-export const pruneEpochFiles = remotable('pruneEpochFiles', pruneEpochFilesHere);

@@ -4,16 +4,16 @@ import fs from 'node:fs';
  * Where an fsync runs: in the calling thread, or in libuv's thread pool.
  *
  * An fsync that waits on a disk belongs in the pool: the caller goes on, and many fsyncs in
- * flight let the file system commit them together. But a hand-off to the pool and back costs
- * ~40-200 us of CPU on this machine kind (a futex wake of another thread, then one back), and on
- * storage whose fsync is cheap (tmpfs, where it does nothing; a disk with a power-safe write
- * cache) that hand-off was most of the cost of writing a small block: measured, 2,000 small files
- * put 1.4x faster with the fsyncs inline. So each device's fsync time is measured, and fsyncs go
+ * flight let the file system commit them together. But a hand-off to the pool and back (a futex
+ * wake of another thread, then one back) costs real CPU on this machine kind, and on storage whose
+ * fsync is cheap (tmpfs, where it does nothing; a disk with a power-safe write cache) that
+ * hand-off was most of the cost of writing a small block (docs/PERFORMANCE.md §5 has the
+ * measurements). So each device's fsync time is measured, and fsyncs go
  * inline while they stay below the cost of a hand-off; a slow device is probed inline again now
  * and then, so one slow first sample does not decide for the whole run.
  *
  * The cost is the fastest of the last few samples, not their mean: a sample is wall time, and a
- * process preempted during a 2 us fsync (seven processes share two cores during a put) measures
+ * process preempted during a microsecond fsync (seven processes share two cores during a put) measures
  * milliseconds. Preemption only ever adds time; a disk that must flush never answers in
  * microseconds, so the minimum tells the two apart.
  */

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 
 /**
  * Positional reads and writes on raw descriptors, done in the calling thread when small and in
- * libuv's thread pool when large. A hand-off to the pool and back costs ~40-200 us of CPU on this
- * machine kind (two futex wakes between threads), more than a page-cache copy of a few hundred
+ * libuv's thread pool when large. A hand-off to the pool and back (two futex wakes between
+ * threads) costs more CPU on this machine kind than a page-cache copy of a few hundred
  * KiB; a large copy goes to the pool so it overlaps the caller's next piece of work (encoding,
  * hashing). Small-file workloads spent most of their CPU on those hand-offs (docs/PERFORMANCE.md).
  */

@@ -6,7 +6,6 @@ import { describeStoreError, errnoCode, StoreError } from '../rain-error.js';
 import { publishExclusively, writeSmallFileDurably } from './durable-file.js';
 import { readSmallFile } from './guarded-fs.js';
 import { MANIFEST_FILE, STORE_IDENTITY_FILE } from './store-layout.js';
-import { remotable } from './store-router.js';
 
 export type MetadataRead<T> =
   | { readonly status: 'ok'; readonly value: T }
@@ -43,36 +42,30 @@ async function readMetadata<T>(storePath: string, fileName: string, decode: (tex
   return decoded.ok ? { status: 'ok', value: decoded.value } : { status: 'corrupt', reason: decoded.reason };
 }
 
-async function readManifestHere(storePath: string): Promise<MetadataRead<Manifest>> {
+export async function readManifest(storePath: string): Promise<MetadataRead<Manifest>> {
   return readMetadata(storePath, MANIFEST_FILE, (text) => {
     const decoded = decodeManifest(text);
     return decoded.ok ? { ok: true, value: decoded.manifest } : decoded;
   });
 }
 
-async function readStoreIdentityHere(storePath: string): Promise<MetadataRead<StoreIdentity>> {
+export async function readStoreIdentity(storePath: string): Promise<MetadataRead<StoreIdentity>> {
   return readMetadata(storePath, STORE_IDENTITY_FILE, (text) => {
     const decoded = decodeStoreIdentity(text);
     return decoded.ok ? { ok: true, value: decoded.identity } : decoded;
   });
 }
 
-async function writeManifestHere(storePath: string, manifest: Manifest): Promise<void> {
+export async function writeManifest(storePath: string, manifest: Manifest): Promise<void> {
   await writeSmallFileDurably(storePath, path.join(storePath, MANIFEST_FILE), encodeManifest(manifest));
 }
 
-async function writeStoreIdentityHere(storePath: string, identity: StoreIdentity): Promise<void> {
+export async function writeStoreIdentity(storePath: string, identity: StoreIdentity): Promise<void> {
   await writeSmallFileDurably(storePath, path.join(storePath, STORE_IDENTITY_FILE), encodeStoreIdentity(identity));
 }
 
 /** Claims a directory for a new store: fails with EEXIST if one already holds an identity (init races). */
-async function publishStoreIdentityHere(storePath: string, identity: StoreIdentity): Promise<void> {
+export async function publishStoreIdentity(storePath: string, identity: StoreIdentity): Promise<void> {
   await publishExclusively(storePath, path.join(storePath, STORE_IDENTITY_FILE), encodeStoreIdentity(identity));
 }
 
-// Reachable from any process and host (store-router.ts); the implementations above run where the store is.
-export const readManifest = remotable('readManifest', readManifestHere);
-export const readStoreIdentity = remotable('readStoreIdentity', readStoreIdentityHere);
-export const writeManifest = remotable('writeManifest', writeManifestHere);
-export const publishStoreIdentity = remotable('publishStoreIdentity', publishStoreIdentityHere);
-export const writeStoreIdentity = remotable('writeStoreIdentity', writeStoreIdentityHere);

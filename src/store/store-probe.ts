@@ -2,7 +2,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from '../rain-error.js';
 import { MANIFEST_FILE, STORE_IDENTITY_FILE } from './store-layout.js';
-import { remotable } from './store-router.js';
 
 export interface DirectoryProbe {
   /** errno of stat() when the directory cannot be looked at (ENOENT: it is not there). */
@@ -21,7 +20,7 @@ export interface DirectoryProbe {
 }
 
 /** What init, status, rebuild and open need to know about a store directory, looked at where it is. */
-async function probeDirectoryHere(storePath: string, options: { writeProbe: boolean }): Promise<DirectoryProbe> {
+export async function probeDirectory(storePath: string, options: { writeProbe: boolean }): Promise<DirectoryProbe> {
   const stat = await fs.stat(storePath).catch((error: unknown) => errnoCode(error) ?? 'EIO');
   if (typeof stat === 'string') return { error: stat, isDirectory: false, holdsStore: false, writable: false, mountProblems: [] };
   if (!stat.isDirectory()) return { isDirectory: false, holdsStore: false, writable: false, mountProblems: [] };
@@ -107,11 +106,8 @@ async function checkFileSemantics(storePath: string, probe: string): Promise<str
 }
 
 /** Undoes an `init` that failed part-way: only the two files it wrote, nothing else. */
-async function removeStoreMarkersHere(storePath: string): Promise<void> {
+export async function removeStoreMarkers(storePath: string): Promise<void> {
   await fs.rm(path.join(storePath, MANIFEST_FILE), { force: true });
   await fs.rm(path.join(storePath, STORE_IDENTITY_FILE), { force: true });
 }
 
-// Reachable from any process and host (store-router.ts); the implementations above run where the store is.
-export const probeDirectory = remotable('probeDirectory', probeDirectoryHere);
-export const removeStoreMarkers = remotable('removeStoreMarkers', removeStoreMarkersHere);

@@ -6,7 +6,6 @@ import { inStore, kindOf, QUARANTINE_DIR, quarantine, readdirTypedOrEmpty } from
 import {
   BLOCKS_DIR, CATALOG_DIR, MANIFEST_FILE, parseBlockFileName, parseCatalogFileName, STORE_IDENTITY_FILE, TMP_DIR,
 } from './store-layout.js';
-import { remotable } from './store-router.js';
 import { READERS_DIR, WRITERS_DIR } from './writer-intents.js';
 import { EPOCHS_DIR, parseEpochFileName, readClaim } from './epoch-files.js';
 
@@ -43,7 +42,7 @@ const TOP_FILES = [STORE_IDENTITY_FILE, MANIFEST_FILE];
  * repairLayout each is moved aside, so the data set check then finds what it displaced missing
  * and rebuilds it in its proper place.
  */
-async function scanStoreHere(storePath: string, options: ScanOptions): Promise<StoreScan> {
+export async function scanStore(storePath: string, options: ScanOptions): Promise<StoreScan> {
   const anomalies: string[] = [];
   const movedAside: string[] = [];
   /** Reports an entry that does not belong; true when it is gone from its place now. */
@@ -139,5 +138,3 @@ async function scanStoreHere(storePath: string, options: ScanOptions): Promise<S
     : { fileIds, tempFiles, anomalies, movedAside };
 }
 
-// Reachable from any process and host (store-router.ts); the implementation runs where the store is.
-export const scanStore = remotable('scanStore', scanStoreHere);

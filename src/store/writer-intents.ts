@@ -2,7 +2,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { replaceSmallFile } from './durable-file.js';
 import { ensureDirectory, readdirOrEmpty, readSmallFile, removeFileInStore, verifyDirectory } from './guarded-fs.js';
-import { remotable } from './store-router.js';
 
 /**
  * Announcements of running commands (docs/FORMAT.md §6), rewritten as a heartbeat while their
@@ -51,13 +50,13 @@ function intentPath(storePath: string, kind: IntentKind, id: string): string {
   return path.join(storePath, directoryOf(kind), `${id}.json`);
 }
 
-async function writeIntentHere(storePath: string, kind: IntentKind, id: string, intent: WriterIntent | ReaderIntent): Promise<void> {
+export async function writeIntent(storePath: string, kind: IntentKind, id: string, intent: WriterIntent | ReaderIntent): Promise<void> {
   // Through tmp/ and rename into a checked directory: a vanished store is never re-created by a
   // heartbeat, and a link planted at writers/ or readers/ is never written through.
   replaceSmallFile(storePath, intentPath(storePath, kind, id), JSON.stringify(intent));
 }
 
-async function removeIntentHere(storePath: string, kind: IntentKind, id: string): Promise<void> {
+export async function removeIntent(storePath: string, kind: IntentKind, id: string): Promise<void> {
   removeFileInStore(storePath, intentPath(storePath, kind, id));
 }
 
@@ -79,13 +78,13 @@ function readIntentFiles(storePath: string, kind: IntentKind): { name: string; b
   return out;
 }
 
-async function readIntentsHere(storePath: string): Promise<WriterIntent[]> {
+export async function readIntents(storePath: string): Promise<WriterIntent[]> {
   return readIntentFiles(storePath, 'writer')
     .filter(({ body }) => typeof body.writerId === 'string' && Array.isArray(body.versions))
     .map(({ body }) => body as unknown as WriterIntent);
 }
 
-async function readReaderIntentsHere(storePath: string): Promise<ReaderIntent[]> {
+export async function readReaderIntents(storePath: string): Promise<ReaderIntent[]> {
   return readIntentFiles(storePath, 'reader')
     .filter(({ body }) => typeof body.readerId === 'string' && (body.names === 'all' || Array.isArray(body.names)))
     .map(({ body }) => body as unknown as ReaderIntent);
@@ -99,12 +98,12 @@ export function hostName(): string {
  * Makes readers/ when a store is created, so that the first get of a pool does not change the
  * store's layout (a get that fails changes nothing in a store).
  */
-async function prepareIntentDirectoriesHere(storePath: string): Promise<void> {
+export async function prepareIntentDirectories(storePath: string): Promise<void> {
   ensureDirectory(storePath, path.join(storePath, READERS_DIR), () => undefined);
 }
 
 /** Announcements whose heartbeat stopped long ago belong to killed commands. */
-async function removeDeadIntentsHere(storePath: string, silentForMs: number): Promise<number> {
+export async function removeDeadIntents(storePath: string, silentForMs: number): Promise<number> {
   let removed = 0;
   for (const kind of ['writer', 'reader'] as const) {
     const dir = path.join(storePath, directoryOf(kind));
@@ -119,10 +118,3 @@ async function removeDeadIntentsHere(storePath: string, silentForMs: number): Pr
   return removed;
 }
 
-// Reachable from any process and host (store-router.ts); the implementations above run where the store is.
-export const writeIntent = remotable('writeIntent', writeIntentHere);
-export const removeIntent = remotable('removeIntent', removeIntentHere);
-export const readIntents = remotable('readIntents', readIntentsHere);
-export const readReaderIntents = remotable('readReaderIntents', readReaderIntentsHere);
-export const removeDeadIntents = remotable('removeDeadIntents', removeDeadIntentsHere);
-export const prepareIntentDirectories = remotable('prepareIntentDirectories', prepareIntentDirectoriesHere);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { OutputTurns } from '../../src/cluster/worker-tasks/output-turns.js';
+import { OutputTurns } from '../../src/cluster/output-turns.js';
 
 /** What each waiter did by the time pending promise callbacks have run. */
 async function outcomes(waits: readonly Promise<void>[]): Promise<string[]> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { responsibleSlot } from '../../src/cluster/responsibility.js';
+import { responsibleSlot } from '../../src/cluster/agreement/responsibility.js';
 import { placeDataset } from '../../src/format/placement.js';
 import { hash32, rankCandidates } from '../../src/format/rendezvous.js';
 

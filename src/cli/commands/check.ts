@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { checkPool } from '../../ops/check-pool.js';
 import { runCommand, withCommonOptions } from '../command-runner.js';
+import { exitCodeOfVerdict } from '../exit-codes.js';
 import { printCheckReport } from './check-report.js';
 
 export function registerCheck(program: Command): void {
@@ -11,9 +12,10 @@ export function registerCheck(program: Command): void {
         const progress = out.progress('check');
         const report = await checkPool({ pool: flags.pool, repair: true, onPhase: (phase) => progress(0, 0, phase) });
         out.stopProgress();
-        out.document({ ok: true, ...report });
+        const exitCode = exitCodeOfVerdict(report.verdict, report.changed);
+        out.document({ ok: true, ...report, exitCode });
         printCheckReport(out, report);
-        return report.exitCode;
+        return exitCode;
       });
     });
 }

@@ -8,7 +8,8 @@ import { initPool } from '../../ops/init-pool.js';
 import { putFiles } from '../../ops/put-files.js';
 import { rebuildPool } from '../../ops/rebuild-pool.js';
 import { verifyPool } from '../../ops/verify-pool.js';
-import { ExitCode, RainError } from '../../rain-error.js';
+import { dataLostError, ioError } from '../../rain-error.js';
+import { ExitCode, exitCodeOfVerdict } from '../exit-codes.js';
 import { runCommand } from '../command-runner.js';
 import { formatBytes } from '../output.js';
 
@@ -53,11 +54,11 @@ export function registerDemo(program: Command): void {
           const got = await getFile({ pool: stores[0], name: 'photos.tar', destination: { kind: 'path', path: restored } });
           const restoredHash = await sha256(restored);
           out.line(`    reconstructed ${got.reconstructedDatasets} data sets from parity; sha256 ${restoredHash.slice(0, 16)}... ${restoredHash === sourceHash ? out.color.green('identical') : out.color.red('DIFFERENT')}`);
-          if (restoredHash !== sourceHash) throw new RainError(ExitCode.dataLost, 'demo: the restored file differs from the original');
+          if (restoredHash !== sourceHash) throw dataLostError('demo: the restored file differs from the original');
 
           step('rain verify');
           const before = await verifyPool({ pool: stores[0] });
-          out.line(`    verdict: ${before.verdict} (exit ${before.exitCode}); ${before.storeProblems.length} stores missing`);
+          out.line(`    verdict: ${before.verdict} (exit ${exitCodeOfVerdict(before.verdict)}); ${before.storeProblems.length} stores missing`);
 
           const fresh3 = path.join(root, 'disk3-new');
           const fresh5 = path.join(root, 'disk5-new');
@@ -70,8 +71,8 @@ export function registerDemo(program: Command): void {
 
           step('rain verify');
           const after = await verifyPool({ pool: stores[0] });
-          out.line(`    verdict: ${after.verdict === 'healthy' ? out.color.green(after.verdict) : out.color.red(after.verdict)} (exit ${after.exitCode})`);
-          if (after.exitCode !== ExitCode.ok) throw new RainError(ExitCode.ioFailure, 'demo: the pool is not healthy after rebuild');
+          out.line(`    verdict: ${after.verdict === 'healthy' ? out.color.green(after.verdict) : out.color.red(after.verdict)} (exit ${exitCodeOfVerdict(after.verdict)})`);
+          if (after.verdict !== 'healthy') throw ioError('demo: the pool is not healthy after rebuild');
           out.line(flags.keep ? `kept ${root}` : 'demo finished; temporary directories removed');
           return ExitCode.ok;
         } finally {

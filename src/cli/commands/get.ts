@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { getFile } from '../../ops/get-file.js';
-import { getTree, treeExitCode } from '../../ops/get-tree.js';
-import { ExitCode, usageError, type ExitCodeValue } from '../../rain-error.js';
+import { getTree } from '../../ops/get-tree.js';
+import { usageError } from '../../rain-error.js';
+import { ExitCode, exitCodeOf, type ExitCodeValue } from '../exit-codes.js';
 import { runCommand, withCommonOptions } from '../command-runner.js';
 import { formatBytes, formatRate, type Output } from '../output.js';
 
@@ -62,7 +63,8 @@ async function getTreeCommand(out: Output, prefix: string, flags: GetFlags): Pro
     const files = written.filter((f) => f.reconstructedDatasets > 0).length;
     out.notice(`reconstructed ${reconstructedDatasets} data sets of ${files} files from parity (${badBlocks} blocks missing or bad); run 'rain rebuild'`);
   }
-  const exitCode = treeExitCode(report);
+  // The worst outcome decides: a lost file is 2, a file read around bad blocks is 1.
+  const exitCode = exitCodeOf({ lost: report.files.some((f) => f.outcome === 'lost'), problems: report.files.some((f) => f.reconstructedDatasets > 0) });
   const lost = report.files.filter((f) => f.outcome === 'lost').length;
   out.document({
     ok: lost === 0, exitCode, prefix: report.prefix, destination: report.outputDir, durationMs,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { initPool } from '../../ops/init-pool.js';
-import { ExitCode } from '../../rain-error.js';
+import { ExitCode } from '../exit-codes.js';
 import { runCommand, withCommonOptions } from '../command-runner.js';
 import { formatBytes } from '../output.js';
 import { parseCount, parseSize } from '../size-option.js';

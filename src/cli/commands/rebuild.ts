@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { rebuildPool } from '../../ops/rebuild-pool.js';
 import { runCommand, withCommonOptions } from '../command-runner.js';
+import { exitCodeOfVerdict } from '../exit-codes.js';
 import { printCheckReport } from './check-report.js';
 
 export function registerRebuild(program: Command): void {
@@ -12,10 +13,11 @@ export function registerRebuild(program: Command): void {
         const progress = out.progress('rebuild');
         const report = await rebuildPool({ pool: flags.pool, replace: flags.replace, onPhase: (phase) => progress(0, 0, phase) });
         out.stopProgress();
-        out.document({ ok: true, ...report });
+        const exitCode = exitCodeOfVerdict(report.verdict, report.changed);
+        out.document({ ok: true, ...report, exitCode });
         for (const action of report.rebuildActions) out.line(`* ${action}`);
         printCheckReport(out, report);
-        return report.exitCode;
+        return exitCode;
       });
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { removeFiles } from '../../ops/remove-files.js';
-import { ExitCode } from '../../rain-error.js';
+import { ExitCode } from '../exit-codes.js';
 import { runCommand, withCommonOptions } from '../command-runner.js';
 
 export function registerRm(program: Command): void {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { poolStatus } from '../../ops/pool-status.js';
 import { runCommand, withCommonOptions } from '../command-runner.js';
+import { exitCodeOfVerdict } from '../exit-codes.js';
 import { formatBytes } from '../output.js';
 
 export function registerStatus(program: Command): void {
@@ -8,7 +9,8 @@ export function registerStatus(program: Command): void {
     .action(async (flags: { pool?: string; json?: boolean; quiet?: boolean }) => {
       await runCommand(flags, async (out) => {
         const status = await poolStatus({ pool: flags.pool });
-        out.document({ ok: true, ...status });
+        const exitCode = exitCodeOfVerdict(status.health);
+        out.document({ ok: true, ...status, exitCode });
         out.line(`pool ${out.color.bold(status.poolName)} (${status.poolId}): ${status.k}+${status.m}, ${formatBytes(status.blockSizeBytes)} blocks, epoch ${status.epoch}`);
         const paint = (c: string) => (c === 'online' ? out.color.green(c) : out.color.red(c));
         out.table(['slot', 'path', 'state', 'free', 'size'], status.stores.map((s) => [
@@ -18,7 +20,7 @@ export function registerStatus(program: Command): void {
         for (const problem of status.problems) out.line(out.color.yellow(`! ${problem}`));
         const verdict = status.health === 'healthy' ? out.color.green(status.health) : out.color.red(status.health);
         out.line(`health: ${verdict}`);
-        return status.exitCode;
+        return exitCode;
       });
     });
 }

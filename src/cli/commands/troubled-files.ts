@@ -1,4 +1,4 @@
-import type { FileHealth } from '../../cluster/file-health.js';
+import type { FileHealth } from '../../dataset/file-health.js';
 import type { Output } from '../output.js';
 import { formatBytes } from '../output.js';
 

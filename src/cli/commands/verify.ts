@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { verifyPool } from '../../ops/verify-pool.js';
 import { runCommand, withCommonOptions } from '../command-runner.js';
+import { exitCodeOfVerdict } from '../exit-codes.js';
 import { printHealth } from './health-report.js';
 
 export function registerVerify(program: Command): void {
@@ -11,9 +12,10 @@ export function registerVerify(program: Command): void {
       await runCommand(flags, async (out) => {
         const report = await verifyPool({ pool: flags.pool, names, onProgress: out.progress('verifying') });
         out.stopProgress();
-        out.document({ ok: true, ...report });
+        const exitCode = exitCodeOfVerdict(report.verdict);
+        out.document({ ok: true, ...report, exitCode });
         printHealth(out, report);
-        return report.exitCode;
+        return exitCode;
       });
     });
 }
