@@ -18,7 +18,7 @@ import { mountTmpfs, unmountAll } from './fs-mounts.js';
 const FAULTS = ['full', 'read-only', 'junk in epochs/', 'FIFOs', 'symlinks', 'identity damaged'] as const;
 type Fault = (typeof FAULTS)[number];
 const COMMANDS = ['verify', 'get', 'put', 'rm', 'check', 'rebuild'] as const;
-const FAULTY = 3;
+const FAULTY = 2;
 
 /** Mounting tmpfs (for a full or read-only store) needs root; without it those rows are skipped, visibly. */
 const canMount = ((): boolean => {
@@ -50,7 +50,8 @@ for (const fault of FAULTS) {
         const mount = await mountTmpfs(await scratch.dir(`store${FAULTY}`), 'size=2m');
         if (!mount.ok) throw new Error(`tmpfs mount failed: ${mount.reason}`);
       }
-      pool = await makePool(scratch, 4, 2, 6, ['--block-size', '16K']);
+      // 2+1: the smallest pool with a store to spare (every command starts a process per store).
+      pool = await makePool(scratch, 2, 1, 3, ['--block-size', '16K']);
       const sources = await scratch.dir('sources');
       for (const [name, bytes] of files) await fs.writeFile(path.join(sources, name), bytes);
       expectExit(await pool.run(['put', '-r', sources, '--as', '']), 0);

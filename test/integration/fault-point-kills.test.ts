@@ -42,7 +42,7 @@ describe('a SIGKILL at each named fault point, for each process role', () => {
 
   beforeAll(async () => {
     scratch = await makeScratch('rain-kills-');
-    pool = await makePool(scratch, 4, 2, 6, ['--block-size', '16K']);
+    pool = await makePool(scratch, 2, 1, 3, ['--block-size', '16K']);
   });
   afterAll(async () => scratch.cleanup());
 

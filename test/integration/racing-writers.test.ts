@@ -21,7 +21,7 @@ describe('commands racing writers', () => {
 
   beforeEach(async () => {
     scratch = await makeScratch();
-    pool = await makePool(scratch, 4, 2, 6, ['--block-size', '16K']);
+    pool = await makePool(scratch, 2, 1, 3, ['--block-size', '16K']);
   });
   afterEach(async () => scratch.cleanup());
 
@@ -90,11 +90,11 @@ describe('commands racing writers', () => {
     const file = path.join(scratch.root, 'f.bin');
     await fs.writeFile(file, seededBytes(300_000, 9));
     expectExit(await pool.run(['put', file]), 0);
-    // 20 data sets: more than the six workers take at once (two each). Every worker stops for a
+    // 10 data sets: more than the three workers take at once (two each). Every worker stops for a
     // while after each data set it wrote; the rm runs whole during the first stop (removing the
     // new blocks, older than its tombstone, and the emptied directories), then the workers write the rest.
-    await fs.writeFile(file, seededBytes(1_300_000, 10));
-    const put = start(['put', file], { RAIN_FAULT: 'worker-encoded:pause=6000' });
+    await fs.writeFile(file, seededBytes(300_000, 10));
+    const put = start(['put', file], { RAIN_FAULT: 'worker-encoded:pause=5000' });
     await until(writersAnnounced, 'the put to start writing');
     await new Promise((r) => setTimeout(r, 1500));
     expectExit(await pool.run(['rm', 'f.bin']), 0);
@@ -135,7 +135,7 @@ describe(`checks racing writers, seeded (seed ${SEED}, ${ROUNDS} rounds; replay 
 
   beforeEach(async () => {
     scratch = await makeScratch('rain-race-');
-    pool = await makePool(scratch, 4, 2, 6, ['--block-size', '4K']);
+    pool = await makePool(scratch, 2, 1, 3, ['--block-size', '4K']);
     await scratch.dir('mirror');
   });
   afterEach(async () => scratch.cleanup());

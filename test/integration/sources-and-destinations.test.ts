@@ -26,7 +26,7 @@ describe('sources, destinations and a read-only store', () => {
   });
 
   async function plainPool(): Promise<TestPool> {
-    return makePool(scratch, 4, 2, 6, ['--block-size', '16K']);
+    return makePool(scratch, 2, 1, 3, ['--block-size', '16K']);
   }
 
   it('a file whose size says 0 but which has content (/proc) is stored whole', async () => {
@@ -107,16 +107,16 @@ describe('sources, destinations and a read-only store', () => {
   });
 
   (isRoot ? it : it.skip)(`rm with one store read-only: the delete stands, the store is named with the cause, exit 1${isRoot ? '' : ' (SKIPPED: mounting tmpfs needs root)'}`, async () => {
-    const dirs = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => scratch.dir(`store${i}`)));
-    const mount = await mountTmpfs(dirs[4], 'size=4m');
+    const dirs = await Promise.all([0, 1, 2].map((i) => scratch.dir(`store${i}`)));
+    const mount = await mountTmpfs(dirs[2], 'size=4m');
     if (!mount.ok) throw new Error(`tmpfs mount failed: ${mount.reason}`);
-    pool = await makePool(scratch, 4, 2, 6, ['--block-size', '16K']);
+    pool = await makePool(scratch, 2, 1, 3, ['--block-size', '16K']);
     await fs.writeFile(path.join(scratch.root, 'f.bin'), seededBytes(50_000, 5));
     expectExit(await pool.run(['put', path.join(scratch.root, 'f.bin')]), 0);
-    execFileSync('mount', ['-o', 'remount,ro', dirs[4]]);
+    execFileSync('mount', ['-o', 'remount,ro', dirs[2]]);
     const rm = await pool.run(['rm', 'f.bin']);
     expectExit(rm, 1);
-    expect(rm.stderr).toMatch(/store 4 .* is read-only/);
+    expect(rm.stderr).toMatch(/store 2 .* is read-only/);
     expect(rm.stderr).not.toMatch(/unexpected failure/);
     expect((await pool.run(['get', 'f.bin'])).code).toBe(64);
   });
