@@ -4,6 +4,14 @@ import { checkGeometry } from './pool-limits.js';
 import { isRecord, sealJson, unsealJson } from './sealed-json.js';
 
 export const MANIFEST_FORMAT = 'rain-pool/1';
+/**
+ * A pool whose stores may hold catalog segments (docs/FORMAT.md §4.1). A rain that does not know
+ * segments must not open such a pool (it would miss every record in one and could take the
+ * blocks of those files for an unfinished write): its decoder rejects this format string.
+ */
+export const MANIFEST_FORMAT_V2 = 'rain-pool/2';
+/** What new pools are made with and what a check converts an older pool to. */
+export const CURRENT_POOL_FORMAT = 2;
 export const STORE_IDENTITY_FORMAT = 'rain-store/1';
 /** Bumped whenever the responsibility or placement function changes, so mixed versions refuse to run together. */
 export const RESPONSIBILITY_VERSION = 1;
@@ -35,6 +43,13 @@ export interface Manifest {
   readonly stores: readonly StoreEntry[];
   readonly createdAt: string;
   readonly lastCheck?: LastCheck;
+  /** 1 (`rain-pool/1`, absent) or 2 (`rain-pool/2`: the stores may hold catalog segments). */
+  readonly formatVersion?: 1 | 2;
+}
+
+/** Whether commits may write catalog segments: only in a pool that older rain versions refuse to open. */
+export function allowsCatalogSegments(manifest: Pick<Manifest, 'formatVersion'>): boolean {
+  return manifest.formatVersion === 2;
 }
 
 /** Written once into each store: which pool and slot this directory belongs to. */
@@ -47,14 +62,15 @@ export interface StoreIdentity {
 export function encodeManifest(manifest: Manifest): string {
   const problem = validateManifest(manifest);
   if (problem) throw new Error(`refusing to write an invalid manifest: ${problem}`);
-  return sealJson({ format: MANIFEST_FORMAT, ...manifest });
+  const { formatVersion, ...rest } = manifest;
+  return sealJson({ format: formatVersion === 2 ? MANIFEST_FORMAT_V2 : MANIFEST_FORMAT, ...rest });
 }
 
 export function decodeManifest(text: string): { ok: true; manifest: Manifest } | { ok: false; reason: string } {
   const unsealed = unsealJson(text);
   if (!unsealed.ok) return unsealed;
   const body = unsealed.body;
-  if (!isRecord(body) || body.format !== MANIFEST_FORMAT) return { ok: false, reason: 'not a rain manifest' };
+  if (!isRecord(body) || (body.format !== MANIFEST_FORMAT && body.format !== MANIFEST_FORMAT_V2)) return { ok: false, reason: 'not a rain manifest' };
   const stores = Array.isArray(body.stores) ? body.stores : [];
   const manifest: Manifest = {
     poolId: String(body.poolId),
@@ -70,6 +86,7 @@ export function decodeManifest(text: string): { ok: true; manifest: Manifest } |
       return { slot: Number(r.slot), storeId: String(r.storeId), path: String(r.path) };
     }),
     ...(isRecord(body.lastCheck) ? { lastCheck: body.lastCheck as unknown as LastCheck } : {}),
+    ...(body.format === MANIFEST_FORMAT_V2 ? { formatVersion: 2 as const } : {}),
   };
   const problem = validateManifest(manifest);
   return problem ? { ok: false, reason: problem } : { ok: true, manifest };

@@ -9,6 +9,8 @@ export const DEFAULT_BLOCK_SIZE_BYTES = 1024 * 1024;
 /** Shards are padded to this so vector kernels never need a scalar tail inside a data set. */
 export const SHARD_ALIGNMENT_BYTES = 16;
 export const MAX_NAME_BYTES = 1024;
+/** A block header holds a data set's length in 32 bits (docs/FORMAT.md §5). */
+export const MAX_DATASET_SPAN_BYTES = 2 ** 32 - 1;
 
 export function checkGeometry(k: number, m: number, blockSizeBytes: number): string | undefined {
   if (!Number.isInteger(k) || k < MIN_DATA_BLOCKS) return `k must be an integer >= ${MIN_DATA_BLOCKS} (got ${k})`;
@@ -18,5 +20,19 @@ export function checkGeometry(k: number, m: number, blockSizeBytes: number): str
     return `block size must be between ${MIN_BLOCK_SIZE_BYTES} and ${MAX_BLOCK_SIZE_BYTES} bytes (got ${blockSizeBytes})`;
   }
   if (blockSizeBytes % SHARD_ALIGNMENT_BYTES !== 0) return `block size must be a multiple of ${SHARD_ALIGNMENT_BYTES} bytes`;
+  return undefined;
+}
+
+/**
+ * What `init` refuses beyond checkGeometry: a data set (k blocks) longer than its header can say.
+ * Not checked when a manifest is read, so a pool made before the check still opens (its files
+ * shorter than 4 GiB were written correctly; a longer one never could be).
+ */
+export function checkNewPoolGeometry(k: number, m: number, blockSizeBytes: number): string | undefined {
+  const problem = checkGeometry(k, m, blockSizeBytes);
+  if (problem) return problem;
+  if (k * blockSizeBytes > MAX_DATASET_SPAN_BYTES) {
+    return `k x block size must be under 4 GiB (got ${k} x ${blockSizeBytes} bytes): use a smaller block size or fewer data blocks`;
+  }
   return undefined;
 }

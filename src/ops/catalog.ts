@@ -94,6 +94,8 @@ export function unaccountedFiles(view: NewestRecords): string[] {
   if (view.unreadableFiles.length === 0) return [];
   const known = new Set([...view.records.keys()].map(nameHash));
   return view.unreadableFiles.filter((file) => {
+    // A damaged segment (or line of one) does not say whose record it held.
+    if (/\.seg( \(|$)/.test(file)) return true;
     const parsed = parseCatalogFileName(path.basename(file));
     return parsed !== undefined && !known.has(parsed.nameHash);
   });
@@ -109,31 +111,35 @@ export function liveRecords(view: NewestRecords): CatalogRecord[] {
  * parallel. Returns how many stores took it; the caller decides whether that is enough.
  */
 export async function commitRecord(storePaths: readonly string[], record: CatalogRecord): Promise<{ written: number; errors: string[] }> {
-  return (await commitRecords(storePaths, [record]))[0];
+  return (await commitRecords(storePaths, [record], false))[0];
 }
 
-/** Record files written at once per store: enough for the file system to group their fsyncs. */
+/** Catalog files (plain records or segments) written at once per store: enough for the file system to group their fsyncs. */
 const RECORDS_IN_FLIGHT_PER_STORE = 32;
 
 /**
  * Commits many records (each its own commit point, as commitRecord) with one directory fsync per
- * store and catalog bucket for the lot instead of one per record, and their file fsyncs in
- * parallel. Each record is still written to tmp/, fsynced and renamed; none is reported written
- * before its rename is durable. Returns, per record, how many stores took it.
+ * store and catalog bucket for the lot. The records of one bucket go into one segment file
+ * (docs/FORMAT.md §4; a lone record into a plain record file), written to tmp/, fsynced and
+ * renamed; none is reported written before its rename is durable. Returns, per record, how many
+ * stores took it.
  */
 export async function commitRecords(
-  storePaths: readonly string[], records: readonly CatalogRecord[],
+  storePaths: readonly string[], records: readonly CatalogRecord[], segments: boolean,
 ): Promise<{ written: number; errors: string[] }[]> {
   const outcomes = records.map(() => ({ written: 0, errors: [] as string[] }));
+  const items = records.map((record, index) => ({ record, index }));
+  // A pool an older rain may still open gets plain record files only (allowsCatalogSegments).
+  const groups = segments ? bucketGroups(items) : items.map((item) => [item]);
   await Promise.all(storePaths.map(async (storePath) => {
     const store = storeAt(storePath);
     const took: number[] = [];
-    await forEachBounded(records, RECORDS_IN_FLIGHT_PER_STORE, async (record, i) => {
+    await forEachBounded(groups, RECORDS_IN_FLIGHT_PER_STORE, async (group) => {
       try {
-        await store.writeCatalogRecord(record);
-        took.push(i);
+        await store.writeCatalogRecords(group.map((g) => g.record));
+        took.push(...group.map((g) => g.index));
       } catch (error) {
-        outcomes[i].errors.push(`${storePath}: ${describeStoreError(error)}`);
+        for (const g of group) outcomes[g.index].errors.push(`${storePath}: ${describeStoreError(error)}`);
       }
     });
     try {
@@ -144,6 +150,18 @@ export async function commitRecords(
     }
   }));
   return outcomes;
+}
+
+/** Items grouped by the catalog bucket of their record's name (one segment each). */
+function bucketGroups<T extends { record: CatalogRecord }>(items: readonly T[]): T[][] {
+  const byBucket = new Map<string, T[]>();
+  for (const item of items) {
+    const bucket = nameHash(item.record.name).slice(0, 2);
+    const list = byBucket.get(bucket) ?? [];
+    list.push(item);
+    byBucket.set(bucket, list);
+  }
+  return [...byBucket.values()];
 }
 
 /** Drops record files of `name` older than `sequence` (after a newer version committed). */
@@ -177,7 +195,7 @@ export async function dropOlderRecordsOf(storePaths: readonly string[], newest: 
  * counts brought up to date (for collectTombstones).
  */
 export async function refreshCatalogCopies(
-  readablePaths: readonly string[], writablePaths: readonly string[],
+  readablePaths: readonly string[], writablePaths: readonly string[], segments: boolean,
 ): Promise<{ written: number; view: CatalogView }> {
   const { view, own } = await foldCatalogs(readablePaths, { countCopies: true, ownOf: writablePaths });
   const copies = new Map(view.copies);
@@ -187,13 +205,17 @@ export async function refreshCatalogCopies(
       const index = readablePaths.indexOf(storePath);
       const store = storeAt(storePath);
       const ownNewest = (index >= 0 ? own[index] : undefined) ?? newestSequences(await store.scanCatalog());
-      const copiedHere: string[] = [];
-      for (const record of view.records.values()) {
+      const missing = [...view.records.values()].filter((record) => {
         const have = ownNewest.get(record.name);
-        if (have !== undefined && have >= record.sequence) continue;
-        await store.writeCatalogRecord(record);
-        copiedHere.push(record.name);
-        written++;
+        return have === undefined || have < record.sequence;
+      });
+      // One segment per bucket: a store rebuilt from empty gets a few hundred catalog files, not one per name.
+      const copiedHere: string[] = [];
+      const items = missing.map((record) => ({ record }));
+      for (const group of segments ? bucketGroups(items) : items.map((item) => [item])) {
+        await store.writeCatalogRecords(group.map((g) => g.record));
+        copiedHere.push(...group.map((g) => g.record.name));
+        written += group.length;
       }
       await store.flush();
       for (const name of copiedHere) copies.set(name, (copies.get(name) ?? 0) + 1);
@@ -217,16 +239,35 @@ function newestSequences(scan: CatalogScan): Map<string, bigint> {
  */
 export async function collectTombstones(allStorePaths: readonly string[], known?: CatalogView, keepFileIds: ReadonlySet<string> = new Set()): Promise<number> {
   const view = known ?? await readCatalog(allStorePaths);
-  let collected = 0;
-  for (const record of view.records.values()) {
-    if (!record.deleted || view.copies.get(record.name) !== allStorePaths.length || keepFileIds.has(record.fileId)) continue;
-    await Promise.all(allStorePaths.map(async (storePath) => {
-      const store = storeAt(storePath);
-      for (const sequence of await store.listRecordVersions(record.name)) {
+  const collectable = [...view.records.values()].filter((record) =>
+    record.deleted && view.copies.get(record.name) === allStorePaths.length && !keepFileIds.has(record.fileId));
+  if (collectable.length === 0) return 0;
+  const drop = collectable.map((r) => ({ name: r.name, sequence: r.sequence }));
+  const buckets = [...new Set(collectable.map((r) => nameHash(r.name).slice(0, 2)))];
+  await Promise.all(allStorePaths.map(async (storePath) => {
+    const store = storeAt(storePath);
+    // Segments first: were a plain tombstone removed while a segment still held an older version
+    // of the name, that version would come back. A crash between the two leaves the tombstone.
+    await store.compactCatalog(buckets, drop);
+    const versions = await store.listRecordVersionsOf(collectable.map((r) => r.name));
+    for (const record of collectable) {
+      for (const sequence of versions.get(record.name) ?? []) {
         if (sequence <= record.sequence) await store.removeCatalogRecord(record.name, sequence);
       }
-    }));
-    collected++;
+    }
+  }));
+  return collectable.length;
+}
+
+/**
+ * Merges every store's catalog segments (docs/FORMAT.md §4): a put of many files adds a segment
+ * per bucket, and superseded records in segments stay until this. Run by a check, which holds
+ * the epoch (compactCatalog's one-rewriter rule). Returns the segments replaced.
+ */
+export async function compactCatalogs(writablePaths: readonly string[]): Promise<number> {
+  let merged = 0;
+  for (const storePath of writablePaths) {
+    merged += await storeAt(storePath).compactCatalog(undefined, []).then((c) => c.segmentsMerged).catch(() => 0);
   }
-  return collected;
+  return merged;
 }

@@ -1,8 +1,8 @@
 import { runInitialization, type InitializationResult } from '../cluster/agreement/init-coordinator.js';
 import { staleAfterMs, waitForActiveMs } from '../cluster/timing.js';
-import type { Manifest } from '../format/manifest.js';
+import { allowsCatalogSegments, type Manifest } from '../format/manifest.js';
 import { ioError } from '../rain-error.js';
-import { collectTombstones, readNewestRecords, refreshCatalogCopies } from './catalog.js';
+import { collectTombstones, compactCatalogs, readNewestRecords, refreshCatalogCopies } from './catalog.js';
 import { storeAt } from '../store/store-set.js';
 
 /** Temp files untouched this long are leftovers of killed commands. */
@@ -72,7 +72,7 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
             .catch(() => undefined);
         }
         const housekeeping: string[] = [];
-        const { written: copied, view } = await refreshCatalogCopies(readablePaths, writablePaths);
+        const { written: copied, view } = await refreshCatalogCopies(readablePaths, writablePaths, allowsCatalogSegments(manifest));
         if (copied > 0) repairs.push(`${copied} catalog record copies written to stores that lacked them`);
         let temps = 0;
         for (const storePath of writablePaths) temps += await storeAt(storePath).removeStaleTempFiles(STALE_TEMP_MS).catch(() => 0);
@@ -89,6 +89,8 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
           const collected = await collectTombstones(writablePaths, view, keep).catch(() => 0);
           if (collected > 0) housekeeping.push(`${collected} delete records collected (every store has seen them)`);
         }
+        const merged = await compactCatalogs(writablePaths);
+        if (merged > 0) housekeeping.push(`${merged} catalog segments merged`);
         return { repairs, housekeeping };
       },
       onPhase: options.onPhase,

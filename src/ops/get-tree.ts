@@ -101,7 +101,7 @@ async function getTreeIn(session: PoolSession, prefix: string, root: string, opt
   const view = await readNewestRecords(session.readablePaths);
   const unaccounted = unaccountedFiles(view);
   if (unaccounted.length > 0) {
-    notice(`${unaccounted.length} catalog record files could not be read (e.g. ${unaccounted[0]}): a file under the prefix may be missing; run 'rain verify'`);
+    notice(`${unaccounted.length} catalog files could not be read (e.g. ${unaccounted[0]}): a file under the prefix may be missing; run 'rain verify'`);
   }
   const records = liveRecords(view).filter((r) => isUnderPrefix(r.name, prefix));
   if (records.length === 0) {

@@ -1,6 +1,6 @@
-import { RESPONSIBILITY_VERSION, type Manifest } from '../format/manifest.js';
+import { CURRENT_POOL_FORMAT, RESPONSIBILITY_VERSION, type Manifest } from '../format/manifest.js';
 import { newId } from '../format/ids.js';
-import { checkGeometry, DEFAULT_BLOCK_SIZE_BYTES } from '../format/pool-limits.js';
+import { checkNewPoolGeometry, DEFAULT_BLOCK_SIZE_BYTES } from '../format/pool-limits.js';
 import { describeError, errnoCode, ioError, usageError } from '../rain-error.js';
 import { notice } from './notices.js';
 import { registerPool } from '../store/pool-registry.js';
@@ -23,7 +23,7 @@ export interface InitOptions {
  */
 export async function initPool(options: InitOptions): Promise<Manifest> {
   const blockSizeBytes = options.blockSizeBytes ?? DEFAULT_BLOCK_SIZE_BYTES;
-  const geometryProblem = checkGeometry(options.k, options.m, blockSizeBytes);
+  const geometryProblem = checkNewPoolGeometry(options.k, options.m, blockSizeBytes);
   if (geometryProblem) throw usageError(geometryProblem);
   const storePaths = options.storePaths.map(resolveStorePath);
   if (storePaths.length < options.k + options.m) {
@@ -45,6 +45,7 @@ export async function initPool(options: InitOptions): Promise<Manifest> {
     blockSizeBytes,
     epoch: 1,
     responsibilityVersion: RESPONSIBILITY_VERSION,
+    formatVersion: CURRENT_POOL_FORMAT,
     stores: storePaths.map((p, slot) => ({ slot, storeId: newId(), path: p })),
     createdAt: new Date().toISOString(),
   };

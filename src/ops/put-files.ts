@@ -12,6 +12,7 @@ import { newId, newSequence } from '../format/ids.js';
 import { badInputError, describeError, errnoCode, ioError, usageError } from '../rain-error.js';
 import { tempPathIn } from '../store/durable-file.js';
 import { readNewestRecords } from './catalog.js';
+import { commitBatches } from './commit-batches.js';
 import { writeVersions, type PlannedVersion } from './write-versions.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { WriterHeartbeat } from './writer-heartbeat.js';
@@ -46,9 +47,6 @@ export interface PutReport {
   readonly warnings: string[];
 }
 
-/** Files are committed in batches so a long `put -r` makes progress durable as it goes. */
-const FILES_PER_COMMIT = 256;
-
 export async function putFiles(options: PutOptions): Promise<PutReport> {
   return withSession(options.pool, 'put', 'write', async (session) => {
     const spools: string[] = [];
@@ -61,8 +59,8 @@ export async function putFiles(options: PutOptions): Promise<PutReport> {
       let doneBytes = 0;
       const heartbeat = new WriterHeartbeat(session.writablePaths);
       try {
-        for (let i = 0; i < sources.length; i += FILES_PER_COMMIT) {
-          const batch = sources.slice(i, i + FILES_PER_COMMIT);
+        // Files are committed in batches so a long `put -r` makes progress durable as it goes.
+        for (const batch of commitBatches(sources)) {
           await putBatch(session, batch, report, heartbeat, (bytes) => {
             doneBytes += bytes;
             options.onProgress?.(doneBytes, totalBytes);
@@ -90,8 +88,9 @@ async function putBatch(
   for (let attempt = 1; pending.length > 0; attempt++) {
     const planned = await planBatch(session, pending);
     const { written, changed } = await writeVersions(session, planned, heartbeat, progress, report.warnings);
+    const planOf = new Map(planned.map((p) => [p.record.name, p]));
     for (const w of written) {
-      const plan = planned.find((p) => p.record.name === w.record.name);
+      const plan = planOf.get(w.record.name);
       report.files.push({
         name: w.record.name, sizeBytes: w.record.fileSizeBytes, datasets: w.record.datasetCount,
         sequence: w.record.sequence.toString(), replaced: plan?.replaced ?? false, missingBlocks: w.missingBlocks,

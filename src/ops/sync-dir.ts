@@ -6,6 +6,7 @@ import { datasetCountOf, datasetExtent, type FileGeometry } from '../format/data
 import { newId, newSequence } from '../format/ids.js';
 import { describeError, usageError } from '../rain-error.js';
 import { readNewestRecords } from './catalog.js';
+import { commitBatches } from './commit-batches.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { walk, type SourceFile } from './put-files.js';
 import { liveReadNames, WriterHeartbeat } from './writer-heartbeat.js';
@@ -33,8 +34,6 @@ export interface SyncReport {
   readonly warnings: string[];
 }
 
-const FILES_PER_COMMIT = 256;
-
 /**
  * Brings the pool in line with a directory. A changed file gets a new version in which only the
  * data sets whose bytes changed are re-encoded (their CRC-32 differs from the catalog's), at the
@@ -58,8 +57,8 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
     const totalBytes = sources.reduce((sum, s) => sum + s.sizeBytes, 0);
     let doneBytes = 0;
     try {
-      for (let i = 0; i < sources.length; i += FILES_PER_COMMIT) {
-        let batch = sources.slice(i, i + FILES_PER_COMMIT);
+      for (const committed of commitBatches(sources)) {
+        let batch = committed;
         // A file that changed while the workers read it is compared and read again once; if it
         // changes again it is reported and keeps its previous version (SnapRAID: "file changed during sync").
         for (let attempt = 1; batch.length > 0; attempt++) {
@@ -75,8 +74,9 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
             else report.unchanged++;
           }
           const { written, changed } = await writeVersions(session, planned, heartbeat, () => undefined, report.warnings);
+          const planOf = new Map(planned.map((p) => [p.record.name, p]));
           for (const w of written) {
-            const plan = planned.find((p) => p.record.name === w.record.name) as PlannedVersion;
+            const plan = planOf.get(w.record.name) as PlannedVersion;
             (plan.previous ? report.updated : report.added).push(w.record.name);
             report.datasetsRewritten += plan.datasetsToWrite.length;
             report.datasetsKept += plan.record.datasetCount - plan.datasetsToWrite.length;

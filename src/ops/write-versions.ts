@@ -2,6 +2,7 @@ import type { EncodeResult } from '../cluster/protocol.js';
 import { faultPoint } from '../cluster/fault-points.js';
 import { datasetSequence, type CatalogRecord } from '../format/catalog-record.js';
 import { datasetExtent } from '../format/dataset-geometry.js';
+import { allowsCatalogSegments } from '../format/manifest.js';
 import { ioError } from '../rain-error.js';
 import { commitRecords, dropOlderRecordsOf } from './catalog.js';
 import type { PoolSession } from './pool-session.js';
@@ -80,7 +81,7 @@ export async function writeVersions(
     datasetChecksums: Array.from({ length: p.record.datasetCount }, (_, d) => encoded.get(d)?.dataChecksum ?? p.previous?.datasetChecksums[d] ?? 0),
   }));
   // Every version's blocks are durable (flushed above), so all records may commit together.
-  const commits = await commitRecords(session.writablePaths, records);
+  const commits = await commitRecords(session.writablePaths, records, allowsCatalogSegments(session.pool.manifest));
   const written: WrittenVersion[] = [];
   const complete: CatalogRecord[] = [];
   for (let i = 0; i < committing.length; i++) {

@@ -1,10 +1,14 @@
 import fsSync from 'node:fs';
 import path from 'node:path';
 import { decodeCatalogRecord, encodeCatalogRecord, type CatalogRecord } from '../format/catalog-record.js';
+import { decodeCatalogSegment, encodeCatalogSegment } from '../format/catalog-segment.js';
+import { newId } from '../format/ids.js';
 import { errnoCode } from '../rain-error.js';
 import { DirectorySync, writeFileDurably } from './durable-file.js';
 import { openForReading, readdirOrEmpty, readSmallFile, removeFileInStore } from './guarded-fs.js';
-import { CATALOG_DIR, catalogRecordPath, nameHash, parseCatalogFileName } from './store-layout.js';
+import {
+  CATALOG_DIR, catalogRecordPath, catalogSegmentPath, isCatalogSegmentFileName, nameHash, parseCatalogFileName,
+} from './store-layout.js';
 
 /** Without `sync` (a call from another process or host) the record is durable on return. */
 export async function writeCatalogRecord(storePath: string, record: CatalogRecord, sync?: DirectorySync): Promise<void> {
@@ -12,6 +16,29 @@ export async function writeCatalogRecord(storePath: string, record: CatalogRecor
   const pending = sync ?? new DirectorySync();
   await writeFileDurably(storePath, catalogRecordPath(storePath, record.name, record.sequence), [Buffer.from(text, 'utf8')], pending);
   if (!sync) await pending.flush();
+}
+
+/**
+ * Writes many records at once (durable at flush()): one segment file per catalog bucket they fall
+ * in (docs/FORMAT.md §4), so a put of thousands of files costs a few hundred catalog files per
+ * store instead of one per file. A bucket with a single record gets a plain record file.
+ */
+export async function writeCatalogRecords(storePath: string, records: readonly CatalogRecord[], sync: DirectorySync): Promise<void> {
+  const byBucket = new Map<string, CatalogRecord[]>();
+  for (const record of records) {
+    const bucket = nameHash(record.name).slice(0, 2);
+    const list = byBucket.get(bucket) ?? [];
+    list.push(record);
+    byBucket.set(bucket, list);
+  }
+  for (const [bucket, list] of byBucket) {
+    if (list.length === 1) {
+      await writeCatalogRecord(storePath, list[0], sync);
+      continue;
+    }
+    const text = encodeCatalogSegment({ bucket, records: list }, nameHash);
+    await writeFileDurably(storePath, catalogSegmentPath(storePath, bucket, newId()), [Buffer.from(text, 'utf8')], sync);
+  }
 }
 
 export interface CatalogScan {
@@ -32,12 +59,25 @@ export async function scanCatalog(
   storePath: string, only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>,
 ): Promise<CatalogScan> {
   const byHash = new Map<string, { sequence: bigint; file: string }[]>();
+  // The newest segment-held record of each wanted name: a plain record file must beat it to count.
+  const fromSegments = new Map<string, CatalogRecord>();
+  const unreadable: string[] = [];
   const onlyNames = only === undefined ? undefined : typeof only === 'string' ? [only] : only;
   const wantedHashes = onlyNames ? new Set(onlyNames.map(nameHash)) : undefined;
   const buckets = wantedHashes ? [...new Set([...wantedHashes].map((h) => h.slice(0, 2)))] : readdirOrEmpty(path.join(storePath, CATALOG_DIR));
   for (const bucket of buckets) {
     const dir = path.join(storePath, CATALOG_DIR, bucket);
-    for (const file of readdirOrEmpty(dir)) {
+    const listing = listBucketWithSegments(storePath, dir);
+    unreadable.push(...listing.unreadable);
+    for (const record of listing.segmentRecords) {
+      const hash = nameHash(record.name);
+      if (wantedHashes && !wantedHashes.has(hash)) continue;
+      const held = newerThan?.get(hash);
+      if (held !== undefined && record.sequence <= held) continue;
+      const before = fromSegments.get(hash);
+      if (!before || record.sequence > before.sequence) fromSegments.set(hash, record);
+    }
+    for (const file of listing.files) {
       const parsed = parseCatalogFileName(file);
       if (!parsed || (wantedHashes && !wantedHashes.has(parsed.nameHash))) continue;
       const held = newerThan?.get(parsed.nameHash);
@@ -48,23 +88,160 @@ export async function scanCatalog(
     }
   }
   const records: CatalogRecord[] = [];
-  const unreadable: string[] = [];
   for (const [hash, listed] of byHash) {
-    let versions = listed;
+    const inSegment = fromSegments.get(hash);
+    fromSegments.delete(hash);
+    let versions = listed.filter((v) => !inSegment || v.sequence > inSegment.sequence);
     // A version that vanished between the listing and the read was dropped because a newer one
     // committed (a concurrent put or rm): list the name's bucket again instead of losing the name.
     for (let attempt = 1; ; attempt++) {
-      const outcome = await newestReadable(storePath, hash, versions);
+      const outcome = versions.length === 0 ? { kind: 'none' as const, unreadable: [] } : await newestReadable(storePath, hash, versions);
       if (outcome.kind !== 'vanished' || attempt === VANISHED_RETRIES) {
         if (outcome.kind === 'record') records.push(outcome.record);
+        else if (inSegment) records.push(inSegment);
         unreadable.push(...outcome.unreadable);
         break;
       }
       const held = newerThan?.get(hash);
-      versions = (await versionsOf(storePath, hash)).filter((v) => held === undefined || v.sequence > held);
+      versions = (await versionsOf(storePath, hash)).filter((v) => (held === undefined || v.sequence > held) && (!inSegment || v.sequence > inSegment.sequence));
     }
   }
+  records.push(...fromSegments.values());
   return { records, unreadable };
+}
+
+interface BucketListing {
+  /** The bucket's file names (record files and segments alike). */
+  readonly files: string[];
+  /** Every record that decodes in the bucket's segments (several versions of a name possible). */
+  readonly segmentRecords: CatalogRecord[];
+  /** Segment files, or lines of them, that do not decode. */
+  readonly unreadable: string[];
+  /** The segment files read, by name. */
+  readonly segments: string[];
+}
+
+/**
+ * Lists a bucket and reads its segments. A segment that vanished between the listing and the
+ * read was merged into a new one by a check (compactCatalog): the bucket is listed again, so the
+ * new segment is read instead.
+ */
+function listBucketWithSegments(storePath: string, dir: string): BucketListing {
+  for (let attempt = 1; ; attempt++) {
+    const files = readdirOrEmpty(dir);
+    const segments = files.filter(isCatalogSegmentFileName);
+    const segmentRecords: CatalogRecord[] = [];
+    const unreadable: string[] = [];
+    let vanished = false;
+    for (const segment of segments) {
+      const file = path.join(dir, segment);
+      const read = readSegmentFile(storePath, file);
+      if (read === 'vanished') {
+        vanished = true;
+        break;
+      }
+      if (!read) {
+        unreadable.push(file);
+        continue;
+      }
+      segmentRecords.push(...read.records);
+      if (read.damagedLines > 0) unreadable.push(`${file} (${read.damagedLines} damaged lines)`);
+    }
+    if (!vanished || attempt === VANISHED_RETRIES) return { files, segmentRecords, unreadable, segments };
+  }
+}
+
+/** The largest segment rain reads (a bucket of a pool of tens of millions of names); longer is not a segment. */
+const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
+
+function readSegmentFile(storePath: string, file: string): ReturnType<typeof decodeCatalogSegment> | 'vanished' {
+  try {
+    const whole = readSmallFile(storePath, file, MAX_SEGMENT_BYTES);
+    if (whole === undefined) return 'vanished';
+    return decodeCatalogSegment(whole.toString('utf8'), nameHash);
+  } catch (error) {
+    return errnoCode(error) === 'ENOENT' ? 'vanished' : undefined;
+  }
+}
+
+export interface CatalogCompaction {
+  /** Segment files replaced by merged ones. */
+  readonly segmentsMerged: number;
+  /** Record copies left out: superseded on this store, damaged lines, or dropped as asked. */
+  readonly recordsDropped: number;
+}
+
+/**
+ * Merges each bucket's segments into one holding only the newest record of each name that no
+ * plain record file on this store supersedes, leaving out the versions `drop` names (every
+ * version of the name at or below the sequence given: a tombstone the check collects). The merged
+ * segment is durable before the old ones are removed, so a crash leaves both (the same records
+ * twice, harmless). Only a check or rebuild calls this, holding the pool's epoch: one rewriter per
+ * store at a time, so no segment is rewritten from a copy another rewriter already replaced.
+ */
+export async function compactCatalog(
+  storePath: string, buckets: readonly string[] | undefined, drop: readonly { name: string; sequence: bigint }[], sync: DirectorySync,
+): Promise<CatalogCompaction> {
+  const dropAtOrBelow = new Map(drop.map((d) => [d.name, d.sequence]));
+  const dropBuckets = new Set(drop.map((d) => nameHash(d.name).slice(0, 2)));
+  const chosen = buckets ?? readdirOrEmpty(path.join(storePath, CATALOG_DIR)).filter((b) => /^[0-9a-f]{2}$/.test(b));
+  let segmentsMerged = 0;
+  let recordsDropped = 0;
+  for (const bucket of chosen) {
+    const dir = path.join(storePath, CATALOG_DIR, bucket);
+    const listing = listBucketWithSegments(storePath, dir);
+    const damaged = listing.unreadable.length;
+    if (listing.segments.length === 0 || (listing.segments.length === 1 && damaged === 0 && !dropBuckets.has(bucket) && !hasSuperseded(listing))) continue;
+    const newestPlain = new Map<string, bigint>();
+    for (const file of listing.files) {
+      const parsed = parseCatalogFileName(file);
+      if (parsed && parsed.sequence > (newestPlain.get(parsed.nameHash) ?? -1n)) newestPlain.set(parsed.nameHash, parsed.sequence);
+    }
+    const keep = new Map<string, CatalogRecord>();
+    for (const record of listing.segmentRecords) {
+      const before = keep.get(record.name);
+      if (!before || record.sequence > before.sequence) keep.set(record.name, record);
+    }
+    for (const [name, record] of keep) {
+      const plain = newestPlain.get(nameHash(name));
+      const dropTo = dropAtOrBelow.get(name);
+      if ((plain !== undefined && plain > record.sequence) || (dropTo !== undefined && record.sequence <= dropTo)) keep.delete(name);
+    }
+    const kept = [...keep.values()];
+    recordsDropped += listing.segmentRecords.length - kept.length;
+    if (kept.length > 0) {
+      const text = encodeCatalogSegment({ bucket, records: kept }, nameHash);
+      await writeFileDurably(storePath, catalogSegmentPath(storePath, bucket, newId()), [Buffer.from(text, 'utf8')], sync);
+      await sync.flush();
+    }
+    for (const segment of listing.segments) removeFileInStore(storePath, path.join(dir, segment));
+    segmentsMerged += listing.segments.length;
+    // Plain record files older than a record the merged segment now holds durably are garbage too.
+    const keptByHash = new Map(kept.map((r) => [nameHash(r.name), r.sequence]));
+    for (const file of listing.files) {
+      const parsed = parseCatalogFileName(file);
+      const newer = parsed && keptByHash.get(parsed.nameHash);
+      if (parsed && newer !== undefined && newer > parsed.sequence) {
+        removeFileInStore(storePath, path.join(dir, file));
+        recordsDropped++;
+      }
+    }
+  }
+  await sync.flush();
+  return { segmentsMerged, recordsDropped };
+}
+
+/**
+ * Whether a lone segment holds anything to leave out: a name twice (one commit writes one version
+ * per name; checked anyway) or a name that also has a plain record file (one of the two is older).
+ */
+function hasSuperseded(listing: BucketListing): boolean {
+  const hashes = new Set(listing.segmentRecords.map((r) => nameHash(r.name)));
+  if (hashes.size !== listing.segmentRecords.length) return true;
+  return listing.files.some((file) => {
+    const parsed = parseCatalogFileName(file);
+    return parsed !== undefined && hashes.has(parsed.nameHash);
+  });
 }
 
 /** How often a scan lists a name again whose record files keep vanishing under it. */

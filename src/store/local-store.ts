@@ -71,6 +71,14 @@ export class LocalStore implements Store {
     return catalog.writeCatalogRecord(this.path, record, this.pending);
   }
 
+  writeCatalogRecords(records: readonly CatalogRecord[]): Promise<void> {
+    return catalog.writeCatalogRecords(this.path, records, this.pending);
+  }
+
+  compactCatalog(buckets: readonly string[] | undefined, drop: readonly { name: string; sequence: bigint }[]): Promise<catalog.CatalogCompaction> {
+    return catalog.compactCatalog(this.path, buckets, drop, this.pending);
+  }
+
   scanCatalog(only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>): Promise<catalog.CatalogScan> {
     return catalog.scanCatalog(this.path, only, newerThan);
   }

@@ -2,7 +2,7 @@ import type { BlockHeader } from '../format/block-header.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import type { Manifest, StoreIdentity } from '../format/manifest.js';
 import type { BlockHeaderInput, BlockReadResult, BlockVerdictOnly, ExpectedBlock } from './block-files.js';
-import type { CatalogScan } from './catalog-files.js';
+import type { CatalogCompaction, CatalogScan } from './catalog-files.js';
 import type { ClaimsOnStore, EpochClaim, WorkerPhase } from './epoch-files.js';
 import type { BlockFileKey } from './store-layout.js';
 import type { MetadataRead } from './store-metadata.js';
@@ -90,6 +90,15 @@ export class RemoteStore implements Store {
   writeCatalogRecord(record: CatalogRecord): Promise<void> {
     this.dirty = true;
     return this.call('writeCatalogRecord', record);
+  }
+
+  writeCatalogRecords(records: readonly CatalogRecord[]): Promise<void> {
+    this.dirty = true;
+    return this.call('writeCatalogRecords', records);
+  }
+
+  compactCatalog(buckets: readonly string[] | undefined, drop: readonly { name: string; sequence: bigint }[]): Promise<CatalogCompaction> {
+    return this.call('compactCatalog', buckets, drop);
   }
 
   scanCatalog(only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>): Promise<CatalogScan> {

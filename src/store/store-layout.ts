@@ -6,6 +6,7 @@ import path from 'node:path';
  *   rain-store.json                          this store's identity (pool id, store id, slot)
  *   rain-pool.json                           the pool manifest at the newest epoch this store saw
  *   catalog/HH/<nameHash>.<sequence>.json    one file per version (or tombstone) of a name
+ *   catalog/HH/<segmentId>.seg               many records of bucket HH, written by one commit
  *   blocks/HH/<fileId>/<d>.<b>.<sequence>.blk one block: data set d, block index b
  *   tmp/                                     files being written; renamed into place when durable
  * HH is the first two hex digits of the hash or id, so no directory grows past ~1/256 of the pool.
@@ -52,4 +53,13 @@ export function parseBlockFileName(fileName: string): BlockFileKey | undefined {
 export function parseCatalogFileName(fileName: string): { nameHash: string; sequence: bigint } | undefined {
   const match = /^([0-9a-f]{32})\.(\d{1,20})\.json$/.exec(fileName);
   return match ? { nameHash: match[1], sequence: BigInt(match[2]) } : undefined;
+}
+
+/** A catalog segment's file: `<32 hex digits>.seg`, the id random (docs/FORMAT.md §4). */
+export function catalogSegmentPath(storePath: string, bucket: string, segmentId: string): string {
+  return path.join(storePath, CATALOG_DIR, bucket, `${segmentId}.seg`);
+}
+
+export function isCatalogSegmentFileName(fileName: string): boolean {
+  return /^[0-9a-f]{32}\.seg$/.test(fileName);
 }

@@ -4,7 +4,7 @@ import { isId } from '../format/ids.js';
 import { describeStoreError } from '../rain-error.js';
 import { inStore, kindOf, QUARANTINE_DIR, quarantine, readdirTypedOrEmpty } from './guarded-fs.js';
 import {
-  BLOCKS_DIR, CATALOG_DIR, MANIFEST_FILE, parseBlockFileName, parseCatalogFileName, STORE_IDENTITY_FILE, TMP_DIR,
+  BLOCKS_DIR, CATALOG_DIR, isCatalogSegmentFileName, MANIFEST_FILE, parseBlockFileName, parseCatalogFileName, STORE_IDENTITY_FILE, TMP_DIR,
 } from './store-layout.js';
 import { READERS_DIR, WRITERS_DIR } from './writer-intents.js';
 import { EPOCHS_DIR, parseEpochFileName, readClaim } from './epoch-files.js';
@@ -111,7 +111,7 @@ export async function scanStore(storePath: string, options: ScanOptions): Promis
     for (const bucket of readdirTypedOrEmpty(catalog)) {
       if (!/^[0-9a-f]{2}$/.test(bucket.name) || !expectDirectory(catalog, bucket)) continue;
       for (const record of readdirTypedOrEmpty(path.join(catalog, bucket.name))) {
-        if (parseCatalogFileName(record.name)) expectFile(path.join(catalog, bucket.name), record);
+        if (parseCatalogFileName(record.name) || isCatalogSegmentFileName(record.name)) expectFile(path.join(catalog, bucket.name), record);
       }
     }
   }

@@ -2,7 +2,7 @@ import type { BlockHeader } from '../format/block-header.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import type { Manifest, StoreIdentity } from '../format/manifest.js';
 import type { BlockHeaderInput, BlockReadResult, BlockVerdictOnly, ExpectedBlock } from './block-files.js';
-import type { CatalogScan } from './catalog-files.js';
+import type { CatalogCompaction, CatalogScan } from './catalog-files.js';
 import type { ClaimsOnStore, EpochClaim, WorkerPhase } from './epoch-files.js';
 import type { BlockFileKey } from './store-layout.js';
 import type { MetadataRead } from './store-metadata.js';
@@ -47,10 +47,21 @@ export interface Store {
   // Catalog (docs/FORMAT.md §4)
   /** Writes one record (durable at flush()). */
   writeCatalogRecord(record: CatalogRecord): Promise<void>;
+  /** Writes many records as one segment per catalog bucket (durable at flush()). */
+  writeCatalogRecords(records: readonly CatalogRecord[]): Promise<void>;
+  /** The newest readable record of each name, from record files and segments alike. */
   scanCatalog(only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>): Promise<CatalogScan>;
+  /** The versions a name has as plain record files (not those in segments: compactCatalog removes those). */
   listRecordVersions(name: string): Promise<bigint[]>;
   listRecordVersionsOf(names: readonly string[]): Promise<Map<string, bigint[]>>;
+  /** Removes a plain record file. */
   removeCatalogRecord(name: string, sequence: bigint): Promise<void>;
+  /**
+   * Merges each bucket's segments (all buckets when none are given), leaving out superseded and
+   * damaged copies and every version of a `drop` name at or below its sequence; durable on return.
+   * Only a check or rebuild, holding the epoch, calls it.
+   */
+  compactCatalog(buckets: readonly string[] | undefined, drop: readonly { name: string; sequence: bigint }[]): Promise<CatalogCompaction>;
 
   // Epochs: the agreement's records (docs/PROTOCOL.md)
   /** Exclusive: true if this call created the claim, false if one existed. */
@@ -93,7 +104,8 @@ export interface Store {
 export const STORE_METHODS = [
   'writeBlock', 'readBlock', 'verifyBlock', 'readBlockHeader', 'listFileBlocks', 'removeBlock', 'removeFileBlocks',
   'collectOlderBlocks', 'sweepMisplacedBlocks', 'scan',
-  'writeCatalogRecord', 'scanCatalog', 'listRecordVersions', 'listRecordVersionsOf', 'removeCatalogRecord',
+  'writeCatalogRecord', 'writeCatalogRecords', 'scanCatalog', 'listRecordVersions', 'listRecordVersionsOf',
+  'removeCatalogRecord', 'compactCatalog',
   'createClaim', 'readClaim', 'withdrawClaim', 'highestClaim', 'writeHeartbeat', 'claimSilenceMs', 'writeWorkerRecord',
   'readWorkerRecord', 'pruneEpochFiles',
   'readManifest', 'writeManifest', 'readIdentity', 'writeIdentity', 'publishIdentity', 'removeMarkers', 'probe',

@@ -85,6 +85,8 @@ describe('rain init: bad -k, -m, --block-size and store lists (argument checks; 
     ['non-numeric k', ['-k', 'two', '-m', '1'], /-k must be a whole number.*two/],
     ['fractional k', ['-k', '2.5', '-m', '1'], /-k must be a whole number/],
     ['non-numeric m', ['-k', '2', '-m', 'x'], /-m must be a whole number/],
+    // A header holds a data set's length in 32 bits (docs/FORMAT.md §3).
+    ['k x block size of 4 GiB or more', ['-k', '64', '-m', '1', '--block-size', '64M'], /k x block size must be under 4 GiB/],
   ])('%s -> 64, one line, nothing written', (_what, geometry, mentions) => withScratch(async (scratch) => {
     const dirs = await threeDirs(scratch);
     const run = await rain(['init', ...geometry, ...dirs], { env: scratch.env });

@@ -6,7 +6,9 @@ import { datasetCountOf, datasetExtent } from '../../src/format/dataset-geometry
 import { checkFileName } from '../../src/format/file-name.js';
 import { newId, newSequence, parseSequence } from '../../src/format/ids.js';
 import { decodeManifest, encodeManifest, type Manifest } from '../../src/format/manifest.js';
+import { decodeCatalogSegment, encodeCatalogSegment } from '../../src/format/catalog-segment.js';
 import { sealJson, unsealJson } from '../../src/format/sealed-json.js';
+import { nameHash } from '../../src/store/store-layout.js';
 
 const header: BlockHeader = {
   poolId: newId(), fileId: newId(), name: 'photos/2026/ümlaut.jpg', sequence: (1n << 63n) + 5n,
@@ -147,5 +149,45 @@ describe('crc32Combine', () => {
       const second = bytes(b, 2);
       expect(crc32Combine(crc32Of(first), crc32Of(second), b)).toBe(crc32Of(Buffer.concat([first, second])));
     }
+  });
+});
+
+describe('catalog segments', () => {
+  const inBucket = (bucket: string, count: number): string[] => {
+    const names: string[] = [];
+    for (let i = 0; names.length < count; i++) if (nameHash(`f${i}`).startsWith(bucket)) names.push(`f${i}`);
+    return names;
+  };
+  const bucket = nameHash('f0').slice(0, 2);
+  const records: CatalogRecord[] = inBucket(bucket, 3).map((name, i) => ({
+    name, fileId: newId(), sequence: 100n + BigInt(i), deleted: false, fileSizeBytes: 5, k: 2, m: 1, blockSizeBytes: 4096,
+    datasetCount: 1, writtenAt: '2026-12-02T00:00:00.000Z', datasetChecksums: [7],
+  }));
+  const text = encodeCatalogSegment({ bucket, records }, nameHash);
+
+  it('round-trips: a header line, then one sealed record per line', () => {
+    expect(text.split('\n')).toHaveLength(records.length + 2);
+    expect(decodeCatalogSegment(text, nameHash)).toEqual({ bucket, records, damagedLines: 0 });
+  });
+
+  it('loses only the damaged line; a short file counts its missing lines; lines past the count are not read', () => {
+    const lines = text.split('\n');
+    const flipped = [...lines];
+    flipped[2] = flipped[2].replace('"sequence":"101"', '"sequence":"102"');
+    expect(decodeCatalogSegment(flipped.join('\n'), nameHash)?.records.map((r) => r.sequence)).toEqual([100n, 102n]);
+    expect(decodeCatalogSegment(flipped.join('\n'), nameHash)?.damagedLines).toBe(1);
+    expect(decodeCatalogSegment(lines.slice(0, 2).join('\n'), nameHash)).toMatchObject({ records: [records[0]], damagedLines: 2 });
+    const extra = encodeCatalogRecord({ ...records[0], sequence: 999n });
+    expect(decodeCatalogSegment(text + extra, nameHash)).toMatchObject({ records, damagedLines: 1 });
+  });
+
+  it('believes nothing when the header is damaged, and no record of another bucket', () => {
+    expect(decodeCatalogSegment(text.replace('"records":3', '"records":4'), nameHash)).toBeUndefined();
+    expect(decodeCatalogSegment('', nameHash)).toBeUndefined();
+    const other = nameHash('f0').slice(0, 2) === '00' ? '01' : '00';
+    const foreign = encodeCatalogSegment({ bucket: other, records: [{ ...records[0], name: inBucket(other, 1)[0] }] }, nameHash);
+    const smuggled = sealJson({ format: 'rain-catalog-segment/1', bucket, records: 1 }) + foreign.split('\n')[1] + '\n';
+    expect(decodeCatalogSegment(smuggled, nameHash)).toEqual({ bucket, records: [], damagedLines: 1 });
+    expect(() => encodeCatalogSegment({ bucket: other, records }, nameHash)).toThrow(/does not belong/);
   });
 });

@@ -10,6 +10,7 @@ import { newId } from '../../src/format/ids.js';
 import { fromWire, StoreError, toWire } from '../../src/rain-error.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { RemoteStore, type StoreTransport } from '../../src/store/remote-store.js';
+import { nameHash } from '../../src/store/store-layout.js';
 import { callStore, type Store } from '../../src/store/store.js';
 
 /**
@@ -97,6 +98,66 @@ describe.each(KINDS)('the Store contract: %s', (_kind, open) => {
     expect([...versions].map(([name, sequences]) => [name, [...sequences].sort()]).sort()).toEqual([['a', [1n, 2n]], ['b', [7n]]]);
     await store.removeCatalogRecord('a', 1n);
     expect(await store.listRecordVersions('a')).toEqual([2n]);
+  });
+
+  /** `count` names whose records share one catalog bucket (so they land in one segment). */
+  function namesInOneBucket(count: number): string[] {
+    const bucket = nameHash('n0').slice(0, 2);
+    const names: string[] = [];
+    for (let i = 0; names.length < count; i++) if (nameHash(`n${i}`).startsWith(bucket)) names.push(`n${i}`);
+    return names;
+  }
+
+  const segmentFiles = async (): Promise<string[]> => {
+    const found: string[] = [];
+    for (const bucket of await fs.readdir(path.join(dir, 'catalog')).catch(() => [])) {
+      for (const file of await fs.readdir(path.join(dir, 'catalog', bucket))) if (file.endsWith('.seg')) found.push(path.join(dir, 'catalog', bucket, file));
+    }
+    return found;
+  };
+  const newest = async (only?: string[]) => (await store.scanCatalog(only)).records.map((r) => [r.name, r.sequence] as const).sort();
+
+  it('writes many records as one segment per bucket; a scan takes the newest of segments and record files', async () => {
+    const [a, b, c] = namesInOneBucket(3);
+    await store.writeCatalogRecords([record(a, 5n), record(b, 5n), record(c, 5n), record('elsewhere-0', 5n)]);
+    await store.flush();
+    expect(await segmentFiles()).toHaveLength(1);
+    // A lone record of its bucket is a plain record file, as writeCatalogRecord writes.
+    expect(await store.listRecordVersions('elsewhere-0')).toEqual([5n]);
+    await store.writeCatalogRecord(record(a, 9n));
+    await store.writeCatalogRecord(record(b, 3n));
+    await store.flush();
+    expect(await newest()).toEqual([[a, 9n], [b, 5n], [c, 5n], ['elsewhere-0', 5n]].sort());
+    expect(await newest([b])).toEqual([[b, 5n]]);
+    // What the caller holds already is skipped, in segments too.
+    expect((await store.scanCatalog([a, b, c], new Map([[nameHash(b), 5n]]))).records.map((r) => r.name).sort()).toEqual([a, c].sort());
+    // Plain record files only: segment-held versions are for compactCatalog.
+    expect(await store.listRecordVersions(b)).toEqual([3n]);
+  });
+
+  it('compacts a bucket\'s segments into one, leaving out superseded, damaged and dropped copies', async () => {
+    const [a, b, c, d] = namesInOneBucket(4);
+    await store.writeCatalogRecords([record(a, 1n), record(b, 1n), record(c, 1n, { deleted: true })]);
+    await store.writeCatalogRecords([record(a, 2n), record(d, 2n)]);
+    await store.writeCatalogRecord(record(b, 4n));
+    await store.flush();
+    // Damage the last line of one segment: that copy is lost, the rest of the segment still reads.
+    const [first] = (await segmentFiles()).sort();
+    const lines = (await fs.readFile(first, 'utf8')).split('\n');
+    lines[lines.length - 2] = lines[lines.length - 2].replace('"name"', '"nAme"');
+    await fs.writeFile(first, lines.join('\n'));
+    const before = await store.scanCatalog();
+    expect(before.unreadable.some((u) => u.includes('1 damaged lines'))).toBe(true);
+    const compaction = await store.compactCatalog(undefined, [{ name: c, sequence: 1n }]);
+    expect(compaction.segmentsMerged).toBe(2);
+    expect(await segmentFiles()).toHaveLength(1);
+    const after = await store.scanCatalog();
+    expect(after.unreadable).toEqual([]);
+    const held = after.records.map((r) => [r.name, r.sequence] as const).sort();
+    // b's segment copy is superseded by its plain record; c was dropped (a collected tombstone).
+    expect(held.filter(([name]) => name === a || name === b || name === c)).toEqual([[a, 2n], [b, 4n]].sort());
+    // Nothing more to do: a second compaction leaves the one segment alone.
+    expect((await store.compactCatalog(undefined, [])).segmentsMerged).toBe(0);
   });
 
   it('claims an epoch exclusively, reads and withdraws claims, finds the highest valid one and junk', async () => {

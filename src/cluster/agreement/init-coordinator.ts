@@ -2,7 +2,7 @@ import { emptyHealth, mergeWorkerFiles, settleState, type FileHealth } from '../
 import type { VersionReport } from '../../dataset/results.js';
 import { supersededAmong, type ToConfirm } from '../../dataset/verdicts.js';
 import type { CatalogRecord } from '../../format/catalog-record.js';
-import type { LastCheck, Manifest } from '../../format/manifest.js';
+import { CURRENT_POOL_FORMAT, type LastCheck, type Manifest } from '../../format/manifest.js';
 import { describeError, ioError } from '../../rain-error.js';
 import { storeAt } from '../../store/store-set.js';
 import { faultPoint } from '../fault-points.js';
@@ -228,7 +228,8 @@ async function runClaimedEpoch(
     phase('confirm');
 
     options.onPhase?.('committing');
-    const committed: Manifest = { ...options.manifest, epoch, lastCheck };
+    // A check converts an older pool: from this commit on, commits may write catalog segments.
+    const committed: Manifest = { ...options.manifest, epoch, lastCheck, formatVersion: CURRENT_POOL_FORMAT };
     // Never move a store backwards: if a newer epoch was claimed meanwhile (we were presumed
     // dead), this check's work stands but its commit is left to the newer one.
     for (const store of options.access) {

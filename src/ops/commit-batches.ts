@@ -1,0 +1,26 @@
+/**
+ * How a put -r or sync cuts its files into commits. Each commit writes one catalog segment per
+ * bucket and store (docs/FORMAT.md §4), so many small files per commit is what makes a tree of
+ * small files cost a few catalog files instead of one per file; the byte cap keeps a tree of
+ * large files committing (and so making its progress durable) as often as before.
+ */
+export const MAX_FILES_PER_COMMIT = 4096;
+export const MAX_BYTES_PER_COMMIT = 256 * 1024 * 1024;
+
+/** Consecutive slices of `items`, each within both caps (a single larger item is a slice of its own). */
+export function commitBatches<T extends { readonly sizeBytes: number }>(items: readonly T[]): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    if (current.length > 0 && (current.length === MAX_FILES_PER_COMMIT || bytes + item.sizeBytes > MAX_BYTES_PER_COMMIT)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += item.sizeBytes;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
