@@ -24,6 +24,8 @@ export interface VersionPlan {
  * a write that did not finish. Its responsible worker decides, once for the whole version:
  *  - its writer is alive                         -> leave it alone ('in-progress')
  *  - a newer version or delete of the name exists -> remove it ('obsolete-removed')
+ *  - a newer unfinished write of the name exists  -> remove it ('obsolete-removed'): only the
+ *    newest write of a name is ever finished, so a name never goes back to an older write
  *  - every data set has >= k good blocks          -> finish it: rebuild the rest, commit ('rolled-forward')
  *  - otherwise                                    -> undo it: remove its blocks ('rolled-back'); the
  *    committed version, checked on its own, is what the name keeps (or it is lost if that one is too).
@@ -45,6 +47,14 @@ export async function resolveVersion(ctx: DatasetContext, plan: VersionPlan, ver
   if (newest !== undefined && newest >= version.sequence) {
     if (plan.repair) await removeVersion(ctx, version);
     return { ...named, outcome: 'obsolete-removed', detail: `the name has a newer committed version (${newest})` };
+  }
+  if (version.newerWrite !== undefined) {
+    const detail = `a newer write of the name (${version.newerWrite}) was started after it`;
+    if (!plan.repair) return { ...named, outcome: 'obsolete-removed', detail };
+    const meanwhile = await committedMeanwhile(ctx, header);
+    if (meanwhile) return { ...named, ...meanwhile };
+    await removeVersion(ctx, version);
+    return { ...named, outcome: 'obsolete-removed', detail };
   }
   const record: CatalogRecord = {
     name: header.name, fileId: header.fileId, sequence: header.sequence, deleted: false,
@@ -105,7 +115,7 @@ export async function resolveVersion(ctx: DatasetContext, plan: VersionPlan, ver
  * read the catalog first), or a newer one may have superseded it. Only a version that is still
  * no committed state of its name is removed.
  */
-async function committedMeanwhile(ctx: DatasetContext, record: CatalogRecord): Promise<Pick<VersionReport, 'outcome' | 'detail'> | undefined> {
+async function committedMeanwhile(ctx: DatasetContext, record: Pick<CatalogRecord, 'name' | 'fileId' | 'sequence'>): Promise<Pick<VersionReport, 'outcome' | 'detail'> | undefined> {
   let newest: CatalogRecord | undefined;
   let scanned = 0;
   for (const slot of ctx.slots()) {

@@ -57,6 +57,12 @@ export interface UncommittedVersion {
   readonly sequence: bigint;
   /** Stores holding at least one of its blocks. */
   readonly slots: readonly number[];
+  /**
+   * The sequence of a newer unfinished write of the same name, if the stores hold one. This
+   * version is then never rolled forward: a later write of the name was started, so bringing
+   * this one back would move the name backwards in time.
+   */
+  readonly newerWrite?: bigint;
 }
 
 export type VersionOutcome = 'rolled-forward' | 'rolled-back' | 'obsolete-removed' | 'in-progress' | 'committed-meanwhile' | 'unresolved';

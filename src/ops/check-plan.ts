@@ -6,7 +6,8 @@ import { datasetSequence, type CatalogRecord } from '../format/catalog-record.js
 import { placeDataset } from '../format/placement.js';
 import { storeAt } from '../store/store-set.js';
 import { liveRecords, readNewestRecords } from './catalog.js';
-import { liveReadNames } from './writer-heartbeat.js';
+import { forEachBounded } from './for-each-bounded.js';
+import { announcerAlive, liveReadNames } from './writer-heartbeat.js';
 
 export interface BuiltPlan {
   readonly contents: PlanContents;
@@ -70,12 +71,13 @@ export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly 
   }
   // Without every readable store's scan, what an unscanned store holds is unknown: list every file.
   const filesToList = readable.every((store) => scans.some((s) => s.slot === store.slot)) ? [...toList] : undefined;
-  const uncommitted: UncommittedVersion[] = [...holders.values()].sort((a, b) => (a.fileId < b.fileId ? -1 : a.fileId > b.fileId ? 1 : a.sequence < b.sequence ? -1 : 1));
+  const uncommitted = await markNewerWrites([...holders.values()], byFileId, readable);
+  uncommitted.sort((a, b) => (a.fileId < b.fileId ? -1 : a.fileId > b.fileId ? 1 : a.sequence < b.sequence ? -1 : 1));
   const liveVersions = new Set<string>();
   const freshAfter = Date.now() - staleAfterMs();
   for (const storePath of readablePaths) {
     for (const intent of await storeAt(storePath).readWriterIntents().catch(() => [])) {
-      if (intent.at < freshAfter) continue;
+      if (!announcerAlive(intent, freshAfter)) continue;
       for (const v of intent.versions) liveVersions.add(`${v.fileId}@${v.sequence}`);
     }
   }
@@ -94,6 +96,63 @@ export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly 
     anomalies: scans.flatMap(({ slot, scan }) => scan.anomalies.map((line) => `store ${slot}: ${line}`)),
     deletedWithBlocks,
   };
+}
+
+/**
+ * Marks every unfinished version that a newer unfinished write of the same name follows (two
+ * puts of a name killed one after the other). A put of a name the catalog knows reuses its file
+ * id, so those versions group by file id; a put of a new name draws a new file id each time, so
+ * for those the name is read from one block header. The newest write of each name is the only
+ * one a check may roll forward: finishing an older one after the newer was rolled back would
+ * give the name content older than the last write the user started.
+ */
+async function markNewerWrites(
+  versions: readonly { fileId: string; sequence: bigint; slots: number[] }[],
+  byFileId: ReadonlyMap<string, CatalogRecord>,
+  readable: readonly { slot: number; path: string }[],
+): Promise<UncommittedVersion[]> {
+  const nameOf = new Map<string, string>();
+  const unknown = versions.filter((v) => !byFileId.has(v.fileId));
+  if (new Set(unknown.map((v) => v.fileId)).size > 1) {
+    await forEachBounded(unknown, HEADER_READS_IN_FLIGHT, async (version) => {
+      const name = await headerNameOf(version, readable);
+      if (name !== undefined) nameOf.set(`${version.fileId}@${version.sequence}`, name);
+    });
+  }
+  // Per name (or per file id where the name is the catalog's): the newest unfinished sequence.
+  const keyOf = (v: { fileId: string; sequence: bigint }): string | undefined => {
+    const known = byFileId.get(v.fileId);
+    if (known) return `name:${known.name}`;
+    const name = nameOf.get(`${v.fileId}@${v.sequence}`);
+    return name === undefined ? `file:${v.fileId}` : `name:${name}`;
+  };
+  const newest = new Map<string, bigint>();
+  for (const v of versions) {
+    const key = keyOf(v);
+    if (key !== undefined && v.sequence > (newest.get(key) ?? -1n)) newest.set(key, v.sequence);
+  }
+  return versions.map((v) => {
+    const top = newest.get(keyOf(v) ?? '');
+    return top !== undefined && top > v.sequence ? { ...v, newerWrite: top } : { ...v };
+  });
+}
+
+/** Header reads the plan makes at once to learn the names of unfinished writes of new names. */
+const HEADER_READS_IN_FLIGHT = 16;
+
+/** The name in a header of one of the version's blocks (undefined when none reads). */
+async function headerNameOf(version: { fileId: string; sequence: bigint; slots: readonly number[] }, readable: readonly { slot: number; path: string }[]): Promise<string | undefined> {
+  for (const slot of version.slots) {
+    const at = readable.find((s) => s.slot === slot);
+    if (!at) continue;
+    const store = storeAt(at.path);
+    const keys = (await store.listFileBlocks(version.fileId).catch(() => [])).filter((k) => k.sequence === version.sequence);
+    for (const key of keys) {
+      const header = await store.readBlockHeader(version.fileId, key).catch(() => undefined);
+      if (header) return header.name;
+    }
+  }
+  return undefined;
 }
 
 /** The scans regrouped by file id: which stores hold blocks of it, at which sequences, how many. */

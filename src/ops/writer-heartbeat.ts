@@ -1,7 +1,8 @@
 import { HEARTBEAT_INTERVAL_MS, staleAfterMs } from '../cluster/timing.js';
 import { newId } from '../format/ids.js';
 import { storeAt } from '../store/store-set.js';
-import { hostName, type IntentKind, type ReaderIntent, type WriterIntent } from '../store/writer-intents.js';
+import { errnoCode } from '../rain-error.js';
+import { hostName, processNamespace, type IntentKind, type ReaderIntent, type WriterIntent } from '../store/writer-intents.js';
 
 /**
  * A running command's announcement on every writable store (store/writer-intents.ts), kept fresh
@@ -48,7 +49,7 @@ class Announcement<Body> {
 export class WriterHeartbeat extends Announcement<readonly { fileId: string; sequence: bigint }[]> {
   constructor(storePaths: readonly string[]) {
     super('writer', storePaths, (writerId, versions) => ({
-      writerId, pid: process.pid, host: hostName(), at: Date.now(),
+      writerId, pid: process.pid, host: hostName(), namespace: processNamespace(), at: Date.now(),
       versions: versions.map((v) => ({ fileId: v.fileId, sequence: v.sequence.toString() })),
     }));
   }
@@ -61,7 +62,7 @@ export class WriterHeartbeat extends Announcement<readonly { fileId: string; seq
  */
 export class ReaderHeartbeat extends Announcement<readonly string[] | 'all'> {
   constructor(storePaths: readonly string[]) {
-    super('reader', storePaths, (readerId, names) => ({ readerId, pid: process.pid, host: hostName(), at: Date.now(), names }));
+    super('reader', storePaths, (readerId, names) => ({ readerId, pid: process.pid, host: hostName(), namespace: processNamespace(), at: Date.now(), names }));
   }
 }
 
@@ -75,7 +76,7 @@ export async function liveReadNames(storePaths: readonly string[]): Promise<Read
   const reading = new Set<string>();
   for (const intents of await Promise.all(storePaths.map((p) => storeAt(p).readReaderIntents().catch(() => [] as ReaderIntent[])))) {
     for (const intent of intents) {
-      if (intent.at < freshAfter) continue;
+      if (!announcerAlive(intent, freshAfter)) continue;
       if (intent.names === 'all') return 'all';
       for (const name of intent.names) reading.add(name);
     }
@@ -85,4 +86,26 @@ export async function liveReadNames(storePaths: readonly string[]): Promise<Read
 
 export function isBeingRead(reading: ReadonlySet<string> | 'all', name: string): boolean {
   return reading === 'all' || reading.has(name);
+}
+
+/**
+ * Whether the command behind an announcement may still be running: its heartbeat is younger than
+ * the stale limit (at >= freshAfterMs) and, when it ran in this process's boot and pid namespace,
+ * its process still exists. So a check right after a put was killed on this machine finishes or
+ * undoes the put's versions at once instead of leaving them for a check the stale limit later.
+ * Everything in the file is untrusted: an odd pid or namespace leaves only the heartbeat to judge.
+ */
+export function announcerAlive(intent: { readonly at: number; readonly pid?: unknown; readonly namespace?: unknown }, freshAfterMs: number): boolean {
+  if (!(intent.at >= freshAfterMs)) return false;
+  const pid = intent.pid;
+  const here = processNamespace();
+  if (here === undefined || intent.namespace !== here || typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 1) return true;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists and belongs to someone else. Only "no such process" means dead.
+    return errnoCode(error) !== 'ESRCH';
+  }
 }

@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { replaceSmallFile } from './durable-file.js';
@@ -25,6 +26,8 @@ export interface WriterIntent {
   readonly writerId: string;
   readonly pid: number;
   readonly host: string;
+  /** Boot and pid namespace of the writer (processNamespace): where `pid` means something. */
+  readonly namespace?: string;
   readonly at: number;
   readonly versions: readonly { fileId: string; sequence: string }[];
 }
@@ -33,6 +36,8 @@ export interface ReaderIntent {
   readonly readerId: string;
   readonly pid: number;
   readonly host: string;
+  /** As WriterIntent.namespace. */
+  readonly namespace?: string;
   readonly at: number;
   /** The names being read, or 'all' (a tree get reads too many to list). */
   readonly names: readonly string[] | 'all';
@@ -92,6 +97,26 @@ export async function readReaderIntents(storePath: string): Promise<ReaderIntent
 
 export function hostName(): string {
   return os.hostname();
+}
+
+let namespaceOfThisProcess: string | undefined | null = null;
+
+/**
+ * The boot and pid namespace this process runs in (Linux: the kernel's boot id and the inode of
+ * /proc/self/ns/pid), undefined where they cannot be read. Two processes with the same value see
+ * the same pids, so one can tell whether the other still exists; a host name alone cannot say
+ * that (containers share host names, and a pid means nothing after a reboot).
+ */
+export function processNamespace(): string | undefined {
+  if (namespaceOfThisProcess !== null) return namespaceOfThisProcess;
+  try {
+    const bootId = fsSync.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const pidNamespace = fsSync.statSync('/proc/self/ns/pid').ino;
+    namespaceOfThisProcess = /^[0-9a-f-]{36}$/.test(bootId) && pidNamespace > 0 ? `${bootId}/${pidNamespace}` : undefined;
+  } catch {
+    namespaceOfThisProcess = undefined;
+  }
+  return namespaceOfThisProcess;
 }
 
 /**

@@ -192,6 +192,18 @@ describe('the data set algorithms, in-process over real directories', () => {
     expect(live.outcome).toBe('in-progress');
   });
 
+  it('obsolete by a newer write: a complete unfinished version followed by a newer unfinished write of the name is removed, not finished', async () => {
+    const old = await put(content, recordOf(content, 100n));
+    const complete = recordOf(seededBytes(content.length, 79), 200n, old.name, old.fileId);
+    await put(seededBytes(content.length, 79), complete);
+    const version = { fileId: old.fileId, sequence: 200n, slots: SLOTS, newerWrite: 300n };
+    const report = await resolveVersion(ctx, plan(), version, new BlockListings());
+    expect(report.outcome).toBe('obsolete-removed');
+    expect(report.detail).toMatch(/newer write of the name \(300\)/);
+    for (const store of ctx.stores) expect((await store.store.listFileBlocks(old.fileId)).every((key) => key.sequence === 100n)).toBe(true);
+    expect((await readBack(old)).equals(content)).toBe(true);
+  });
+
   it('superseded: a version a newer commit replaced gets no verdict, and blocks a repair wrote for it are removed', async () => {
     const old = await put(content, recordOf(content, 100n));
     const [ref] = refsOf(old);
