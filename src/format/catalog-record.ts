@@ -27,7 +27,29 @@ export interface CatalogRecord {
   readonly datasetSequences?: readonly bigint[];
   /** CRC-32 of each data set's file bytes, so sync can tell changed data sets without reading blocks; empty when unknown. */
   readonly datasetChecksums: readonly number[];
+  /**
+   * A small file stored inside a pack (docs/FORMAT.md §5.1): its bytes are `[offsetBytes,
+   * offsetBytes + fileSizeBytes)` of the pack's one data set. Such a record has no data sets of
+   * its own (datasetCount 0); its fileId has no blocks.
+   */
+  readonly pack?: PackRef;
 }
+
+/** Where a packed file's bytes are: the pack (a one-data-set file of its own id) and the range in it. */
+export interface PackRef {
+  readonly fileId: string;
+  readonly sequence: bigint;
+  /** The pack's data bytes (L of its data set). */
+  readonly packBytes: number;
+  /** CRC-32 of the pack's data bytes: the pack data set's checksum (§5, "The data set checksum"). */
+  readonly packChecksum: number;
+  readonly offsetBytes: number;
+  /** CRC-32 of this file's bytes. */
+  readonly fileChecksum: number;
+}
+
+/** The name packs carry in their block headers: no file can have it (names are 1..1024 bytes). */
+export const PACK_BLOCK_NAME = '';
 
 /** The sequence data set d of this version was written with (and its blocks carry). */
 export function datasetSequence(record: Pick<CatalogRecord, 'sequence' | 'datasetSequences'>, datasetIndex: number): bigint {
@@ -37,10 +59,11 @@ export function datasetSequence(record: Pick<CatalogRecord, 'sequence' | 'datase
 export function encodeCatalogRecord(record: CatalogRecord): string {
   const problem = validateCatalogRecord(record);
   if (problem) throw new Error(`refusing to write an invalid catalog record: ${problem}`);
-  const { datasetSequences, ...rest } = record;
+  const { datasetSequences, pack, ...rest } = record;
   return sealJson({
     format: CATALOG_FORMAT, ...rest, sequence: record.sequence.toString(),
     ...(datasetSequences ? { datasetSequences: datasetSequences.map(String) } : {}),
+    ...(pack ? { pack: { ...pack, sequence: pack.sequence.toString() } } : {}),
   });
 }
 
@@ -64,6 +87,7 @@ export function decodeCatalogRecord(text: string): { ok: true; record: CatalogRe
     writtenAt: String(b.writtenAt),
     datasetChecksums: Array.isArray(b.datasetChecksums) ? b.datasetChecksums.map(Number) : [],
     ...(Array.isArray(b.datasetSequences) ? { datasetSequences: b.datasetSequences.map((v: unknown) => parseSequence(String(v)) ?? -1n) } : {}),
+    ...(isRecord(b.pack) ? { pack: decodePackRef(b.pack) } : {}),
   };
   const problem = validateCatalogRecord(record);
   return problem ? { ok: false, reason: problem } : { ok: true, record };
@@ -81,7 +105,40 @@ export function validateCatalogRecord(r: CatalogRecord): string | undefined {
     if (r.datasetSequences.some((s) => s < 0n || s > r.sequence)) return 'a data set sequence is outside 0..sequence';
   }
   if (r.datasetChecksums.length !== 0 && r.datasetChecksums.length !== r.datasetCount) return 'data set checksums do not match the data set count';
+  if (r.pack) {
+    const p = r.pack;
+    if (!isId(p.fileId) || p.fileId === r.fileId) return 'bad pack file id';
+    if (p.sequence < 1n) return 'bad pack sequence';
+    if (r.datasetCount !== 0 || r.fileSizeBytes < 1) return 'a packed file has bytes and no data sets of its own';
+    if (!Number.isSafeInteger(p.packBytes) || p.packBytes < 1 || p.packBytes > r.k * r.blockSizeBytes) return 'bad pack length';
+    if (!Number.isSafeInteger(p.offsetBytes) || p.offsetBytes < 0 || p.offsetBytes + r.fileSizeBytes > p.packBytes) return 'packed range outside the pack';
+    if (!isCrc(p.packChecksum) || !isCrc(p.fileChecksum)) return 'bad pack checksum';
+  }
   return undefined;
+}
+
+function isCrc(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+}
+
+function decodePackRef(b: Record<string, unknown>): PackRef {
+  return {
+    fileId: String(b.fileId), sequence: parseSequence(String(b.sequence)) ?? -1n, packBytes: Number(b.packBytes),
+    packChecksum: Number(b.packChecksum), offsetBytes: Number(b.offsetBytes), fileChecksum: Number(b.fileChecksum),
+  };
+}
+
+/**
+ * The record a pack would have were it a file: what its one data set is checked, read and repaired
+ * from (the same code as any file's). Its name is PACK_BLOCK_NAME, which no file has.
+ */
+export function packRecordOf(member: CatalogRecord): CatalogRecord {
+  const pack = member.pack as PackRef;
+  return {
+    name: PACK_BLOCK_NAME, fileId: pack.fileId, sequence: pack.sequence, deleted: false, fileSizeBytes: pack.packBytes,
+    k: member.k, m: member.m, blockSizeBytes: member.blockSizeBytes, datasetCount: 1, writtenAt: member.writtenAt,
+    datasetChecksums: [pack.packChecksum],
+  };
 }
 
 /** Picks the current version among records of one name gathered from many stores. */

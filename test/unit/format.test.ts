@@ -119,6 +119,27 @@ describe('sealed metadata', () => {
     expect(newestRecord([older, tombstone])).toBe(tombstone);
   });
 
+  it('a packed file\'s record (§5.1) round-trips, and every rule on its pack reference is enforced', () => {
+    const packed: CatalogRecord = {
+      name: 'small.txt', fileId: newId(), sequence: 1000n, deleted: false, fileSizeBytes: 300, k: 2, m: 1,
+      blockSizeBytes: 4096, datasetCount: 0, writtenAt: 'now', datasetChecksums: [],
+      pack: { fileId: newId(), sequence: 999n, packBytes: 5000, packChecksum: 77, offsetBytes: 4700, fileChecksum: 88 },
+    };
+    expect(decodeCatalogRecord(encodeCatalogRecord(packed))).toEqual({ ok: true, record: packed });
+    const pack = packed.pack as NonNullable<CatalogRecord['pack']>;
+    const bad: [Partial<CatalogRecord>, RegExp][] = [
+      [{ pack: { ...pack, fileId: packed.fileId } }, /pack file id/],
+      [{ pack: { ...pack, fileId: 'nothex' } }, /pack file id/],
+      [{ pack: { ...pack, sequence: 0n } }, /pack sequence/],
+      [{ datasetCount: 1, datasetChecksums: [1] }, /no data sets of its own/],
+      [{ pack: { ...pack, packBytes: 2 * 4096 + 1 } }, /pack length/],
+      [{ pack: { ...pack, offsetBytes: 4701 } }, /outside the pack/],
+      [{ pack: { ...pack, offsetBytes: -1 } }, /outside the pack/],
+      [{ pack: { ...pack, fileChecksum: 2 ** 32 } }, /pack checksum/],
+    ];
+    for (const [change, message] of bad) expect(() => encodeCatalogRecord({ ...packed, ...change })).toThrow(message);
+  });
+
   it('sealJson detects a flipped character', () => {
     const text = sealJson({ a: 1, b: 'x' });
     expect(unsealJson(text).ok).toBe(true);
