@@ -1,3 +1,4 @@
+import type { PackSource } from './pack-sources.js';
 import type { DatasetRef } from '../dataset/dataset-ref.js';
 import type { FileHealth } from '../dataset/file-health.js';
 import type { UncommittedVersion, VersionReport } from '../dataset/results.js';
@@ -98,8 +99,8 @@ export interface WorkerCheckReport {
 
 export type WorkerRequest =
   | { readonly op: 'open'; readonly slot: number; readonly poolId: string; readonly stores: readonly StoreAccess[] }
-  | { readonly op: 'encode'; readonly ref: DatasetRef; readonly sourcePath: string }
-  | { readonly op: 'decode'; readonly ref: DatasetRef; readonly sink: DecodeSink }
+  | { readonly op: 'encode'; readonly ref: DatasetRef; readonly sourcePath: string; readonly packSources?: readonly PackSource[] }
+  | { readonly op: 'decode'; readonly ref: DatasetRef; readonly sink: DecodeSink; readonly slices?: readonly DecodeSlice[] }
   | { readonly op: 'check'; readonly ref: DatasetRef; readonly repair: boolean }
   | { readonly op: 'flush' }
   | { readonly op: 'scan'; readonly detailed?: boolean; readonly repairLayout?: boolean }
@@ -120,6 +121,17 @@ export type WorkerRequest =
 export type DecodeSink =
   | { readonly kind: 'file'; readonly path: string }
   | { readonly kind: 'stdout'; readonly stream: string };
+
+/**
+ * A packed file inside a pack's decoded data set (docs/FORMAT.md §5.1): its bytes, checked against
+ * the file's own CRC-32, go to its own sink at offset 0 instead of the data set to `sink`.
+ */
+export interface DecodeSlice {
+  readonly offsetBytes: number;
+  readonly lengthBytes: number;
+  readonly checksum: number;
+  readonly sink: DecodeSink;
+}
 
 /** Data set `next` of `stream` may now be written to standard output; `abandoned`: none may. */
 export interface OutputTurnGrant {

@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import fs, { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { BlockListings, checkDataset } from '../dataset/check.js';
 import { decodeDataset } from '../dataset/decode.js';
 import { encodeDataset } from '../dataset/encode.js';
-import { fromWire, toWire } from '../rain-error.js';
+import { crc32Of } from '../format/checksum.js';
+import { dataLostError, fromWire, toWire } from '../rain-error.js';
 import { readFullyAt, writeFullyAt } from '../store/inline-io.js';
 import { LocalStore } from '../store/local-store.js';
 import { isRemoteStorePath } from '../store/store-location.js';
@@ -12,7 +13,8 @@ import { callStore, isStoreMethod, type Store } from '../store/store.js';
 import { InitMode } from './agreement/init-mode.js';
 import { faultPoint } from './fault-points.js';
 import { OutputTurns, SharedStdout } from './output-turns.js';
-import { WORKER_PROTOCOL_VERSION, type DecodeSink, type FromWorker, type StoreAccess, type StoreCall, type ToWorker, type WorkerRequest } from './protocol.js';
+import { packSourceReader } from './pack-sources.js';
+import { WORKER_PROTOCOL_VERSION, type DecodeSink, type DecodeSlice, type FromWorker, type StoreAccess, type StoreCall, type ToWorker, type WorkerRequest } from './protocol.js';
 import { openWorkerLink } from './worker-link.js';
 import { WorkerContext } from './worker-context.js';
 
@@ -96,6 +98,12 @@ async function handle(request: WorkerRequest): Promise<unknown> {
     }
     case 'encode': {
       const ctx = requireActive();
+      if (request.packSources) {
+        const memberChecksums: number[] = [];
+        const packed = await encodeDataset(ctx, request.ref, packSourceReader(request.packSources, memberChecksums));
+        await faultPoint('worker-encoded', ctx.slot);
+        return { ...packed, memberChecksums };
+      }
       const source = ctx.descriptor(request.sourcePath, 'r');
       const result = await encodeDataset(ctx, request.ref, (into, length, position) => readFullyAt(source, into, 0, length, position));
       await faultPoint('worker-encoded', ctx.slot);
@@ -106,7 +114,8 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       const ctx = requireActive();
       const decoded = await decodeDataset(ctx, request.ref);
       try {
-        await writeDecoded(ctx, request.sink, decoded.bytes, decoded.fileOffsetBytes, request.ref.datasetIndex);
+        if (request.slices) await writeSlices(ctx, request.ref.name, decoded.bytes, request.slices);
+        else await writeDecoded(ctx, request.sink, decoded.bytes, decoded.fileOffsetBytes, request.ref.datasetIndex);
       } finally {
         decoded.release();
       }
@@ -155,6 +164,29 @@ async function writeDecoded(ctx: WorkerContext, sink: DecodeSink, bytes: Buffer,
   }
   await stdout.turns.wait(sink.stream, datasetIndex);
   await stdout.shared.write(bytes);
+}
+
+/**
+ * The packed files of one pack, each checked against its own checksum and written to its own
+ * destination. A file is opened and closed here (a get -r writes thousands from one pack).
+ */
+async function writeSlices(ctx: WorkerContext, name: string, bytes: Buffer, slices: readonly DecodeSlice[]): Promise<void> {
+  for (const slice of slices) {
+    const part = bytes.subarray(slice.offsetBytes, slice.offsetBytes + slice.lengthBytes);
+    if (part.length !== slice.lengthBytes || crc32Of(part) !== slice.checksum) {
+      throw dataLostError(`${name}: a packed file's bytes disagree with its checksum in the catalog (offset ${slice.offsetBytes} of its pack)`);
+    }
+    if (slice.sink.kind === 'stdout') {
+      await writeDecoded(ctx, slice.sink, part, 0, 0);
+      continue;
+    }
+    const fd = fs.openSync(slice.sink.path, 'r+');
+    try {
+      await writeFullyAt(fd, part, 0, part.length, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
 }
 
 /** A call the coordinator sends to this worker's own store (a worker on the store's host). */

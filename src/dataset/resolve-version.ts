@@ -1,4 +1,4 @@
-import { newestRecord, type CatalogRecord } from '../format/catalog-record.js';
+import { newestRecord, PACK_BLOCK_NAME, type CatalogRecord } from '../format/catalog-record.js';
 import type { BlockHeader } from '../format/block-header.js';
 import { describeStoreError } from '../rain-error.js';
 import { checkDataset, type BlockListings } from './check.js';
@@ -42,6 +42,7 @@ export async function resolveVersion(ctx: DatasetContext, plan: VersionPlan, ver
     await removeVersion(ctx, version);
     return { ...base, outcome: 'rolled-back', detail: 'no block of it has a readable header' };
   }
+  if (header.name === PACK_BLOCK_NAME) return resolvePack(ctx, plan, version, base);
   const named = { ...base, name: header.name };
   const newest = plan.newestSequenceOf(header.name);
   if (newest !== undefined && newest >= version.sequence) {
@@ -108,6 +109,31 @@ export async function resolveVersion(ctx: DatasetContext, plan: VersionPlan, ver
     }
   }
   return { ...named, outcome: 'rolled-forward', detail: `all ${record.datasetCount} data sets complete; committed` };
+}
+
+/**
+ * A pack no live file refers to: its writer has not committed the files in it yet, or crashed
+ * before it did, or every file in it was deleted or replaced since. A pack is never rolled
+ * forward (its files' records are the commit point; without them it holds nothing anyone named).
+ * It is removed once its sequence is older than packGraceMs(): a writer that committed its files
+ * after this check read the catalog (its announcement already gone) is far younger than that.
+ */
+async function resolvePack(ctx: DatasetContext, plan: VersionPlan, version: UncommittedVersion, base: { fileId: string; sequence: string }): Promise<VersionReport> {
+  const named = { ...base, name: '(pack)' };
+  const ageMs = Date.now() - Number(version.sequence >> 20n);
+  if (ageMs < packGraceMs()) return { ...named, outcome: 'in-progress', detail: 'a pack no file refers to yet; left for a later check' };
+  if (!plan.repair) return { ...named, outcome: 'unresolved', detail: 'a pack no file refers to (run rain check to remove it)' };
+  await removeVersion(ctx, version);
+  return { ...named, outcome: 'rolled-back', detail: 'a pack no file refers to any more' };
+}
+
+/**
+ * How old an unreferenced pack must be before a check removes it (its sequence carries its time):
+ * an hour, or RAIN_PACK_GRACE_MS (tests).
+ */
+export function packGraceMs(): number {
+  const given = Number(process.env.RAIN_PACK_GRACE_MS);
+  return Number.isFinite(given) && given >= 0 ? given : 60 * 60 * 1000;
 }
 
 /**

@@ -42,6 +42,8 @@ export interface EncodeResult {
   readonly failed: readonly { blockIndex: number; slot: number; reason: string }[];
   /** The source ended before this data set's bytes (it shrank while being read): nothing was written. */
   readonly sourceEnded?: boolean;
+  /** For a pack: the CRC-32 of each packed file's bytes as read, in pack order. */
+  readonly memberChecksums?: readonly number[];
 }
 
 export interface DecodeResult {

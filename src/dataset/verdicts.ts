@@ -1,4 +1,4 @@
-import { datasetSequence, type CatalogRecord } from '../format/catalog-record.js';
+import { datasetSequence, PACK_BLOCK_NAME, type CatalogRecord } from '../format/catalog-record.js';
 import type { DatasetRef } from './dataset-ref.js';
 import type { StoreSlot } from './dataset-context.js';
 
@@ -46,6 +46,8 @@ export async function supersededAmong(
 ): Promise<Set<string>> {
   const superseded = new Set<string>();
   for (const entry of confirming) {
+    // A pack is never replaced by a newer version of itself (docs/FORMAT.md §5.1): its verdict stands.
+    if (entry.name === PACK_BLOCK_NAME) continue;
     if (isVersionOf(newest.get(entry.name), entry)) continue;
     superseded.add(entry.fileId);
     for (const blockIndex of entry.repaired) {

@@ -1,6 +1,7 @@
 import { emptyHealth, foldCheckResult, settleState, type FileHealth } from '../dataset/file-health.js';
 import type { CheckResult } from '../cluster/protocol.js';
-import type { CatalogRecord } from '../format/catalog-record.js';
+import { packRecordOf, type CatalogRecord } from '../format/catalog-record.js';
+import { packKey } from './decode-tasks.js';
 import { readNewestRecords } from './catalog.js';
 import type { PoolSession } from './pool-session.js';
 import { isSuperseded } from './read-retry.js';
@@ -24,6 +25,28 @@ export async function checkFiles(
   const healths = records.map((record) => emptyHealth(record));
   const toConfirm = new Set<number>();
   function* tasks() {
+    // A pack is checked once for all the files packed in it; each of them gets its verdict.
+    const byPack = new Map<string, number[]>();
+    records.forEach((record, i) => {
+      const key = packKey(record);
+      if (key !== undefined) byPack.set(key, [...(byPack.get(key) ?? []), i]);
+    });
+    for (const members of byPack.values()) {
+      const pack = packRecordOf(records[members[0]]);
+      yield {
+        fileId: pack.fileId,
+        datasetIndex: 0,
+        request: { op: 'check' as const, ref: session.datasetRef(pack, 0), repair },
+        done: (result: CheckResult & { toConfirm?: boolean }) => {
+          for (const i of members) {
+            foldCheckResult(healths[i], result);
+            if (result.toConfirm) toConfirm.add(i);
+            doneBytes += records[i].fileSizeBytes;
+          }
+          onProgress?.(doneBytes, totalBytes);
+        },
+      };
+    }
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
       const health = healths[i];

@@ -2,7 +2,7 @@ import type { PlanContents } from '../cluster/agreement/init-coordinator.js';
 import { plannedFile, type StoreScan, type UncommittedVersion } from '../cluster/protocol.js';
 import { staleAfterMs } from '../cluster/timing.js';
 import type { WorkerCluster } from '../cluster/worker-cluster.js';
-import { datasetSequence, type CatalogRecord } from '../format/catalog-record.js';
+import { datasetSequence, PACK_BLOCK_NAME, packRecordOf, type CatalogRecord } from '../format/catalog-record.js';
 import { placeDataset } from '../format/placement.js';
 import { storeAt } from '../store/store-set.js';
 import { liveRecords, readNewestRecords } from './catalog.js';
@@ -33,6 +33,12 @@ export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly 
   const catalog = await readNewestRecords(readablePaths);
   const byFileId = new Map<string, CatalogRecord>();
   for (const record of catalog.records.values()) byFileId.set(record.fileId, record);
+  // A pack is checked, repaired and kept as a file of its own while a live file is packed in it
+  // (docs/FORMAT.md §5.1); a pack no live file refers to is an unfinished write (resolve-version.ts).
+  const live = liveRecords(catalog);
+  const packs = new Map<string, CatalogRecord>();
+  for (const record of live) if (record.pack && !packs.has(record.pack.fileId)) packs.set(record.pack.fileId, packRecordOf(record));
+  for (const pack of packs.values()) byFileId.set(pack.fileId, pack);
   // A worker that dies or stalls now (a remote host gone) simply contributes no scan: it will not
   // register, its share is taken over, and versions only it holds are left for the next check.
   const scans = (await Promise.all(cluster.workers.filter((w) => w.alive).map(async (w) => {
@@ -83,7 +89,7 @@ export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly 
   }
   return {
     contents: {
-      committed: liveRecords(catalog).map(plannedFile),
+      committed: [...live.filter((record) => !record.pack), ...packs.values()].map(plannedFile),
       newestByName: [...catalog.records.values()].map((r) => [r.name, r.sequence] as const),
       uncommitted,
       liveVersions: [...liveVersions],
@@ -116,7 +122,8 @@ async function markNewerWrites(
   if (new Set(unknown.map((v) => v.fileId)).size > 1) {
     await forEachBounded(unknown, HEADER_READS_IN_FLIGHT, async (version) => {
       const name = await headerNameOf(version, readable);
-      if (name !== undefined) nameOf.set(`${version.fileId}@${version.sequence}`, name);
+      // Packs (header name '') are not writes of a name: resolvePack judges each on its own.
+      if (name !== undefined && name !== PACK_BLOCK_NAME) nameOf.set(`${version.fileId}@${version.sequence}`, name);
     });
   }
   // Per name (or per file id where the name is the catalog's): the newest unfinished sequence.

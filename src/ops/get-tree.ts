@@ -9,7 +9,7 @@ import { checkFileName } from '../format/file-name.js';
 import { DataLostError, describeError, errnoCode, ioError, RainError, usageError } from '../rain-error.js';
 import { DirectorySync } from '../store/durable-file.js';
 import { liveRecords, readNewestRecords, unaccountedFiles } from './catalog.js';
-import { decodeTasks, DecodeTally } from './decode-tasks.js';
+import { decodeTasks, packDecodeTask, packKey, DecodeTally } from './decode-tasks.js';
 import { forEachBounded } from './for-each-bounded.js';
 import { PartFile } from './part-file.js';
 import { withSession, type PoolSession } from './pool-session.js';
@@ -39,6 +39,11 @@ export interface TreeFileReport {
   readonly badBlocks: number;
   /** Why the file was not written. */
   readonly error?: string;
+  /**
+   * The pack the file was read from (docs/FORMAT.md §5.1, `fileId@sequence`): its data set and
+   * bad blocks are the pack's, shared with every other file in it, so totals count them once.
+   */
+  readonly pack?: string;
 }
 
 export interface TreeGetReport {
@@ -215,8 +220,21 @@ class TreeWriter {
   }
 
   private *tasks(batch: readonly TreeFile[]): Generator<DatasetTask<DecodeResult>> {
+    // Packed files of one pack share one decode of it.
+    const byPack = new Map<string, TreeFile[]>();
     for (const file of batch) {
-      if (!file.part) continue;
+      const key = packKey(file.record);
+      if (!file.part || key === undefined) continue;
+      byPack.set(key, [...(byPack.get(key) ?? []), file]);
+    }
+    for (const files of byPack.values()) {
+      yield packDecodeTask(
+        this.session, files.map((file) => ({ record: file.record, sink: { kind: 'file', path: (file.part as PartFile).path } as const })),
+        (result) => files.forEach((file) => this.decoded(file, result)), (error) => files.forEach((file) => this.failed(file, error)),
+      );
+    }
+    for (const file of batch) {
+      if (!file.part || file.record.pack) continue;
       const sink = { kind: 'file', path: file.part.path } as const;
       for (const task of decodeTasks(this.session, file.record, sink, (result) => this.decoded(file, result), (error) => this.failed(file, error))) {
         // The rest of a file already lost is not worth reading.
@@ -228,7 +246,7 @@ class TreeWriter {
 
   private decoded(file: TreeFile, result: DecodeResult): void {
     file.tally.add(result);
-    this.doneBytes += datasetExtent(file.record, result.datasetIndex).dataBytes;
+    this.doneBytes += file.record.pack ? file.record.fileSizeBytes : datasetExtent(file.record, result.datasetIndex).dataBytes;
     this.onProgress?.(this.doneBytes, this.totalBytes);
   }
 
@@ -278,6 +296,7 @@ class TreeWriter {
     this.reports.push({
       name: file.record.name, sizeBytes: file.record.fileSizeBytes, destination: file.destination, outcome,
       reconstructedDatasets: file.tally.reconstructedDatasets, badBlocks: file.tally.badBlocks.length, ...(error === undefined ? {} : { error }),
+      ...(file.record.pack ? { pack: packKey(file.record) } : {}),
     });
   }
 

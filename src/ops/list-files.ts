@@ -22,8 +22,11 @@ export async function listFiles(options: { pool?: string; prefix?: string }): Pr
   const files = records.map((r): ListedFile => {
     let health: ListedHealth = 'ok';
     if (down.size > 0) {
-      for (let d = 0; d < r.datasetCount && health !== 'unavailable'; d++) {
-        const lostHere = placeDataset(r.fileId, d, slots, r.k + r.m).filter((slot) => down.has(slot)).length;
+      // A packed file's bytes are in its pack's one data set (docs/FORMAT.md §5.1).
+      const datasets = r.pack ? [{ fileId: r.pack.fileId, d: 0 }] : Array.from({ length: r.datasetCount }, (_, d) => ({ fileId: r.fileId, d }));
+      for (const { fileId, d } of datasets) {
+        if (health === 'unavailable') break;
+        const lostHere = placeDataset(fileId, d, slots, r.k + r.m).filter((slot) => down.has(slot)).length;
         if (lostHere > r.m) health = 'unavailable';
         else if (lostHere > 0) health = 'degraded';
       }

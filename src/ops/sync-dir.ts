@@ -105,6 +105,11 @@ async function planVersion(session: PoolSession, source: SourceFile, previous: C
     datasetChecksums: [],
   };
   const all = Array.from({ length: datasetCount }, (_, d) => d);
+  if (previous?.pack) {
+    // A packed file (docs/FORMAT.md §5.1) is compared whole with its own checksum, and written whole when it changed.
+    if (source.sizeBytes === previous.fileSizeBytes && await fileChecksum(source.path, source.sizeBytes, report) === previous.pack.fileChecksum) return undefined;
+    return { sourcePath: source.path, stamp: source.stamp, record, datasetsToWrite: all, previous };
+  }
   const comparable = previous && previous.k === manifest.k && previous.blockSizeBytes === manifest.blockSizeBytes
     && previous.datasetChecksums.length === previous.datasetCount;
   if (!previous || !comparable) return { sourcePath: source.path, stamp: source.stamp, record, datasetsToWrite: all, previous };
@@ -145,6 +150,15 @@ async function planVersion(session: PoolSession, source: SourceFile, previous: C
     datasetsToWrite: changed,
     previous,
   };
+}
+
+/** The CRC-32 of a small file's first `sizeBytes` bytes (undefined if it is shorter now). */
+async function fileChecksum(sourcePath: string, sizeBytes: number, report: SyncReport): Promise<number | undefined> {
+  const bytes = await fs.readFile(sourcePath).catch((error: unknown) => {
+    throw usageError(`${sourcePath}: ${describeError(error)}`);
+  });
+  report.bytesRead += bytes.length;
+  return bytes.length === sizeBytes ? crc32Of(bytes) : undefined;
 }
 
 async function deleteMissing(

@@ -1,3 +1,4 @@
+import type { CatalogRecord } from '../format/catalog-record.js';
 import { usageError } from '../rain-error.js';
 import { checkFileName } from '../format/file-name.js';
 import { liveRecords, readCatalog } from './catalog.js';
@@ -63,8 +64,8 @@ export async function examinePool(
 }
 
 /** Block directories no record names, and what breaks a store's layout (FORMAT.md §1), from each store's scan. */
-async function scanStores(session: PoolSession, records: ReadonlyMap<string, { fileId: string }>): Promise<{ orphans: number; anomalies: string[] }> {
-  const known = new Set([...records.values()].map((r) => r.fileId));
+async function scanStores(session: PoolSession, records: ReadonlyMap<string, Pick<CatalogRecord, 'fileId' | 'deleted' | 'pack'>>): Promise<{ orphans: number; anomalies: string[] }> {
+  const known = new Set([...records.values()].flatMap((r) => (r.pack && !r.deleted ? [r.fileId, r.pack.fileId] : [r.fileId])));
   const scans = await Promise.all(session.cluster.workers.filter((w) => w.alive).map(async (w) => ({ slot: w.slot, scan: await w.request<StoreScan>({ op: 'scan' }) })));
   const orphans = new Set<string>();
   for (const { scan } of scans) for (const fileId of scan.fileIds) if (!known.has(fileId)) orphans.add(fileId);

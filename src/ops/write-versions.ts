@@ -1,10 +1,12 @@
 import type { EncodeResult } from '../cluster/protocol.js';
+import type { PackSource } from '../cluster/pack-sources.js';
 import { faultPoint } from '../cluster/fault-points.js';
 import { datasetSequence, type CatalogRecord } from '../format/catalog-record.js';
 import { datasetExtent } from '../format/dataset-geometry.js';
 import { allowsCatalogSegments } from '../format/manifest.js';
 import { ioError } from '../rain-error.js';
 import { commitRecords, dropOlderRecordsOf } from './catalog.js';
+import { planPacks } from './pack-plan.js';
 import type { PoolSession } from './pool-session.js';
 import { unchangedSince, type SourceStamp } from './source-stamp.js';
 import { isBeingRead, liveReadNames, type WriterHeartbeat } from './writer-heartbeat.js';
@@ -44,50 +46,97 @@ export interface WriteOutcome {
  * for the next check to finish or undo.
  */
 export async function writeVersions(
-  session: PoolSession, planned: readonly PlannedVersion[], heartbeat: WriterHeartbeat,
+  session: PoolSession, given: readonly PlannedVersion[], heartbeat: WriterHeartbeat,
   progress: (bytes: number) => void, warnings: string[],
 ): Promise<WriteOutcome> {
   const { manifest } = session.pool;
-  const results = planned.map(() => new Map<number, EncodeResult>());
-  await heartbeat.announce(planned.map((p) => p.record));
+  // Small files go into packs (docs/FORMAT.md §5.1): a packed file has no data sets of its own.
+  const packs = planPacks(manifest, given);
+  const packOf = new Map<number, { pack: number; offsetBytes: number; order: number }>();
+  packs.forEach((pack, j) => pack.members.forEach((member, order) => packOf.set(member.index, { pack: j, offsetBytes: member.offsetBytes, order })));
+  const planned: PlannedVersion[] = given.map((p, i) => (packOf.has(i)
+    ? { ...p, record: withoutDatasets(p.record), datasetsToWrite: [] }
+    : p));
+  // What the workers encode: the files' own data sets, then each pack's one data set.
+  const writing: { record: CatalogRecord; sourcePath: string; datasetsToWrite: readonly number[]; packSources?: readonly PackSource[] }[] = [
+    ...planned, ...packs.map((pack) => ({ record: pack.record, sourcePath: '', datasetsToWrite: [0], packSources: pack.sources })),
+  ];
+  const packIndex = (j: number): number => planned.length + j;
+  const results = writing.map(() => new Map<number, EncodeResult>());
+  await heartbeat.announce(writing.map((w) => w.record));
   await faultPoint('put-announced');
   try {
-    await session.cluster.runDatasets<EncodeResult>(planned.flatMap((p, i) => p.datasetsToWrite.map((d) => ({
-      fileId: p.record.fileId,
+    await session.cluster.runDatasets<EncodeResult>(writing.flatMap((w, i) => w.datasetsToWrite.map((d) => ({
+      fileId: w.record.fileId,
       datasetIndex: d,
-      request: { op: 'encode' as const, ref: session.datasetRef(p.record, d), sourcePath: p.sourcePath },
+      request: {
+        op: 'encode' as const, ref: session.datasetRef(w.record, d), sourcePath: w.sourcePath,
+        ...(w.packSources ? { packSources: w.packSources } : {}),
+      },
       done: (result: EncodeResult) => {
         results[i].set(d, result);
         if (result.sourceEnded) return;
         if (result.written.length < manifest.k) {
-          throw ioError(`${p.record.name}: data set ${d} reached only ${result.written.length} stores, ${manifest.k} needed: ${summariseFailures(result.failed).join('; ')}`);
+          const what = w.packSources ? `a pack of ${w.packSources.length} small files` : w.record.name;
+          throw ioError(`${what}: data set ${d} reached only ${result.written.length} stores, ${manifest.k} needed: ${summariseFailures(result.failed).join('; ')}`);
         }
-        progress(Math.min(p.record.fileSizeBytes - d * manifest.k * manifest.blockSizeBytes, manifest.k * manifest.blockSizeBytes));
+        progress(Math.min(w.record.fileSizeBytes - d * manifest.k * manifest.blockSizeBytes, manifest.k * manifest.blockSizeBytes));
       },
     }))));
     const notDurable = await session.cluster.flush();
-    if (notDurable.size > 0) discountNotDurable(session, planned, results, notDurable);
+    if (notDurable.size > 0) discountNotDurable(session, writing, results, notDurable);
     await faultPoint('put-blocks-written');
   } catch (error) {
-    await undoBlocks(session, planned.map((p) => p.record));
+    await undoBlocks(session, writing.map((w) => w.record));
     throw error;
   }
-  // A source that changed while the workers read it is not committed as whatever was read.
-  const changed = planned.filter((p, i) => [...results[i].values()].some((r) => r.sourceEnded) || (p.stamp !== undefined && !unchangedSince(p.sourcePath, p.stamp)));
-  if (changed.length > 0) await undoBlocks(session, changed.map((p) => p.record));
-  const committing = planned.flatMap((p, i) => (changed.includes(p) ? [] : [{ p, encoded: results[i] }]));
-  const records = committing.map(({ p, encoded }): CatalogRecord => ({
-    ...p.record,
-    datasetChecksums: Array.from({ length: p.record.datasetCount }, (_, d) => encoded.get(d)?.dataChecksum ?? p.previous?.datasetChecksums[d] ?? 0),
-  }));
+  // A source that changed while the workers read it is not committed as whatever was read; a
+  // pack one of whose files shrank under it is not committed at all (its files are read again).
+  const packEnded = packs.map((_, j) => [...results[packIndex(j)].values()].some((r) => r.sourceEnded));
+  const endedPacks = packs.filter((_, j) => packEnded[j]);
+  if (endedPacks.length > 0) await undoBlocks(session, endedPacks.map((pack) => pack.record));
+  const changed = planned.filter((p, i) => {
+    const inPack = packOf.get(i);
+    return (inPack !== undefined && packEnded[inPack.pack]) || [...results[i].values()].some((r) => r.sourceEnded)
+      || (p.stamp !== undefined && !unchangedSince(p.sourcePath, p.stamp));
+  });
+  const changedOwn = changed.filter((p) => p.datasetsToWrite.length > 0);
+  if (changedOwn.length > 0) await undoBlocks(session, changedOwn.map((p) => p.record));
+  const encodedFor = (i: number): Map<number, EncodeResult> => {
+    const inPack = packOf.get(i);
+    return inPack === undefined ? results[i] : results[packIndex(inPack.pack)];
+  };
+  const committing = planned.flatMap((p, i) => (changed.includes(p) ? [] : [{ p, i, encoded: encodedFor(i) }]));
+  const records = committing.map(({ p, i, encoded }): CatalogRecord => {
+    const inPack = packOf.get(i);
+    if (inPack === undefined) {
+      return {
+        ...p.record,
+        datasetChecksums: Array.from({ length: p.record.datasetCount }, (_, d) => encoded.get(d)?.dataChecksum ?? p.previous?.datasetChecksums[d] ?? 0),
+      };
+    }
+    const pack = packs[inPack.pack].record;
+    const packed = encoded.get(0) as EncodeResult;
+    const fileChecksum = packed.memberChecksums?.[inPack.order];
+    if (fileChecksum === undefined) throw new Error(`${p.record.name}: the pack's encode did not report this file's checksum`);
+    return {
+      ...p.record,
+      pack: {
+        fileId: pack.fileId, sequence: pack.sequence, packBytes: pack.fileSizeBytes, packChecksum: packed.dataChecksum,
+        offsetBytes: inPack.offsetBytes, fileChecksum,
+      },
+    };
+  });
   // Every version's blocks are durable (flushed above), so all records may commit together.
   const commits = await commitRecords(session.writablePaths, records, allowsCatalogSegments(session.pool.manifest));
   const written: WrittenVersion[] = [];
   const complete: CatalogRecord[] = [];
-  for (let i = 0; i < committing.length; i++) {
-    const record = records[i];
-    const encoded = committing[i].encoded;
-    const commit = commits[i];
+  const packWarned = new Set<number>();
+  for (let n = 0; n < committing.length; n++) {
+    const record = records[n];
+    const { encoded, i } = committing[n];
+    const commit = commits[n];
+    const inPack = packOf.get(i);
     if (commit.written === 0) {
       await undoBlocks(session, [record]);
       throw ioError(`${record.name}: the catalog record could not be written to any store: ${commit.errors[0] ?? ''}`);
@@ -96,11 +145,18 @@ export async function writeVersions(
     const failures = summariseFailures([...encoded.values()].flatMap((r) => r.failed));
     const missingBlocks = [...encoded.values()].reduce((sum, r) => sum + r.failed.length, 0);
     const geometry = { fileSizeBytes: record.fileSizeBytes, k: record.k, blockSizeBytes: record.blockSizeBytes };
-    const bytesWritten = [...encoded.values()].reduce((sum, r) => sum + r.written.length * datasetExtent(geometry, r.datasetIndex).shardBytes, 0);
+    const bytesWritten = inPack !== undefined
+      ? Math.ceil(record.fileSizeBytes * (record.k + record.m) / record.k)
+      : [...encoded.values()].reduce((sum, r) => sum + r.written.length * datasetExtent(geometry, r.datasetIndex).shardBytes, 0);
     if (commit.written < manifest.m + 1) warnings.push(`${record.name}: catalog record on only ${commit.written} stores (${commit.errors[0] ?? 'stores down'}); run 'rain rebuild'`);
     if (missingBlocks > 0) {
-      warnings.push(`${record.name}: ${missingBlocks} blocks not written (${failures.join('; ')}); run 'rain rebuild' once the stores can take them`);
-    } else if (committing[i].p.previous !== undefined) {
+      if (inPack === undefined) {
+        warnings.push(`${record.name}: ${missingBlocks} blocks not written (${failures.join('; ')}); run 'rain rebuild' once the stores can take them`);
+      } else if (!packWarned.has(inPack.pack)) {
+        packWarned.add(inPack.pack);
+        warnings.push(`a pack of ${packs[inPack.pack].members.length} small files (${record.name}, ...): ${missingBlocks} blocks not written (${failures.join('; ')}); run 'rain rebuild' once the stores can take them`);
+      }
+    } else if (committing[n].p.previous !== undefined) {
       // Complete on every store that should hold it: the older blocks are garbage now. A file
       // id drawn fresh for this version (no previous record) has no older blocks to look for.
       complete.push(record);
@@ -109,6 +165,12 @@ export async function writeVersions(
   }
   await collectOlder(session, complete);
   return { written, changed };
+}
+
+/** A packed file's own record: no data sets (its bytes are in its pack's). */
+function withoutDatasets(record: CatalogRecord): CatalogRecord {
+  const { datasetSequences: _unused, ...rest } = record;
+  return { ...rest, datasetCount: 0, datasetChecksums: [] };
 }
 
 /**
@@ -135,7 +197,7 @@ async function collectOlder(session: PoolSession, complete: readonly CatalogReco
  * left with fewer than k durable blocks fails the write as a whole, as when the blocks were refused.
  */
 function discountNotDurable(
-  session: PoolSession, planned: readonly PlannedVersion[], results: readonly Map<number, EncodeResult>[], notDurable: ReadonlyMap<number, string>,
+  session: PoolSession, planned: readonly { record: CatalogRecord }[], results: readonly Map<number, EncodeResult>[], notDurable: ReadonlyMap<number, string>,
 ): void {
   planned.forEach((p, i) => {
     for (const [d, result] of results[i]) {

@@ -52,8 +52,11 @@ async function getTreeCommand(out: Output, prefix: string, flags: GetFlags): Pro
   const durationMs = Date.now() - started;
   const written = report.files.filter((f) => f.outcome === 'written');
   const writtenBytes = written.reduce((sum, f) => sum + f.sizeBytes, 0);
-  const reconstructedDatasets = report.files.reduce((sum, f) => sum + f.reconstructedDatasets, 0);
-  const badBlocks = report.files.reduce((sum, f) => sum + f.badBlocks, 0);
+  // Files of one pack share its data set: its reconstruction and bad blocks count once.
+  const counted = new Set<string>();
+  const once = report.files.filter((f) => f.pack === undefined || (!counted.has(f.pack) && counted.add(f.pack) !== undefined));
+  const reconstructedDatasets = once.reduce((sum, f) => sum + f.reconstructedDatasets, 0);
+  const badBlocks = once.reduce((sum, f) => sum + f.badBlocks, 0);
   for (const lost of report.workersLost) out.notice(`${lost}; its blocks were read around`);
   for (const file of report.files) {
     if (file.outcome === 'lost') out.problem(`${file.name}: data lost, not written: ${file.error ?? ''}`);

@@ -1,0 +1,67 @@
+import { PACK_BLOCK_NAME, type CatalogRecord } from '../format/catalog-record.js';
+import { newId, newSequence } from '../format/ids.js';
+import { allowsCatalogSegments, type Manifest } from '../format/manifest.js';
+import type { PackSource } from '../cluster/pack-sources.js';
+
+/**
+ * Files up to this size are packed (docs/DECISIONS.md D2, docs/FORMAT.md §5.1): MinIO inlines
+ * shards up to 128 KiB for the same reason (a data set per small file costs k + m block files).
+ * A read of a packed file reads its pack's data set (k x block size at most).
+ */
+export const PACK_MEMBER_MAX_BYTES = 128 * 1024;
+
+/** What packing needs of a planned version (write-versions.ts's PlannedVersion). */
+export interface PackCandidate {
+  readonly sourcePath: string;
+  readonly record: CatalogRecord;
+  readonly datasetsToWrite: readonly number[];
+}
+
+/** A pack to write: an internal one-data-set version whose bytes are its members' end to end. */
+export interface PlannedPack {
+  /** The pack as a record (never committed itself): its id, sequence and length. */
+  readonly record: CatalogRecord;
+  readonly sources: readonly PackSource[];
+  /** Indexes into the planned versions, in pack order, and where each one's bytes start. */
+  readonly members: readonly { readonly index: number; readonly offsetBytes: number }[];
+}
+
+/** Packable: a whole new version of a small non-empty file, in a pool whose format has segments (format 2). */
+export function isPackable(manifest: Manifest, p: PackCandidate): boolean {
+  return allowsCatalogSegments(manifest) && p.record.fileSizeBytes > 0 && p.record.fileSizeBytes <= PACK_MEMBER_MAX_BYTES
+    && p.datasetsToWrite.length === p.record.datasetCount;
+}
+
+/**
+ * Deals the packable versions of a batch into packs of at most one data set (k x block size)
+ * each, in order. Fewer than two packable files are written as files of their own: a pack of one
+ * saves nothing.
+ */
+export function planPacks(manifest: Manifest, planned: readonly PackCandidate[]): PlannedPack[] {
+  const packable = planned.flatMap((p, index) => (isPackable(manifest, p) ? [index] : []));
+  if (packable.length < 2) return [];
+  const capacity = manifest.k * manifest.blockSizeBytes;
+  const packs: PlannedPack[] = [];
+  let members: { index: number; offsetBytes: number }[] = [];
+  let bytes = 0;
+  const close = (): void => {
+    if (members.length === 0) return;
+    const record: CatalogRecord = {
+      name: PACK_BLOCK_NAME, fileId: newId(), sequence: newSequence(), deleted: false, fileSizeBytes: bytes,
+      k: manifest.k, m: manifest.m, blockSizeBytes: manifest.blockSizeBytes, datasetCount: 1,
+      writtenAt: new Date().toISOString(), datasetChecksums: [],
+    };
+    const sources = members.map((member) => ({ path: planned[member.index].sourcePath, lengthBytes: planned[member.index].record.fileSizeBytes }));
+    packs.push({ record, sources, members });
+    members = [];
+    bytes = 0;
+  };
+  for (const index of packable) {
+    const size = planned[index].record.fileSizeBytes;
+    if (bytes + size > capacity) close();
+    members.push({ index, offsetBytes: bytes });
+    bytes += size;
+  }
+  close();
+  return packs;
+}
