@@ -26,9 +26,14 @@ export interface PlannedPack {
   readonly members: readonly { readonly index: number; readonly offsetBytes: number }[];
 }
 
-/** Packable: a whole new version of a small non-empty file, in a pool whose format has segments (format 2). */
+/**
+ * Packable: a whole new version of a small non-empty file, in a pool whose format has packs
+ * (format 2). Small means at most 128 KiB and at most half a pack (k x block size): a file that
+ * fills most of a data set saves nothing by sharing one, and one larger than a pack cannot.
+ */
 export function isPackable(manifest: Manifest, p: PackCandidate): boolean {
-  return allowsCatalogSegments(manifest) && p.record.fileSizeBytes > 0 && p.record.fileSizeBytes <= PACK_MEMBER_MAX_BYTES
+  const limitBytes = Math.min(PACK_MEMBER_MAX_BYTES, Math.floor(manifest.k * manifest.blockSizeBytes / 2));
+  return allowsCatalogSegments(manifest) && p.record.fileSizeBytes > 0 && p.record.fileSizeBytes <= limitBytes
     && p.datasetsToWrite.length === p.record.datasetCount;
 }
 
@@ -63,5 +68,8 @@ export function planPacks(manifest: Manifest, planned: readonly PackCandidate[])
     bytes += size;
   }
   close();
+  for (const pack of packs) {
+    if (pack.record.fileSizeBytes > capacity) throw new Error(`a pack of ${pack.record.fileSizeBytes} bytes exceeds k x block size (${capacity})`);
+  }
   return packs;
 }
