@@ -17,6 +17,8 @@ export interface BuiltPlan {
   readonly anomalies: string[];
   /** File ids of deleted files some store still holds blocks of: their tombstones must stay this time. */
   readonly deletedWithBlocks: ReadonlySet<string>;
+  /** The live files packed in each pack (by the pack's file id): a pack's verdict is theirs. */
+  readonly packMembers: ReadonlyMap<string, readonly CatalogRecord[]>;
 }
 
 /**
@@ -37,7 +39,12 @@ export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly 
   // (docs/FORMAT.md §5.1); a pack no live file refers to is an unfinished write (resolve-version.ts).
   const live = liveRecords(catalog);
   const packs = new Map<string, CatalogRecord>();
-  for (const record of live) if (record.pack && !packs.has(record.pack.fileId)) packs.set(record.pack.fileId, packRecordOf(record));
+  const packMembers = new Map<string, CatalogRecord[]>();
+  for (const record of live) {
+    if (!record.pack) continue;
+    if (!packs.has(record.pack.fileId)) packs.set(record.pack.fileId, packRecordOf(record));
+    packMembers.set(record.pack.fileId, [...(packMembers.get(record.pack.fileId) ?? []), record]);
+  }
   for (const pack of packs.values()) byFileId.set(pack.fileId, pack);
   // A worker that dies or stalls now (a remote host gone) simply contributes no scan: it will not
   // register, its share is taken over, and versions only it holds are left for the next check.
@@ -101,6 +108,7 @@ export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly 
     movedAside: scans.flatMap(({ slot, scan }) => scan.movedAside.map((line) => `store ${slot}: ${line}`)),
     anomalies: scans.flatMap(({ slot, scan }) => scan.anomalies.map((line) => `store ${slot}: ${line}`)),
     deletedWithBlocks,
+    packMembers,
   };
 }
 

@@ -7,7 +7,9 @@ import { storeAt } from '../store/store-set.js';
 
 /** Temp files untouched this long are leftovers of killed commands. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
-import { buildCheckPlan } from './check-plan.js';
+import { buildCheckPlan, type BuiltPlan } from './check-plan.js';
+import type { FileHealth } from './check-files.js';
+import { PACK_BLOCK_NAME } from '../format/catalog-record.js';
 import { openPool, storeAccess, type OpenPool } from './open-pool.js';
 
 export interface CheckOptions {
@@ -49,11 +51,13 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
     }
     const repair = options.repair ?? true;
     let deletedWithBlocks: ReadonlySet<string> = new Set();
+    let packMembers: BuiltPlan['packMembers'] = new Map();
     const outcome = await runInitialization({
       manifest, committedEpoch: pool.manifest.epoch, access, repair, purpose: options.manifest ? 'rebuild --replace' : 'check',
       buildPlan: async (cluster) => {
         const built = await buildCheckPlan(cluster, access.filter((s) => s.readable), manifest.stores.map((s) => s.slot), repair);
         deletedWithBlocks = built.deletedWithBlocks;
+        packMembers = built.packMembers;
         return { contents: built.contents, repairs: built.movedAside, problems: built.anomalies };
       },
       rereadRecords: async (names) => {
@@ -97,7 +101,7 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
     });
     if (outcome.kind === 'completed') {
       const anchor = access.find((s) => s.writable)?.path ?? options.pool;
-      return summarise(await openPool(anchor), outcome.result);
+      return summarise(await openPool(anchor), { ...outcome.result, files: withPackMembers(outcome.result.files, packMembers) });
     }
     const after = await waitForEpoch(pool, outcome.epoch);
     if (after && after.manifest.epoch >= outcome.epoch && after.manifest.lastCheck && !options.manifest) {
@@ -106,6 +110,22 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
     // The other claimant died or committed something else: try again with a newer epoch.
   }
   throw ioError('could not claim an epoch after 3 attempts (other checks keep starting); try again');
+}
+
+/**
+ * A pack was checked as one data set; its files are what the user knows, so each of them gets
+ * the pack's verdict (a pack no live file refers to any more keeps a line of its own).
+ */
+function withPackMembers(files: readonly FileHealth[], packMembers: BuiltPlan['packMembers']): FileHealth[] {
+  return files.flatMap((health) => {
+    if (health.name !== PACK_BLOCK_NAME) return [health];
+    const members = packMembers.get(health.fileId);
+    if (!members) return [{ ...health, name: `(pack ${health.fileId})` }];
+    return members.map((member) => ({
+      ...health, name: member.name, fileId: member.fileId, sizeBytes: member.fileSizeBytes,
+      blocks: { ...health.blocks }, lostDatasets: [...health.lostDatasets], details: [...health.details],
+    }));
+  });
 }
 
 function reportOfOther(pool: OpenPool, ranBy: string): CheckReport {
