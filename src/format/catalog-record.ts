@@ -130,7 +130,7 @@ function decodePackRef(b: Record<string, unknown>): PackRef {
 
 /**
  * The record a pack would have were it a file: what its one data set is checked, read and repaired
- * from (the same code as any file's). Its name is PACK_BLOCK_NAME, which no file has.
+ * from (the same code as every file's). Its name is PACK_BLOCK_NAME, which no file has.
  */
 export function packRecordOf(member: CatalogRecord): CatalogRecord {
   const pack = member.pack as PackRef;

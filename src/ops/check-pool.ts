@@ -8,7 +8,7 @@ import { storeAt } from '../store/store-set.js';
 /** Temp files untouched this long are leftovers of killed commands. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 import { buildCheckPlan, type BuiltPlan } from './check-plan.js';
-import type { FileHealth } from './check-files.js';
+import type { FileHealth } from '../dataset/file-health.js';
 import { PACK_BLOCK_NAME } from '../format/catalog-record.js';
 import { openPool, storeAccess, type OpenPool } from './open-pool.js';
 
