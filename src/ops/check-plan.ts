@@ -135,7 +135,7 @@ async function markNewerWrites(
     });
   }
   // Per name (or per file id where the name is the catalog's): the newest unfinished sequence.
-  const keyOf = (v: { fileId: string; sequence: bigint }): string | undefined => {
+  const keyOf = (v: { fileId: string; sequence: bigint }): string => {
     const known = byFileId.get(v.fileId);
     if (known) return `name:${known.name}`;
     const name = nameOf.get(`${v.fileId}@${v.sequence}`);
@@ -144,10 +144,10 @@ async function markNewerWrites(
   const newest = new Map<string, bigint>();
   for (const v of versions) {
     const key = keyOf(v);
-    if (key !== undefined && v.sequence > (newest.get(key) ?? -1n)) newest.set(key, v.sequence);
+    if (v.sequence > (newest.get(key) ?? -1n)) newest.set(key, v.sequence);
   }
   return versions.map((v) => {
-    const top = newest.get(keyOf(v) ?? '');
+    const top = newest.get(keyOf(v));
     return top !== undefined && top > v.sequence ? { ...v, newerWrite: top } : { ...v };
   });
 }

@@ -44,3 +44,17 @@ export async function snapshotTree(root: string): Promise<Record<string, string>
   await walk(root);
   return out;
 }
+
+/** Every regular file under `root`, by slash-separated relative path, with its bytes. */
+export async function filesUnder(root: string): Promise<Map<string, Buffer>> {
+  const found = new Map<string, Buffer>();
+  async function walk(dir: string, prefix: string): Promise<void> {
+    for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full, `${prefix}${entry.name}/`);
+      else found.set(`${prefix}${entry.name}`, await fs.readFile(full));
+    }
+  }
+  await walk(root, '');
+  return found;
+}

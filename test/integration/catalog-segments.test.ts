@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { filesUnder } from '../helpers/cli-assertions.js';
 import { makePool, makeScratch, RAIN_BIN, seededBytes, type Scratch, type TestPool } from '../helpers/rain-cli.js';
 import { mulberry32, seedFromEnv } from '../helpers/seeded-random.js';
 
@@ -60,15 +61,7 @@ async function everything(warning?: RegExp): Promise<Map<string, Buffer>> {
   if (warning) expect(run.stderr).toMatch(warning);
   else expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
-  const found = new Map<string, Buffer>();
-  async function walk(dir: string, prefix: string): Promise<void> {
-    for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full, `${prefix}${entry.name}/`);
-      else found.set(`${prefix}${entry.name}`, await fs.readFile(full));
-    }
-  }
-  await walk(dest, '');
+  const found = await filesUnder(dest);
   await fs.rm(dest, { recursive: true, force: true });
   return found;
 }

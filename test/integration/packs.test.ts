@@ -9,6 +9,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { filesUnder } from '../helpers/cli-assertions.js';
 import { listBlockFiles, makePool, makeScratch, seededBytes, type Scratch, type TestPool } from '../helpers/rain-cli.js';
 
 let scratch: Scratch;
@@ -46,15 +47,7 @@ async function everything(readAround?: RegExp): Promise<Map<string, Buffer>> {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
   }
-  const found = new Map<string, Buffer>();
-  async function walk(dir: string, prefix: string): Promise<void> {
-    for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full, `${prefix}${entry.name}/`);
-      else found.set(`${prefix}${entry.name}`, await fs.readFile(full));
-    }
-  }
-  await walk(dest, '');
+  const found = await filesUnder(dest);
   await fs.rm(dest, { recursive: true, force: true });
   return found;
 }
