@@ -1,4 +1,4 @@
-import { describeError, usageError } from '../rain-error.js';
+import { describeError, RainError, usageError } from '../rain-error.js';
 import { forgetRegisteredPool, poolNamed, readRegistry, renameRegisteredPool, type RegistryEntry } from '../store/pool-registry.js';
 import { isReadable } from './list-files.js';
 import { openPool } from './open-pool.js';
@@ -52,7 +52,9 @@ async function healthOf(entry: RegistryEntry): Promise<RegisteredPoolHealth> {
     };
   } catch (error) {
     return {
-      name: entry.name, poolId: entry.poolId, health: 'unreachable', detail: describeError(error),
+      name: entry.name, poolId: entry.poolId, health: 'unreachable',
+      // openPool's "not a rain pool" is about what the user typed; here the name is known, its stores are not readable.
+      detail: error instanceof RainError && error.kind === 'usage' ? 'no store of the pool could be read (disks unmounted, hosts down?)' : describeError(error),
       stores: entry.storePaths.map((path, slot) => ({ slot: entry.stores?.[slot]?.slot ?? slot, path, state: 'unknown' })),
     };
   }
