@@ -73,10 +73,14 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
         if (!partial) return { contents: built.contents, repairs: built.movedAside, problems: built.anomalies };
         const ranges = rangesByFile(selected);
         const committed = built.contents.committed.map((file) => ({ ...file, datasetsToCheck: ranges.get(file.fileId) ?? [] }));
-        const scope = { ...coverage.percent === undefined ? {} : { percent: coverage.percent }, ...coverage.olderThanDays === undefined ? {} : { olderThanDays: coverage.olderThanDays } };
+        const scope = {
+          ...(coverage.percent === undefined ? {} : { percent: coverage.percent }),
+          ...(coverage.olderThanDays === undefined ? {} : { olderThanDays: coverage.olderThanDays }),
+          totalDatasets: coverage.totalDatasets,
+        };
         return {
           contents: { ...built.contents, committed }, repairs: built.movedAside, problems: built.anomalies,
-          scope: { ...scope, totalDatasets: coverage.totalDatasets, checked: coverage.selectedDatasets },
+          partial: { scope, checkedDatasets: coverage.selectedDatasets },
         };
       },
       rereadRecords: async (names) => {

@@ -20,8 +20,10 @@ export interface InitializationOptions {
   readonly access: readonly StoreAccess[];
   readonly repair: boolean;
   readonly purpose: string;
-  /** `scope`: the plan checks only some data sets (a partial check); `checked` of them. */
-  readonly buildPlan: (cluster: WorkerCluster) => Promise<{ contents: PlanContents; repairs: string[]; problems: string[]; scope?: LastCheckScope & { checked: number } }>;
+  /** `partial`: the plan checks only some data sets (--percent, --older-than), `checkedDatasets` of them. */
+  readonly buildPlan: (cluster: WorkerCluster) => Promise<{
+    contents: PlanContents; repairs: string[]; problems: string[]; partial?: { scope: LastCheckScope; checkedDatasets: number };
+  }>;
   /** The newest committed record of each name (tombstones too), read now from the stores; undefined when none could be read. */
   readonly rereadRecords: (names: readonly string[]) => Promise<ReadonlyMap<string, CatalogRecord> | undefined>;
   /** Metadata work after the data check: repairs (catalog copies) and housekeeping (collected tombstones). */
@@ -213,15 +215,15 @@ async function runClaimedEpoch(
     const healths = [...files.values()];
     for (const health of healths) settleState(health, options.repair);
     // Superseded files were rewritten while the check ran: no verdict about them is recorded.
-    const { checked, ...scope } = built.scope ?? { checked: 0 };
+    const partial = built.partial;
     const lastCheck: LastCheck = {
       verdict: healths.some((f) => f.state === 'lost') ? 'lost' : healths.some((f) => f.state === 'degraded') || storeFaults.length > 0 ? 'degraded' : 'healthy',
       finishedAt: new Date().toISOString(),
       // A partial check read some data sets of its files only: the plan says how many.
-      datasets: built.scope ? checked : healths.reduce((sum, f) => sum + f.datasets, 0),
+      datasets: partial ? partial.checkedDatasets : healths.reduce((sum, f) => sum + f.datasets, 0),
       repairedBlocks: healths.reduce((sum, f) => sum + f.repairedBlocks, 0),
       lostDatasets: healths.reduce((sum, f) => sum + (f.state === 'lost' ? f.lostDatasets.length : 0), 0),
-      ...(built.scope ? { scope: scope as LastCheckScope } : {}),
+      ...(partial ? { scope: partial.scope } : {}),
     };
 
     options.onPhase?.('confirming');
