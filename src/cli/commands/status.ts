@@ -3,6 +3,7 @@ import { poolStatus } from '../../ops/pool-status.js';
 import { runCommand, withCommonOptions } from '../command-runner.js';
 import { exitCodeOfVerdict } from '../exit-codes.js';
 import { formatBytes } from '../output.js';
+import { describeLastCheck, scrubHistogramLines } from '../scrub-report.js';
 
 export function registerStatus(program: Command): void {
   withCommonOptions(program.command('status').description('stores, space and health, as a table (reads metadata only)'))
@@ -17,6 +18,8 @@ export function registerStatus(program: Command): void {
           s.slot, s.path, paint(s.condition), s.freeBytes === undefined ? '-' : formatBytes(s.freeBytes), s.totalBytes === undefined ? '-' : formatBytes(s.totalBytes),
         ]));
         out.line(`${status.fileCount} files, ${formatBytes(status.storedBytes)} of data`);
+        for (const line of scrubHistogramLines(status.scrubAges)) out.line(line);
+        out.line(describeLastCheck(status.lastCheck, Date.now()));
         for (const problem of status.problems) out.line(out.color.yellow(`! ${problem}`));
         const verdict = status.health === 'healthy' ? out.color.green(status.health) : out.color.red(status.health);
         out.line(`health: ${verdict}`);
