@@ -76,6 +76,41 @@ export function workerScriptPath(): string {
   throw ioError(`rain's worker program is missing (${here}); run 'npm run build'`);
 }
 
+/**
+ * Every worker process this command started and that has not exited yet, so an interrupted
+ * command can end them all (endAllWorkers) wherever in an operation it was.
+ */
+const running = new Set<ChildProcess>();
+
+function trackRunning(child: ChildProcess): void {
+  running.add(child);
+  child.on('exit', () => running.delete(child));
+  child.on('error', () => { if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) running.delete(child); });
+}
+
+/**
+ * Tells every running worker to stop: the channel is closed, and a worker whose channel closes
+ * removes its own temp files and exits (worker-main.ts); over ssh the remote worker does the same
+ * when its standard input ends. Resolves when all have exited, or after `graceMs`, when those
+ * left are killed (a worker stuck in a hung disk must not hold the command).
+ */
+export async function endAllWorkers(graceMs: number): Promise<void> {
+  const children = [...running];
+  const exited = children.map((child) => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  }));
+  for (const child of children) {
+    if (child.connected) child.disconnect();
+    child.stdin?.end();
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); });
+  await Promise.race([Promise.all(exited), late]);
+  clearTimeout(timer);
+  for (const child of running) child.kill('SIGKILL');
+}
+
 export class ForkChannel implements WorkerChannel {
   readonly remote = false;
   readonly where: string;
@@ -93,6 +128,7 @@ export class ForkChannel implements WorkerChannel {
       // output. The user's stdout is handed over at SHARED_STDOUT_FD for the 'stdout' decode sink.
       stdio: workerStdio(),
     });
+    trackRunning(this.child);
   }
 
   get pid(): number | undefined {
@@ -165,7 +201,12 @@ export class SshChannel implements WorkerChannel {
   constructor(location: Extract<StoreLocation, { kind: 'ssh' }>) {
     this.location = location;
     this.where = location.url;
-    this.child = spawn(process.env.RAIN_SSH ?? 'ssh', sshArguments(location), { stdio: ['pipe', 'pipe', 'pipe'] });
+    // In its own process group: the terminal's Ctrl-C would end ssh at once (it exits on
+    // SIGINT), and the coordinator would see a lost store before its own handler ran. The
+    // coordinator ends the session itself (endAllWorkers); if the coordinator dies, ssh's
+    // standard input closes and the session ends all the same.
+    this.child = spawn(process.env.RAIN_SSH ?? 'ssh', sshArguments(location), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    trackRunning(this.child);
     this.child.stderr?.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-4096);
     });
