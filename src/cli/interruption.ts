@@ -1,6 +1,6 @@
-import { endAllWorkers } from '../cluster/worker-channel.js';
+import { endAllWorkers, killAllWorkers } from '../cluster/worker-channel.js';
 import { removeUnfinishedFiles } from '../ops/unfinished-files.js';
-import { removeOwnTempFiles } from '../store/durable-file.js';
+import { removeOwnTempFiles, removeTempFilesOfExited } from '../store/durable-file.js';
 import { stopStoreChanges } from '../store/stopping.js';
 import { exitCodeOfSignal, type StopSignal } from './exit-codes.js';
 
@@ -14,7 +14,9 @@ import { exitCodeOfSignal, type StopSignal } from './exit-codes.js';
  */
 
 /** How long the workers get to remove their temp files and exit before they are killed. */
-const WORKERS_STOP_GRACE_MS = 600;
+const WORKERS_STOP_GRACE_MS = 500;
+/** How long a killed worker may take to be gone before its temp files are removed for it. */
+const KILLED_WORKER_WAIT_MS = 200;
 /** Whatever happens, the process is gone this long after the signal. */
 const STOP_LIMIT_MS = 900;
 
@@ -49,7 +51,8 @@ export function installInterruptHandlers(): void {
 
 async function stop(signal: StopSignal): Promise<void> {
   if (stoppedBy !== undefined) {
-    // A second Ctrl-C: the user does not want to wait for the workers.
+    // A second Ctrl-C: the user does not want to wait for the workers (their temp files may stay).
+    killAllWorkers();
     removeLeftovers();
     process.exit(exitCodeOfSignal(stoppedBy));
   }
@@ -72,7 +75,8 @@ async function stop(signal: StopSignal): Promise<void> {
     if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, exitCode, error: message }, null, 2)}\n`);
   }
   removeLeftovers();
-  await endAllWorkers(WORKERS_STOP_GRACE_MS).catch(() => undefined);
+  const killed = await endAllWorkers(WORKERS_STOP_GRACE_MS, KILLED_WORKER_WAIT_MS);
+  removeTempFilesOfExited(killed.pids, killed.storePaths);
   removeLeftovers();
   process.exit(exitCode);
 }

@@ -100,13 +100,27 @@ export function tempPathIn(storePath: string): string {
  * Returns how many were removed.
  */
 export function removeOwnTempFiles(): number {
+  return removeTempFilesNamed([...storesWithOwnTempFiles], [`${tempPrefix}-`]);
+}
+
+/**
+ * Removes the temp files of processes `pids`, which have exited without removing them (workers
+ * killed because they did not stop in time), from `storePaths`. A pid is unique among live
+ * processes, so this touches no running command's files; a long dead one's with a reused pid
+ * were litter anyway.
+ */
+export function removeTempFilesOfExited(pids: readonly number[], storePaths: readonly string[]): number {
+  return pids.length === 0 ? 0 : removeTempFilesNamed(storePaths, pids.map((pid) => `${pid}-`));
+}
+
+function removeTempFilesNamed(storePaths: readonly string[], prefixes: readonly string[]): number {
   let removed = 0;
-  for (const storePath of storesWithOwnTempFiles) {
+  for (const storePath of storePaths) {
     const dir = path.join(storePath, TMP_DIR);
     try {
       if (!verifyDirectory(storePath, dir)) continue;
       for (const entry of readdirTypedOrEmpty(dir)) {
-        if (!entry.isFile() || !entry.name.startsWith(`${tempPrefix}-`)) continue;
+        if (!entry.isFile() || !prefixes.some((prefix) => entry.name.startsWith(prefix))) continue;
         fsSync.rmSync(path.join(dir, entry.name), { force: true });
         removed++;
       }
