@@ -81,7 +81,7 @@ describe('Ctrl-C and SIGTERM stop a command cleanly', () => {
   afterAll(async () => scratch.cleanup());
 
   it('SIGINT to a put: 130 within a second, its temp files gone (another put\'s kept), committed files intact, the file absent or whole after check', async () => {
-    const big = seededBytes(3 * 1024 * 1024, 12);
+    const big = seededBytes(1024 * 1024, 12);
     await fs.writeFile(path.join(scratch.root, 'big.bin'), big);
     const blocksBefore = await blockCount(pool);
 
