@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { beforeInterruptionMessage, interruptedBy, noteCommandFinished } from './interruption.js';
 import { setNoticeSink } from '../ops/notices.js';
 import { Output, type OutputFlags } from './output.js';
 
@@ -19,12 +20,16 @@ export function withCommonOptions(command: Command, takesPool = true): Command {
 export async function runCommand(flags: OutputFlags, body: (out: Output) => Promise<ExitCodeValue>): Promise<void> {
   const out = new Output(flags);
   setNoticeSink((message) => out.notice(message));
+  beforeInterruptionMessage(() => out.stopProgress());
   try {
-    process.exitCode = await body(out);
+    const exitCode = await body(out);
+    if (interruptedBy() === undefined) process.exitCode = exitCode;
   } catch (error) {
-    process.exitCode = out.fail(error);
+    // After Ctrl-C the operation fails because it was stopped; interruption.ts has said so.
+    if (interruptedBy() === undefined) process.exitCode = out.fail(error);
   } finally {
     out.stopProgress();
+    noteCommandFinished();
   }
 }
 
@@ -35,4 +40,6 @@ Exit codes:
   ${ExitCode.dataLost}   data lost: some data set has fewer than k good blocks
   ${ExitCode.usage}  usage error (bad arguments, unknown name, not a pool)
   ${ExitCode.badInput}  bad input data (a source that is not a regular file or directory)
-  ${ExitCode.ioFailure}  I/O or operational failure (store not writable, too few stores reachable, worker died)`;
+  ${ExitCode.ioFailure}  I/O or operational failure (store not writable, too few stores reachable, worker died)
+  ${ExitCode.interrupted} interrupted by Ctrl-C (SIGINT): committed files are kept, the interrupted one is left for the next check
+  ${ExitCode.terminated} stopped by SIGTERM, the same way`;

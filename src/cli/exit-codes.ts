@@ -12,6 +12,10 @@ export const ExitCode = {
   usage: 64,
   badInput: 65,
   ioFailure: 74,
+  /** Stopped by SIGINT (Ctrl-C): 128 + 2, as a shell reports a command a signal ended. */
+  interrupted: 130,
+  /** Stopped by SIGTERM (kill, a service manager, `timeout`): 128 + 15. */
+  terminated: 143,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -47,4 +51,12 @@ export function exitCodeOf(outcome: { readonly lost?: boolean; readonly problems
 /** The exit code of a health verdict; `changed`: a check or rebuild that repaired something says so with 1. */
 export function exitCodeOfVerdict(verdict: 'healthy' | 'degraded' | 'lost' | 'unavailable', changed = false): ExitCodeValue {
   return exitCodeOf({ lost: verdict === 'lost' || verdict === 'unavailable', problems: verdict === 'degraded' || changed });
+}
+
+/** The signals that stop a command cleanly (cli/interruption.ts). */
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+
+/** The exit code of a command stopped by `signal`: what a shell would report had the signal killed it. */
+export function exitCodeOfSignal(signal: StopSignal): ExitCodeValue {
+  return signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
 }

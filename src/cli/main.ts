@@ -4,6 +4,7 @@ import { closeRemoteStores, installCoordinatorRouting } from '../cluster/remote-
 import { HEAP_GROWING_FLAG } from '../cluster/worker-channel.js';
 import { ExitCode } from './exit-codes.js';
 import { EXIT_CODE_HELP } from './command-runner.js';
+import { installInterruptHandlers, noteRunningCommand } from './interruption.js';
 import { registerCheck } from './commands/check.js';
 import { registerDemo } from './commands/demo.js';
 import { registerGet } from './commands/get.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
       },
     })
     .addHelpText('after', EXIT_CODE_HELP)
+    .hook('preAction', (_program, command) => noteRunningCommand(command.name(), command.opts().recursive === true))
     .exitOverride();
   registerInit(program);
   registerPut(program);
@@ -60,6 +62,7 @@ export async function main(argv: string[]): Promise<void> {
   // Before any large allocation (why: worker-channel.ts). Workers get it on their command line.
   v8.setFlagsFromString(HEAP_GROWING_FLAG);
   installCoordinatorRouting();
+  installInterruptHandlers();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -89,7 +89,7 @@ export class Output {
     this.stopSpinner = () => { stopped = true; };
     void import('ora').then(({ default: ora }) => {
       if (stopped) return;
-      const spinner = ora({ text, stream: process.stderr }).start();
+      const spinner = ora({ text, stream: process.stderr, discardStdin: false }).start();
       this.spinner = spinner;
       this.stopSpinner = () => { stopped = true; spinner.stop(); };
     }, () => undefined);

@@ -76,6 +76,66 @@ export function workerScriptPath(): string {
   throw ioError(`rain's worker program is missing (${here}); run 'npm run build'`);
 }
 
+/**
+ * Every worker process this command started and that has not exited yet (with the store a
+ * local one serves), so an interrupted command can end them all (endAllWorkers) wherever in an
+ * operation it was.
+ */
+const running = new Map<ChildProcess, string | undefined>();
+
+function trackRunning(child: ChildProcess, storePath: string | undefined): void {
+  running.set(child, storePath);
+  child.on('exit', () => running.delete(child));
+  child.on('error', () => { if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) running.delete(child); });
+}
+
+/** Local workers that had to be killed, and the stores on this host they may have written temp files in. */
+export interface KilledWorkers {
+  readonly pids: number[];
+  readonly storePaths: string[];
+}
+
+/**
+ * Tells every running worker to stop: the channel is closed, and a worker whose channel closes
+ * removes its own temp files and exits (worker-main.ts); over ssh the remote worker does the same
+ * when its standard input ends. Resolves when all have exited, or once `graceMs` passed and
+ * those left were killed (a worker stuck in a hung disk must not hold the command) and have
+ * exited (at most `killWaitMs` more): it then names the local ones, whose temp files the caller
+ * may remove for them.
+ */
+export async function endAllWorkers(graceMs: number, killWaitMs: number): Promise<KilledWorkers> {
+  const storePaths = [...new Set([...running.values()].filter((p): p is string => p !== undefined && p !== ''))];
+  const children = [...running.keys()];
+  for (const child of children) {
+    if (child.connected) child.disconnect();
+    child.stdin?.end();
+  }
+  await exitOf(children, graceMs);
+  const late = [...running.keys()];
+  const lateLocal = late.filter((child) => (running.get(child) ?? '') !== '');
+  for (const child of late) child.kill('SIGKILL');
+  await exitOf(late, killWaitMs);
+  // Only a worker known to be gone: a live one could still create a temp file after the removal.
+  const pids = lateLocal.filter((child) => !running.has(child) && child.pid !== undefined).map((child) => child.pid as number);
+  return { pids, storePaths };
+}
+
+/** Kills every running worker now (a second Ctrl-C: the user will not wait for them). */
+export function killAllWorkers(): void {
+  for (const child of running.keys()) child.kill('SIGKILL');
+}
+
+/** Waits until every one of `children` has exited, or `limitMs` passed. */
+async function exitOf(children: readonly ChildProcess[], limitMs: number): Promise<void> {
+  const exited = children.map((child) => new Promise<void>((resolve) => {
+    if (!running.has(child)) resolve();
+    else child.once('exit', () => resolve());
+  }));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(exited), new Promise<void>((resolve) => { timer = setTimeout(resolve, limitMs); })]);
+  clearTimeout(timer);
+}
+
 export class ForkChannel implements WorkerChannel {
   readonly remote = false;
   readonly where: string;
@@ -93,6 +153,7 @@ export class ForkChannel implements WorkerChannel {
       // output. The user's stdout is handed over at SHARED_STDOUT_FD for the 'stdout' decode sink.
       stdio: workerStdio(),
     });
+    trackRunning(this.child, storePath);
   }
 
   get pid(): number | undefined {
@@ -165,7 +226,12 @@ export class SshChannel implements WorkerChannel {
   constructor(location: Extract<StoreLocation, { kind: 'ssh' }>) {
     this.location = location;
     this.where = location.url;
-    this.child = spawn(process.env.RAIN_SSH ?? 'ssh', sshArguments(location), { stdio: ['pipe', 'pipe', 'pipe'] });
+    // In its own process group: the terminal's Ctrl-C would end ssh at once (it exits on
+    // SIGINT), and the coordinator would see a lost store before its own handler ran. The
+    // coordinator ends the session itself (endAllWorkers); if the coordinator dies, ssh's
+    // standard input closes and the session ends all the same.
+    this.child = spawn(process.env.RAIN_SSH ?? 'ssh', sshArguments(location), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    trackRunning(this.child, undefined);
     this.child.stderr?.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-4096);
     });

@@ -1,5 +1,6 @@
 import { fromWire, ioError, toWire } from '../rain-error.js';
 import { storeAt } from '../store/store-set.js';
+import { storeChangesStopped } from '../store/stopping.js';
 import { callStore, isStoreMethod } from '../store/store.js';
 import { WORKER_PROTOCOL_VERSION, type FromWorker, type OutputTurnGrant, type StoreCall, type WorkerRequest } from './protocol.js';
 import { remoteTimeoutMs, type WorkerChannel } from './worker-channel.js';
@@ -91,6 +92,8 @@ export class WorkerHandle {
 
   private send<T>(build: (id: number) => Parameters<WorkerChannel['send']>[0]): Promise<T> {
     if (this.exited !== undefined) return Promise.reject(ioError(`the worker of ${this.describe()} ${this.exited}`));
+    // An interrupted command starts no more work in its workers (store/stopping.ts).
+    if (storeChangesStopped()) return Promise.reject(ioError(`the work for ${this.describe()} was interrupted`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       if (this.pending.size === 0) this.lastHeardMs = Date.now();

@@ -5,6 +5,7 @@ import { decodeDataset } from '../dataset/decode.js';
 import { encodeDataset } from '../dataset/encode.js';
 import { crc32Of } from '../format/checksum.js';
 import { dataLostError, fromWire, toWire } from '../rain-error.js';
+import { removeOwnTempFiles } from '../store/durable-file.js';
 import { readFullyAt, writeFullyAt } from '../store/inline-io.js';
 import { LocalStore } from '../store/local-store.js';
 import { isRemoteStorePath } from '../store/store-location.js';
@@ -113,6 +114,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       if (link.remote) throw new Error('a remote worker cannot write the coordinator\'s files or output');
       const ctx = requireActive();
       const decoded = await decodeDataset(ctx, request.ref);
+      await faultPoint('worker-decoded', ctx.slot);
       try {
         if (request.slices) await writeSlices(ctx, request.ref.name, decoded.bytes, request.slices);
         else await writeDecoded(ctx, request.sink, decoded.bytes, decoded.fileOffsetBytes, request.ref.datasetIndex);
@@ -224,7 +226,34 @@ link.onMessage((message: ToWorker) => {
   answer(message.id, handle(message.request));
 });
 
-link.onClose(() => process.exit(0));
+/**
+ * The coordinator closes the channel when the command ends, is interrupted, or dies: whatever
+ * this worker had under way will never be committed, so its temp files go (synchronously, so
+ * nothing runs between that and the exit) and it ends. Blocks it renamed into place stay, as a
+ * crash would leave them; the next check finishes or undoes their version.
+ */
+link.onClose(() => {
+  removeOwnTempFiles();
+  process.exit(0);
+});
+
+/**
+ * Ctrl-C reaches every process of the terminal's process group, this worker included, and a
+ * service manager's SIGTERM may reach it too. The coordinator decides how a command stops: it
+ * gets the same signal and closes this worker's channel, so the worker carries on until then.
+ * Were it to exit on its own, the coordinator could see a dead worker (and report a failed
+ * store) before it saw its own signal. A signal meant for this worker alone still ends it, once
+ * no coordinator has acted on it within WORKER_SIGNAL_GRACE_MS.
+ */
+const WORKER_SIGNAL_GRACE_MS = 3000;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    setTimeout(() => {
+      removeOwnTempFiles();
+      process.exit(128 + os.constants.signals[signal]); // the shell's convention for a signal's end
+    }, WORKER_SIGNAL_GRACE_MS).unref();
+  });
+}
 
 if (link.remote) {
   const hello: FromWorker = { hello: { protocol: WORKER_PROTOCOL_VERSION, rainVersion: rainVersion(), node: process.version, pid: process.pid, host: os.hostname() } };

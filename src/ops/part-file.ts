@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describeError, ioError } from '../rain-error.js';
+import { storeChangesStopped } from '../store/stopping.js';
+import { trackUnfinishedFile, untrackUnfinishedFile } from './unfinished-files.js';
 
 /**
  * A destination file while workers fill it: `.NAME.rain-XXXX.part` beside the destination, at its
  * final size, renamed into place only once every data set is in, so a failed get never leaves a
- * partial file under the real name (only a crash can leave a .part file behind).
+ * partial file under the real name (only a crash can leave a .part file behind; an interrupted
+ * get removes its .part files, unfinished-files.ts).
  */
 export class PartFile {
   readonly path: string;
@@ -25,6 +28,7 @@ export class PartFile {
       throw ioError(`cannot create ${tempPath}: ${describeError(error)}`);
     });
     const part = new PartFile(tempPath, finalPath, handle);
+    trackUnfinishedFile(tempPath);
     // Workers write at offsets (r+), so the file has its final size before the first write.
     await handle.truncate(sizeBytes).catch(async (error: unknown) => {
       await part.discard();
@@ -40,11 +44,15 @@ export class PartFile {
   async commit(): Promise<void> {
     await this.handle.sync();
     await this.handle.close();
+    // An interrupted get has removed this file or is about to: nothing is renamed into place.
+    if (storeChangesStopped()) throw ioError(`writing ${this.finalPath} was interrupted`);
     await fs.rename(this.path, this.finalPath);
+    untrackUnfinishedFile(this.path);
   }
 
   async discard(): Promise<void> {
     await this.handle.close().catch(() => undefined);
     await fs.rm(this.path, { force: true });
+    untrackUnfinishedFile(this.path);
   }
 }

@@ -16,6 +16,7 @@ import { commitBatches } from './commit-batches.js';
 import { writeVersions, type PlannedVersion } from './write-versions.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { WriterHeartbeat } from './writer-heartbeat.js';
+import { trackUnfinishedFile, untrackUnfinishedFile } from './unfinished-files.js';
 import { hasBytesPast, readAgain, stampOf, type SourceFile } from './source-stamp.js';
 
 export type { SourceFile } from './source-stamp.js';
@@ -71,7 +72,10 @@ export async function putFiles(options: PutOptions): Promise<PutReport> {
       }
       return report;
     } finally {
-      for (const spool of spools) await fs.rm(spool, { force: true });
+      for (const spool of spools) {
+        await fs.rm(spool, { force: true });
+        untrackUnfinishedFile(spool);
+      }
     }
   });
 }
@@ -178,6 +182,7 @@ async function spoolStream(session: PoolSession, input: Readable, name: string, 
   const spoolPath = storePath ? tempPathIn(storePath) : path.join(os.tmpdir(), `rain-stdin-${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
   await fs.mkdir(path.dirname(spoolPath)).catch((error: { code?: string }) => { if (error.code !== 'EEXIST') throw error; });
   spools.push(spoolPath);
+  trackUnfinishedFile(spoolPath);
   try {
     await pipeline(input, createWriteStream(spoolPath, { flags: 'wx' }));
   } catch (error) {

@@ -7,6 +7,7 @@ import { ensureDirectory as guardedEnsureDirectory, forgetDirectory, readdirType
 import { TMP_DIR } from './store-layout.js';
 import { fsyncFd } from './fsync-policy.js';
 import { writeFullyAt, writevAt } from './inline-io.js';
+import { refuseIfStopped } from './stopping.js';
 
 /**
  * The only way rain puts a file in a store: write under tmp/, fsync the file, rename into place.
@@ -83,9 +84,51 @@ export function ensureDirectory(storePath: string, dir: string, sync: DirectoryS
  */
 const tempPrefix = `${process.pid}-${randomBytes(6).toString('hex')}`;
 let tempCounter = 0;
+/** Every store this process has named a temp file in: where removeOwnTempFiles looks. */
+const storesWithOwnTempFiles = new Set<string>();
 
 export function tempPathIn(storePath: string): string {
+  storesWithOwnTempFiles.add(storePath);
   return path.join(storePath, TMP_DIR, `${tempPrefix}-${(tempCounter++).toString(36)}.tmp`);
+}
+
+/**
+ * Removes this process's own temp files (its prefix) from every store it wrote in, and only
+ * those: another rain process's temp files in the same tmp/ are its business. For an
+ * interrupted command (and a worker whose coordinator is gone), which will rename none of them
+ * into place now. Synchronous, so that nothing of this process runs between it and the exit.
+ * Returns how many were removed.
+ */
+export function removeOwnTempFiles(): number {
+  return removeTempFilesNamed([...storesWithOwnTempFiles], [`${tempPrefix}-`]);
+}
+
+/**
+ * Removes the temp files of processes `pids`, which have exited without removing them (workers
+ * killed because they did not stop in time), from `storePaths`. A pid is unique among live
+ * processes, so this touches no running command's files; a long dead one's with a reused pid
+ * were litter anyway.
+ */
+export function removeTempFilesOfExited(pids: readonly number[], storePaths: readonly string[]): number {
+  return pids.length === 0 ? 0 : removeTempFilesNamed(storePaths, pids.map((pid) => `${pid}-`));
+}
+
+function removeTempFilesNamed(storePaths: readonly string[], prefixes: readonly string[]): number {
+  let removed = 0;
+  for (const storePath of storePaths) {
+    const dir = path.join(storePath, TMP_DIR);
+    try {
+      if (!verifyDirectory(storePath, dir)) continue;
+      for (const entry of readdirTypedOrEmpty(dir)) {
+        if (!entry.isFile() || !prefixes.some((prefix) => entry.name.startsWith(prefix))) continue;
+        fsSync.rmSync(path.join(dir, entry.name), { force: true });
+        removed++;
+      }
+    } catch {
+      // A store that fails now (gone, read-only) keeps its temp files for the hourly cleanup.
+    }
+  }
+  return removed;
 }
 
 /**
@@ -102,6 +145,7 @@ export async function writeFileDurably(
   chunks: readonly Uint8Array[],
   sync: DirectorySync,
 ): Promise<void> {
+  refuseIfStopped();
   ensureDirectory(storePath, path.join(storePath, TMP_DIR), sync);
   ensureDirectory(storePath, path.dirname(finalPath), sync);
   const tempPath = tempPathIn(storePath);
@@ -130,6 +174,8 @@ export async function writeFileDurably(
  * is then made again and the rename retried, a few times, instead of failing the write.
  */
 function renameIntoPlace(storePath: string, tempPath: string, finalPath: string, sync: DirectorySync): void {
+  // The write may have begun before an interruption: it still must not land.
+  refuseIfStopped();
   for (let attempt = 1; ; attempt++) {
     try {
       fsSync.renameSync(tempPath, finalPath);
@@ -179,6 +225,7 @@ export async function writeSmallFileDurably(storePath: string, finalPath: string
  * processes racing to claim the same name cannot both win. No lock file is involved.
  */
 export async function publishExclusively(storePath: string, finalPath: string, text: string): Promise<void> {
+  refuseIfStopped();
   const sync = new DirectorySync();
   ensureDirectory(storePath, path.join(storePath, TMP_DIR), sync);
   ensureDirectory(storePath, path.dirname(finalPath), sync);
@@ -191,6 +238,7 @@ export async function publishExclusively(storePath: string, finalPath: string, t
     await handle.close();
   }
   try {
+    refuseIfStopped();
     await fs.link(tempPath, finalPath);
   } finally {
     await fs.rm(tempPath, { force: true });
@@ -225,6 +273,7 @@ export async function removeStaleTempFiles(storePath: string, olderThanMs: numbe
  * announcements, which are rewritten every second and mean nothing after a crash.
  */
 export function replaceSmallFile(storePath: string, finalPath: string, text: string): void {
+  refuseIfStopped();
   const sync = new DirectorySync();
   ensureDirectory(storePath, path.join(storePath, TMP_DIR), sync);
   ensureDirectory(storePath, path.dirname(finalPath), sync);

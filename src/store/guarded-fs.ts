@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { errnoCode, storeFault } from '../rain-error.js';
+import { refuseIfStopped } from './stopping.js';
 
 /**
  * File system calls inside a store that trust nothing they find there (docs/FORMAT.md §1,
@@ -197,6 +198,7 @@ export function verifyDirectory(storePath: string, dir: string): boolean {
  * (that is an obstacle for `rain check` to move aside). Absent is fine: removal is idempotent.
  */
 export function removeFileInStore(storePath: string, file: string): void {
+  refuseIfStopped();
   if (!verifyDirectory(storePath, path.dirname(file))) return;
   try {
     fs.unlinkSync(file);
@@ -213,6 +215,7 @@ export function removeFileInStore(storePath: string, file: string): void {
 
 /** Removes an empty directory inside a store (a file's block directory); a non-empty or absent one stays. */
 export function removeEmptyDirectory(storePath: string, dir: string): void {
+  refuseIfStopped();
   if (!verifyDirectory(storePath, path.dirname(dir))) return;
   try {
     fs.rmdirSync(dir);
@@ -231,6 +234,7 @@ export const QUARANTINE_DIR = 'quarantine';
  * someone's data; the user decides. The store's rain directories are then free to be used again.
  */
 export function quarantine(storePath: string, entry: string): string {
+  refuseIfStopped();
   const dir = path.join(storePath, QUARANTINE_DIR);
   ensureDirectory(storePath, dir, () => undefined);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
