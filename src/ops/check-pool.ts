@@ -11,6 +11,7 @@ import { buildCheckPlan, type BuiltPlan } from './check-plan.js';
 import type { FileHealth } from '../dataset/file-health.js';
 import { PACK_BLOCK_NAME } from '../format/catalog-record.js';
 import { openPool, storeAccess, type OpenPool } from './open-pool.js';
+import { clearStoreFaults } from './store-faults.js';
 import { compactScrubLogs, readScrubTimes, recordScrub, withVerified } from './scrub-log.js';
 import { rangesByFile, scrubUnits, selectForScrub, type ScrubCoverage, type ScrubRequest, type ScrubUnit } from './scrub-selection.js';
 
@@ -124,6 +125,10 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
     });
     if (outcome.kind === 'completed') {
       if (scrub) await recordCheckScrub(writablePaths, scrub, outcome.result.files, startedMs);
+      // A full check that left every data set healthy has seen through every earlier failed write.
+      if (!scrub?.partial && outcome.result.lastCheck.verdict === 'healthy') {
+        await clearStoreFaults(writablePaths, manifest.stores.map((s) => s.slot), startedMs);
+      }
       const anchor = access.find((s) => s.writable)?.path ?? options.pool;
       const report = summarise(await openPool(anchor), { ...outcome.result, files: withPackMembers(outcome.result.files, packMembers) });
       return scrub?.partial ? { ...report, scrub: scrub.coverage } : report;

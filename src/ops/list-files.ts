@@ -1,6 +1,7 @@
 import { placeDataset } from '../format/placement.js';
 import { liveRecords, readNewestRecords } from './catalog.js';
 import { openPool, type StoreState } from './open-pool.js';
+import { readStoreFaults } from './store-faults.js';
 
 export type ListedHealth = 'ok' | 'degraded' | 'unavailable';
 
@@ -17,10 +18,14 @@ export async function listFiles(options: { pool?: string; prefix?: string }): Pr
   const pool = await openPool(options.pool);
   const readable = pool.stores.filter(isReadable).map((s) => s.path);
   const records = liveRecords(await readNewestRecords(readable)).filter((r) => !options.prefix || r.name.startsWith(options.prefix));
-  const down = new Set(pool.stores.filter((s) => !isReadable(s)).map((s) => s.slot));
+  const unreadable = new Set(pool.stores.filter((s) => !isReadable(s)).map((s) => s.slot));
+  // A store whose writes failed (a fault note) may lack the blocks of files written since then.
+  const faults = await readStoreFaults(readable, pool.manifest);
   const slots = pool.manifest.stores.map((s) => s.slot);
   const files = records.map((r): ListedFile => {
     let health: ListedHealth = 'ok';
+    const writtenMs = Date.parse(r.writtenAt);
+    const down = faults.size === 0 ? unreadable : new Set([...unreadable, ...[...faults.values()].filter((f) => !(writtenMs < f.sinceMs)).map((f) => f.slot)]);
     if (down.size > 0) {
       // A packed file's bytes are in its pack's one data set (docs/FORMAT.md §5.1).
       const datasets = r.pack ? [{ fileId: r.pack.fileId, d: 0 }] : Array.from({ length: r.datasetCount }, (_, d) => ({ fileId: r.fileId, d }));

@@ -10,11 +10,15 @@ export class PoolSession {
   readonly pool: OpenPool;
   readonly access: StoreAccess[];
   readonly cluster: WorkerCluster;
+  /** The command this session serves (put, get, ...), for messages and fault notes. */
+  readonly what: string;
+  readonly startedMs = Date.now();
 
-  private constructor(pool: OpenPool, access: StoreAccess[], cluster: WorkerCluster) {
+  private constructor(pool: OpenPool, access: StoreAccess[], cluster: WorkerCluster, what: string) {
     this.pool = pool;
     this.access = access;
     this.cluster = cluster;
+    this.what = what;
   }
 
   static async open(poolArgument: string | undefined, what: string, mode: 'read' | 'write', finishInterrupted: boolean): Promise<PoolSession> {
@@ -26,7 +30,7 @@ export class PoolSession {
     requireQuorum(pool, what, mode);
     const access = storeAccess(pool.stores);
     const cluster = await WorkerCluster.start(pool.manifest.poolId, access);
-    return new PoolSession(pool, access, cluster);
+    return new PoolSession(pool, access, cluster, what);
   }
 
   get slots(): number[] {

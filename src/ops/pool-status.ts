@@ -5,6 +5,8 @@ import { openPool, type StoreCondition } from './open-pool.js';
 import type { LastCheck } from '../format/manifest.js';
 import { readScrubTimes } from './scrub-log.js';
 import { scrubAgeHistogram, scrubTargets, scrubUnits, type ScrubAgeBucket } from './scrub-selection.js';
+import { describeStoreFault, readStoreFaults } from './store-faults.js';
+import type { StoreFaultNote } from '../format/store-fault.js';
 
 export interface StoreStatus {
   readonly slot: number;
@@ -13,6 +15,8 @@ export interface StoreStatus {
   readonly detail?: string;
   readonly totalBytes?: number;
   readonly freeBytes?: number;
+  /** The last write to this store that failed and no healthy check has seen through since (fault notes). */
+  readonly writeFault?: { readonly reason: string; readonly errno?: string; readonly command: string; readonly atMs: number };
 }
 
 export interface PoolStatus {
@@ -36,14 +40,17 @@ export interface PoolStatus {
 /** Stores, space and health from metadata alone: fast enough for a prompt or a monitoring probe. */
 export async function poolStatus(options: { pool?: string }): Promise<PoolStatus> {
   const pool = await openPool(options.pool);
+  const readablePaths = pool.stores.filter(isReadable).map((s) => s.path);
+  const faults = await readStoreFaults(readablePaths, pool.manifest);
   const stores = await Promise.all(pool.stores.map(async (s): Promise<StoreStatus> => {
+    const fault = faults.get(s.slot);
     return {
       slot: s.slot, path: s.path, condition: s.condition, detail: s.detail,
       totalBytes: isReadable(s) ? s.totalBytes : undefined,
       freeBytes: isReadable(s) ? s.freeBytes : undefined,
+      ...(fault ? { writeFault: { reason: fault.reason, command: fault.command, atMs: fault.atMs, ...(fault.errno ? { errno: fault.errno } : {}) } } : {}),
     };
   }));
-  const readablePaths = pool.stores.filter(isReadable).map((s) => s.path);
   const records = liveRecords(await readNewestRecords(readablePaths));
   const scrubAges = scrubAgeHistogram(scrubUnits(scrubTargets(records), await readScrubTimes(readablePaths)), Date.now());
   const down = pool.stores.filter((s) => s.condition !== 'online').length;
@@ -51,6 +58,10 @@ export async function poolStatus(options: { pool?: string }): Promise<PoolStatus
   const problems = [
     ...pool.stores.filter((s) => s.condition !== 'online').map((s) => `store ${s.slot} (${s.path}) is ${s.condition}${s.detail ? `: ${s.detail}` : ''}`),
     ...pool.manifestProblems,
+    ...pool.stores.filter((s) => faults.has(s.slot)).map((s) => describeStoreFault(faults.get(s.slot) as StoreFaultNote, s.path)),
+    // A store with less room than one block takes no more blocks: the next put is degraded.
+    ...pool.stores.filter((s) => s.condition === 'online' && s.freeBytes !== undefined && s.freeBytes < pool.manifest.blockSizeBytes)
+      .map((s) => `store ${s.slot} (${s.path}) is full: ${s.freeBytes ?? 0} bytes free, less than one block (ENOSPC on the next write); free space there`),
   ];
   const pending = await pendingInitialization(pool);
   if (pending) problems.push(pending.alive ? `a pool check (epoch ${pending.epoch}) is running` : `the pool check of epoch ${pending.epoch} was interrupted; run 'rain check'`);

@@ -10,6 +10,7 @@ import { planPacks } from './pack-plan.js';
 import type { PoolSession } from './pool-session.js';
 import { unchangedSince, type SourceStamp } from './source-stamp.js';
 import { isBeingRead, liveReadNames, type WriterHeartbeat } from './writer-heartbeat.js';
+import { recordStoreFaults } from './store-faults.js';
 
 /** One new version of one name: which data sets to encode from `sourcePath`, the rest kept. */
 export interface PlannedVersion {
@@ -88,8 +89,10 @@ export async function writeVersions(
     await faultPoint('put-blocks-written');
   } catch (error) {
     await undoBlocks(session, writing.map((w) => w.record));
+    await recordStoreFaults(session.writablePaths, manifest, failuresBySlot(results), session.what, session.startedMs);
     throw error;
   }
+  await recordStoreFaults(session.writablePaths, manifest, failuresBySlot(results), session.what, session.startedMs);
   // A source that changed while the workers read it is not committed as whatever was read; a
   // pack one of whose files shrank under it is not committed at all (its files are read again).
   const packEnded = packs.map((_, j) => [...results[packIndex(j)].values()].some((r) => r.sourceEnded));
@@ -212,6 +215,15 @@ function discountNotDurable(
       results[i].set(d, { ...result, written, failed });
     }
   });
+}
+
+/** The first reason each store gave for a block it did not take (blocks of stores known down included: they are missing there too). */
+function failuresBySlot(results: readonly Map<number, EncodeResult>[]): Map<number, string> {
+  const bySlot = new Map<number, string>();
+  for (const result of results.flatMap((r) => [...r.values()])) {
+    for (const failure of result.failed) if (!bySlot.has(failure.slot)) bySlot.set(failure.slot, failure.reason);
+  }
+  return bySlot;
 }
 
 /** One line per store and cause ("store 3: the disk is full (ENOSPC)"), however many blocks it cost. */

@@ -10,6 +10,8 @@ import type { BlockFileKey } from './store-layout.js';
 import * as metadata from './store-metadata.js';
 import * as probing from './store-probe.js';
 import * as scrubLogs from './scrub-files.js';
+import * as faultNotes from './fault-files.js';
+import type { StoreFaultNote } from '../format/store-fault.js';
 import { scanStore, type ScanOptions, type StoreScan } from './store-scan.js';
 import type { Store } from './store.js';
 import * as intents from './writer-intents.js';
@@ -106,6 +108,18 @@ export class LocalStore implements Store {
 
   removeScrubLogs(files: readonly string[]): Promise<void> {
     return scrubLogs.removeScrubLogs(this.path, files);
+  }
+
+  writeStoreFault(note: StoreFaultNote): Promise<void> {
+    return faultNotes.writeStoreFault(this.path, note);
+  }
+
+  readStoreFaults(): Promise<StoreFaultNote[]> {
+    return faultNotes.readStoreFaults(this.path);
+  }
+
+  removeStoreFault(slot: number, upToMs: number): Promise<void> {
+    return faultNotes.removeStoreFault(this.path, slot, upToMs);
   }
 
   createClaim(claim: epochs.EpochClaim): Promise<boolean> {

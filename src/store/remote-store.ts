@@ -9,6 +9,7 @@ import type { MetadataRead } from './store-metadata.js';
 import type { DirectoryProbe } from './store-probe.js';
 import type { ScanOptions, StoreScan } from './store-scan.js';
 import type { ScrubLogFile } from './scrub-files.js';
+import type { StoreFaultNote } from '../format/store-fault.js';
 import type { Store, StoreMethod } from './store.js';
 import type { IntentKind, ReaderIntent, WriterIntent } from './writer-intents.js';
 
@@ -112,6 +113,18 @@ export class RemoteStore implements Store {
 
   removeScrubLogs(files: readonly string[]): Promise<void> {
     return this.call('removeScrubLogs', files);
+  }
+
+  writeStoreFault(note: StoreFaultNote): Promise<void> {
+    return this.call('writeStoreFault', note);
+  }
+
+  readStoreFaults(): Promise<StoreFaultNote[]> {
+    return this.call('readStoreFaults');
+  }
+
+  removeStoreFault(slot: number, upToMs: number): Promise<void> {
+    return this.call('removeStoreFault', slot, upToMs);
   }
 
   scanCatalog(only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>): Promise<CatalogScan> {

@@ -9,6 +9,7 @@ import type { MetadataRead } from './store-metadata.js';
 import type { DirectoryProbe } from './store-probe.js';
 import type { ScanOptions, StoreScan } from './store-scan.js';
 import type { ScrubLogFile } from './scrub-files.js';
+import type { StoreFaultNote } from '../format/store-fault.js';
 import type { IntentKind, ReaderIntent, WriterIntent } from './writer-intents.js';
 
 /**
@@ -70,6 +71,13 @@ export interface Store {
   readScrubLogs(): Promise<ScrubLogFile[]>;
   removeScrubLogs(files: readonly string[]): Promise<void>;
 
+  // Fault notes (docs/FORMAT.md §9): writes to another store of the pool failed
+  /** Writes or replaces the note about `note.slot`, durable on return. */
+  writeStoreFault(note: StoreFaultNote): Promise<void>;
+  readStoreFaults(): Promise<StoreFaultNote[]>;
+  /** Removes the note about `slot` unless it is newer than `upToMs`. */
+  removeStoreFault(slot: number, upToMs: number): Promise<void>;
+
   // Epochs: the agreement's records (docs/PROTOCOL.md)
   /** Exclusive: true if this call created the claim, false if one existed. */
   createClaim(claim: EpochClaim): Promise<boolean>;
@@ -113,6 +121,7 @@ export const STORE_METHODS = [
   'collectOlderBlocks', 'sweepMisplacedBlocks', 'scan',
   'writeCatalogRecord', 'writeCatalogRecords', 'scanCatalog', 'listRecordVersions', 'listRecordVersionsOf',
   'removeCatalogRecord', 'compactCatalog', 'writeScrubLog', 'readScrubLogs', 'removeScrubLogs',
+  'writeStoreFault', 'readStoreFaults', 'removeStoreFault',
   'createClaim', 'readClaim', 'withdrawClaim', 'highestClaim', 'writeHeartbeat', 'claimSilenceMs', 'writeWorkerRecord',
   'readWorkerRecord', 'pruneEpochFiles',
   'readManifest', 'writeManifest', 'readIdentity', 'writeIdentity', 'publishIdentity', 'removeMarkers', 'probe',

@@ -38,9 +38,9 @@ async function expectReadsBack(pool: TestPool, name: string, original: Buffer, o
   return run;
 }
 
-async function listedNames(pool: TestPool): Promise<string[]> {
+async function listedNames(pool: TestPool, exitCode = 0): Promise<string[]> {
   const run = await pool.run(['ls', '--json']);
-  expectExit(run, 0);
+  expectExit(run, exitCode);
   return (JSON.parse(run.stdout) as { files: { name: string }[] }).files.map((f) => f.name).sort();
 }
 
@@ -49,9 +49,23 @@ async function allBlockFiles(stores: readonly string[]): Promise<string[][]> {
   return Promise.all(stores.map(async (s) => (await listBlockFiles(s)).map((f) => path.relative(s, f))));
 }
 
-/** Files (not directories) under each store: what a failed operation must not leave behind. */
+/**
+ * Files (not directories) under each store: what a failed operation must not leave behind. The
+ * notes under faults/ that a failed write leaves on purpose (so status can tell) are left out.
+ */
 async function allFiles(stores: readonly string[]): Promise<string[][]> {
-  return Promise.all(stores.map(async (s) => Object.entries(await snapshotTree(s)).filter(([, v]) => v !== 'dir').map(([k, v]) => `${k} ${v}`).sort()));
+  return Promise.all(stores.map(async (s) => Object.entries(await snapshotTree(s))
+    .filter(([k, v]) => v !== 'dir' && !k.startsWith('faults/')).map(([k, v]) => `${k} ${v}`).sort()));
+}
+
+/** status after a write failed on store `slot`: degraded (exit 1), naming the store and the disk being full. */
+async function expectStatusNamesFullStore(pool: TestPool, slot: number): Promise<void> {
+  const status = await pool.run(['status', '--json']);
+  expectExit(status, 1);
+  const doc = JSON.parse(status.stdout) as { health: string; problems: string[]; stores: { slot: number; writeFault?: { errno?: string } }[] };
+  expect(doc.health).toBe('degraded');
+  expect(doc.stores.find((s) => s.slot === slot)?.writeFault?.errno).toBe('ENOSPC');
+  expect(doc.problems.join('\n')).toMatch(new RegExp(`store ${slot} .*writes failed .*ENOSPC.*free space there`));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -532,8 +546,12 @@ describe('put into a full disk', () => {
     expect(lines.length).toBeGreaterThanOrEqual(1);
     for (const line of lines) expect(line).toMatch(/^rain: /);
     expect(put.stderr).toMatch(/big\.bin: \d+ blocks not written/);
+    // status and ls tell the truth afterwards: the full store and the file that lacks its blocks.
+    await expectStatusNamesFullStore(pool, 2);
+    const ls = JSON.parse((await pool.run(['ls', '--json'])).stdout) as { files: { name: string; health: string }[] };
+    expect(Object.fromEntries(ls.files.map((f) => [f.name, f.health]))).toEqual({ 'big.bin': 'degraded', 'one.bin': 'ok', 'two.bin': 'ok' });
 
-    expect(await listedNames(pool)).toEqual(['big.bin', 'one.bin', 'two.bin']);
+    expect(await listedNames(pool, 1)).toEqual(['big.bin', 'one.bin', 'two.bin']);
     const [verify] = await Promise.all([
       pool.run(['verify', '--json']),
       expectReadsBack(pool, 'big.bin', big, scratch.root, 1),
@@ -542,6 +560,13 @@ describe('put into a full disk', () => {
     expectExit(verify, 1);
     const states = Object.fromEntries((JSON.parse(verify.stdout) as { files: { name: string; state: string }[] }).files.map((f) => [f.name, f.state]));
     expect(states).toEqual({ 'big.bin': 'degraded', 'one.bin': 'healthy', 'two.bin': 'healthy' });
+
+    // Room made (the big file removed) and a check that leaves the pool healthy: the note is gone.
+    expectExit(await pool.run(['rm', 'big.bin']), 0);
+    expect([0, 1]).toContain((await pool.run(['check'])).code);
+    const status = await pool.run(['status', '--json']);
+    expectExit(status, 0);
+    expect((JSON.parse(status.stdout) as { stores: { writeFault?: unknown }[] }).stores.every((s) => s.writeFault === undefined)).toBe(true);
   });
 
   it('two of three stores fill up: the put fails (74, one line), leaves nothing behind, and the files stored before are intact', async () => {
@@ -554,6 +579,7 @@ describe('put into a full disk', () => {
     const put = await pool.run(['put', src]);
     expectOneErrorLine(put, 74, /big\.bin.*(ENOSPC|no space)/);
     expect(await allFiles(pool.stores)).toEqual(filesBefore);
+    await expectStatusNamesFullStore(pool, 2);
     expect(await listedNames(pool)).toEqual(['one.bin', 'two.bin']);
     const [verify] = await Promise.all([
       pool.run(['verify']),
