@@ -2,6 +2,8 @@ import { liveRecords, readNewestRecords } from './catalog.js';
 import { isReadable } from './list-files.js';
 import { pendingInitialization } from './check-pool.js';
 import { openPool, type StoreCondition } from './open-pool.js';
+import { describeStoreProblem, reportedStores } from './store-problem.js';
+import type { LastCheck } from '../format/manifest.js';
 
 export interface StoreStatus {
   readonly slot: number;
@@ -23,6 +25,8 @@ export interface PoolStatus {
   readonly fileCount: number;
   readonly storedBytes: number;
   readonly problems: string[];
+  /** The last completed check (rain check / rebuild), as recorded in the manifest. */
+  readonly lastCheck?: LastCheck;
   readonly health: 'healthy' | 'degraded' | 'unavailable';
 }
 
@@ -40,7 +44,7 @@ export async function poolStatus(options: { pool?: string }): Promise<PoolStatus
   const down = pool.stores.filter((s) => s.condition !== 'online').length;
   const unreachable = pool.stores.filter((s) => !isReadable(s)).length;
   const problems = [
-    ...pool.stores.filter((s) => s.condition !== 'online').map((s) => `store ${s.slot} (${s.path}) is ${s.condition}${s.detail ? `: ${s.detail}` : ''}`),
+    ...reportedStores(pool.stores).filter((s) => s.condition !== 'online').map(describeStoreProblem),
     ...pool.manifestProblems,
   ];
   const pending = await pendingInitialization(pool);
@@ -50,5 +54,6 @@ export async function poolStatus(options: { pool?: string }): Promise<PoolStatus
     poolName: pool.manifest.name, poolId: pool.manifest.poolId, k: pool.manifest.k, m: pool.manifest.m,
     blockSizeBytes: pool.manifest.blockSizeBytes, epoch: pool.manifest.epoch, stores,
     fileCount: records.length, storedBytes: records.reduce((sum, r) => sum + r.fileSizeBytes, 0), problems, health,
+    ...(pool.manifest.lastCheck ? { lastCheck: pool.manifest.lastCheck } : {}),
   };
 }

@@ -1,21 +1,31 @@
 import type { Command } from 'commander';
-import { checkPool } from '../../ops/check-pool.js';
-import { runCommand, withCommonOptions } from '../command-runner.js';
+import { checkPool, type CheckReport } from '../../ops/check-pool.js';
+import { withCommonOptions } from '../command-runner.js';
 import { exitCodeOfVerdict } from '../exit-codes.js';
+import { runReportCommand, withReportOptions, type ReportFlags, type ReportOutcome } from '../report-options.js';
 import { printCheckReport } from './check-report.js';
 
 export function registerCheck(program: Command): void {
-  withCommonOptions(program.command('check')
-    .description('run the pool-wide consistency check: workers agree on a new epoch, split the data sets, check, repair, confirm'))
-    .action(async (flags: { pool?: string; json?: boolean; quiet?: boolean }) => {
-      await runCommand(flags, async (out) => {
+  withReportOptions(withCommonOptions(program.command('check')
+    .description('run the pool-wide consistency check: workers agree on a new epoch, split the data sets, check, repair, confirm')))
+    .action(async (flags: ReportFlags) => {
+      await runReportCommand('check', flags, async (out) => {
         const progress = out.progress('check');
         const report = await checkPool({ pool: flags.pool, repair: true, onPhase: (phase) => progress(0, 0, phase) });
         out.stopProgress();
         const exitCode = exitCodeOfVerdict(report.verdict, report.changed);
         out.document({ ok: true, ...report, exitCode });
         printCheckReport(out, report);
-        return exitCode;
+        return { exitCode, facts: checkFacts(report) };
       });
     });
+}
+
+/** The metrics of a check or rebuild: its verdict, stores, files and the check's counts. */
+export function checkFacts(report: CheckReport): ReportOutcome['facts'] {
+  const lc = report.lastCheck;
+  return {
+    pool: report.poolName, verdict: report.verdict, stores: report.stores, files: report.files, lastCheck: lc,
+    datasets: { checked: lc.datasets, lost: lc.lostDatasets, repairedBlocks: lc.repairedBlocks },
+  };
 }

@@ -1,13 +1,16 @@
 import type { Command } from 'commander';
 import { poolStatus } from '../../ops/pool-status.js';
-import { runCommand, withCommonOptions } from '../command-runner.js';
+import { describeStoreProblem, reportedStores } from '../../ops/store-problem.js';
+import { withCommonOptions } from '../command-runner.js';
 import { exitCodeOfVerdict } from '../exit-codes.js';
 import { formatBytes } from '../output.js';
+import { runReportCommand, withReportOptions, type ReportFlags } from '../report-options.js';
+import { nextStepLine, storeLines } from '../store-lines.js';
 
 export function registerStatus(program: Command): void {
-  withCommonOptions(program.command('status').description('stores, space and health, as a table (reads metadata only)'))
-    .action(async (flags: { pool?: string; json?: boolean; quiet?: boolean }) => {
-      await runCommand(flags, async (out) => {
+  withReportOptions(withCommonOptions(program.command('status').description('stores, space and health, as a table (reads metadata only)')))
+    .action(async (flags: ReportFlags) => {
+      await runReportCommand('status', flags, async (out) => {
         const status = await poolStatus({ pool: flags.pool });
         const exitCode = exitCodeOfVerdict(status.health);
         out.document({ ok: true, ...status, exitCode });
@@ -17,10 +20,25 @@ export function registerStatus(program: Command): void {
           s.slot, s.path, paint(s.condition), s.freeBytes === undefined ? '-' : formatBytes(s.freeBytes), s.totalBytes === undefined ? '-' : formatBytes(s.totalBytes),
         ]));
         out.line(`${status.fileCount} files, ${formatBytes(status.storedBytes)} of data`);
-        for (const problem of status.problems) out.line(out.color.yellow(`! ${problem}`));
-        const verdict = status.health === 'healthy' ? out.color.green(status.health) : out.color.red(status.health);
-        out.line(`health: ${verdict}`);
-        return exitCode;
+        const lc = status.lastCheck;
+        if (lc) out.line(`last check: ${lc.finishedAt}, ${lc.verdict} (${lc.datasets} data sets, ${lc.repairedBlocks} blocks repaired, ${lc.lostDatasets} lost)`);
+        // Stores in trouble get a line each with the cause and the next step; other problems as they are.
+        const stores = reportedStores(status.stores);
+        const storeProblemTexts = new Set(stores.filter((s) => s.condition !== 'online').map(describeStoreProblem));
+        for (const line of storeLines(stores, [], false)) out.alert(out.color.yellow(line));
+        for (const problem of status.problems) if (!storeProblemTexts.has(problem)) out.alert(out.color.yellow(`! ${problem}`));
+        const verdict = `health: ${status.health === 'healthy' ? out.color.green(status.health) : out.color.red(status.health)}`;
+        if (status.health === 'healthy') out.line(verdict);
+        else out.alert(verdict);
+        const next = nextStepLine(status.health, stores, false);
+        if (next && stores.some((s) => s.condition !== 'online')) out.alert(next);
+        return {
+          exitCode,
+          facts: {
+            pool: status.poolName, verdict: status.health, stores: status.stores.map((s) => ({ ...s, ...reportedStores([s])[0] })),
+            storedFiles: status.fileCount, storedBytes: status.storedBytes, lastCheck: status.lastCheck,
+          },
+        };
       });
     });
 }

@@ -1,21 +1,29 @@
 import type { Command } from 'commander';
 import { verifyPool } from '../../ops/verify-pool.js';
-import { runCommand, withCommonOptions } from '../command-runner.js';
+import { withCommonOptions } from '../command-runner.js';
 import { exitCodeOfVerdict } from '../exit-codes.js';
+import { runReportCommand, withReportOptions, type ReportFlags } from '../report-options.js';
 import { printHealth } from './health-report.js';
 
 export function registerVerify(program: Command): void {
-  withCommonOptions(program.command('verify')
+  withReportOptions(withCommonOptions(program.command('verify')
     .description('read and check every block of every data set; report, repair nothing (exit 0/1/2)')
-    .argument('[NAME...]', 'only these files'))
-    .action(async (names: string[], flags: { pool?: string; json?: boolean; quiet?: boolean }) => {
-      await runCommand(flags, async (out) => {
+    .argument('[NAME...]', 'only these files')))
+    .action(async (names: string[], flags: ReportFlags) => {
+      await runReportCommand('verify', flags, async (out) => {
         const report = await verifyPool({ pool: flags.pool, names, onProgress: out.progress('verifying') });
         out.stopProgress();
         const exitCode = exitCodeOfVerdict(report.verdict);
         out.document({ ok: true, ...report, exitCode });
         printHealth(out, report);
-        return exitCode;
+        const checked = report.files.filter((f) => f.state !== 'superseded');
+        return {
+          exitCode,
+          facts: {
+            pool: report.poolName, verdict: report.verdict, stores: report.stores, files: report.files,
+            datasets: { checked: checked.reduce((sum, f) => sum + f.datasets, 0), lost: checked.reduce((sum, f) => sum + f.lostDatasets.length, 0), repairedBlocks: 0 },
+          },
+        };
       });
     });
 }
