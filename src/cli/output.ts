@@ -86,16 +86,18 @@ export class Output {
       this.stopSpinner = () => { stopped = true; spinner.stop(); };
     }, () => undefined);
     let lastUpdate = 0;
-    const startedMs = Date.now();
+    // The rate counts from the first bytes reported: the workers' start-up is not transfer time.
+    let first: { atMs: number; doneBytes: number } | undefined;
     return (done, total, phase) => {
       if (stopped) return;
       const now = Date.now();
       if (phase !== undefined) {
         text = `${label}: ${phase}`;
       } else {
+        first ??= { atMs: now, doneBytes: 0 };
         if (now - lastUpdate < 100) return;
         lastUpdate = now;
-        text = progressText(label, done, total, now - startedMs);
+        text = progressText(label, done, total, now - first.atMs, done - first.doneBytes);
       }
       if (this.spinner) this.spinner.text = text;
     };
@@ -119,17 +121,17 @@ export class Output {
 }
 
 /**
- * A progress line: a bar, the percentage, bytes done of the total, the rate so far and the time
- * left at that rate ("verifying [#######.............] 35% 12.0 MiB of 34.3 MiB, 81.2 MB/s, ETA 0:03").
+ * A progress line: a bar, the percentage, bytes done of the total, the rate so far (`movedBytes`
+ * in `elapsedMs`) and the time left at that rate ("verifying [#######.............] 35% 12.0 MiB of 34.3 MiB, 81.2 MB/s, ETA 0:03").
  */
-export function progressText(label: string, doneBytes: number, totalBytes: number, elapsedMs: number): string {
+export function progressText(label: string, doneBytes: number, totalBytes: number, elapsedMs: number, movedBytes = doneBytes): string {
   const fraction = totalBytes > 0 ? Math.min(1, doneBytes / totalBytes) : 1;
   const width = 20;
   const filled = Math.round(fraction * width);
   const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-  const rateBytesPerMs = elapsedMs > 0 ? doneBytes / elapsedMs : 0;
+  const rateBytesPerMs = elapsedMs > 0 ? movedBytes / elapsedMs : 0;
   const eta = rateBytesPerMs > 0 && doneBytes < totalBytes ? `, ETA ${formatDuration((totalBytes - doneBytes) / rateBytesPerMs)}` : '';
-  return `${label} ${bar} ${Math.floor(fraction * 100)}% ${formatBytes(doneBytes)} of ${formatBytes(totalBytes)}, ${formatRate(doneBytes, elapsedMs)}${eta}`;
+  return `${label} ${bar} ${Math.floor(fraction * 100)}% ${formatBytes(doneBytes)} of ${formatBytes(totalBytes)}, ${formatRate(movedBytes, elapsedMs)}${eta}`;
 }
 
 /** "0:07", "12:30", "2:05:00". */

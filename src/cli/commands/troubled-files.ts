@@ -19,7 +19,7 @@ const SEVERITY: Record<FileHealth['state'], number> = { lost: 0, degraded: 1, he
 /**
  * The table of files that are lost, degraded or were repaired, worst first (a lost file must not
  * hide behind a hundred degraded ones), then the listed files' detail lines, then what was left out.
- * In a summary, details that only repeat that a store is down (its store line says so) are left out.
+ * In a summary, details a store line already says are left out.
  */
 export function printTroubledFiles(out: Output, files: readonly FileHealth[], stores: readonly StoreReportEntry[] = []): void {
   const troubled = files.filter((f) => (f.state !== 'healthy' && f.state !== 'superseded') || f.repairedBlocks > 0);
@@ -32,7 +32,7 @@ export function printTroubledFiles(out: Output, files: readonly FileHealth[], st
   ]));
   const down = new Set(stores.filter((s) => s.condition !== 'online').map((s) => s.slot));
   for (const f of listed) {
-    const details = out.verbose ? f.details : f.details.filter((d) => !aboutStoreDown(d, down)).slice(0, DETAILS_PER_FILE);
+    const details = out.verbose ? f.details : f.details.filter((d) => !saidByStoreLine(d, down)).slice(0, DETAILS_PER_FILE);
     for (const detail of details) out.line(`  ${f.name}: ${detail}`);
   }
   const left = sorted.slice(listed.length);
@@ -42,8 +42,13 @@ export function printTroubledFiles(out: Output, files: readonly FileHealth[], st
   }
 }
 
-/** "... on store 3: missing" or "not repaired (store 3 is missing: ...)" where store 3 is down: said once by its store line. */
-function aboutStoreDown(detail: string, down: ReadonlySet<number>): boolean {
-  const match = /on store (\d+): missing$/.exec(detail) ?? /not repaired \(store (\d+) is /.exec(detail);
+/**
+ * Details a summary leaves out because a store line says it already: a block missing or stale on
+ * a store (counted there; a corrupt block's detail names why, so it stays), and a block not
+ * repaired because its store is down.
+ */
+function saidByStoreLine(detail: string, down: ReadonlySet<number>): boolean {
+  if (/on store \d+: (missing|stale)$/.test(detail)) return true;
+  const match = /not repaired \(store (\d+) is /.exec(detail);
   return match !== null && down.has(Number(match[1]));
 }
