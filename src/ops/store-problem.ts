@@ -1,4 +1,9 @@
-import type { StoreCondition } from './open-pool.js';
+/**
+ * A store's state (open-pool.ts StoreCondition: online, read-only, missing, empty, foreign,
+ * unreadable). Taken as a string here so this module needs nothing from open-pool.ts, which
+ * uses it: a state added there reads as itself, with its detail as the cause.
+ */
+type StoreCondition = string;
 
 /** A store as reports show it: where it is and what state it was found in. */
 export interface StoreReportEntry {

@@ -26,10 +26,12 @@ export function printCheckReport(out: Output, report: CheckReport): void {
     // A worker that did not confirm is a problem whatever else the report says.
     for (const w of report.workers) if (w.state !== 'confirmed') out.alert(out.color.red(`! worker of store ${w.slot}${w.pid === undefined ? '' : ` (pid ${w.pid})`}: ${w.state}`));
   }
-  for (const action of [...report.actions, ...report.housekeeping]) out.line(`* ${action}`);
+  // Repairs of metadata and decided versions are what makes a check exit 1 on a pool it left healthy: --quiet shows them too.
+  for (const action of report.actions) out.alert(`* ${action}`);
+  for (const action of report.housekeeping) out.line(`* ${action}`);
   const versions = out.verbose ? report.versionReports : report.versionReports.slice(0, LISTED_VERSIONS);
-  for (const v of versions) out.line(`* ${v.name ?? v.fileId} version ${v.sequence}: ${v.outcome} (${v.detail})`);
-  if (versions.length < report.versionReports.length) out.line(`... and ${report.versionReports.length - versions.length} more interrupted versions; --verbose or --json lists every one`);
+  for (const v of versions) out.alert(`* ${v.name ?? v.fileId} version ${v.sequence}: ${v.outcome} (${v.detail})`);
+  if (versions.length < report.versionReports.length) out.alert(`... and ${report.versionReports.length - versions.length} more interrupted versions; --verbose or --json lists every one`);
   for (const line of storeLines(report.stores, report.files, true)) out.alert(out.color.yellow(line));
   for (const fault of report.storeFaults) out.alert(out.color.yellow(`! ${fault}`));
   printTroubledFiles(out, report.files, report.stores);
