@@ -8,6 +8,7 @@ import { registerCheck } from './commands/check.js';
 import { registerDemo } from './commands/demo.js';
 import { registerGet } from './commands/get.js';
 import { registerInit } from './commands/init.js';
+import { registerPools } from './commands/pools.js';
 import { registerLs } from './commands/ls.js';
 import { registerPut } from './commands/put.js';
 import { registerRebuild } from './commands/rebuild.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerCheck(program);
   registerRebuild(program);
+  registerPools(program);
   registerDemo(program);
   for (const command of program.commands) command.exitOverride().addHelpText('after', EXIT_CODE_HELP);
   return program;

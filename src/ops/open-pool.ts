@@ -4,10 +4,12 @@ import type { Manifest, StoreEntry } from '../format/manifest.js';
 import type { StoreAccess } from '../cluster/protocol.js';
 import { describeError, errnoWords, ioError, usageError } from '../rain-error.js';
 import { storeUnusableWhy } from './store-problem.js';
-import { findRegisteredPool } from '../store/pool-registry.js';
+import { findRegisteredPool, recordPoolStores, registeredPoolById } from '../store/pool-registry.js';
 import { isRemoteStorePath, parseStoreLocation } from '../store/store-location.js';
 import type { MetadataRead } from '../store/store-metadata.js';
 import { storeAt } from '../store/store-set.js';
+import { locateStores, type IdentityRead } from './locate-stores.js';
+import { notice } from './notices.js';
 
 /** A store on a host that cannot be reached has no readable manifest; that is not a crash. */
 async function readManifest(storePath: string): Promise<MetadataRead<Manifest>> {
@@ -52,7 +54,7 @@ export interface OpenPool {
 export async function openPool(poolArgument: string | undefined): Promise<OpenPool> {
   const given = poolArgument ?? process.env.RAIN_POOL;
   if (!given) throw usageError('no pool given: pass -p STORE_DIR (any store of the pool) or a pool name, or set RAIN_POOL');
-  const { paths: candidates, poolId: expectedPoolId } = await candidateStorePaths(given);
+  const { paths: candidates, poolId: expectedPoolId, givenDirectory } = await candidateStorePaths(given);
   let best: Manifest | undefined;
   // In parallel: a pool named through the registry lists all its stores, and each ssh:// one
   // costs a connection set-up (seconds), a dead host its timeout.
@@ -72,8 +74,25 @@ export async function openPool(poolArgument: string | undefined): Promise<OpenPo
   for (const read of await Promise.all(listed.stores.map((entry) => readManifest(entry.path)))) {
     if (read.status === 'ok' && read.value.poolId === best.poolId && read.value.epoch > best.epoch) best = read.value;
   }
-  const manifest = best;
-  const stores = await Promise.all(manifest.stores.map((entry) => inspectStore(manifest, entry)));
+  // Each store's id, not its path, decides its slot: stores found at other paths (swapped or
+  // renamed mount points) are used there, and the registry learns where they are now. The
+  // manifests keep the paths of their epoch until the next check or rebuild commits these.
+  const registered = await registeredPoolById(best.poolId).catch(() => undefined);
+  const located = await locateStores(best, registered, givenDirectory);
+  const manifest: Manifest = { ...best, name: registered?.name ?? best.name, stores: located.entries };
+  const owners = new Map(manifest.stores.map((s) => [s.storeId, s]));
+  const stores = await Promise.all(manifest.stores.map((entry) => {
+    const ambiguous = located.ambiguous.get(entry.slot);
+    if (ambiguous) return { ...entry, condition: 'foreign' as const, detail: ambiguous };
+    return inspectStore(manifest, entry, located.identities.get(entry.path), owners);
+  }));
+  for (const copy of located.copies) announceOnce(copy);
+  if (located.relocations.length > 0) {
+    const recorded = await recordPoolStores(manifest.name, manifest.poolId, manifest.stores).then(() => undefined, (error: unknown) => describeError(error));
+    for (const r of located.relocations) {
+      announceOnce(`store ${r.slot} (id ${r.storeId.slice(0, 8)}) found at ${r.toPath} (was ${r.fromPath}); ${recorded === undefined ? "the pool's record is updated" : `the pool's record could not be updated (${recorded})`}`);
+    }
+  }
   const manifestProblems: string[] = [];
   for (const store of stores) {
     if (store.condition !== 'online' && store.condition !== 'read-only') continue;
@@ -89,7 +108,7 @@ export async function openPool(poolArgument: string | undefined): Promise<OpenPo
  * the pool the user pointed at; otherwise the registry entry (by name, or the one listing that
  * path) gives the store paths and the pool id they must carry.
  */
-async function candidateStorePaths(given: string): Promise<{ paths: string[]; poolId?: string }> {
+async function candidateStorePaths(given: string): Promise<{ paths: string[]; poolId?: string; givenDirectory?: string }> {
   if (isRemoteStorePath(given)) {
     const location = parseStoreLocation(given);
     if ('error' in location) throw usageError(location.error);
@@ -99,14 +118,23 @@ async function candidateStorePaths(given: string): Promise<{ paths: string[]; po
   }
   const asPath = path.resolve(given);
   const isDirectory = await fs.stat(asPath).then((s) => s.isDirectory(), () => false);
-  if (isDirectory && (await readManifest(asPath)).status === 'ok') return { paths: [asPath] };
+  const givenDirectory = isDirectory ? asPath : undefined;
+  if (isDirectory && (await readManifest(asPath)).status === 'ok') return { paths: [asPath], givenDirectory };
   const registered = await findRegisteredPool(given);
-  if (registered) return { paths: [...new Set(registered.storePaths)], poolId: registered.poolId };
-  if (isDirectory) return { paths: [asPath] };
+  if (registered) return { paths: [...new Set(registered.storePaths)], poolId: registered.poolId, givenDirectory };
+  if (isDirectory) return { paths: [asPath], givenDirectory };
   throw usageError(`${given}: no such store directory or registered pool name`);
 }
 
-async function inspectStore(manifest: Manifest, entry: StoreEntry): Promise<StoreState> {
+/** A command may open its pool several times (a gate, a rebuild's reopen): each finding is said once. */
+const announced = new Set<string>();
+function announceOnce(message: string): void {
+  if (announced.has(message)) return;
+  announced.add(message);
+  notice(message);
+}
+
+async function inspectStore(manifest: Manifest, entry: StoreEntry, identityRead: IdentityRead | undefined, owners: ReadonlyMap<string, StoreEntry>): Promise<StoreState> {
   let probe;
   try {
     probe = await storeAt(entry.path).probe({ writeProbe: false });
@@ -118,7 +146,7 @@ async function inspectStore(manifest: Manifest, entry: StoreEntry): Promise<Stor
     return { ...entry, condition: probe.error === 'ENOENT' ? 'missing' : 'unreadable', detail: probe.error === 'ENOENT' ? 'directory not found' : errnoWords(probe.error) ?? probe.error };
   }
   if (!probe.isDirectory) return { ...entry, condition: 'unreadable', detail: 'not a directory' };
-  const identity = await storeAt(entry.path).readIdentity().catch((error: unknown) => ({ status: 'unreachable' as const, reason: describeError(error) }));
+  const identity = identityRead ?? await storeAt(entry.path).readIdentity().catch((error: unknown) => ({ status: 'unreachable' as const, reason: describeError(error) }));
   const manifestRead = await readManifest(entry.path);
   const manifestEpoch = manifestRead.status === 'ok' && manifestRead.value.poolId === manifest.poolId ? manifestRead.value.epoch : undefined;
   if (identity.status === 'absent') return { ...entry, condition: 'empty', detail: 'no rain store here (emptied or re-created)' };
@@ -136,7 +164,13 @@ async function inspectStore(manifest: Manifest, entry: StoreEntry): Promise<Stor
   }
   if (identity.status !== 'ok') return { ...entry, condition: 'unreadable', detail: `store identity ${identity.reason}` };
   if (identity.value.poolId !== manifest.poolId) return { ...entry, condition: 'foreign', detail: `belongs to pool ${identity.value.poolId}` };
-  if (identity.value.storeId !== entry.storeId) return { ...entry, condition: 'foreign', detail: 'holds an older store of this slot (replaced)' };
+  if (identity.value.storeId !== entry.storeId) {
+    const owner = owners.get(identity.value.storeId);
+    const detail = !owner ? 'holds an older store of this slot (replaced)'
+      : owner.path === entry.path ? `holds store ${owner.slot} (moved here); this slot's store was not found`
+        : `holds a copy of store ${owner.slot}, which is used at ${owner.path}`;
+    return { ...entry, condition: 'foreign', detail };
+  }
   return { ...entry, condition: probe.writable ? 'online' : 'read-only', manifestEpoch, totalBytes: probe.totalBytes, freeBytes: probe.freeBytes };
 }
 

@@ -2,7 +2,7 @@ import type { Manifest, StoreEntry } from '../format/manifest.js';
 import { newId } from '../format/ids.js';
 import { describeError, ioError, usageError } from '../rain-error.js';
 import { storeAt } from '../store/store-set.js';
-import { registerPool } from '../store/pool-registry.js';
+import { recordPoolStores } from '../store/pool-registry.js';
 import { checkPool, type CheckReport } from './check-pool.js';
 import { resolveStorePath } from './init-pool.js';
 import { openPool, type OpenPool } from './open-pool.js';
@@ -89,7 +89,7 @@ async function replaceStores(pool: OpenPool, replacements: readonly string[], ac
     stores = stores.map((s) => (s.slot === step.slot ? { slot: s.slot, storeId, path: step.newPath } : s));
     actions.push(`store ${step.slot}: ${step.oldPath} replaced by ${step.newPath}`);
   }
-  await registerPool({ name: pool.manifest.name, poolId: pool.manifest.poolId, storePaths: stores.map((s) => s.path) }).catch(() => undefined);
+  await recordPoolStores(pool.manifest.name, pool.manifest.poolId, stores).catch(() => undefined);
   return { ...pool.manifest, stores };
 }
 

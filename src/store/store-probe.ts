@@ -17,6 +17,8 @@ export interface DirectoryProbe {
   readonly realPath?: string;
   readonly totalBytes?: number;
   readonly freeBytes?: number;
+  /** stat().dev: two directories with the same one are on one file system. */
+  readonly deviceId?: number;
 }
 
 /** What init, status, rebuild and open need to know about a store directory, looked at where it is. */
@@ -56,6 +58,7 @@ export async function probeDirectory(storePath: string, options: { writeProbe: b
     realPath: await fs.realpath(storePath).catch(() => storePath),
     totalBytes: space ? space.blocks * space.bsize : undefined,
     freeBytes: space ? space.bavail * space.bsize : undefined,
+    deviceId: stat.dev,
   };
 }
 

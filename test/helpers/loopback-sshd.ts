@@ -61,6 +61,10 @@ async function writeConfigs(dir: string, port: number): Promise<{ serverConfig: 
   const knownHosts = path.join(dir, 'known_hosts');
   const hostPublic = (await fs.readFile(`${hostKey}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
   await fs.writeFile(knownHosts, `[127.0.0.1]:${port} ${hostPublic}\n[localhost]:${port} ${hostPublic}\n`);
+  // Sessions get a HOME of their own: bash sources ~/.bashrc for commands run by sshd, and the
+  // machine's root dotfiles (a pyenv init, say) cost seconds per session, more than rain's worker.
+  const sessionHome = path.join(dir, 'home');
+  await fs.mkdir(sessionHome, { recursive: true });
   const serverConfig = path.join(dir, 'sshd_config');
   await fs.writeFile(serverConfig, [
     `Port ${port}`,
@@ -79,6 +83,7 @@ async function writeConfigs(dir: string, port: number): Promise<{ serverConfig: 
     'MaxStartups 64:30:128',
     'MaxSessions 64',
     'LogLevel ERROR',
+    `SetEnv HOME=${sessionHome}`,
     '',
   ].join('\n'));
   const clientConfig = path.join(dir, 'ssh_config');
