@@ -30,6 +30,8 @@ export interface RainResults {
   readonly degradedGet: Measurement;
   readonly verify: Measurement;
   readonly rebuild: Measurement;
+  /** `check --percent 5` after the rebuild; its `blocksShare` is the share of the pool's blocks it read. */
+  readonly partialCheck?: Measurement & { readonly blocksShare?: number };
   /** What put added to the stores: blocks, headers, catalog records. */
   readonly written: DirUsage;
   /** Anything the product did that it should not have (wrong exit code, wrong bytes). */
@@ -106,7 +108,45 @@ export async function runRainPhases(ctx: RainContext): Promise<RainResults> {
     `stores ${lost.map((_, i) => i).join(',')} renamed away; ${reconstructed} data sets reconstructed; ${degradedCheck}`);
 
   const { verify, rebuild } = await verifyAndRebuild(cli, storeDirs, userBytes, k, m, problems, ctx.log);
-  return { put: putResult, get: getResult, degradedGet: degradedResult, verify, rebuild, written, problems };
+  const partial = await partialCheck(cli, storeDirs[0], userBytes, k, m, problems, ctx.log);
+  return { put: putResult, get: getResult, degradedGet: degradedResult, verify, rebuild, partialCheck: partial, written, problems };
+}
+
+/** The share of the blocks `check --percent 5` may read: issue 19's "5 +/- 1% of the blocks". */
+export const PARTIAL_CHECK_PERCENT = 5;
+export const PARTIAL_CHECK_TOLERANCE_PERCENT = 1;
+
+/**
+ * `check --percent 5` on the healthy pool: timed, and the blocks it read (its --json report:
+ * every block it classified, good or not, summed over the files) over all the pool's blocks
+ * (data sets x (k+m)). The rate is of the user bytes under the data sets it read.
+ */
+export async function partialCheck(
+  cli: RainCli, pool: string, userBytes: number, k: number, m: number, problems: string[], log: (text: string) => void,
+): Promise<Measurement & { blocksShare?: number }> {
+  log(`rain check --percent ${PARTIAL_CHECK_PERCENT}`);
+  const label = `rain check --percent ${PARTIAL_CHECK_PERCENT}`;
+  const run = await timeRainCommands(cli, label, userBytes, [['check', '-p', pool, '--percent', String(PARTIAL_CHECK_PERCENT), '--json']], [0], problems, { wholeStdout: true });
+  const doc = jsonOf(run.stdouts[0] ?? '');
+  const scrub = objectField(doc, 'scrub');
+  const totalDatasets = numberField(scrub, 'totalDatasets');
+  const files = Array.isArray(doc?.files) ? (doc.files as unknown[]) : [];
+  const blocksRead = files.reduce<number>((sum, f) => {
+    const blocks = objectField(typeof f === 'object' && f !== null ? (f as Record<string, unknown>) : undefined, 'blocks');
+    return sum + ['good', 'missing', 'corrupt', 'stale'].reduce((n, key) => n + (numberField(blocks, key) ?? 0), 0);
+  }, 0);
+  if (!totalDatasets) {
+    problems.push(`${label}: no scrub coverage in its --json report`);
+    return withNotes(run.measurement, false, 'no scrub coverage in the report');
+  }
+  const share = blocksRead / (totalDatasets * (k + m));
+  const within = Math.abs(share * 100 - PARTIAL_CHECK_PERCENT) <= PARTIAL_CHECK_TOLERANCE_PERCENT;
+  if (!within) problems.push(`${label} read ${(share * 100).toFixed(2)}% of the blocks, not ${PARTIAL_CHECK_PERCENT} +/- ${PARTIAL_CHECK_TOLERANCE_PERCENT}%`);
+  const measured = { ...run.measurement, userBytes: Math.round(userBytes * share) };
+  return {
+    ...withNotes(measured, within, `read ${blocksRead} of ${totalDatasets * (k + m)} blocks (${(share * 100).toFixed(2)}%; ${numberField(scrub, 'selectedDatasets') ?? '?'} of ${totalDatasets} data sets), from its --json report; exit ${run.runs[0]?.exitCode ?? '?'}`),
+    blocksShare: share,
+  };
 }
 
 /** verify of the whole pool, then rebuild after emptying store LOST_STORE, then a verify that must pass. */

@@ -82,7 +82,7 @@ export function measurementsOf(r: BenchResults, which: 'floor and rain' | 'peers
   const sweep = 'small' in r.rssSweep ? [r.rssSweep.small, r.rssSweep.large].flatMap((row) => [row.put, row.get]) : [];
   return [
     ...(r.floor ? Object.values(r.floor) : []),
-    ...(r.rain ? [r.rain.put, r.rain.get, r.rain.degradedGet, r.rain.verify, r.rain.rebuild] : []),
+    ...(r.rain ? [r.rain.put, r.rain.get, r.rain.degradedGet, r.rain.verify, r.rain.rebuild, ...(r.rain.partialCheck ? [r.rain.partialCheck] : [])] : []),
     ...(tree?.floor ? Object.values(tree.floor) : []),
     ...(tree?.rain ? [tree.rain.put, tree.rain.get, tree.rain.degradedGet, tree.rain.verify, tree.rain.rebuild] : []),
     ...(r.ssh.status === 'ran' ? [r.ssh.put, r.ssh.get] : []),

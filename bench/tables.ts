@@ -67,6 +67,8 @@ export function mainTable(r: BenchResults): Table {
       row(verify, formatRatio(ratio(verify, f?.verify), 'verify floor')),
       row(rebuild, formatRatio(ratio(rebuild, f?.rebuild), 'rebuild floor')),
     );
+    const partial = r.rain.partialCheck;
+    if (partial) rows.push(row(partial, partial.blocksShare === undefined ? '-' : `${(partial.blocksShare * 100).toFixed(2)}% of the blocks (target 5 +/- 1)`));
   } else {
     rows.push(['rain', 'failed', '-', r.rainError ?? 'not run']);
   }

@@ -90,6 +90,15 @@ export function targetRows(r: BenchResults): TargetRow[] {
     rows.push({ target: treeName, measured: treeSync ? (treeSync.ok ? 'rain put -r failed' : treeSync.notes.join('; ') || 'SnapRAID sync failed') : 'SnapRAID sync of the tree did not run', met: undefined, disturbed: false });
   }
 
+  const partial = rain?.partialCheck;
+  const partialName = 'check --percent 5 reads 5 +/- 1% of the blocks (issue 19)';
+  if (partial?.blocksShare !== undefined) {
+    const percent = partial.blocksShare * 100;
+    rows.push(judged(partialName, percent, (v) => Math.abs(v - 5) <= 1, `${percent.toFixed(2)}%`, [partial]));
+  } else {
+    rows.push({ target: partialName, measured: partial ? 'no coverage in its report' : 'not run', met: undefined, disturbed: false });
+  }
+
   const sweep = r.rssSweep;
   for (const op of ['put', 'get'] as const) {
     const name = `peak RSS of ${op} flat: large file <= ${t.rssLargeOverSmall} x small file`;

@@ -36,7 +36,10 @@ export type { StoreScan } from '../store/store-scan.js';
  * time). The per-data-set checksums stay: they decide which blocks to believe (dataset/arbiter.ts).
  * The plan goes to every worker, so its size counts six times.
  */
-export type PlannedFile = Omit<CatalogRecord, 'deleted' | 'writtenAt'>;
+export type PlannedFile = Omit<CatalogRecord, 'deleted' | 'writtenAt'> & {
+  /** A partial check (--percent, --older-than): only these data sets, as [first, count] ranges, are checked. */
+  readonly datasetsToCheck?: readonly (readonly [number, number])[];
+};
 
 export function plannedFile(record: CatalogRecord): PlannedFile {
   const { deleted: _deleted, writtenAt: _writtenAt, ...needed } = record;

@@ -29,6 +29,15 @@ export interface LastCheck {
   readonly datasets: number;
   readonly repairedBlocks: number;
   readonly lostDatasets: number;
+  /** Set by a partial check (--percent, --older-than): `datasets` of `totalDatasets` were read. */
+  readonly scope?: LastCheckScope;
+}
+
+/** The share of the pool a partial check read (docs/FORMAT.md §3). */
+export interface LastCheckScope {
+  readonly percent?: number;
+  readonly olderThanDays?: number;
+  readonly totalDatasets: number;
 }
 
 /** The pool's manifest: identical on every store at a given epoch. */

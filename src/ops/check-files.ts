@@ -19,8 +19,16 @@ export type { FileHealth, FileState } from '../dataset/file-health.js';
 export async function checkFiles(
   session: PoolSession, records: readonly CatalogRecord[], repair: boolean,
   onProgress?: (doneBytes: number, totalBytes: number) => void,
+  /** A partial scrub: only these data sets (a pack's: its file id, data set 0) are read. */
+  selected?: (fileId: string, datasetIndex: number) => boolean,
 ): Promise<FileHealth[]> {
-  const totalBytes = records.reduce((sum, r) => sum + r.fileSizeBytes, 0);
+  const isSelected = selected ?? (() => true);
+  const datasetBytes = (record: CatalogRecord, d: number): number => Math.min(record.k * record.blockSizeBytes, record.fileSizeBytes - d * record.k * record.blockSizeBytes);
+  let totalBytes = 0;
+  for (const record of records) {
+    if (record.pack) totalBytes += isSelected(record.pack.fileId, 0) ? record.fileSizeBytes : 0;
+    else for (let d = 0; d < record.datasetCount; d++) totalBytes += isSelected(record.fileId, d) ? datasetBytes(record, d) : 0;
+  }
   let doneBytes = 0;
   const healths = records.map((record) => emptyHealth(record));
   const toConfirm = new Set<number>();
@@ -33,6 +41,7 @@ export async function checkFiles(
     });
     for (const members of byPack.values()) {
       const pack = packRecordOf(records[members[0]]);
+      if (!isSelected(pack.fileId, 0)) continue;
       yield {
         fileId: pack.fileId,
         datasetIndex: 0,
@@ -50,7 +59,9 @@ export async function checkFiles(
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
       const health = healths[i];
+      if (record.pack) continue;
       for (let d = 0; d < record.datasetCount; d++) {
+        if (!isSelected(record.fileId, d)) continue;
         yield {
           fileId: record.fileId,
           datasetIndex: d,
@@ -58,7 +69,7 @@ export async function checkFiles(
           done: (result: CheckResult & { toConfirm?: boolean }) => {
             foldCheckResult(health, result);
             if (result.toConfirm) toConfirm.add(i);
-            doneBytes += Math.min(record.k * record.blockSizeBytes, record.fileSizeBytes - d * record.k * record.blockSizeBytes);
+            doneBytes += datasetBytes(record, d);
             onProgress?.(doneBytes, totalBytes);
           },
         };

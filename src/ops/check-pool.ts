@@ -12,6 +12,8 @@ import type { FileHealth } from '../dataset/file-health.js';
 import { PACK_BLOCK_NAME } from '../format/catalog-record.js';
 import { openPool, storeAccess, type OpenPool } from './open-pool.js';
 import { describeStoreProblem, reportedStores, type StoreReportEntry } from './store-problem.js';
+import { compactScrubLogs, readScrubTimes, recordScrub, withVerified } from './scrub-log.js';
+import { rangesByFile, scrubUnits, selectForScrub, type ScrubCoverage, type ScrubRequest, type ScrubUnit } from './scrub-selection.js';
 
 export interface CheckOptions {
   readonly pool?: string;
@@ -20,6 +22,8 @@ export interface CheckOptions {
   readonly manifest?: Manifest;
   readonly onPhase?: (phase: string) => void;
   readonly openedPool?: OpenPool;
+  /** Check only the data sets verified longest ago (docs/USER-GUIDE.md §6); repairs what it reads. */
+  readonly scrub?: ScrubRequest;
 }
 
 export interface CheckReport extends InitializationResult {
@@ -32,6 +36,8 @@ export interface CheckReport extends InitializationResult {
   readonly changed: boolean;
   /** Set when another coordinator held the epoch: its result is reported instead of running twice. */
   readonly ranBy?: string;
+  /** A partial check (--percent, --older-than): how much of the pool it read. */
+  readonly scrub?: ScrubCoverage;
 }
 
 /**
@@ -55,13 +61,30 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
     const repair = options.repair ?? true;
     let deletedWithBlocks: ReadonlySet<string> = new Set();
     let packMembers: BuiltPlan['packMembers'] = new Map();
+    const startedMs = Date.now();
+    let scrub: { units: ScrubUnit[]; selected: ScrubUnit[]; coverage: ScrubCoverage; partial: boolean } | undefined;
     const outcome = await runInitialization({
       manifest, committedEpoch: pool.manifest.epoch, access, repair, purpose: options.manifest ? 'rebuild --replace' : 'check',
       buildPlan: async (cluster) => {
         const built = await buildCheckPlan(cluster, access.filter((s) => s.readable), manifest.stores.map((s) => s.slot), repair);
         deletedWithBlocks = built.deletedWithBlocks;
         packMembers = built.packMembers;
-        return { contents: built.contents, repairs: built.movedAside, problems: built.anomalies };
+        const units = scrubUnits(built.contents.committed, await readScrubTimes(readablePaths));
+        const partial = options.scrub !== undefined && (options.scrub.percent !== undefined || options.scrub.olderThanDays !== undefined);
+        const { selected, coverage } = selectForScrub(units, partial ? options.scrub ?? {} : {}, startedMs);
+        scrub = { units, selected, coverage, partial };
+        if (!partial) return { contents: built.contents, repairs: built.movedAside, problems: built.anomalies };
+        const ranges = rangesByFile(selected);
+        const committed = built.contents.committed.map((file) => ({ ...file, datasetsToCheck: ranges.get(file.fileId) ?? [] }));
+        const scope = {
+          ...(coverage.percent === undefined ? {} : { percent: coverage.percent }),
+          ...(coverage.olderThanDays === undefined ? {} : { olderThanDays: coverage.olderThanDays }),
+          totalDatasets: coverage.totalDatasets,
+        };
+        return {
+          contents: { ...built.contents, committed }, repairs: built.movedAside, problems: built.anomalies,
+          partial: { scope, checkedDatasets: coverage.selectedDatasets },
+        };
       },
       rereadRecords: async (names) => {
         const readable = access.filter((s) => s.readable).map((s) => s.path);
@@ -103,8 +126,10 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
       onPhase: options.onPhase,
     });
     if (outcome.kind === 'completed') {
+      if (scrub) await recordCheckScrub(writablePaths, scrub, outcome.result.files, startedMs);
       const anchor = access.find((s) => s.writable)?.path ?? options.pool;
-      return summarise(await openPool(anchor), { ...outcome.result, files: withPackMembers(outcome.result.files, packMembers) });
+      const report = summarise(await openPool(anchor), { ...outcome.result, files: withPackMembers(outcome.result.files, packMembers) });
+      return scrub?.partial ? { ...report, scrub: scrub.coverage } : report;
     }
     const after = await waitForEpoch(pool, outcome.epoch);
     if (after && after.manifest.epoch >= outcome.epoch && after.manifest.lastCheck && !options.manifest) {
@@ -113,6 +138,19 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
     // The other claimant died or committed something else: try again with a newer epoch.
   }
   throw ioError('could not claim an epoch after 3 attempts (other checks keep starting); try again');
+}
+
+/**
+ * Records the data sets the check left good (healthy, or repaired) in the scrub logs, then merges
+ * each store's logs into one: the check runs alone in its epoch, and it knows every live data set.
+ */
+async function recordCheckScrub(
+  writablePaths: readonly string[], scrub: { units: ScrubUnit[]; selected: ScrubUnit[] }, files: readonly FileHealth[], startedMs: number,
+): Promise<void> {
+  const healthy = new Set(files.filter((f) => f.state === 'healthy').map((f) => f.fileId));
+  const good = scrub.selected.filter((u) => healthy.has(u.fileId));
+  await recordScrub(writablePaths, good, startedMs);
+  await compactScrubLogs(writablePaths, withVerified(scrub.units, good, startedMs), 2);
 }
 
 /**

@@ -4,6 +4,8 @@ import { pendingInitialization } from './check-pool.js';
 import { openPool, type StoreCondition } from './open-pool.js';
 import { describeStoreProblem, reportedStores } from './store-problem.js';
 import type { LastCheck } from '../format/manifest.js';
+import { readScrubTimes } from './scrub-log.js';
+import { scrubAgeHistogram, scrubTargets, scrubUnits, type ScrubAgeBucket } from './scrub-selection.js';
 
 export interface StoreStatus {
   readonly slot: number;
@@ -25,9 +27,11 @@ export interface PoolStatus {
   readonly fileCount: number;
   readonly storedBytes: number;
   readonly problems: string[];
-  /** The last completed check (rain check / rebuild), as recorded in the manifest. */
-  readonly lastCheck?: LastCheck;
   readonly health: 'healthy' | 'degraded' | 'unavailable';
+  /** Data sets by time since a verify or check last found them good (the scrub logs, no block read). */
+  readonly scrubAges: ScrubAgeBucket[];
+  /** The last completed check, as the manifest records it (absent: never checked). */
+  readonly lastCheck?: LastCheck;
 }
 
 /** Stores, space and health from metadata alone: fast enough for a prompt or a monitoring probe. */
@@ -40,7 +44,9 @@ export async function poolStatus(options: { pool?: string }): Promise<PoolStatus
       freeBytes: isReadable(s) ? s.freeBytes : undefined,
     };
   }));
-  const records = liveRecords(await readNewestRecords(pool.stores.filter(isReadable).map((s) => s.path)));
+  const readablePaths = pool.stores.filter(isReadable).map((s) => s.path);
+  const records = liveRecords(await readNewestRecords(readablePaths));
+  const scrubAges = scrubAgeHistogram(scrubUnits(scrubTargets(records), await readScrubTimes(readablePaths)), Date.now());
   const down = pool.stores.filter((s) => s.condition !== 'online').length;
   const unreachable = pool.stores.filter((s) => !isReadable(s)).length;
   const problems = [
@@ -54,6 +60,6 @@ export async function poolStatus(options: { pool?: string }): Promise<PoolStatus
     poolName: pool.manifest.name, poolId: pool.manifest.poolId, k: pool.manifest.k, m: pool.manifest.m,
     blockSizeBytes: pool.manifest.blockSizeBytes, epoch: pool.manifest.epoch, stores,
     fileCount: records.length, storedBytes: records.reduce((sum, r) => sum + r.fileSizeBytes, 0), problems, health,
-    ...(pool.manifest.lastCheck ? { lastCheck: pool.manifest.lastCheck } : {}),
+    scrubAges, ...(pool.manifest.lastCheck ? { lastCheck: pool.manifest.lastCheck } : {}),
   };
 }

@@ -8,6 +8,8 @@ import type { StoreScan } from '../cluster/protocol.js';
 import { pendingInitialization } from './check-pool.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { describeStoreProblem, reportedStores, type StoreReportEntry } from './store-problem.js';
+import { compactScrubLogs, readScrubTimes, recordScrub, SCRUB_LOGS_BEFORE_MERGE, withVerified } from './scrub-log.js';
+import { scrubTargets, scrubUnits, selectForScrub, type ScrubCoverage, type ScrubRequest, type ScrubUnit } from './scrub-selection.js';
 
 export interface PoolHealthReport {
   readonly poolName: string;
@@ -19,28 +21,34 @@ export interface PoolHealthReport {
   /** Block directories of files no catalog record names (an interrupted put). */
   readonly orphanFiles: number;
   readonly verdict: 'healthy' | 'degraded' | 'lost';
+  /** A partial scrub (--percent, --older-than): how much of the pool it read. */
+  readonly scrub?: ScrubCoverage;
 }
 
 export interface VerifyOptions {
   readonly pool?: string;
   readonly names?: readonly string[];
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** Read only the data sets verified longest ago (docs/USER-GUIDE.md §6). */
+  readonly scrub?: ScrubRequest;
 }
 
 /** Reads and checks every block of every (or the named) file; repairs nothing. Exit 0 / 1 / 2. */
 export async function verifyPool(options: VerifyOptions): Promise<PoolHealthReport> {
   return withSession(options.pool, 'verify', 'read', async (session) => {
-    const report = await examinePool(session, { repair: false, names: options.names, onProgress: options.onProgress });
+    const report = await examinePool(session, { repair: false, names: options.names, onProgress: options.onProgress, scrub: options.scrub });
     const pending = await pendingInitialization(session.pool);
     if (!pending) return report;
-    return summarise(session.pool, report.files, [...report.metadataProblems, `the pool check of epoch ${pending.epoch} was interrupted; run 'rain check'`], report.orphanFiles);
+    const interrupted = summarise(session.pool, report.files, [...report.metadataProblems, `the pool check of epoch ${pending.epoch} was interrupted; run 'rain check'`], report.orphanFiles);
+    return report.scrub ? { ...interrupted, scrub: report.scrub } : interrupted;
   }, false);
 }
 
 export async function examinePool(
   session: PoolSession,
-  options: { repair: boolean; names?: readonly string[]; onProgress?: (doneBytes: number, totalBytes: number) => void },
+  options: { repair: boolean; names?: readonly string[]; onProgress?: (doneBytes: number, totalBytes: number) => void; scrub?: ScrubRequest },
 ): Promise<PoolHealthReport> {
+  const startedMs = Date.now();
   const catalog = await readCatalog(session.readablePaths);
   let records = liveRecords(catalog);
   if (options.names && options.names.length > 0) {
@@ -52,7 +60,20 @@ export async function examinePool(
     const wanted = new Set(options.names);
     records = records.filter((r) => wanted.has(r.name));
   }
-  const files = await checkFiles(session, records, options.repair, options.onProgress);
+  const units = scrubUnits(scrubTargets(records), await readScrubTimes(session.readablePaths));
+  const partial = options.scrub !== undefined && (options.scrub.percent !== undefined || options.scrub.olderThanDays !== undefined);
+  const { selected, coverage } = selectForScrub(units, partial ? options.scrub ?? {} : {}, startedMs);
+  const chosen = new Set(selected.map((u) => `${u.fileId}:${u.datasetIndex}`));
+  const isSelected = (fileId: string, datasetIndex: number): boolean => chosen.has(`${fileId}:${datasetIndex}`);
+  if (partial) {
+    records = records.filter((r) => (r.pack ? isSelected(r.pack.fileId, 0) : Array.from({ length: r.datasetCount }, (_, d) => d).some((d) => isSelected(r.fileId, d))));
+  }
+  const files = await checkFiles(session, records, options.repair, options.onProgress, partial ? isSelected : undefined);
+  // Only data sets found good are recorded: a bad one stays the oldest, so every run reads and reports it again.
+  const good = selected.filter(goodIn(records, files));
+  await recordScrub(session.writablePaths, good, startedMs);
+  const wholePool = !options.names || options.names.length === 0;
+  if (wholePool) await compactScrubLogs(session.writablePaths, withVerified(units, good, startedMs), SCRUB_LOGS_BEFORE_MERGE);
   const metadataProblems = [...session.pool.manifestProblems];
   const readable = session.readablePaths.length;
   if (!options.repair) {
@@ -63,7 +84,18 @@ export async function examinePool(
   }
   if (catalog.unreadableFiles.length > 0) metadataProblems.push(`${catalog.unreadableFiles.length} damaged catalog files (e.g. ${catalog.unreadableFiles[0]})`);
   const { orphans, anomalies } = options.names && options.names.length > 0 ? { orphans: 0, anomalies: [] } : await scanStores(session, catalog.records);
-  return summarise(session.pool, files, [...metadataProblems, ...anomalies], orphans);
+  const report = summarise(session.pool, files, [...metadataProblems, ...anomalies], orphans);
+  return partial ? { ...report, scrub: coverage } : report;
+}
+
+/** Whether a checked data set was found good: its file healthy, or for a pack, every file packed in it. */
+function goodIn(records: readonly CatalogRecord[], files: readonly FileHealth[]): (unit: ScrubUnit) => boolean {
+  const healthy = new Map<string, boolean>();
+  records.forEach((record, i) => {
+    const fileId = record.pack ? record.pack.fileId : record.fileId;
+    healthy.set(fileId, (healthy.get(fileId) ?? true) && files[i].state === 'healthy');
+  });
+  return (unit) => healthy.get(unit.fileId) === true;
 }
 
 /** Block directories no record names, and what breaks a store's layout (FORMAT.md §1), from each store's scan. */

@@ -9,6 +9,7 @@ import * as epochs from './epoch-files.js';
 import type { BlockFileKey } from './store-layout.js';
 import * as metadata from './store-metadata.js';
 import * as probing from './store-probe.js';
+import * as scrubLogs from './scrub-files.js';
 import { scanStore, type ScanOptions, type StoreScan } from './store-scan.js';
 import type { Store } from './store.js';
 import * as intents from './writer-intents.js';
@@ -93,6 +94,18 @@ export class LocalStore implements Store {
 
   removeCatalogRecord(name: string, sequence: bigint): Promise<void> {
     return catalog.removeCatalogRecord(this.path, name, sequence);
+  }
+
+  writeScrubLog(text: string): Promise<string> {
+    return scrubLogs.writeScrubLog(this.path, text);
+  }
+
+  readScrubLogs(): Promise<scrubLogs.ScrubLogFile[]> {
+    return scrubLogs.readScrubLogs(this.path);
+  }
+
+  removeScrubLogs(files: readonly string[]): Promise<void> {
+    return scrubLogs.removeScrubLogs(this.path, files);
   }
 
   createClaim(claim: epochs.EpochClaim): Promise<boolean> {

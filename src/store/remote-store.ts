@@ -8,6 +8,7 @@ import type { BlockFileKey } from './store-layout.js';
 import type { MetadataRead } from './store-metadata.js';
 import type { DirectoryProbe } from './store-probe.js';
 import type { ScanOptions, StoreScan } from './store-scan.js';
+import type { ScrubLogFile } from './scrub-files.js';
 import type { Store, StoreMethod } from './store.js';
 import type { IntentKind, ReaderIntent, WriterIntent } from './writer-intents.js';
 
@@ -99,6 +100,18 @@ export class RemoteStore implements Store {
 
   compactCatalog(buckets: readonly string[] | undefined, drop: readonly { name: string; sequence: bigint }[]): Promise<CatalogCompaction> {
     return this.call('compactCatalog', buckets, drop);
+  }
+
+  writeScrubLog(text: string): Promise<string> {
+    return this.call('writeScrubLog', text);
+  }
+
+  readScrubLogs(): Promise<ScrubLogFile[]> {
+    return this.call('readScrubLogs');
+  }
+
+  removeScrubLogs(files: readonly string[]): Promise<void> {
+    return this.call('removeScrubLogs', files);
   }
 
   scanCatalog(only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>): Promise<CatalogScan> {

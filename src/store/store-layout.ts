@@ -8,6 +8,7 @@ import path from 'node:path';
  *   catalog/HH/<nameHash>.<sequence>.json    one file per version (or tombstone) of a name
  *   catalog/HH/<segmentId>.seg               many records of bucket HH, written by one commit
  *   blocks/HH/<fileId>/<d>.<b>.<sequence>.blk one block: data set d, block index b
+ *   scrub/<id>.log                           when data sets were last found good (a log per run)
  *   tmp/                                     files being written; renamed into place when durable
  * HH is the first two hex digits of the hash or id, so no directory grows past ~1/256 of the pool.
  */
@@ -16,6 +17,7 @@ export const MANIFEST_FILE = 'rain-pool.json';
 export const CATALOG_DIR = 'catalog';
 export const BLOCKS_DIR = 'blocks';
 export const TMP_DIR = 'tmp';
+export const SCRUB_DIR = 'scrub';
 
 /**
  * Recently hashed names: a commit hashes each name several times (bucket grouping, segment

@@ -4,7 +4,7 @@ import { isId } from '../format/ids.js';
 import { describeStoreError } from '../rain-error.js';
 import { inStore, kindOf, QUARANTINE_DIR, quarantine, readdirTypedOrEmpty } from './guarded-fs.js';
 import {
-  BLOCKS_DIR, CATALOG_DIR, isCatalogSegmentFileName, MANIFEST_FILE, parseBlockFileName, parseCatalogFileName, STORE_IDENTITY_FILE, TMP_DIR,
+  BLOCKS_DIR, CATALOG_DIR, isCatalogSegmentFileName, MANIFEST_FILE, parseBlockFileName, parseCatalogFileName, SCRUB_DIR, STORE_IDENTITY_FILE, TMP_DIR,
 } from './store-layout.js';
 import { READERS_DIR, WRITERS_DIR } from './writer-intents.js';
 import { EPOCHS_DIR, parseEpochFileName, readClaim } from './epoch-files.js';
@@ -32,7 +32,7 @@ export interface ScanOptions {
 }
 
 /** Top-level entries and what they must be when present; anything else at the top is not rain's. */
-const TOP_DIRECTORIES = [BLOCKS_DIR, CATALOG_DIR, EPOCHS_DIR, WRITERS_DIR, READERS_DIR, TMP_DIR, QUARANTINE_DIR];
+const TOP_DIRECTORIES = [BLOCKS_DIR, CATALOG_DIR, EPOCHS_DIR, WRITERS_DIR, READERS_DIR, TMP_DIR, QUARANTINE_DIR, SCRUB_DIR];
 const TOP_FILES = [STORE_IDENTITY_FILE, MANIFEST_FILE];
 
 /**
@@ -127,7 +127,7 @@ export async function scanStore(storePath: string, options: ScanOptions): Promis
       }
     }
   }
-  for (const name of [WRITERS_DIR, READERS_DIR, TMP_DIR]) {
+  for (const name of [WRITERS_DIR, READERS_DIR, TMP_DIR, SCRUB_DIR]) {
     if (!usable.has(name)) continue;
     const dir = path.join(storePath, name);
     for (const entry of readdirTypedOrEmpty(dir)) expectFile(dir, entry);

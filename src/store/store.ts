@@ -8,6 +8,7 @@ import type { BlockFileKey } from './store-layout.js';
 import type { MetadataRead } from './store-metadata.js';
 import type { DirectoryProbe } from './store-probe.js';
 import type { ScanOptions, StoreScan } from './store-scan.js';
+import type { ScrubLogFile } from './scrub-files.js';
 import type { IntentKind, ReaderIntent, WriterIntent } from './writer-intents.js';
 
 /**
@@ -63,6 +64,12 @@ export interface Store {
    */
   compactCatalog(buckets: readonly string[] | undefined, drop: readonly { name: string; sequence: bigint }[]): Promise<CatalogCompaction>;
 
+  // Scrub logs (docs/FORMAT.md §8): when data sets were last found good
+  /** Writes one new scrub log file, durable on return; returns its name. */
+  writeScrubLog(text: string): Promise<string>;
+  readScrubLogs(): Promise<ScrubLogFile[]>;
+  removeScrubLogs(files: readonly string[]): Promise<void>;
+
   // Epochs: the agreement's records (docs/PROTOCOL.md)
   /** Exclusive: true if this call created the claim, false if one existed. */
   createClaim(claim: EpochClaim): Promise<boolean>;
@@ -105,7 +112,7 @@ export const STORE_METHODS = [
   'writeBlock', 'readBlock', 'verifyBlock', 'readBlockHeader', 'listFileBlocks', 'removeBlock', 'removeFileBlocks',
   'collectOlderBlocks', 'sweepMisplacedBlocks', 'scan',
   'writeCatalogRecord', 'writeCatalogRecords', 'scanCatalog', 'listRecordVersions', 'listRecordVersionsOf',
-  'removeCatalogRecord', 'compactCatalog',
+  'removeCatalogRecord', 'compactCatalog', 'writeScrubLog', 'readScrubLogs', 'removeScrubLogs',
   'createClaim', 'readClaim', 'withdrawClaim', 'highestClaim', 'writeHeartbeat', 'claimSilenceMs', 'writeWorkerRecord',
   'readWorkerRecord', 'pruneEpochFiles',
   'readManifest', 'writeManifest', 'readIdentity', 'writeIdentity', 'publishIdentity', 'removeMarkers', 'probe',

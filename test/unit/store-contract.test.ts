@@ -100,6 +100,15 @@ describe.each(KINDS)('the Store contract: %s', (_kind, open) => {
     expect(await store.listRecordVersions('a')).toEqual([2n]);
   });
 
+  it('writes scrub logs once each, reads them all back, removes them by name', async () => {
+    const first = await store.writeScrubLog('one\n');
+    const second = await store.writeScrubLog('two\n');
+    expect(first).not.toBe(second);
+    expect((await store.readScrubLogs()).map((l) => l.text).sort()).toEqual(['one\n', 'two\n']);
+    await store.removeScrubLogs([first, '../rain-pool.json']);
+    expect((await store.readScrubLogs()).map((l) => l.file)).toEqual([second]);
+  });
+
   /** `count` names whose records share one catalog bucket (so they land in one segment). */
   function namesInOneBucket(count: number): string[] {
     const bucket = nameHash('n0').slice(0, 2);

@@ -6,6 +6,7 @@ import { exitCodeOfVerdict } from '../exit-codes.js';
 import { formatBytes } from '../output.js';
 import { runReportCommand, withReportOptions, type ReportFlags } from '../report-options.js';
 import { nextStepLine, storeLines } from '../store-lines.js';
+import { describeLastCheck, scrubHistogramLines } from '../scrub-report.js';
 
 export function registerStatus(program: Command): void {
   withReportOptions(withCommonOptions(program.command('status').description('stores, space and health, as a table (reads metadata only)')))
@@ -20,8 +21,8 @@ export function registerStatus(program: Command): void {
           s.slot, s.path, paint(s.condition), s.freeBytes === undefined ? '-' : formatBytes(s.freeBytes), s.totalBytes === undefined ? '-' : formatBytes(s.totalBytes),
         ]));
         out.line(`${status.fileCount} files, ${formatBytes(status.storedBytes)} of data`);
-        const lc = status.lastCheck;
-        if (lc) out.line(`last check: ${lc.finishedAt}, ${lc.verdict} (${lc.datasets} data sets, ${lc.repairedBlocks} blocks repaired, ${lc.lostDatasets} lost)`);
+        for (const line of scrubHistogramLines(status.scrubAges)) out.line(line);
+        out.line(describeLastCheck(status.lastCheck, Date.now()));
         // Stores in trouble get a line each with the cause and the next step; other problems as they are.
         const stores = reportedStores(status.stores);
         const storeProblemTexts = new Set(stores.filter((s) => s.condition !== 'online').map(describeStoreProblem));

@@ -2,7 +2,7 @@ import { emptyHealth, mergeWorkerFiles, settleState, type FileHealth } from '../
 import type { VersionReport } from '../../dataset/results.js';
 import { supersededAmong, type ToConfirm } from '../../dataset/verdicts.js';
 import type { CatalogRecord } from '../../format/catalog-record.js';
-import { CURRENT_POOL_FORMAT, type LastCheck, type Manifest } from '../../format/manifest.js';
+import { CURRENT_POOL_FORMAT, type LastCheck, type LastCheckScope, type Manifest } from '../../format/manifest.js';
 import { describeError, ioError } from '../../rain-error.js';
 import { storeAt } from '../../store/store-set.js';
 import { faultPoint } from '../fault-points.js';
@@ -20,7 +20,10 @@ export interface InitializationOptions {
   readonly access: readonly StoreAccess[];
   readonly repair: boolean;
   readonly purpose: string;
-  readonly buildPlan: (cluster: WorkerCluster) => Promise<{ contents: PlanContents; repairs: string[]; problems: string[] }>;
+  /** `partial`: the plan checks only some data sets (--percent, --older-than), `checkedDatasets` of them. */
+  readonly buildPlan: (cluster: WorkerCluster) => Promise<{
+    contents: PlanContents; repairs: string[]; problems: string[]; partial?: { scope: LastCheckScope; checkedDatasets: number };
+  }>;
   /** The newest committed record of each name (tombstones too), read now from the stores; undefined when none could be read. */
   readonly rereadRecords: (names: readonly string[]) => Promise<ReadonlyMap<string, CatalogRecord> | undefined>;
   /** Metadata work after the data check: repairs (catalog copies) and housekeeping (collected tombstones). */
@@ -212,12 +215,15 @@ async function runClaimedEpoch(
     const healths = [...files.values()];
     for (const health of healths) settleState(health, options.repair);
     // Superseded files were rewritten while the check ran: no verdict about them is recorded.
+    const partial = built.partial;
     const lastCheck: LastCheck = {
       verdict: healths.some((f) => f.state === 'lost') ? 'lost' : healths.some((f) => f.state === 'degraded') || storeFaults.length > 0 ? 'degraded' : 'healthy',
       finishedAt: new Date().toISOString(),
-      datasets: healths.reduce((sum, f) => sum + f.datasets, 0),
+      // A partial check read some data sets of its files only: the plan says how many.
+      datasets: partial ? partial.checkedDatasets : healths.reduce((sum, f) => sum + f.datasets, 0),
       repairedBlocks: healths.reduce((sum, f) => sum + f.repairedBlocks, 0),
       lostDatasets: healths.reduce((sum, f) => sum + (f.state === 'lost' ? f.lostDatasets.length : 0), 0),
+      ...(partial ? { scope: partial.scope } : {}),
     };
 
     options.onPhase?.('confirming');

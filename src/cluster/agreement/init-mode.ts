@@ -125,9 +125,11 @@ export class InitMode {
   private *unitsOf(slot: number, membership: readonly number[]): Generator<Unit> {
     const plan = this.requirePlan();
     for (const record of plan.committed) {
-      for (let d = 0; d < record.datasetCount; d++) {
-        const unit: Unit = { kind: 'dataset', record, datasetIndex: d };
-        if (this.ownerOf(unit, membership) === slot) yield unit;
+      for (const [first, count] of record.datasetsToCheck ?? [[0, record.datasetCount]]) {
+        for (let d = first; d < Math.min(first + count, record.datasetCount); d++) {
+          const unit: Unit = { kind: 'dataset', record, datasetIndex: d };
+          if (this.ownerOf(unit, membership) === slot) yield unit;
+        }
       }
       if (this.filesToSweep.has(record.fileId)) {
         const unit: Unit = { kind: 'sweep', record };
