@@ -3,8 +3,9 @@
  * collector reads it: it throws on anything the format does not allow (a bad name, an unknown
  * escape, a TYPE after the family's samples, a family split in two, a series twice, no final
  * newline), so a test that parses a metrics file proves the collector would take it.
- * Written here rather than taken from npm: the maintained parsers there are lenient (they skip
- * what they do not understand), and leniency is exactly what a test of the format must not have.
+ * Written here rather than added as a devDependency: it is small, needs nothing, and its
+ * strictness, which the tests rely on, is itself tested (test/unit/metrics-file.test.ts feeds it
+ * malformed text that it must refuse).
  */
 
 export interface PromSample {
