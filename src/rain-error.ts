@@ -118,11 +118,11 @@ function withErrno<E extends Error>(error: E, errno: string | undefined): E {
 
 /** What an errno means for a store, in words a user can act on (the code stays for searching). */
 const ERRNO_WORDS: Record<string, string> = {
-  ENOSPC: 'the disk is full (ENOSPC)',
-  EDQUOT: 'the disk quota is exceeded (EDQUOT)',
-  EROFS: 'the file system is read-only (EROFS)',
+  ENOSPC: 'disk full (ENOSPC)',
+  EDQUOT: 'disk quota exceeded (EDQUOT)',
+  EROFS: 'read-only file system (EROFS)',
   EACCES: 'permission denied (EACCES)',
-  EPERM: 'operation not permitted (EPERM)',
+  EPERM: 'permission denied (EPERM)',
   ENOENT: 'not found (ENOENT)',
   ENOTDIR: 'a path component is not a directory (ENOTDIR)',
   EISDIR: 'a directory is in the way (EISDIR)',

@@ -13,7 +13,7 @@ export function withCommonOptions(command: Command, takesPool = true): Command {
   if (takesPool) command.option('-p, --pool <POOL>', 'any store directory of the pool, or a pool name (default: $RAIN_POOL)');
   return command
     .option('--json', 'print one JSON document on stdout')
-    .option('-q, --quiet', 'print nothing but errors');
+    .option('-q, --quiet', 'print nothing on success; otherwise only the problems and errors');
 }
 
 /** Runs a command body with its Output and turns the outcome into process.exitCode. */

@@ -20,6 +20,16 @@ export interface FileHealth {
   readonly lostDatasets: number[];
   /** A few lines of detail ("data set 3 block 1 on store 2: corrupt (payload checksum mismatch)"). */
   readonly details: string[];
+  /** Bad blocks counted by the store (slot) they belong on: reports say per store what is wrong, without a line per block. */
+  readonly byStore: Record<string, StoreBlockCounts>;
+}
+
+export interface StoreBlockCounts {
+  missing: number;
+  corrupt: number;
+  stale: number;
+  repaired: number;
+  unrepaired: number;
 }
 
 const MAX_DETAILS_PER_FILE = 8;
@@ -28,7 +38,7 @@ export function emptyHealth(record: { name: string; fileId: string; fileSizeByte
   return {
     name: record.name, fileId: record.fileId, sizeBytes: record.fileSizeBytes, datasets: record.datasetCount, state: 'healthy',
     blocks: { good: 0, missing: 0, corrupt: 0, stale: 0 }, newerBlocks: 0, repairedBlocks: 0, unrepairedBlocks: 0,
-    supersededDatasets: 0, lostDatasets: [], details: [],
+    supersededDatasets: 0, lostDatasets: [], details: [], byStore: {},
   };
 }
 
@@ -40,7 +50,19 @@ export function foldCheckResult(health: FileHealth, result: CheckResult): void {
   for (const block of result.blocks) {
     health.blocks[block.status]++;
     if (block.newerPresent) health.newerBlocks++;
-    if (block.status !== 'good') addDetail(health, `data set ${result.datasetIndex} block ${block.blockIndex} on store ${block.slot}: ${block.status}${block.detail ? ` (${block.detail})` : ''}`);
+    if (block.status !== 'good') {
+      storeCounts(health, block.slot)[block.status]++;
+      addDetail(health, `data set ${result.datasetIndex} block ${block.blockIndex} on store ${block.slot}: ${block.status}${block.detail ? ` (${block.detail})` : ''}`);
+    }
+  }
+  const slotOf = (blockIndex: number) => result.blocks.find((b) => b.blockIndex === blockIndex)?.slot;
+  for (const blockIndex of result.repaired) {
+    const slot = slotOf(blockIndex);
+    if (slot !== undefined) storeCounts(health, slot).repaired++;
+  }
+  for (const u of result.unrepaired) {
+    const slot = slotOf(u.blockIndex);
+    if (slot !== undefined) storeCounts(health, slot).unrepaired++;
   }
   if (!result.recoverable) {
     health.lostDatasets.push(result.datasetIndex);
@@ -60,6 +82,15 @@ export function mergeHealth(into: FileHealth, from: FileHealth): void {
   into.supersededDatasets += from.supersededDatasets;
   into.lostDatasets.push(...from.lostDatasets);
   for (const detail of from.details) addDetail(into, detail);
+  for (const [slot, counts] of Object.entries(from.byStore)) {
+    const to = storeCounts(into, Number(slot));
+    for (const key of Object.keys(counts) as (keyof StoreBlockCounts)[]) to[key] += counts[key];
+  }
+}
+
+function storeCounts(health: FileHealth, slot: number): StoreBlockCounts {
+  health.byStore[slot] ??= { missing: 0, corrupt: 0, stale: 0, repaired: 0, unrepaired: 0 };
+  return health.byStore[slot];
 }
 
 /** After folding every data set: lost if any is below k; degraded while bad blocks remain. */
@@ -83,6 +114,10 @@ export function mergeWorkerFiles(into: Map<string, FileHealth>, files: readonly 
   for (const health of files) {
     const existing = into.get(health.fileId);
     if (existing) mergeHealth(existing, health);
-    else into.set(health.fileId, { ...health, blocks: { ...health.blocks }, lostDatasets: [...health.lostDatasets], details: [...health.details] });
+    else into.set(health.fileId, { ...health, blocks: { ...health.blocks }, lostDatasets: [...health.lostDatasets], details: [...health.details], byStore: copyByStore(health.byStore) });
   }
+}
+
+function copyByStore(byStore: Readonly<Record<string, StoreBlockCounts>>): Record<string, StoreBlockCounts> {
+  return Object.fromEntries(Object.entries(byStore).map(([slot, counts]) => [slot, { ...counts }]));
 }

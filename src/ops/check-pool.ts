@@ -12,6 +12,7 @@ import type { FileHealth } from '../dataset/file-health.js';
 import { PACK_BLOCK_NAME } from '../format/catalog-record.js';
 import { openPool, storeAccess, type OpenPool } from './open-pool.js';
 import { clearStoreFaults } from './store-faults.js';
+import { describeStoreProblem, reportedStores, type StoreReportEntry } from './store-problem.js';
 import { compactScrubLogs, readScrubTimes, recordScrub, withVerified } from './scrub-log.js';
 import { rangesByFile, scrubUnits, selectForScrub, type ScrubCoverage, type ScrubRequest, type ScrubUnit } from './scrub-selection.js';
 
@@ -28,6 +29,8 @@ export interface CheckOptions {
 
 export interface CheckReport extends InitializationResult {
   readonly poolName: string;
+  /** Every store of the pool and the state it was found in. */
+  readonly stores: StoreReportEntry[];
   readonly storeProblems: string[];
   readonly verdict: 'healthy' | 'degraded' | 'lost';
   /** Something was repaired, rolled forward or back, or refreshed (the pool may be healthy now, but it was not). */
@@ -197,8 +200,9 @@ async function accessFor(manifest: Manifest, pool: OpenPool) {
 }
 
 function summarise(pool: OpenPool, result: InitializationResult): CheckReport {
+  const stores = reportedStores(pool.stores);
   const storeProblems = [
-    ...pool.stores.filter((s) => s.condition !== 'online').map((s) => `store ${s.slot} (${s.path}): ${s.condition}${s.detail ? `, ${s.detail}` : ''}`),
+    ...stores.filter((s) => s.condition !== 'online').map(describeStoreProblem),
     ...result.storeFaults,
   ];
   const unresolved = result.versionReports.filter((v) => v.outcome === 'unresolved').length;
@@ -207,7 +211,7 @@ function summarise(pool: OpenPool, result: InitializationResult): CheckReport {
   const changed = result.lastCheck.repairedBlocks > 0 || result.actions.length > 0
     || result.versionReports.some((v) => v.outcome === 'rolled-forward' || v.outcome === 'rolled-back');
   const verdict = lost ? 'lost' : degraded ? 'degraded' : 'healthy';
-  return { ...result, poolName: pool.manifest.name, storeProblems, verdict, changed };
+  return { ...result, poolName: pool.manifest.name, stores, storeProblems, verdict, changed };
 }
 
 /** The newest epoch claimed on any reachable store, and whether its claimant still beats. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Manifest, StoreEntry } from '../format/manifest.js';
 import type { StoreAccess } from '../cluster/protocol.js';
 import { describeError, errnoWords, ioError, usageError } from '../rain-error.js';
+import { storeUnusableWhy } from './store-problem.js';
 import { findRegisteredPool, recordPoolStores, registeredPoolById } from '../store/pool-registry.js';
 import { isRemoteStorePath, parseStoreLocation } from '../store/store-location.js';
 import type { MetadataRead } from '../store/store-metadata.js';
@@ -180,7 +181,7 @@ export function storeAccess(stores: readonly StoreState[]): StoreAccess[] {
     path: s.path,
     readable: s.condition === 'online' || s.condition === 'read-only',
     writable: s.condition === 'online',
-    ...(s.condition === 'online' ? {} : { why: `${s.condition}${s.detail ? `: ${s.detail}` : ''}` }),
+    ...(s.condition === 'online' ? {} : { why: storeUnusableWhy(s) }),
   }));
 }
 

@@ -2,6 +2,7 @@ import { liveRecords, readNewestRecords } from './catalog.js';
 import { isReadable } from './list-files.js';
 import { pendingInitialization } from './check-pool.js';
 import { openPool, type StoreCondition } from './open-pool.js';
+import { describeStoreProblem, reportedStores } from './store-problem.js';
 import type { LastCheck } from '../format/manifest.js';
 import { readScrubTimes } from './scrub-log.js';
 import { scrubAgeHistogram, scrubTargets, scrubUnits, type ScrubAgeBucket } from './scrub-selection.js';
@@ -56,7 +57,7 @@ export async function poolStatus(options: { pool?: string }): Promise<PoolStatus
   const down = pool.stores.filter((s) => s.condition !== 'online').length;
   const unreachable = pool.stores.filter((s) => !isReadable(s)).length;
   const problems = [
-    ...pool.stores.filter((s) => s.condition !== 'online').map((s) => `store ${s.slot} (${s.path}) is ${s.condition}${s.detail ? `: ${s.detail}` : ''}`),
+    ...reportedStores(pool.stores).filter((s) => s.condition !== 'online').map(describeStoreProblem),
     ...pool.manifestProblems,
     ...pool.stores.filter((s) => faults.has(s.slot)).map((s) => describeStoreFault(faults.get(s.slot) as StoreFaultNote, s.path)),
     // A store with less room than one block takes no more blocks: the next put is degraded.

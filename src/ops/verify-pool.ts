@@ -7,12 +7,15 @@ import type { OpenPool } from './open-pool.js';
 import type { StoreScan } from '../cluster/protocol.js';
 import { pendingInitialization } from './check-pool.js';
 import { withSession, type PoolSession } from './pool-session.js';
+import { describeStoreProblem, reportedStores, type StoreReportEntry } from './store-problem.js';
 import { compactScrubLogs, readScrubTimes, recordScrub, SCRUB_LOGS_BEFORE_MERGE, withVerified } from './scrub-log.js';
 import { scrubTargets, scrubUnits, selectForScrub, type ScrubCoverage, type ScrubRequest, type ScrubUnit } from './scrub-selection.js';
 
 export interface PoolHealthReport {
   readonly poolName: string;
   readonly files: FileHealth[];
+  /** Every store of the pool and the state it was found in. */
+  readonly stores: StoreReportEntry[];
   readonly storeProblems: string[];
   readonly metadataProblems: string[];
   /** Block directories of files no catalog record names (an interrupted put). */
@@ -105,11 +108,10 @@ async function scanStores(session: PoolSession, records: ReadonlyMap<string, Pic
 }
 
 export function summarise(pool: OpenPool, files: FileHealth[], metadataProblems: string[], orphanFiles: number): PoolHealthReport {
-  const storeProblems = pool.stores
-    .filter((s) => s.condition !== 'online')
-    .map((s) => `store ${s.slot} (${s.path}): ${s.condition}${s.detail ? `, ${s.detail}` : ''}`);
+  const stores = reportedStores(pool.stores);
+  const storeProblems = stores.filter((s) => s.condition !== 'online').map(describeStoreProblem);
   const lost = files.some((f) => f.state === 'lost');
   const degraded = files.some((f) => f.state === 'degraded') || storeProblems.length > 0 || metadataProblems.length > 0;
   const verdict = lost ? 'lost' : degraded ? 'degraded' : 'healthy';
-  return { poolName: pool.manifest.name, files, storeProblems, metadataProblems, orphanFiles, verdict };
+  return { poolName: pool.manifest.name, files, stores, storeProblems, metadataProblems, orphanFiles, verdict };
 }

@@ -1,16 +1,17 @@
 import type { Command } from 'commander';
-import { checkPool } from '../../ops/check-pool.js';
-import { runCommand, withCommonOptions } from '../command-runner.js';
+import { checkPool, type CheckReport } from '../../ops/check-pool.js';
+import { withCommonOptions } from '../command-runner.js';
 import { exitCodeOfVerdict } from '../exit-codes.js';
-import { printCheckReport } from './check-report.js';
+import { runReportCommand, withReportOptions, type ReportFlags, type ReportOutcome } from '../report-options.js';
 import { scrubRequestOf, withScrubOptions, type ScrubFlags } from '../scrub-options.js';
 import { describeCoverage } from '../scrub-report.js';
+import { printCheckReport } from './check-report.js';
 
 export function registerCheck(program: Command): void {
-  withScrubOptions(withCommonOptions(program.command('check')
-    .description('run the pool-wide consistency check: workers agree on a new epoch, split the data sets, check, repair, confirm')))
-    .action(async (flags: { pool?: string; json?: boolean; quiet?: boolean } & ScrubFlags) => {
-      await runCommand(flags, async (out) => {
+  withReportOptions(withScrubOptions(withCommonOptions(program.command('check')
+    .description('run the pool-wide consistency check: workers agree on a new epoch, split the data sets, check, repair, confirm'))))
+    .action(async (flags: ReportFlags & ScrubFlags) => {
+      await runReportCommand('check', flags, async (out) => {
         const scrub = scrubRequestOf(flags);
         const progress = out.progress('check');
         const report = await checkPool({ pool: flags.pool, repair: true, scrub, onPhase: (phase) => progress(0, 0, phase) });
@@ -19,7 +20,16 @@ export function registerCheck(program: Command): void {
         out.document({ ok: true, ...report, exitCode });
         printCheckReport(out, report);
         if (report.scrub) out.line(describeCoverage(report.scrub, Date.now()));
-        return exitCode;
+        return { exitCode, facts: checkFacts(report) };
       });
     });
+}
+
+/** The metrics of a check or rebuild: its verdict, stores, files and the check's counts. */
+export function checkFacts(report: CheckReport): ReportOutcome['facts'] {
+  const lc = report.lastCheck;
+  return {
+    pool: report.poolName, verdict: report.verdict, stores: report.stores, files: report.files, lastCheck: lc,
+    datasets: { checked: lc.datasets, lost: lc.lostDatasets, repairedBlocks: lc.repairedBlocks },
+  };
 }

@@ -1,18 +1,32 @@
 import type { PoolHealthReport } from '../../ops/verify-pool.js';
 import type { Output } from '../output.js';
+import { nextStepLine, storeLines } from '../store-lines.js';
 import { printTroubledFiles } from './troubled-files.js';
 
-/** The human rendering of verify: problem files listed (the worst first, up to a limit), healthy ones counted. */
+/** Files listed by name with blocks of a newer, unfinished update, in a summary. */
+const LISTED_NEWER = 10;
+
+/**
+ * The human rendering of verify: a line per store in trouble (cause and next step), the worst
+ * files (all of them with --verbose), counts, the verdict and what to do. With --quiet only the
+ * problems are printed, and nothing when the pool is healthy.
+ */
 export function printHealth(out: Output, report: PoolHealthReport): void {
-  for (const problem of report.storeProblems) out.line(out.color.yellow(`! ${problem}`));
-  for (const problem of report.metadataProblems) out.line(out.color.yellow(`! ${problem}`));
-  printTroubledFiles(out, report.files);
+  for (const line of storeLines(report.stores, report.files, false)) out.alert(out.color.yellow(line));
+  for (const problem of report.metadataProblems) out.alert(out.color.yellow(`! ${problem}`));
+  printTroubledFiles(out, report.files, report.stores);
   const count = (state: string) => report.files.filter((f) => f.state === state).length;
   if (report.orphanFiles > 0) out.line(`${report.orphanFiles} orphaned block sets (from interrupted puts) are not in the catalog; 'rain check' collects them`);
-  for (const f of report.files) {
-    if (f.newerBlocks > 0) out.line(`${f.name}: ${f.newerBlocks} blocks of a newer, unfinished update (a write in progress, or one 'rain check' will finish or undo)`);
+  const newer = report.files.filter((f) => f.newerBlocks > 0);
+  for (const f of out.verbose ? newer : newer.slice(0, LISTED_NEWER)) {
+    out.line(`${f.name}: ${f.newerBlocks} blocks of a newer, unfinished update (a write in progress, or one 'rain check' will finish or undo)`);
   }
+  if (!out.verbose && newer.length > LISTED_NEWER) out.line(`... and ${newer.length - LISTED_NEWER} more files with blocks of a newer, unfinished update`);
   out.line(`${report.files.length} files: ${count('healthy')} healthy, ${count('degraded')} degraded, ${count('lost')} lost`);
   const paint = report.verdict === 'healthy' ? out.color.green : report.verdict === 'degraded' ? out.color.yellow : out.color.red;
-  out.line(`pool ${report.poolName}: ${paint(report.verdict)}`);
+  const verdict = `pool ${report.poolName}: ${paint(report.verdict)}${report.verdict === 'lost' ? ` (${count('lost')} files lost)` : ''}`;
+  if (report.verdict === 'healthy') out.line(verdict);
+  else out.alert(verdict);
+  const next = nextStepLine(report.verdict, report.stores, false);
+  if (next) out.alert(next);
 }

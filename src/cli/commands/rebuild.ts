@@ -1,15 +1,17 @@
 import type { Command } from 'commander';
 import { rebuildPool } from '../../ops/rebuild-pool.js';
-import { runCommand, withCommonOptions } from '../command-runner.js';
+import { withCommonOptions } from '../command-runner.js';
 import { exitCodeOfVerdict } from '../exit-codes.js';
+import { runReportCommand, withReportOptions, type ReportFlags } from '../report-options.js';
+import { checkFacts } from './check.js';
 import { printCheckReport } from './check-report.js';
 
 export function registerRebuild(program: Command): void {
-  withCommonOptions(program.command('rebuild')
+  withReportOptions(withCommonOptions(program.command('rebuild')
     .description('restore missing or corrupt blocks; refill emptied or re-created store directories (runs the check protocol)')
-    .option('--replace <OLD=NEW...>', 'put directory NEW in the place of lost store OLD (its path or slot number)'))
-    .action(async (flags: { pool?: string; replace?: string[]; json?: boolean; quiet?: boolean }) => {
-      await runCommand(flags, async (out) => {
+    .option('--replace <OLD=NEW...>', 'put directory NEW in the place of lost store OLD (its path or slot number)')))
+    .action(async (flags: ReportFlags & { replace?: string[] }) => {
+      await runReportCommand('rebuild', flags, async (out) => {
         const progress = out.progress('rebuild');
         const report = await rebuildPool({ pool: flags.pool, replace: flags.replace, onPhase: (phase) => progress(0, 0, phase) });
         out.stopProgress();
@@ -17,7 +19,7 @@ export function registerRebuild(program: Command): void {
         out.document({ ok: true, ...report, exitCode });
         for (const action of report.rebuildActions) out.line(`* ${action}`);
         printCheckReport(out, report);
-        return exitCode;
+        return { exitCode, facts: checkFacts(report) };
       });
     });
 }
