@@ -9,6 +9,7 @@ import { decodeManifest, encodeManifest, type Manifest } from '../../src/format/
 import { decodeCatalogSegment, encodeCatalogSegment } from '../../src/format/catalog-segment.js';
 import { sealJson, unsealJson } from '../../src/format/sealed-json.js';
 import { nameHash } from '../../src/store/store-layout.js';
+import { decodeStoreFault, encodeStoreFault, errnoNamedIn } from '../../src/format/store-fault.js';
 
 const header: BlockHeader = {
   poolId: newId(), fileId: newId(), name: 'photos/2026/ümlaut.jpg', sequence: (1n << 63n) + 5n,
@@ -210,5 +211,24 @@ describe('catalog segments', () => {
     const smuggled = sealJson({ format: 'rain-catalog-segment/1', bucket, records: 1 }) + foreign.split('\n')[1] + '\n';
     expect(decodeCatalogSegment(smuggled, nameHash)).toEqual({ bucket, records: [], damagedLines: 1 });
     expect(() => encodeCatalogSegment({ bucket: other, records }, nameHash)).toThrow(/does not belong/);
+  });
+});
+
+describe('fault notes (docs/FORMAT.md §9)', () => {
+  const note = { poolId: newId(), slot: 1, storeId: newId(), reason: 'disk full (ENOSPC): write x', errno: 'ENOSPC', command: 'put', atMs: 5, sinceMs: 4 };
+
+  it('round-trip, and refuse what is not a sound note', () => {
+    expect(decodeStoreFault(encodeStoreFault(note))).toEqual(note);
+    const text = encodeStoreFault(note);
+    expect(decodeStoreFault(text.replace('"slot":1', '"slot":2'))).toBeUndefined(); // checksum
+    expect(decodeStoreFault(sealJson({ ...note, format: 'rain-store-fault/1', sinceMs: 6 }))).toBeUndefined(); // since after at
+    expect(decodeStoreFault(sealJson({ ...note, format: 'rain-store-fault/1', errno: 'no such' }))).toBeUndefined();
+    expect(decodeStoreFault(sealJson({ ...note, format: 'rain-store-fault/1', storeId: '../x' }))).toBeUndefined();
+    expect(() => encodeStoreFault({ ...note, slot: -1 })).toThrow();
+  });
+
+  it('name the errno a failure gives in words', () => {
+    expect(errnoNamedIn('store 2: disk full (ENOSPC): write /s/blocks')).toBe('ENOSPC');
+    expect(errnoNamedIn('store 2 is missing: directory not found')).toBeUndefined();
   });
 });

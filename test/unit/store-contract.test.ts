@@ -109,6 +109,19 @@ describe.each(KINDS)('the Store contract: %s', (_kind, open) => {
     expect((await store.readScrubLogs()).map((l) => l.file)).toEqual([second]);
   });
 
+  it('keeps one fault note per slot, reads back only sound ones, and removes a note only up to a time', async () => {
+    const poolId = newId();
+    const storeId = newId();
+    const note = { poolId, slot: 2, storeId, reason: 'disk full (ENOSPC): write', errno: 'ENOSPC', command: 'put', atMs: 2000, sinceMs: 1000 };
+    await store.writeStoreFault(note);
+    await store.writeStoreFault({ ...note, atMs: 3000 });
+    expect(await store.readStoreFaults()).toEqual([{ ...note, atMs: 3000 }]);
+    await store.removeStoreFault(2, 2500); // the note is newer than that: it stays
+    expect(await store.readStoreFaults()).toHaveLength(1);
+    await store.removeStoreFault(2, 3000);
+    expect(await store.readStoreFaults()).toEqual([]);
+  });
+
   /** `count` names whose records share one catalog bucket (so they land in one segment). */
   function namesInOneBucket(count: number): string[] {
     const bucket = nameHash('n0').slice(0, 2);
