@@ -49,7 +49,8 @@ export async function examinePool(
     const wanted = new Set(options.names);
     records = records.filter((r) => wanted.has(r.name));
   }
-  const files = await checkFiles(session, records, options.repair, options.onProgress);
+  // A directory entry has no data sets: nothing to check but its record's copies (below).
+  const files = await checkFiles(session, records.filter((r) => r.kind !== 'dir'), options.repair, options.onProgress);
   const metadataProblems = [...session.pool.manifestProblems];
   const readable = session.readablePaths.length;
   if (!options.repair) {
