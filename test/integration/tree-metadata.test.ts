@@ -14,6 +14,7 @@ import { makePool, makeScratch, runShell, seededBytes, type Scratch, type TestPo
 const AS_ROOT = process.getuid?.() === 0;
 const bytesPath = (...parts: (string | Buffer)[]): Buffer => Buffer.concat(parts.flatMap((p, i) => [...(i > 0 ? [Buffer.from('/')] : []), Buffer.from(p)]));
 const BAD_UTF8 = Buffer.from([0x62, 0x61, 0x64, 0xff, 0xfe, 0x2e, 0x74, 0x78, 0x74]); // "bad\xff\xfe.txt"
+const BAD_DIR = Buffer.from('caf\xe9', 'latin1'); // "café" in latin-1: not UTF-8
 const LONG_NAME = 'L'.repeat(255);
 /** Four nested 250-byte directories: the directories fit in a 1024-byte name, a file inside does not. */
 const DEEP = Array.from({ length: 4 }, (_, i) => `${i}`.repeat(250));
@@ -44,6 +45,8 @@ async function buildFixture(root: string): Promise<void> {
   await file('tab\there', 'tab', 0o644);
   await file('back\\slash', 'backslash', 0o644);
   fsSync.writeFileSync(bytesPath(root, BAD_UTF8), 'not utf-8');
+  fsSync.mkdirSync(bytesPath(root, BAD_DIR));
+  fsSync.writeFileSync(bytesPath(root, BAD_DIR, 'inside'), 'in a directory named in latin-1');
   await file(LONG_NAME, 'long', 0o644);
   let deep = root;
   for (const component of DEEP) {
@@ -106,7 +109,7 @@ describe('a tree comes back as it went in', () => {
     // Names in catalog form: C-style escapes for control bytes, backslashes and bytes that are not UTF-8.
     expect(names).toEqual(expect.arrayContaining(['tree/new\\nline', 'tree/tab\\there', 'tree/back\\\\slash', 'tree/bad\\xff\\xfe.txt', `tree/${LONG_NAME}`]));
     expect(doc.files.filter((f) => f.kind === 'symlink').map((f) => f.name).sort()).toEqual(['tree/absolute', 'tree/dangling', 'tree/to-dir', 'tree/to-file']);
-    expect(doc.directories).toBe(5 + DEEP.length); // tree itself, sub, sub/deeper, empty, private, and the deep ones
+    expect(doc.directories).toBe(6 + DEEP.length); // tree itself, sub, sub/deeper, empty, private, caf\xe9, and the deep ones
 
     const ls = await pool.run(['ls', 'tree/', '--json']);
     const listed = JSON.parse(ls.stdout) as { files: { name: string; kind?: string; target?: string }[]; directories: string[] };
@@ -124,6 +127,7 @@ describe('a tree comes back as it went in', () => {
     const b = await fs.stat(path.join(out, 'tree', 'linked-b'));
     expect([a.ino, a.nlink]).toEqual([b.ino, 2]);
     expect(fsSync.readFileSync(bytesPath(out, 'tree', BAD_UTF8), 'utf8')).toBe('not utf-8');
+    expect(names).toContain('tree/caf\\xe9/inside');
   }, 60_000);
 
   it('sync after a chmod: a new version with the new mode, its bytes not written again', async () => {
