@@ -37,6 +37,7 @@ function hexEscape(byte: number): string {
 
 /** The catalog form of any byte string (a name component, or a symlink target with its slashes). */
 export function escapeBytes(bytes: Uint8Array): string {
+  if (isPlainAscii(bytes)) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
   let out = '';
   let plainFrom = 0;
   let i = 0;
@@ -58,6 +59,15 @@ export function escapeBytes(bytes: Uint8Array): string {
   }
   flush(i);
   return out;
+}
+
+/** Printable ASCII without a backslash: its own catalog form (the common case, checked without decoding). */
+function isPlainAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b < 0x20 || b > 0x7e || b === 0x5c) return false;
+  }
+  return true;
 }
 
 /** The bytes a catalog form stands for, or undefined when it is not one (a stray or unknown escape, or not canonical). */

@@ -13,6 +13,11 @@ export function wirePath(bytes: Buffer): string {
   return Buffer.from(text, 'utf8').equals(bytes) ? text : `${BYTES_MARK}${bytes.toString('base64')}`;
 }
 
+/** Whether the wire path carries bytes that are not UTF-8 (so it is not a plain string path). */
+export function isBytesWirePath(wire: string): boolean {
+  return wire.startsWith(BYTES_MARK);
+}
+
 export function fsPath(wire: string): string | Buffer {
   return wire.startsWith(BYTES_MARK) ? Buffer.from(wire.slice(1), 'base64') : wire;
 }

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import type { EntryMetadata } from '../format/catalog-record.js';
 import { checkFileName } from '../format/file-name.js';
 import { escapeBytes } from '../format/name-bytes.js';
-import { fsPath, joinWirePath } from '../format/wire-path.js';
+import { MAX_NAME_BYTES } from '../format/pool-limits.js';
+import { fsPath, isBytesWirePath, joinWirePath } from '../format/wire-path.js';
 import { describeError } from '../rain-error.js';
 import { kindOf } from '../store/guarded-fs.js';
 import { notice } from './notices.js';
@@ -38,11 +39,14 @@ function walkInto(dir: string, prefix: string, out: SourceFile[], warnings: stri
     warnings.push(`${prefix === '' ? '.' : prefix}: cannot read this directory, its contents are not stored: ${describeError(error)}`);
     return;
   }
+  const plainDir = !isBytesWirePath(dir);
   for (const child of children) {
-    const full = joinWirePath(dir, child);
     const component = escapeBytes(child);
+    // A component that is its own catalog form is valid UTF-8: the path stays a plain string.
+    const full = plainDir && component.indexOf('\\') < 0 ? `${dir}${dir.endsWith('/') ? '' : '/'}${component}` : joinWirePath(dir, child);
     const name = prefix === '' ? component : `${prefix}/${component}`;
-    const problem = checkFileName(name);
+    // The prefix is checked already: the new component, and the whole name's length.
+    const problem = checkFileName(component) ?? (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES ? `the name is longer than ${MAX_NAME_BYTES} bytes` : undefined);
     if (problem) {
       warnings.push(`${name}: not stored: ${problem}`);
       continue;
