@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { fsPath } from '../format/wire-path.js';
 import { crc32Of } from '../format/checksum.js';
 import type { SourceReader } from '../dataset/encode.js';
 import { readFullyAt } from '../store/inline-io.js';
@@ -21,7 +22,7 @@ export function packSourceReader(sources: readonly PackSource[], checksums: numb
     let offset = 0;
     for (const source of sources) {
       if (offset + source.lengthBytes > length) throw new Error('pack sources are longer than the pack');
-      const fd = fs.openSync(source.path, 'r');
+      const fd = fs.openSync(fsPath(source.path), 'r');
       let got: number;
       try {
         got = await readFullyAt(fd, into, offset, source.lengthBytes, 0);

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { fsPath } from '../format/wire-path.js';
 import { createCodec, type ReedSolomonCodec } from '../codec/reed-solomon.js';
 import type { DatasetContext, FlushFailure, StoreSlot } from '../dataset/dataset-context.js';
 import { describeStoreError } from '../rain-error.js';
@@ -68,7 +69,7 @@ export class WorkerContext implements DatasetContext {
     const key = `${flags}:${path}`;
     let fd = this.descriptors.get(key);
     if (fd === undefined) {
-      fd = fs.openSync(path, flags);
+      fd = fs.openSync(fsPath(path), flags);
       this.descriptors.set(key, fd);
     }
     return fd;

@@ -18,6 +18,7 @@ import { packSourceReader } from './pack-sources.js';
 import { WORKER_PROTOCOL_VERSION, type DecodeSink, type DecodeSlice, type FromWorker, type StoreAccess, type StoreCall, type ToWorker, type WorkerRequest } from './protocol.js';
 import { openWorkerLink } from './worker-link.js';
 import { WorkerContext } from './worker-context.js';
+import { fsPath } from '../format/wire-path.js';
 
 /**
  * A store's worker process (M1, M11): started by the coordinator with fork(), one per store. It
@@ -182,7 +183,7 @@ async function writeSlices(ctx: WorkerContext, name: string, bytes: Buffer, slic
       await writeDecoded(ctx, slice.sink, part, 0, 0);
       continue;
     }
-    const fd = fs.openSync(slice.sink.path, 'r+');
+    const fd = fs.openSync(fsPath(slice.sink.path), 'r+');
     try {
       await writeFullyAt(fd, part, 0, part.length, 0);
     } finally {

@@ -1,5 +1,6 @@
 import { isId, parseSequence } from './ids.js';
 import { checkFileName } from './file-name.js';
+import { unescapeBytes } from './name-bytes.js';
 import { isRecord, sealJson, unsealJson } from './sealed-json.js';
 
 export const CATALOG_FORMAT = 'rain-catalog/1';
@@ -33,6 +34,34 @@ export interface CatalogRecord {
    * its own (datasetCount 0); its fileId has no blocks.
    */
   readonly pack?: PackRef;
+  /** What the entry is (docs/FORMAT.md §4, "Tree entries"); absent: a regular file. Pool format 3. */
+  readonly kind?: EntryKind;
+  /** Permission bits with setuid, setgid and sticky (0..0o7777); absent: not known (restored as the umask gives). */
+  readonly mode?: number;
+  /** Modification time, nanoseconds since 1970 (negative before). */
+  readonly mtimeNs?: bigint;
+  /** Numeric owner and group, restored only by a root restore. */
+  readonly uid?: number;
+  readonly gid?: number;
+  /** A symlink's target in catalog form (name-bytes.ts); never followed by rain. */
+  readonly target?: string;
+  /**
+   * Regular files that were one inode (hard links) in the tree they were put from share this key
+   * ("<dev>:<ino>" of that inode); each still has its own bytes, and a restore links the ones
+   * whose bytes are equal.
+   */
+  readonly linkGroup?: string;
+}
+
+export type EntryKind = 'dir' | 'symlink';
+
+/** The members a tree entry adds to a record (pool format 3): what `put -r` reads from lstat. */
+export type EntryMetadata = Pick<CatalogRecord, 'kind' | 'mode' | 'mtimeNs' | 'uid' | 'gid' | 'target' | 'linkGroup'>;
+
+/** Whether a record carries any member only pool format 3 may hold (metadata or a name with escapes). */
+export function needsTreeFormat(record: CatalogRecord): boolean {
+  return record.kind !== undefined || record.mode !== undefined || record.mtimeNs !== undefined || record.uid !== undefined
+    || record.gid !== undefined || record.target !== undefined || record.linkGroup !== undefined || record.name.includes('\\');
 }
 
 /** Where a packed file's bytes are: the pack (a one-data-set file of its own id) and the range in it. */
@@ -59,11 +88,12 @@ export function datasetSequence(record: Pick<CatalogRecord, 'sequence' | 'datase
 export function encodeCatalogRecord(record: CatalogRecord): string {
   const problem = validateCatalogRecord(record);
   if (problem) throw new Error(`refusing to write an invalid catalog record: ${problem}`);
-  const { datasetSequences, pack, ...rest } = record;
+  const { datasetSequences, pack, mtimeNs, ...rest } = record;
   return sealJson({
     format: CATALOG_FORMAT, ...rest, sequence: record.sequence.toString(),
     ...(datasetSequences ? { datasetSequences: datasetSequences.map(String) } : {}),
     ...(pack ? { pack: { ...pack, sequence: pack.sequence.toString() } } : {}),
+    ...(mtimeNs === undefined ? {} : { mtimeNs: mtimeNs.toString() }),
   });
 }
 
@@ -74,6 +104,7 @@ export function decodeCatalogRecord(text: string): { ok: true; record: CatalogRe
   if (!isRecord(b) || b.format !== CATALOG_FORMAT) return { ok: false, reason: 'not a rain catalog record' };
   const sequence = parseSequence(String(b.sequence));
   if (sequence === undefined) return { ok: false, reason: 'bad sequence' };
+  if (typeof b.mtimeNs === 'string' && !MTIME_NS.test(b.mtimeNs)) return { ok: false, reason: 'bad mtime' };
   const record: CatalogRecord = {
     name: String(b.name),
     fileId: String(b.fileId),
@@ -88,6 +119,7 @@ export function decodeCatalogRecord(text: string): { ok: true; record: CatalogRe
     datasetChecksums: Array.isArray(b.datasetChecksums) ? b.datasetChecksums.map(Number) : [],
     ...(Array.isArray(b.datasetSequences) ? { datasetSequences: b.datasetSequences.map((v: unknown) => parseSequence(String(v)) ?? -1n) } : {}),
     ...(isRecord(b.pack) ? { pack: decodePackRef(b.pack) } : {}),
+    ...decodeEntryMetadata(b),
   };
   const problem = validateCatalogRecord(record);
   return problem ? { ok: false, reason: problem } : { ok: true, record };
@@ -114,7 +146,46 @@ export function validateCatalogRecord(r: CatalogRecord): string | undefined {
     if (!Number.isSafeInteger(p.offsetBytes) || p.offsetBytes < 0 || p.offsetBytes + r.fileSizeBytes > p.packBytes) return 'packed range outside the pack';
     if (!isCrc(p.packChecksum) || !isCrc(p.fileChecksum)) return 'bad pack checksum';
   }
+  return entryProblem(r);
+}
+
+function entryProblem(r: CatalogRecord): string | undefined {
+  if (r.kind !== undefined && r.kind !== 'dir' && r.kind !== 'symlink') return 'unknown entry kind';
+  if (r.kind !== undefined && (r.datasetCount !== 0 || r.fileSizeBytes !== 0 || r.pack)) return 'a directory or symlink has no bytes';
+  if ((r.kind === 'symlink') !== (r.target !== undefined)) return 'a symlink, and only a symlink, has a target';
+  if (r.target !== undefined) {
+    const bytes = unescapeBytes(r.target);
+    if (!bytes || bytes.length === 0 || bytes.includes(0) || bytes.length > MAX_LINK_TARGET_BYTES) return 'bad symlink target';
+  }
+  if (r.mode !== undefined && (!Number.isInteger(r.mode) || r.mode < 0 || r.mode > 0o7777)) return 'bad mode';
+  if (r.uid !== undefined && !isId32(r.uid)) return 'bad uid';
+  if (r.gid !== undefined && !isId32(r.gid)) return 'bad gid';
+  if (r.linkGroup !== undefined && (r.kind !== undefined || !/^[0-9]+:[0-9]+$/.test(r.linkGroup))) return 'bad link group';
   return undefined;
+}
+
+/** A decimal integer, negative before 1970. */
+const MTIME_NS = /^-?(0|[1-9][0-9]{0,24})$/;
+
+/** Linux's PATH_MAX, which bounds what readlink returns. */
+export const MAX_LINK_TARGET_BYTES = 4096;
+
+function isId32(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+}
+
+/** Members absent or not of their JSON type are absent (a wrong value of the right type makes the record damaged). */
+function decodeEntryMetadata(b: Record<string, unknown>): EntryMetadata {
+  const mtime = typeof b.mtimeNs === 'string' && MTIME_NS.test(b.mtimeNs) ? BigInt(b.mtimeNs) : undefined;
+  return {
+    ...(typeof b.kind === 'string' ? { kind: b.kind as EntryKind } : {}),
+    ...(typeof b.mode === 'number' ? { mode: b.mode } : {}),
+    ...(mtime === undefined ? {} : { mtimeNs: mtime }),
+    ...(typeof b.uid === 'number' ? { uid: b.uid } : {}),
+    ...(typeof b.gid === 'number' ? { gid: b.gid } : {}),
+    ...(typeof b.target === 'string' ? { target: b.target } : {}),
+    ...(typeof b.linkGroup === 'string' ? { linkGroup: b.linkGroup } : {}),
+  };
 }
 
 function isCrc(value: number): boolean {

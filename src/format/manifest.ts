@@ -10,8 +10,15 @@ export const MANIFEST_FORMAT = 'rain-pool/1';
  * blocks of those files for an unfinished write): its decoder rejects this format string.
  */
 export const MANIFEST_FORMAT_V2 = 'rain-pool/2';
+/**
+ * A pool whose records may carry tree entries (docs/FORMAT.md §4, "Tree entries": modes, times,
+ * owners, directories, symlinks, hard-link groups) and names with escapes. A rain that knows only
+ * format 2 would drop those members when it copies a record, and take a name with an escape for
+ * a damaged record: its decoder rejects this format string.
+ */
+export const MANIFEST_FORMAT_V3 = 'rain-pool/3';
 /** What new pools are made with and what a check converts an older pool to. */
-export const CURRENT_POOL_FORMAT = 2;
+export const CURRENT_POOL_FORMAT = 3;
 export const STORE_IDENTITY_FORMAT = 'rain-store/1';
 /** Bumped whenever the responsibility or placement function changes, so mixed versions refuse to run together. */
 export const RESPONSIBILITY_VERSION = 1;
@@ -52,14 +59,21 @@ export interface Manifest {
   readonly stores: readonly StoreEntry[];
   readonly createdAt: string;
   readonly lastCheck?: LastCheck;
-  /** 1 (`rain-pool/1`, absent) or 2 (`rain-pool/2`: the stores may hold catalog segments). */
-  readonly formatVersion?: 1 | 2;
+  /** 1 (`rain-pool/1`, absent), 2 (`rain-pool/2`: catalog segments and packs) or 3 (`rain-pool/3`: tree entries too). */
+  readonly formatVersion?: 1 | 2 | 3;
 }
 
 /** Whether commits may write catalog segments: only in a pool that older rain versions refuse to open. */
 export function allowsCatalogSegments(manifest: Pick<Manifest, 'formatVersion'>): boolean {
-  return manifest.formatVersion === 2;
+  return (manifest.formatVersion ?? 1) >= 2;
 }
+
+/** Whether records may carry tree entries and escaped names (format 3). */
+export function allowsTreeEntries(manifest: Pick<Manifest, 'formatVersion'>): boolean {
+  return (manifest.formatVersion ?? 1) >= 3;
+}
+
+const FORMAT_NAMES: Readonly<Record<1 | 2 | 3, string>> = { 1: MANIFEST_FORMAT, 2: MANIFEST_FORMAT_V2, 3: MANIFEST_FORMAT_V3 };
 
 /** Written once into each store: which pool and slot this directory belongs to. */
 export interface StoreIdentity {
@@ -72,14 +86,15 @@ export function encodeManifest(manifest: Manifest): string {
   const problem = validateManifest(manifest);
   if (problem) throw new Error(`refusing to write an invalid manifest: ${problem}`);
   const { formatVersion, ...rest } = manifest;
-  return sealJson({ format: formatVersion === 2 ? MANIFEST_FORMAT_V2 : MANIFEST_FORMAT, ...rest });
+  return sealJson({ format: FORMAT_NAMES[formatVersion ?? 1], ...rest });
 }
 
 export function decodeManifest(text: string): { ok: true; manifest: Manifest } | { ok: false; reason: string } {
   const unsealed = unsealJson(text);
   if (!unsealed.ok) return unsealed;
   const body = unsealed.body;
-  if (!isRecord(body) || (body.format !== MANIFEST_FORMAT && body.format !== MANIFEST_FORMAT_V2)) return { ok: false, reason: 'not a rain manifest' };
+  const formatVersion = isRecord(body) ? ([1, 2, 3] as const).find((v) => FORMAT_NAMES[v] === body.format) : undefined;
+  if (!isRecord(body) || formatVersion === undefined) return { ok: false, reason: 'not a rain manifest' };
   const stores = Array.isArray(body.stores) ? body.stores : [];
   const manifest: Manifest = {
     poolId: String(body.poolId),
@@ -95,7 +110,7 @@ export function decodeManifest(text: string): { ok: true; manifest: Manifest } |
       return { slot: Number(r.slot), storeId: String(r.storeId), path: String(r.path) };
     }),
     ...(isRecord(body.lastCheck) ? { lastCheck: body.lastCheck as unknown as LastCheck } : {}),
-    ...(body.format === MANIFEST_FORMAT_V2 ? { formatVersion: 2 as const } : {}),
+    ...(formatVersion === 1 ? {} : { formatVersion }),
   };
   const problem = validateManifest(manifest);
   return problem ? { ok: false, reason: problem } : { ok: true, manifest };

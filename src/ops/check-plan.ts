@@ -96,7 +96,8 @@ export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly 
   }
   return {
     contents: {
-      committed: [...live.filter((record) => !record.pack), ...packs.values()].map(plannedFile),
+      // Directory entries have no blocks; their records are copied like every record (check-pool.ts).
+      committed: [...live.filter((record) => !record.pack && record.kind !== 'dir'), ...packs.values()].map(plannedFile),
       newestByName: [...catalog.records.values()].map((r) => [r.name, r.sequence] as const),
       uncommitted,
       liveVersions: [...liveVersions],

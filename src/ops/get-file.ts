@@ -7,7 +7,10 @@ import { checkFileName } from '../format/file-name.js';
 import { describeError, errnoCode, ioError, OperationalError, RainError, usageError } from '../rain-error.js';
 import { readNewestRecords } from './catalog.js';
 import { decodeTasks, DecodeTally, type BadBlock } from './decode-tasks.js';
-import { PartFile } from './part-file.js';
+import { PartFile, tempPathBeside } from './part-file.js';
+import { nameComponents, unescapeBytes } from '../format/name-bytes.js';
+import { displayPath, fsPath, joinWirePath, wireDirname, wirePath } from '../format/wire-path.js';
+import { applyToSymlink } from './entry-metadata.js';
 import { kindOf } from '../store/guarded-fs.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { ReaderHeartbeat } from './writer-heartbeat.js';
@@ -91,6 +94,10 @@ async function readVersion(session: PoolSession, record: CatalogRecord, options:
     name: record.name, sizeBytes: record.fileSizeBytes, destination, reconstructedDatasets: tally.reconstructedDatasets, badBlocks: tally.badBlocks,
     workersLost: session.workersLost(),
   });
+  if (record.kind === 'dir') throw usageError(`${record.name} is a directory in the pool; get it with 'rain get -r ${record.name} -o DIR'`);
+  if (record.kind === 'symlink' && options.destination.kind === 'stdout') {
+    throw usageError(`${record.name} is a symlink (to ${record.target ?? ''}); get it with -o PATH`);
+  }
   if (options.destination.kind === 'stdout') {
     let wroteAny = false;
     try {
@@ -100,33 +107,76 @@ async function readVersion(session: PoolSession, record: CatalogRecord, options:
     }
     return reportAs('-');
   }
+  if (record.kind === 'symlink') return reportAs(displayPath(await makeSymlink(record, options.destination.path)));
   const finalPath = await resolveDestination(options.destination.path, record.name);
   await decodeToFile(session, record, finalPath, (r) => tally.add(r), options.onProgress);
-  return reportAs(finalPath);
+  return reportAs(displayPath(finalPath));
 }
 
 /**
- * Where the file goes. A directory takes the name's last segment. What is already there is
- * replaced atomically only if it is a regular file; a symlink is followed (its target is
- * replaced, the link stays); a device, FIFO or socket is refused, never replaced (a get onto
- * /dev/null as root must not put a regular file in its place): stdout can be redirected into it.
+ * Where the file goes, as a wire path (its last component may be any bytes). A directory takes
+ * the name's last segment; so does a path ending in '/', a directory that is made when missing
+ * (its parent must exist). What is already there is replaced atomically only if it is a regular
+ * file; a symlink is followed (its target is replaced, the link stays); a device, FIFO or socket
+ * is refused, never replaced (a get onto /dev/null as root must not put a regular file in its
+ * place): stdout can be redirected into it.
  */
 async function resolveDestination(destination: string, name: string): Promise<string> {
-  const stat = await fs.stat(destination).catch(() => undefined);
-  let target = path.resolve(stat?.isDirectory() ? path.join(destination, path.posix.basename(name)) : destination);
-  if ((await fs.lstat(target).catch(() => undefined))?.isSymbolicLink()) {
-    target = await fs.realpath(target).catch(() => target);
+  const intoDirectory = destination.endsWith('/') || await fs.stat(destination).then((s) => s.isDirectory(), () => false);
+  if (intoDirectory) await makeDestinationDirectory(destination);
+  let target = intoDirectory ? joinWirePath(path.resolve(destination), lastComponent(name)) : path.resolve(destination);
+  if ((await fs.lstat(fsPath(target)).catch(() => undefined))?.isSymbolicLink()) {
+    target = await fs.realpath(fsPath(target), { encoding: 'buffer' }).then(wirePath, () => target);
   }
-  const existing = await fs.lstat(target).catch(() => undefined);
+  const existing = await fs.lstat(fsPath(target)).catch(() => undefined);
   if (existing && !existing.isFile()) {
-    if (existing.isDirectory()) throw usageError(`${target} is a directory`);
-    throw usageError(`${target} is ${kindOf(existing)}; rain replaces only regular files: write to it with 'rain get ${name} > ${target}'`);
+    if (existing.isDirectory()) throw usageError(`${displayPath(target)} is a directory`);
+    throw usageError(`${displayPath(target)} is ${kindOf(existing)}; rain replaces only regular files: write to it with 'rain get ${name} > ${displayPath(target)}'`);
   }
-  const parent = await fs.stat(path.dirname(target)).catch(() => undefined);
-  if (!parent?.isDirectory()) throw usageError(`${path.dirname(target)}: destination directory does not exist`);
+  const parent = await fs.stat(fsPath(wireDirname(target))).catch(() => undefined);
+  if (!parent?.isDirectory()) throw usageError(`${displayPath(wireDirname(target))}: destination directory does not exist`);
   return target;
 }
 
+/** `-o DIR/`: a trailing slash means a directory, made here if missing (as `mkdir`, not `mkdir -p`). */
+async function makeDestinationDirectory(destination: string): Promise<void> {
+  const stat = await fs.stat(destination).catch(() => undefined);
+  if (stat?.isDirectory()) return;
+  if (stat) throw usageError(`${destination} is not a directory (a trailing slash means one)`);
+  const parent = path.dirname(path.resolve(destination));
+  if (!(await fs.stat(parent).catch(() => undefined))?.isDirectory()) throw usageError(`${parent}: destination directory does not exist`);
+  await fs.mkdir(destination).catch((error: unknown) => {
+    if (errnoCode(error) !== 'EEXIST') throw ioError(`cannot create directory ${destination}: ${describeError(error)}`);
+  });
+}
+
+function lastComponent(name: string): Buffer {
+  const components = nameComponents(name);
+  return components[components.length - 1];
+}
+
+/**
+ * A symlink entry is made as a link (its target never looked at), under a temporary name then
+ * renamed over what is there: a regular file or a link is replaced, a directory is not.
+ */
+async function makeSymlink(record: CatalogRecord, destination: string): Promise<string> {
+  const intoDirectory = destination.endsWith('/') || await fs.stat(destination).then((s) => s.isDirectory(), () => false);
+  if (intoDirectory) await makeDestinationDirectory(destination);
+  const target = intoDirectory ? joinWirePath(path.resolve(destination), lastComponent(record.name)) : path.resolve(destination);
+  if ((await fs.lstat(fsPath(target)).catch(() => undefined))?.isDirectory()) throw usageError(`${displayPath(target)} is a directory`);
+  const temp = tempPathBeside(target, 'link');
+  await fs.symlink(unescapeBytes(record.target ?? '') ?? Buffer.alloc(0), fsPath(temp)).catch((error: unknown) => {
+    throw ioError(`cannot create symlink ${displayPath(target)}: ${describeError(error)}`);
+  });
+  try {
+    await applyToSymlink(temp, record);
+    await fs.rename(fsPath(temp), fsPath(target));
+  } catch (error) {
+    await fs.rm(fsPath(temp), { force: true });
+    throw ioError(`cannot create symlink ${displayPath(target)}: ${describeError(error)}`);
+  }
+  return target;
+}
 
 async function decodeToFile(
   session: PoolSession, record: CatalogRecord, finalPath: string,
@@ -141,10 +191,10 @@ async function decodeToFile(
       onProgress?.(Math.min(record.fileSizeBytes, done * record.k * record.blockSizeBytes), record.fileSizeBytes);
     }));
     await session.cluster.flush(); // workers close their handles to the temp file
-    await part.commit();
+    await part.commit(record);
   } catch (error) {
     await part.discard();
-    throw error instanceof RainError ? error : ioError(`writing ${finalPath} failed: ${describeError(error)}`);
+    throw error instanceof RainError ? error : ioError(`writing ${displayPath(finalPath)} failed: ${describeError(error)}`);
   }
 }
 

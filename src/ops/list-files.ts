@@ -6,7 +6,12 @@ import { readStoreFaults } from './store-faults.js';
 export type ListedHealth = 'ok' | 'degraded' | 'unavailable';
 
 export interface ListedFile {
+  /** In catalog form (format/name-bytes.ts): escapes for bytes that are not printable UTF-8. */
   readonly name: string;
+  /** Absent for a regular file. */
+  readonly kind?: 'symlink';
+  /** A symlink's target, in the same form. */
+  readonly target?: string;
   readonly sizeBytes: number;
   readonly datasets: number;
   readonly writtenAt: string;
@@ -14,10 +19,12 @@ export interface ListedFile {
   readonly health: ListedHealth;
 }
 
-export async function listFiles(options: { pool?: string; prefix?: string }): Promise<{ poolName: string; files: ListedFile[] }> {
+/** Files and symlinks; directory entries (kept for their modes and times, and the empty ones) by name. */
+export async function listFiles(options: { pool?: string; prefix?: string }): Promise<{ poolName: string; files: ListedFile[]; directories: string[] }> {
   const pool = await openPool(options.pool);
   const readable = pool.stores.filter(isReadable).map((s) => s.path);
-  const records = liveRecords(await readNewestRecords(readable)).filter((r) => !options.prefix || r.name.startsWith(options.prefix));
+  const entries = liveRecords(await readNewestRecords(readable)).filter((r) => !options.prefix || r.name.startsWith(options.prefix));
+  const records = entries.filter((r) => r.kind !== 'dir');
   const unreadable = new Set(pool.stores.filter((s) => !isReadable(s)).map((s) => s.slot));
   // A store whose writes failed (a fault note) may lack the blocks of files written since then.
   const faults = await readStoreFaults(readable, pool.manifest);
@@ -36,9 +43,10 @@ export async function listFiles(options: { pool?: string; prefix?: string }): Pr
         else if (lostHere > 0) health = 'degraded';
       }
     }
-    return { name: r.name, sizeBytes: r.fileSizeBytes, datasets: r.datasetCount, writtenAt: r.writtenAt, health };
+    const link = r.kind === 'symlink' ? { kind: 'symlink' as const, target: r.target } : {};
+    return { name: r.name, ...link, sizeBytes: r.fileSizeBytes, datasets: r.datasetCount, writtenAt: r.writtenAt, health };
   });
-  return { poolName: pool.manifest.name, files };
+  return { poolName: pool.manifest.name, files, directories: entries.filter((r) => r.kind === 'dir').map((r) => r.name) };
 }
 
 export function isReadable(store: StoreState): boolean {

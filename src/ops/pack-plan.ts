@@ -27,14 +27,14 @@ export interface PlannedPack {
 }
 
 /**
- * Packable: a whole new version of a small non-empty file, in a pool whose format has packs
+ * Packable: a whole new version of a small non-empty file (not a new mode or time of a packed one, which keeps its place), in a pool whose format has packs
  * (format 2). Small means at most 128 KiB and at most half a pack (k x block size): a file that
  * fills most of a data set saves nothing by sharing one, and one larger than a pack cannot.
  */
 export function isPackable(manifest: Manifest, p: PackCandidate): boolean {
   const limitBytes = Math.min(PACK_MEMBER_MAX_BYTES, Math.floor(manifest.k * manifest.blockSizeBytes / 2));
   return allowsCatalogSegments(manifest) && p.record.fileSizeBytes > 0 && p.record.fileSizeBytes <= limitBytes
-    && p.datasetsToWrite.length === p.record.datasetCount;
+    && p.datasetsToWrite.length === p.record.datasetCount && p.record.pack === undefined;
 }
 
 /**

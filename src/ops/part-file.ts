@@ -1,15 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import path from 'node:path';
+import type { CatalogRecord } from '../format/catalog-record.js';
+import { displayPath, fsPath, joinWirePath, wireBasename, wireDirname } from '../format/wire-path.js';
 import { describeError, ioError } from '../rain-error.js';
 import { storeChangesStopped } from '../store/stopping.js';
 import { trackUnfinishedFile, untrackUnfinishedFile } from './unfinished-files.js';
+import { applyToHandle } from './entry-metadata.js';
+
+/** Linux's limit on one path component. */
+const MAX_COMPONENT_BYTES = 255;
 
 /**
- * A destination file while workers fill it: `.NAME.rain-XXXX.part` beside the destination, at its
- * final size, renamed into place only once every data set is in, so a failed get never leaves a
- * partial file under the real name (only a crash can leave a .part file behind; an interrupted
- * get removes its .part files, unfinished-files.ts).
+ * A destination file while workers fill it: `.NAME.rain-XXXX.part` beside the destination
+ * (`.rain-XXXX.part` when NAME is too long for that), at its final size, renamed into place only
+ * once every data set is in, so a failed get never leaves a partial file under the real name
+ * (only a crash can leave a .part file behind; an interrupted get removes its .part files,
+ * unfinished-files.ts). Paths are wire paths (format/wire-path.ts).
  */
 export class PartFile {
   readonly path: string;
@@ -23,36 +29,49 @@ export class PartFile {
   }
 
   static async create(finalPath: string, sizeBytes: number): Promise<PartFile> {
-    const tempPath = path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.rain-${randomBytes(6).toString('hex')}.part`);
-    const handle = await fs.open(tempPath, 'wx').catch((error: unknown) => {
-      throw ioError(`cannot create ${tempPath}: ${describeError(error)}`);
+    const tempPath = tempPathBeside(finalPath, 'part');
+    // O_EXCL: never opens through a link someone planted under the temporary name.
+    const handle = await fs.open(fsPath(tempPath), 'wx', 0o600).catch((error: unknown) => {
+      throw ioError(`cannot create ${displayPath(tempPath)}: ${describeError(error)}`);
     });
     const part = new PartFile(tempPath, finalPath, handle);
     trackUnfinishedFile(tempPath);
     // Workers write at offsets (r+), so the file has its final size before the first write.
     await handle.truncate(sizeBytes).catch(async (error: unknown) => {
       await part.discard();
-      throw ioError(`writing ${finalPath} failed: ${describeError(error)}`);
+      throw ioError(`writing ${displayPath(finalPath)} failed: ${describeError(error)}`);
     });
     return part;
   }
 
   /**
-   * Makes the workers' writes durable (an fsync of the file through this handle covers them) and
-   * renames the file into place. The rename's own durability is the caller's: a directory fsync.
+   * Makes the workers' writes durable (an fsync of the file through this handle covers them),
+   * gives the file the record's owner, mode and mtime (before it has its name, so it never
+   * appears with others), and renames it into place. A record without a mode gets 0666 less the
+   * umask, as before modes were kept. The rename's own durability is the caller's: a directory fsync.
    */
-  async commit(): Promise<void> {
+  async commit(record?: CatalogRecord): Promise<void> {
+    await applyToHandle(this.handle, record ?? {});
     await this.handle.sync();
     await this.handle.close();
     // An interrupted get has removed this file or is about to: nothing is renamed into place.
     if (storeChangesStopped()) throw ioError(`writing ${this.finalPath} was interrupted`);
-    await fs.rename(this.path, this.finalPath);
+    await fs.rename(fsPath(this.path), fsPath(this.finalPath));
     untrackUnfinishedFile(this.path);
   }
 
   async discard(): Promise<void> {
     await this.handle.close().catch(() => undefined);
-    await fs.rm(this.path, { force: true });
+    await fs.rm(fsPath(this.path), { force: true });
     untrackUnfinishedFile(this.path);
   }
+}
+
+/** A fresh name beside `finalPath` for something renamed over it once whole. */
+export function tempPathBeside(finalPath: string, suffix: string): string {
+  const random = randomBytes(6).toString('hex');
+  const base = wireBasename(finalPath);
+  const long = Buffer.from(`.${base.toString('latin1')}.rain-${random}.${suffix}`, 'latin1');
+  const name = long.length <= MAX_COMPONENT_BYTES ? Buffer.concat([Buffer.from('.'), base, Buffer.from(`.rain-${random}.${suffix}`)]) : Buffer.from(`.rain-${random}.${suffix}`);
+  return joinWirePath(wireDirname(finalPath), name);
 }

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import fs from 'node:fs/promises';
-import fsSync, { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import { datasetCountOf } from '../format/dataset-geometry.js';
 import { checkFileName } from '../format/file-name.js';
+import { allowsTreeEntries } from '../format/manifest.js';
+import { escapeBytes } from '../format/name-bytes.js';
+import { ownMetadata, walkTree, withoutTreeEntries } from './tree-walk.js';
 import { newId, newSequence } from '../format/ids.js';
 import { badInputError, describeError, errnoCode, ioError, usageError } from '../rain-error.js';
 import { tempPathIn } from '../store/durable-file.js';
@@ -34,6 +37,8 @@ export interface PutOptions {
 
 export interface PutFileReport {
   readonly name: string;
+  /** Absent for a regular file. */
+  readonly kind?: 'symlink';
   readonly sizeBytes: number;
   readonly datasets: number;
   readonly sequence: string;
@@ -43,7 +48,10 @@ export interface PutFileReport {
 }
 
 export interface PutReport {
+  /** Regular files and symlinks. */
   readonly files: PutFileReport[];
+  /** Directory entries stored (their modes and times; the empty ones themselves). */
+  directories: number;
   readonly totalBytes: number;
   readonly warnings: string[];
 }
@@ -52,11 +60,14 @@ export async function putFiles(options: PutOptions): Promise<PutReport> {
   return withSession(options.pool, 'put', 'write', async (session) => {
     const spools: string[] = [];
     try {
-      const sources = options.source === '-'
+      const warnings: string[] = [];
+      const collected = options.source === '-'
         ? [await spoolStream(session, options.stdin ?? process.stdin, requireName(options.as ?? 'stdin'), spools)]
-        : await collectSources(session, options, spools);
+        : await collectSources(session, options, spools, warnings);
+      const { manifest } = session.pool;
+      const sources = allowsTreeEntries(manifest) ? collected : withoutTreeEntries(collected, manifest.formatVersion ?? 1, warnings);
       const totalBytes = sources.reduce((sum, s) => sum + s.sizeBytes, 0);
-      const report: PutReport = { files: [], totalBytes, warnings: [] };
+      const report: PutReport = { files: [], directories: 0, totalBytes, warnings };
       let doneBytes = 0;
       const heartbeat = new WriterHeartbeat(session.writablePaths);
       try {
@@ -95,8 +106,12 @@ async function putBatch(
     const planOf = new Map(planned.map((p) => [p.record.name, p]));
     for (const w of written) {
       const plan = planOf.get(w.record.name);
+      if (w.record.kind === 'dir') {
+        report.directories++;
+        continue;
+      }
       report.files.push({
-        name: w.record.name, sizeBytes: w.record.fileSizeBytes, datasets: w.record.datasetCount,
+        name: w.record.name, ...(w.record.kind ? { kind: w.record.kind } : {}), sizeBytes: w.record.fileSizeBytes, datasets: w.record.datasetCount,
         sequence: w.record.sequence.toString(), replaced: plan?.replaced ?? false, missingBlocks: w.missingBlocks,
       });
     }
@@ -123,6 +138,7 @@ async function planBatch(session: PoolSession, batch: readonly SourceFile[]): Pr
       datasetCount,
       writtenAt: new Date().toISOString(),
       datasetChecksums: [],
+      ...source.meta,
     };
     return {
       sourcePath: source.path, stamp: source.stamp, record, previous: existing, replaced: existing !== undefined && !existing.deleted,
@@ -137,39 +153,28 @@ export function requireName(name: string): string {
   return name;
 }
 
-async function collectSources(session: PoolSession, options: PutOptions, spools: string[]): Promise<SourceFile[]> {
+async function collectSources(session: PoolSession, options: PutOptions, spools: string[], warnings: string[]): Promise<SourceFile[]> {
   const stat = await fs.stat(options.source, { bigint: true }).catch((error: unknown) => {
     throw usageError(`${options.source}: ${errnoCode(error) === 'ENOENT' ? 'no such file or directory' : describeError(error)}`);
   });
   if (stat.isFile()) {
-    const name = requireName(options.as ?? path.basename(options.source));
+    const name = requireName(options.as ?? escapeBytes(Buffer.from(path.basename(options.source), 'utf8')));
     // A file whose size says 0 but that has content (/proc, some FUSE file systems) is read to
     // its end into a spool first: every block header records the size, so it must be known.
     if (stat.size === 0n && hasBytesPast(options.source, 0)) {
       return [await spoolStream(session, createReadStream(options.source), name, spools)];
     }
-    return [{ path: options.source, name, sizeBytes: Number(stat.size), stamp: stampOf(stat) }];
+    return [{ path: options.source, name, sizeBytes: Number(stat.size), stamp: stampOf(stat), meta: ownMetadata(stat) }];
   }
   if (!stat.isDirectory()) throw badInputError(`${options.source} is neither a regular file nor a directory`);
   if (!options.recursive) throw usageError(`${options.source} is a directory; use -r to put it with its contents`);
-  const prefix = options.as ?? path.basename(path.resolve(options.source));
-  const files: SourceFile[] = [];
-  walk(options.source, prefix, files);
-  files.sort((a, b) => (a.name < b.name ? -1 : 1));
-  return files;
+  return walkTree(options.source, treeRootName(options.as, options.source), warnings);
 }
 
-/** In this thread: a stat through the thread pool costs more than the stat itself (store/inline-io.ts), per file of a large tree. */
-export function walk(dir: string, prefix: string, out: SourceFile[]): void {
-  for (const entry of fsSync.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    const name = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
-    if (entry.isDirectory()) walk(full, name, out);
-    else if (entry.isFile()) {
-      const stamp = stampOf(fsSync.statSync(full, { bigint: true }));
-      out.push({ path: full, name: requireName(name), sizeBytes: stamp.sizeBytes, stamp });
-    }
-  }
+/** The prefix of a tree's names: --as (checked), else the directory's own name in catalog form. */
+export function treeRootName(as: string | undefined, sourceDir: string): string {
+  if (as !== undefined) return as === '' ? '' : requireName(as);
+  return requireName(escapeBytes(Buffer.from(path.basename(path.resolve(sourceDir)), 'utf8')));
 }
 
 /**

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import type { EntryMetadata } from '../format/catalog-record.js';
+import { fsPath } from '../format/wire-path.js';
 
 /**
  * What a source file looked like when a put planned it: size, times in nanoseconds, identity.
@@ -21,7 +23,7 @@ export function stampOf(stat: fs.BigIntStats): SourceStamp {
 
 export function readStamp(file: string): SourceStamp | undefined {
   try {
-    return stampOf(fs.statSync(file, { bigint: true }));
+    return stampOf(fs.statSync(fsPath(file), { bigint: true }));
   } catch {
     return undefined;
   }
@@ -39,7 +41,7 @@ export function unchangedSince(file: string, before: SourceStamp): boolean {
 export function hasBytesPast(file: string, offset: number): boolean {
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    fd = fs.openSync(fsPath(file), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch {
     return false;
   }
@@ -54,11 +56,14 @@ export function hasBytesPast(file: string, offset: number): boolean {
 
 /** A source file as a put or sync plans it. */
 export interface SourceFile {
+  /** A wire path (format/wire-path.ts): the bytes of a name that is not UTF-8 travel intact. */
   readonly path: string;
   readonly name: string;
   readonly sizeBytes: number;
   /** What the file looked like when listed; a put commits it only if it is still so after reading. */
   readonly stamp?: SourceStamp;
+  /** Mode, times, owner, kind (a directory or symlink has no bytes); absent from standard input. */
+  readonly meta?: EntryMetadata;
 }
 
 /**

@@ -8,7 +8,10 @@ import { describeError, usageError } from '../rain-error.js';
 import { readNewestRecords } from './catalog.js';
 import { commitBatches } from './commit-batches.js';
 import { withSession, type PoolSession } from './pool-session.js';
-import { walk, type SourceFile } from './put-files.js';
+import { treeRootName, type SourceFile } from './put-files.js';
+import { walkTree, withoutTreeEntries } from './tree-walk.js';
+import { allowsTreeEntries } from '../format/manifest.js';
+import { fsPath } from '../format/wire-path.js';
 import { liveReadNames, WriterHeartbeat } from './writer-heartbeat.js';
 import { deleteName } from './delete-name.js';
 import { readAgain } from './source-stamp.js';
@@ -23,6 +26,7 @@ export interface SyncOptions {
 }
 
 export interface SyncReport {
+  /** Files and symlinks (directories are counted in `directories`). */
   readonly added: string[];
   readonly updated: string[];
   unchanged: number;
@@ -31,6 +35,8 @@ export interface SyncReport {
   bytesWritten: number;
   datasetsRewritten: number;
   datasetsKept: number;
+  /** Directory entries added or given a new version (their mode or mtime changed). */
+  directories: number;
   readonly warnings: string[];
 }
 
@@ -42,17 +48,21 @@ export interface SyncReport {
 export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
   const stat = await fs.stat(options.sourceDir).catch(() => undefined);
   if (!stat?.isDirectory()) throw usageError(`${options.sourceDir} is not a directory (sync takes a directory)`);
-  const prefix = options.as ?? path.basename(path.resolve(options.sourceDir));
-  const sources: SourceFile[] = [];
-  walk(options.sourceDir, prefix, sources);
+  const prefix = treeRootName(options.as, options.sourceDir);
+  const warnings: string[] = [];
+  const walked = walkTree(options.sourceDir, prefix, warnings);
   return withSession(options.pool, 'sync', 'write', async (session) => {
+    const { manifest } = session.pool;
+    const sources = allowsTreeEntries(manifest) ? walked : withoutTreeEntries(walked, manifest.formatVersion ?? 1, warnings);
     const catalog = await readNewestRecords(session.readablePaths);
-    const underPrefix = [...catalog.records.values()].filter((r) => !r.deleted && r.name.startsWith(`${prefix}/`)).length;
-    if (options.deleteMissing && sources.length === 0 && underPrefix > 0) {
+    const underPrefix = [...catalog.records.values()].filter((r) => !r.deleted && r.kind !== 'dir' && r.name.startsWith(`${prefix}/`)).length;
+    if (options.deleteMissing && !sources.some((s) => s.meta?.kind !== 'dir') && underPrefix > 0) {
       // An empty source is far more often a disk that did not mount than a wish to delete everything.
       throw usageError(`${options.sourceDir} is empty; refusing to --delete all ${underPrefix} files under ${prefix}/ (use 'rain rm' to delete them)`);
     }
-    const report: SyncReport = { added: [], updated: [], unchanged: 0, deleted: [], bytesRead: 0, bytesWritten: 0, datasetsRewritten: 0, datasetsKept: 0, warnings: [] };
+    const report: SyncReport = {
+      added: [], updated: [], unchanged: 0, deleted: [], bytesRead: 0, bytesWritten: 0, datasetsRewritten: 0, datasetsKept: 0, directories: 0, warnings,
+    };
     const heartbeat = new WriterHeartbeat(session.writablePaths);
     const totalBytes = sources.reduce((sum, s) => sum + s.sizeBytes, 0);
     let doneBytes = 0;
@@ -71,13 +81,14 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
               options.onProgress?.(doneBytes, totalBytes);
             }
             if (plan) planned.push(plan);
-            else report.unchanged++;
+            else if (source.meta?.kind !== 'dir') report.unchanged++;
           }
           const { written, changed } = await writeVersions(session, planned, heartbeat, () => undefined, report.warnings);
           const planOf = new Map(planned.map((p) => [p.record.name, p]));
           for (const w of written) {
             const plan = planOf.get(w.record.name) as PlannedVersion;
-            (plan.previous ? report.updated : report.added).push(w.record.name);
+            if (w.record.kind === 'dir') report.directories++;
+            else (plan.previous ? report.updated : report.added).push(w.record.name);
             report.datasetsRewritten += plan.datasetsToWrite.length;
             report.datasetsKept += plan.record.datasetCount - plan.datasetsToWrite.length;
             report.bytesWritten += w.bytesWritten;
@@ -103,11 +114,29 @@ async function planVersion(session: PoolSession, source: SourceFile, previous: C
     name: source.name, fileId: previous?.fileId ?? newId(), sequence, deleted: false, fileSizeBytes: source.sizeBytes,
     k: manifest.k, m: manifest.m, blockSizeBytes: manifest.blockSizeBytes, datasetCount, writtenAt: new Date().toISOString(),
     datasetChecksums: [],
+    ...source.meta,
   };
   const all = Array.from({ length: datasetCount }, (_, d) => d);
+  const sameMetadata = previous !== undefined && metadataKey(previous) === metadataKey(record);
+  // A directory or symlink is all metadata; a file whose kind changed is written whole.
+  if (source.meta?.kind !== undefined || previous?.kind !== undefined) {
+    return sameMetadata ? undefined : { sourcePath: source.path, stamp: source.stamp, record, datasetsToWrite: all, previous };
+  }
+  // Same bytes, new mode, time or owner: a new version that keeps every data set (or its place in its pack).
+  const metadataOnly = (): PlannedVersion | undefined => {
+    if (sameMetadata || !previous) return undefined;
+    const { datasetSequences: _unused, ...kept } = previous;
+    return {
+      sourcePath: source.path, stamp: source.stamp, datasetsToWrite: [], previous,
+      record: {
+        ...kept, ...source.meta, sequence, writtenAt: record.writtenAt,
+        ...(previous.pack ? {} : { datasetSequences: Array.from({ length: previous.datasetCount }, (_, d) => previous.datasetSequences?.[d] ?? previous.sequence) }),
+      },
+    };
+  };
   if (previous?.pack) {
     // A packed file (docs/FORMAT.md §5.1) is compared whole with its own checksum, and written whole when it changed.
-    if (source.sizeBytes === previous.fileSizeBytes && await fileChecksum(source.path, source.sizeBytes, report) === previous.pack.fileChecksum) return undefined;
+    if (source.sizeBytes === previous.fileSizeBytes && await fileChecksum(source.path, source.sizeBytes, report) === previous.pack.fileChecksum) return metadataOnly();
     return { sourcePath: source.path, stamp: source.stamp, record, datasetsToWrite: all, previous };
   }
   const comparable = previous && previous.k === manifest.k && previous.blockSizeBytes === manifest.blockSizeBytes
@@ -116,7 +145,7 @@ async function planVersion(session: PoolSession, source: SourceFile, previous: C
 
   const previousGeometry: FileGeometry = { fileSizeBytes: previous.fileSizeBytes, k: previous.k, blockSizeBytes: previous.blockSizeBytes };
   const changed: number[] = [];
-  const handle = await fs.open(source.path, 'r').catch((error: unknown) => {
+  const handle = await fs.open(fsPath(source.path), 'r').catch((error: unknown) => {
     throw usageError(`${source.path}: ${describeError(error)}`);
   });
   try {
@@ -141,7 +170,7 @@ async function planVersion(session: PoolSession, source: SourceFile, previous: C
   } finally {
     await handle.close();
   }
-  if (changed.length === 0 && datasetCount === previous.datasetCount && source.sizeBytes === previous.fileSizeBytes) return undefined;
+  if (changed.length === 0 && datasetCount === previous.datasetCount && source.sizeBytes === previous.fileSizeBytes) return metadataOnly();
   const datasetSequences = all.map((d) => (changed.includes(d) ? sequence : previous.datasetSequences?.[d] ?? previous.sequence));
   return {
     sourcePath: source.path,
@@ -154,11 +183,16 @@ async function planVersion(session: PoolSession, source: SourceFile, previous: C
 
 /** The CRC-32 of a small file's first `sizeBytes` bytes (undefined if it is shorter now). */
 async function fileChecksum(sourcePath: string, sizeBytes: number, report: SyncReport): Promise<number | undefined> {
-  const bytes = await fs.readFile(sourcePath).catch((error: unknown) => {
+  const bytes = await fs.readFile(fsPath(sourcePath)).catch((error: unknown) => {
     throw usageError(`${sourcePath}: ${describeError(error)}`);
   });
   report.bytesRead += bytes.length;
   return bytes.length === sizeBytes ? crc32Of(bytes) : undefined;
+}
+
+/** What a sync compares besides the bytes: kind, mode, time, owner, link target and hard-link group. */
+function metadataKey(r: CatalogRecord): string {
+  return JSON.stringify([r.kind, r.mode, r.mtimeNs?.toString(), r.uid, r.gid, r.target, r.linkGroup]);
 }
 
 async function deleteMissing(

@@ -68,7 +68,8 @@ export async function examinePool(
   if (partial) {
     records = records.filter((r) => (r.pack ? isSelected(r.pack.fileId, 0) : Array.from({ length: r.datasetCount }, (_, d) => d).some((d) => isSelected(r.fileId, d))));
   }
-  const files = await checkFiles(session, records, options.repair, options.onProgress, partial ? isSelected : undefined);
+  // A directory entry has no data sets: nothing to check but its record's copies (below).
+  const files = await checkFiles(session, records.filter((r) => r.kind !== 'dir'), options.repair, options.onProgress, partial ? isSelected : undefined);
   // Only data sets found good are recorded: a bad one stays the oldest, so every run reads and reports it again.
   const good = selected.filter(goodIn(records, files));
   await recordScrub(session.writablePaths, good, startedMs);

@@ -8,6 +8,7 @@ import { TMP_DIR } from './store-layout.js';
 import { fsyncFd } from './fsync-policy.js';
 import { writeFullyAt, writevAt } from './inline-io.js';
 import { refuseIfStopped } from './stopping.js';
+import { fsPath } from '../format/wire-path.js';
 
 /**
  * The only way rain puts a file in a store: write under tmp/, fsync the file, rename into place.
@@ -55,7 +56,8 @@ const DIRECTORY_SYNCS_AT_ONCE = 16;
 export async function fsyncDirectory(dir: string, storage?: string): Promise<void> {
   let fd: number;
   try {
-    fd = fsSync.openSync(dir, 'r');
+    // A wire path (format/wire-path.ts): a restored directory's name may be any bytes.
+    fd = fsSync.openSync(fsPath(dir), 'r');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT' && storage !== undefined && dir !== storage && fsSync.existsSync(storage)) return;
     throw error;

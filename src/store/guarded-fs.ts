@@ -26,7 +26,7 @@ export function openForReading(file: string): number {
 }
 
 /** What an entry is, in words for a message. */
-export function kindOf(stat: fs.Stats | fs.Dirent): string {
+export function kindOf(stat: fs.Stats | fs.BigIntStats | fs.Dirent): string {
   if (stat.isFile()) return 'a regular file';
   if (stat.isDirectory()) return 'a directory';
   if (stat.isSymbolicLink()) return 'a symbolic link';

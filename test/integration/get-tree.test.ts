@@ -158,7 +158,8 @@ describe('get -r PREFIX -o DIR', () => {
       const doc = JSON.parse(get.stdout) as TreeDocument;
       expect(doc).toEqual({
         ok: false, exitCode: 2, prefix: 'backup', destination: out, durationMs: expect.any(Number),
-        totals: { files: fileCount, written: fileCount - 1, lost: 1, removed: 0, sizeBytes: expect.any(Number), reconstructedDatasets: 0, badBlocks: 0 },
+        // directories: backup, a, a/b, a/b/c, big, many, ro (their modes and times are restored too)
+        totals: { files: fileCount, written: fileCount - 1, lost: 1, removed: 0, refused: 0, directories: 7, sizeBytes: expect.any(Number), reconstructedDatasets: 0, badBlocks: 0 },
         files: expect.any(Array), workersLost: [],
       });
       expect(doc.files.map((f) => f.name)).toEqual([...doc.files.map((f) => f.name)].sort());

@@ -77,9 +77,9 @@ describe('a pool of format version 1 (fixtures/pool-v1)', () => {
     await readAll();
   });
 
-  it('the check converted it to rain-pool/2: commits then write catalog segments, and every file still reads', async () => {
+  it('the check converted it to rain-pool/3: commits then write catalog segments, and every file still reads', async () => {
     // An older rain rejects this format string instead of missing the records in segments.
-    for (const manifest of await manifests()) expect(manifest).toContain('"format":"rain-pool/2"');
+    for (const manifest of await manifests()) expect(manifest).toContain('"format":"rain-pool/3"');
     await putTree('after');
     expect((await storeFiles()).filter((f) => f.endsWith('.seg')).length).toBeGreaterThan(0);
     const ls = await run(['ls', '--json']);

@@ -4,6 +4,7 @@ import { crc32Combine, crc32Of } from '../../src/format/checksum.js';
 import { decodeCatalogRecord, encodeCatalogRecord, newestRecord, type CatalogRecord } from '../../src/format/catalog-record.js';
 import { datasetCountOf, datasetExtent } from '../../src/format/dataset-geometry.js';
 import { checkFileName } from '../../src/format/file-name.js';
+import { escapeBytes, unescapeBytes } from '../../src/format/name-bytes.js';
 import { newId, newSequence, parseSequence } from '../../src/format/ids.js';
 import { decodeManifest, encodeManifest, type Manifest } from '../../src/format/manifest.js';
 import { decodeCatalogSegment, encodeCatalogSegment } from '../../src/format/catalog-segment.js';
@@ -84,6 +85,57 @@ describe('names', () => {
       expect(checkFileName(name)).toEqual(expect.any(String));
     },
   );
+});
+
+describe('names of any bytes (catalog form)', () => {
+  it.each([
+    ['plain/ü.txt', 'plain/ü.txt'],
+    ['new\nline', 'new\\nline'],
+    ['tab\there', 'tab\\there'],
+    ['back\\slash', 'back\\\\slash'],
+  ])('escapes %j as %j and back', (raw, form) => {
+    expect(escapeBytes(Buffer.from(raw))).toBe(form);
+    expect(unescapeBytes(form)).toEqual(Buffer.from(raw));
+    expect(checkFileName(form)).toBeUndefined();
+  });
+  it('writes bytes that are not UTF-8 (overlong, surrogate, stray) as \\xHH and reads them back exactly', () => {
+    const raw = Buffer.from([0x61, 0xff, 0xc0, 0xaf, 0xed, 0xa0, 0x80, 0xe2, 0x82, 0x7f, 0xe2, 0x82, 0xac]);
+    expect(escapeBytes(raw)).toBe('a\\xff\\xc0\\xaf\\xed\\xa0\\x80\\xe2\\x82\\x7f€');
+    expect(unescapeBytes(escapeBytes(raw))).toEqual(raw);
+    for (let n = 0; n < 300; n++) {
+      const bytes = Buffer.from(Array.from({ length: 1 + (n % 9) }, (_, i) => (n * 31 + i * 97) & 0xff));
+      expect(unescapeBytes(escapeBytes(bytes))).toEqual(bytes);
+    }
+  });
+  it.each(['a\\x41', 'a\\x2fb', 'a\\xFF', 'a\\x00', 'a\\q', 'a\\', 'a\\xc3\\xa9'])('rejects the non-canonical or NUL form %j', (form) => {
+    expect(checkFileName(form)).toEqual(expect.any(String));
+  });
+});
+
+describe('tree entry members', () => {
+  const base: CatalogRecord = {
+    name: 'tree/new\\nline', fileId: newId(), sequence: newSequence(), deleted: false, fileSizeBytes: 0, k: 2, m: 1,
+    blockSizeBytes: 4096, datasetCount: 0, writtenAt: new Date().toISOString(), datasetChecksums: [],
+  };
+  it('round-trips kind, mode, mtimeNs (negative too), owner, target and link group; a record without them decodes as before', () => {
+    for (const record of [
+      { ...base, kind: 'symlink' as const, target: '../x\\xff', mode: 0o777, mtimeNs: -1_500_000_001n, uid: 0, gid: 4294967295 },
+      { ...base, kind: 'dir' as const, mode: 0o1777, mtimeNs: 1_764_755_000_123_456_789n },
+      { ...base, mode: 0o4755, linkGroup: '2049:131077' },
+      base,
+    ]) {
+      expect(decodeCatalogRecord(encodeCatalogRecord(record))).toEqual({ ok: true, record });
+    }
+  });
+  it.each([
+    ['a directory with bytes', { kind: 'dir' as const, fileSizeBytes: 1, datasetCount: 1, datasetChecksums: [1] }],
+    ['a symlink without a target', { kind: 'symlink' as const }],
+    ['a target on a file', { target: 'x' }],
+    ['a mode past 0o7777', { mode: 0o10000 }],
+    ['a link group on a directory', { kind: 'dir' as const, linkGroup: '1:2' }],
+  ])('refuses %s', (_what, change) => {
+    expect(() => encodeCatalogRecord({ ...base, ...change })).toThrow(/invalid catalog record/);
+  });
 });
 
 describe('sealed metadata', () => {

@@ -61,18 +61,23 @@ async function getTreeCommand(out: Output, prefix: string, flags: GetFlags): Pro
   for (const file of report.files) {
     if (file.outcome === 'lost') out.problem(`${file.name}: data lost, not written: ${file.error ?? ''}`);
     if (file.outcome === 'removed') out.notice(`${file.name}: ${file.error ?? 'removed'}; not written`);
+    if (file.outcome === 'refused') out.problem(`${file.name}: not written: ${file.error ?? ''}`);
   }
   if (reconstructedDatasets > 0) {
     const files = written.filter((f) => f.reconstructedDatasets > 0).length;
     out.notice(`reconstructed ${reconstructedDatasets} data sets of ${files} files from parity (${badBlocks} blocks missing or bad); run 'rain rebuild'`);
   }
   // The worst outcome decides: a lost file is 2, a file read around bad blocks is 1.
-  const exitCode = exitCodeOf({ lost: report.files.some((f) => f.outcome === 'lost'), problems: report.files.some((f) => f.reconstructedDatasets > 0) });
+  const exitCode = exitCodeOf({
+    lost: report.files.some((f) => f.outcome === 'lost'),
+    problems: report.files.some((f) => f.reconstructedDatasets > 0 || f.outcome === 'refused'),
+  });
   const lost = report.files.filter((f) => f.outcome === 'lost').length;
   out.document({
     ok: lost === 0, exitCode, prefix: report.prefix, destination: report.outputDir, durationMs,
     totals: {
       files: report.files.length, written: written.length, lost, removed: report.files.filter((f) => f.outcome === 'removed').length,
+      refused: report.files.filter((f) => f.outcome === 'refused').length, directories: report.directories,
       sizeBytes: writtenBytes, reconstructedDatasets, badBlocks,
     },
     files: report.files, workersLost: report.workersLost,

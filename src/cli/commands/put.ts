@@ -17,12 +17,14 @@ export function registerPut(program: Command): void {
         out.stopProgress();
         const ms = Date.now() - started;
         for (const warning of report.warnings) out.notice(warning);
-        out.document({ ok: true, files: report.files, totalBytes: report.totalBytes, durationMs: ms, warnings: report.warnings });
-        if (report.files.length === 1) {
+        out.document({ ok: true, files: report.files, directories: report.directories, totalBytes: report.totalBytes, durationMs: ms, warnings: report.warnings });
+        if (report.files.length === 1 && report.directories === 0) {
           const f = report.files[0];
           out.line(`${f.replaced ? 'replaced' : 'stored'} ${f.name}: ${formatBytes(f.sizeBytes)} in ${f.datasets} data set${f.datasets === 1 ? '' : 's'} (${formatRate(f.sizeBytes, ms)})`);
         } else {
-          out.line(`stored ${report.files.length} files, ${formatBytes(report.totalBytes)} (${formatRate(report.totalBytes, ms)})`);
+          const links = report.files.filter((f) => f.kind === 'symlink').length;
+          const also = [links > 0 ? `${links} symlinks` : '', report.directories > 0 ? `${report.directories} directories` : ''].filter((x) => x !== '');
+          out.line(`stored ${report.files.length - links} files${also.length > 0 ? `, ${also.join(', ')}` : ''}; ${formatBytes(report.totalBytes)} (${formatRate(report.totalBytes, ms)})`);
         }
         return report.warnings.length > 0 ? ExitCode.repairable : ExitCode.ok;
       });

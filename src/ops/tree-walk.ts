@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import type { EntryMetadata } from '../format/catalog-record.js';
+import { checkFileName } from '../format/file-name.js';
+import { escapeBytes } from '../format/name-bytes.js';
+import { MAX_NAME_BYTES } from '../format/pool-limits.js';
+import { fsPath, isBytesWirePath, joinWirePath } from '../format/wire-path.js';
+import { describeError } from '../rain-error.js';
+import { kindOf } from '../store/guarded-fs.js';
+import { notice } from './notices.js';
+import { stampOf, type SourceFile } from './source-stamp.js';
+
+/**
+ * What a tree holds, as `put -r` and `sync` store it: every regular file, directory (the top
+ * one too, under the prefix itself) and symlink, each with its mode, mtime and owner from
+ * lstat, names read as bytes (readdir with a Buffer encoding) and put in catalog form
+ * (name-bytes.ts). Links are never followed. FIFOs, sockets and devices cannot be re-created
+ * by Node (it has no mknod), so they are not stored: one warning each, as is a name rain must
+ * refuse or a directory it cannot read; the rest of the tree is still stored.
+ *
+ * In this thread: a stat through the thread pool costs more than the stat itself
+ * (store/inline-io.ts), per entry of a large tree.
+ */
+export function walkTree(sourceDir: string, prefix: string, warnings: string[]): SourceFile[] {
+  const out: SourceFile[] = [];
+  if (prefix !== '') {
+    const root = fs.statSync(sourceDir, { bigint: true });
+    out.push({ path: sourceDir, name: prefix, sizeBytes: 0, meta: { kind: 'dir', ...ownMetadata(root) } });
+  }
+  walkInto(sourceDir, prefix, out, warnings);
+  out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return out;
+}
+
+function walkInto(dir: string, prefix: string, out: SourceFile[], warnings: string[]): void {
+  let children: Buffer[];
+  try {
+    children = fs.readdirSync(fsPath(dir), { encoding: 'buffer' });
+  } catch (error) {
+    warnings.push(`${prefix === '' ? '.' : prefix}: cannot read this directory, its contents are not stored: ${describeError(error)}`);
+    return;
+  }
+  const plainDir = !isBytesWirePath(dir);
+  for (const child of children) {
+    const component = escapeBytes(child);
+    // A component that is its own catalog form is valid UTF-8: the path stays a plain string.
+    const full = plainDir && component.indexOf('\\') < 0 ? `${dir}${dir.endsWith('/') ? '' : '/'}${component}` : joinWirePath(dir, child);
+    const name = prefix === '' ? component : `${prefix}/${component}`;
+    // The prefix is checked already: the new component, and the whole name's length.
+    const problem = checkFileName(component) ?? (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES ? `the name is longer than ${MAX_NAME_BYTES} bytes` : undefined);
+    if (problem) {
+      warnings.push(`${name}: not stored: ${problem}`);
+      continue;
+    }
+    let stat: fs.BigIntStats;
+    try {
+      stat = fs.lstatSync(fsPath(full), { bigint: true });
+    } catch (error) {
+      warnings.push(`${name}: not stored: ${describeError(error)}`);
+      continue;
+    }
+    const meta = ownMetadata(stat);
+    if (stat.isDirectory()) {
+      out.push({ path: full, name, sizeBytes: 0, meta: { kind: 'dir', ...meta } });
+      walkInto(full, name, out, warnings);
+    } else if (stat.isFile()) {
+      const stamp = stampOf(stat);
+      const linkGroup = stat.nlink > 1n ? { linkGroup: `${stat.dev}:${stat.ino}` } : {};
+      out.push({ path: full, name, sizeBytes: stamp.sizeBytes, stamp, meta: { ...meta, ...linkGroup } });
+    } else if (stat.isSymbolicLink()) {
+      let target: Buffer;
+      try {
+        target = fs.readlinkSync(fsPath(full), { encoding: 'buffer' });
+      } catch (error) {
+        warnings.push(`${name}: not stored: ${describeError(error)}`);
+        continue;
+      }
+      out.push({ path: full, name, sizeBytes: 0, meta: { kind: 'symlink', ...meta, target: escapeBytes(target) } });
+    } else {
+      warnings.push(`${name}: not stored: it is ${kindOf(stat)} (rain stores regular files, directories and symlinks)`);
+    }
+  }
+}
+
+/** Mode (with setuid, setgid, sticky), mtime in nanoseconds, numeric owner. */
+export function ownMetadata(stat: fs.BigIntStats): EntryMetadata {
+  return { mode: Number(stat.mode & 0o7777n), mtimeNs: stat.mtimeNs, uid: Number(stat.uid), gid: Number(stat.gid) };
+}
+
+/**
+ * A pool of format 1 or 2 cannot hold entries (an older rain could open it and would drop or
+ * misread them): its files are stored as before, without metadata; everything else is left out
+ * with a warning, and one line says how to convert the pool.
+ */
+export function withoutTreeEntries(sources: readonly SourceFile[], formatVersion: number, warnings: string[]): SourceFile[] {
+  const kept: SourceFile[] = [];
+  let leftOut = false;
+  for (const source of sources) {
+    const kind = source.meta?.kind;
+    if (kind === 'dir') {
+      leftOut = true;
+      continue;
+    }
+    if (kind === 'symlink' || source.name.includes('\\')) {
+      warnings.push(`${source.name}: not stored: ${kind === 'symlink' ? 'a symlink' : 'a name with an escape'} needs pool format 3`);
+      continue;
+    }
+    const { meta: _unused, ...plain } = source;
+    kept.push(plain);
+    leftOut ||= source.meta !== undefined;
+  }
+  if (leftOut) {
+    notice(`this pool has format ${formatVersion}, which keeps no modes, times, owners, empty directories or links; run 'rain check' once to convert it to format 3`);
+  }
+  return kept;
+}
