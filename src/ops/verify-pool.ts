@@ -69,9 +69,10 @@ export async function examinePool(
     records = records.filter((r) => (r.pack ? isSelected(r.pack.fileId, 0) : Array.from({ length: r.datasetCount }, (_, d) => d).some((d) => isSelected(r.fileId, d))));
   }
   // A directory entry has no data sets: nothing to check but its record's copies (below).
-  const files = await checkFiles(session, records.filter((r) => r.kind !== 'dir'), options.repair, options.onProgress, partial ? isSelected : undefined);
+  const withData = records.filter((r) => r.kind !== 'dir');
+  const files = await checkFiles(session, withData, options.repair, options.onProgress, partial ? isSelected : undefined);
   // Only data sets found good are recorded: a bad one stays the oldest, so every run reads and reports it again.
-  const good = selected.filter(goodIn(records, files));
+  const good = selected.filter(goodIn(withData, files));
   await recordScrub(session.writablePaths, good, startedMs);
   const wholePool = !options.names || options.names.length === 0;
   if (wholePool) await compactScrubLogs(session.writablePaths, withVerified(units, good, startedMs), SCRUB_LOGS_BEFORE_MERGE);
@@ -90,7 +91,9 @@ export async function examinePool(
 }
 
 /** Whether a checked data set was found good: its file healthy, or for a pack, every file packed in it. */
+/** `files[i]` is the health of `records[i]` (checkFiles keeps the order). */
 function goodIn(records: readonly CatalogRecord[], files: readonly FileHealth[]): (unit: ScrubUnit) => boolean {
+  if (records.length !== files.length) throw new Error(`verify: ${files.length} file reports for ${records.length} records`);
   const healthy = new Map<string, boolean>();
   records.forEach((record, i) => {
     const fileId = record.pack ? record.pack.fileId : record.fileId;
