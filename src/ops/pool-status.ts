@@ -70,7 +70,7 @@ export async function poolStatus(options: { pool?: string }): Promise<PoolStatus
   return {
     poolName: pool.manifest.name, poolId: pool.manifest.poolId, k: pool.manifest.k, m: pool.manifest.m,
     blockSizeBytes: pool.manifest.blockSizeBytes, epoch: pool.manifest.epoch, stores,
-    fileCount: records.length, storedBytes: records.reduce((sum, r) => sum + r.fileSizeBytes, 0), problems, health,
+    fileCount: records.filter((r) => r.kind !== 'dir').length, storedBytes: records.reduce((sum, r) => sum + r.fileSizeBytes, 0), problems, health,
     scrubAges, ...(pool.manifest.lastCheck ? { lastCheck: pool.manifest.lastCheck } : {}),
   };
 }
