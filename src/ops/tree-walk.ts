@@ -57,7 +57,8 @@ export function withoutExcluded<R extends { readonly name: string; readonly kind
   records: ReadonlyMap<string, R>, prefix: string, exclusion: TreeExclusion | undefined,
 ): ReadonlyMap<string, R> {
   if (!exclusion) return records;
-  return new Map([...records].filter(([name, record]) => !(name.startsWith(`${prefix}/`) && exclusion.covers(name, prefix, record.kind === 'dir'))));
+  const under = (name: string): boolean => prefix === '' || name.startsWith(`${prefix}/`);
+  return new Map([...records].filter(([name, record]) => !(under(name) && exclusion.covers(name, prefix, record.kind === 'dir'))));
 }
 
 function walkInto(dir: string, prefix: string, relativeDir: string, out: SourceFile[], warnings: string[], exclusion: TreeExclusion | undefined): void {
