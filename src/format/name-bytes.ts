@@ -12,7 +12,7 @@ const SHORT_ESCAPES: ReadonlyMap<number, string> = new Map([[0x5c, '\\\\'], [0x0
 const SHORT_UNESCAPES: ReadonlyMap<string, number> = new Map([['\\', 0x5c], ['t', 0x09], ['n', 0x0a], ['r', 0x0d]]);
 
 /** Length of the valid UTF-8 sequence starting at `i` (1..4), or 0 when the byte there starts none. */
-function utf8SequenceAt(bytes: Uint8Array, i: number): number {
+export function utf8SequenceAt(bytes: Uint8Array, i: number): number {
   const b0 = bytes[i];
   if (b0 < 0x80) return 1;
   const continuation = (j: number, low = 0x80, high = 0xbf): boolean => j < bytes.length && bytes[j] >= low && bytes[j] <= high;

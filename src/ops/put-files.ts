@@ -10,7 +10,7 @@ import { datasetCountOf } from '../format/dataset-geometry.js';
 import { checkFileName } from '../format/file-name.js';
 import { allowsTreeEntries } from '../format/manifest.js';
 import { escapeBytes } from '../format/name-bytes.js';
-import { ownMetadata, walkTree, withoutTreeEntries } from './tree-walk.js';
+import { ownMetadata, walkTree, withoutTreeEntries, type TreeExclusion } from './tree-walk.js';
 import { newId, newSequence } from '../format/ids.js';
 import { badInputError, describeError, errnoCode, ioError, usageError } from '../rain-error.js';
 import { tempPathIn } from '../store/durable-file.js';
@@ -31,6 +31,8 @@ export interface PutOptions {
   readonly source: string;
   readonly as?: string;
   readonly recursive?: boolean;
+  /** With recursive: the entries to leave out (--exclude). */
+  readonly exclude?: TreeExclusion;
   readonly stdin?: Readable;
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
@@ -168,7 +170,7 @@ async function collectSources(session: PoolSession, options: PutOptions, spools:
   }
   if (!stat.isDirectory()) throw badInputError(`${options.source} is neither a regular file nor a directory`);
   if (!options.recursive) throw usageError(`${options.source} is a directory; use -r to put it with its contents`);
-  return walkTree(options.source, treeRootName(options.as, options.source), warnings);
+  return walkTree(options.source, treeRootName(options.as, options.source), warnings, options.exclude);
 }
 
 /** The prefix of a tree's names: --as (checked), else the directory's own name in catalog form. */

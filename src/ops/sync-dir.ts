@@ -9,7 +9,7 @@ import { readNewestRecords } from './catalog.js';
 import { commitBatches } from './commit-batches.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { treeRootName, type SourceFile } from './put-files.js';
-import { walkTree, withoutTreeEntries } from './tree-walk.js';
+import { walkTree, withoutExcluded, withoutTreeEntries, type TreeExclusion } from './tree-walk.js';
 import { allowsTreeEntries } from '../format/manifest.js';
 import { fsPath } from '../format/wire-path.js';
 import { liveReadNames, WriterHeartbeat } from './writer-heartbeat.js';
@@ -22,6 +22,7 @@ export interface SyncOptions {
   readonly sourceDir: string;
   readonly as?: string;
   readonly deleteMissing?: boolean;
+  readonly exclude?: TreeExclusion;
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
@@ -50,7 +51,7 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
   if (!stat?.isDirectory()) throw usageError(`${options.sourceDir} is not a directory (sync takes a directory)`);
   const prefix = treeRootName(options.as, options.sourceDir);
   const warnings: string[] = [];
-  const walked = walkTree(options.sourceDir, prefix, warnings);
+  const walked = walkTree(options.sourceDir, prefix, warnings, options.exclude);
   return withSession(options.pool, 'sync', 'write', async (session) => {
     const { manifest } = session.pool;
     const sources = allowsTreeEntries(manifest) ? walked : withoutTreeEntries(walked, manifest.formatVersion ?? 1, warnings);
@@ -99,7 +100,7 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
     } finally {
       await heartbeat.finish();
     }
-    if (options.deleteMissing) await deleteMissing(session, catalog.records, prefix, new Set(sources.map((s) => s.name)), report);
+    if (options.deleteMissing) await deleteMissing(session, withoutExcluded(catalog.records, prefix, options.exclude), prefix, new Set(sources.map((s) => s.name)), report);
     return report;
   });
 }

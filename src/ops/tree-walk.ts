@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { EntryMetadata } from '../format/catalog-record.js';
+import { matchForm, matchFormOfName, type ExcludeRules } from '../format/exclude-patterns.js';
 import { checkFileName } from '../format/file-name.js';
 import { escapeBytes } from '../format/name-bytes.js';
 import { MAX_NAME_BYTES } from '../format/pool-limits.js';
@@ -17,21 +18,50 @@ import { stampOf, type SourceFile } from './source-stamp.js';
  * by Node (it has no mknod), so they are not stored: one warning each, as is a name rain must
  * refuse or a directory it cannot read; the rest of the tree is still stored.
  *
+ * An entry that `exclusion` excludes (--exclude, format/exclude-patterns.ts) is left out
+ * silently and counted; an excluded directory is not read at all.
+ *
  * In this thread: a stat through the thread pool costs more than the stat itself
  * (store/inline-io.ts), per entry of a large tree.
  */
-export function walkTree(sourceDir: string, prefix: string, warnings: string[]): SourceFile[] {
+export function walkTree(sourceDir: string, prefix: string, warnings: string[], exclusion?: TreeExclusion): SourceFile[] {
   const out: SourceFile[] = [];
   if (prefix !== '') {
     const root = fs.statSync(sourceDir, { bigint: true });
     out.push({ path: sourceDir, name: prefix, sizeBytes: 0, meta: { kind: 'dir', ...ownMetadata(root) } });
   }
-  walkInto(sourceDir, prefix, out, warnings);
+  walkInto(sourceDir, prefix, '', out, warnings, exclusion);
   out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return out;
 }
 
-function walkInto(dir: string, prefix: string, out: SourceFile[], warnings: string[]): void {
+/** The --exclude patterns of one walk, and how many entries they left out. */
+export class TreeExclusion {
+  /** Entries left out; an excluded directory counts once (what is inside it is never read). */
+  excludedCount = 0;
+
+  constructor(readonly rules: ExcludeRules) {}
+
+  /**
+   * Whether a pool name under `prefix` is one the walk leaves out (it, or a directory above
+   * it, is excluded): `sync --delete` keeps such names, as rsync does without --delete-excluded.
+   */
+  covers(name: string, prefix: string, isDirectory: boolean): boolean {
+    const relative = prefix === '' ? name : name.slice(prefix.length + 1);
+    return relative !== '' && this.rules.excludes(matchFormOfName(relative), isDirectory);
+  }
+}
+
+/** The catalog records the exclusion does not cover (those `sync --delete` may delete). */
+export function withoutExcluded<R extends { readonly name: string; readonly kind?: string }>(
+  records: ReadonlyMap<string, R>, prefix: string, exclusion: TreeExclusion | undefined,
+): ReadonlyMap<string, R> {
+  if (!exclusion) return records;
+  const under = (name: string): boolean => prefix === '' || name.startsWith(`${prefix}/`);
+  return new Map([...records].filter(([name, record]) => !(under(name) && exclusion.covers(name, prefix, record.kind === 'dir'))));
+}
+
+function walkInto(dir: string, prefix: string, relativeDir: string, out: SourceFile[], warnings: string[], exclusion: TreeExclusion | undefined): void {
   let children: Buffer[];
   try {
     children = fs.readdirSync(fsPath(dir), { encoding: 'buffer' });
@@ -45,23 +75,29 @@ function walkInto(dir: string, prefix: string, out: SourceFile[], warnings: stri
     // A component that is its own catalog form is valid UTF-8: the path stays a plain string.
     const full = plainDir && component.indexOf('\\') < 0 ? `${dir}${dir.endsWith('/') ? '' : '/'}${component}` : joinWirePath(dir, child);
     const name = prefix === '' ? component : `${prefix}/${component}`;
-    // The prefix is checked already: the new component, and the whole name's length.
-    const problem = checkFileName(component) ?? (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES ? `the name is longer than ${MAX_NAME_BYTES} bytes` : undefined);
-    if (problem) {
-      warnings.push(`${name}: not stored: ${problem}`);
-      continue;
-    }
-    let stat: fs.BigIntStats;
+    let stat: fs.BigIntStats | undefined;
+    let statError: unknown;
     try {
       stat = fs.lstatSync(fsPath(full), { bigint: true });
     } catch (error) {
-      warnings.push(`${name}: not stored: ${describeError(error)}`);
+      statError = error;
+    }
+    // Checked first, so that excluding a name rain cannot store also silences its warning.
+    const relative = exclusion ? `${relativeDir}${relativeDir === '' ? '' : '/'}${matchForm(child)}` : '';
+    if (exclusion?.rules.excludesEntry(relative, stat?.isDirectory() ?? false)) {
+      exclusion.excludedCount++;
+      continue;
+    }
+    // The prefix is checked already: the new component, and the whole name's length.
+    const problem = checkFileName(component) ?? (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES ? `the name is longer than ${MAX_NAME_BYTES} bytes` : undefined);
+    if (problem || !stat) {
+      warnings.push(`${name}: not stored: ${problem ?? describeError(statError)}`);
       continue;
     }
     const meta = ownMetadata(stat);
     if (stat.isDirectory()) {
       out.push({ path: full, name, sizeBytes: 0, meta: { kind: 'dir', ...meta } });
-      walkInto(full, name, out, warnings);
+      walkInto(full, name, relative, out, warnings, exclusion);
     } else if (stat.isFile()) {
       const stamp = stampOf(stat);
       const linkGroup = stat.nlink > 1n ? { linkGroup: `${stat.dev}:${stat.ino}` } : {};

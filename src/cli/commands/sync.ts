@@ -2,24 +2,27 @@ import type { Command } from 'commander';
 import { syncDirectory } from '../../ops/sync-dir.js';
 import { ExitCode } from '../exit-codes.js';
 import { runCommand, withCommonOptions } from '../command-runner.js';
+import { treeExclusion, withExcludeOptions, type ExcludeFlags } from '../exclude-options.js';
 import { formatBytes } from '../output.js';
 
 export function registerSync(program: Command): void {
-  withCommonOptions(program.command('sync')
+  withCommonOptions(withExcludeOptions(program.command('sync')
     .description('bring the pool in line with a directory: new files added, changed data sets re-encoded, removed files deleted with --delete')
     .argument('<SOURCE_DIR>', 'the directory to mirror')
     .option('--as <PREFIX>', 'name prefix in the pool (default: the directory name)')
-    .option('--delete', 'delete files under PREFIX that are no longer in SOURCE_DIR'))
-    .action(async (sourceDir: string, flags: { pool?: string; as?: string; delete?: boolean; json?: boolean; quiet?: boolean }) => {
+    .option('--delete', 'delete files under PREFIX that are no longer in SOURCE_DIR (excluded ones are kept)')))
+    .action(async (sourceDir: string, flags: ExcludeFlags & { pool?: string; as?: string; delete?: boolean; json?: boolean; quiet?: boolean }) => {
       await runCommand(flags, async (out) => {
-        const report = await syncDirectory({ pool: flags.pool, sourceDir, as: flags.as, deleteMissing: flags.delete, onProgress: out.progress('syncing') });
+        const exclude = treeExclusion(flags);
+        const report = await syncDirectory({ pool: flags.pool, sourceDir, as: flags.as, deleteMissing: flags.delete, exclude, onProgress: out.progress('syncing') });
+        const excluded = exclude?.excludedCount ?? 0;
         out.stopProgress();
         for (const warning of report.warnings) out.notice(warning);
-        out.document({ ok: true, ...report });
+        out.document({ ok: true, ...report, excluded });
         for (const name of report.added) out.line(`added   ${name}`);
         for (const name of report.updated) out.line(`updated ${name}`);
         for (const name of report.deleted) out.line(`deleted ${name}`);
-        out.line(`${report.added.length} added, ${report.updated.length} updated, ${report.unchanged} unchanged, ${report.deleted.length} deleted; `
+        out.line(`${report.added.length} added, ${report.updated.length} updated, ${report.unchanged} unchanged, ${report.deleted.length} deleted${excluded > 0 ? `, ${excluded} excluded` : ''}; `
           + `read ${formatBytes(report.bytesRead)}, wrote ${formatBytes(report.bytesWritten)}, ${report.datasetsRewritten} data sets rewritten, ${report.datasetsKept} kept`);
         return report.warnings.length > 0 ? ExitCode.repairable : ExitCode.ok;
       });
