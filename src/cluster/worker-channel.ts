@@ -47,6 +47,26 @@ function workerEnvironment(): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * The node options a worker inherits: the coordinator's own (say --enable-source-maps), minus any
+ * that run code instead of the worker's script. Started as `node -e "import(...)"`, the
+ * coordinator's execArgv holds that -e: passed on, every worker would run the coordinator again,
+ * and each of those its workers, without end.
+ */
+export function workerExecArgv(parent: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < parent.length; i++) {
+    const option = parent[i];
+    if (/^(-e|--eval|-p|--print|-pe|-i|--interactive|--input-type|-r|--require|--import|--loader|--experimental-loader)$/.test(option)) {
+      if (!/^(-i|--interactive)$/.test(option)) i++; // and its value
+      continue;
+    }
+    if (/^(--eval|--print|--input-type|--require|--import|--loader|--experimental-loader)=/.test(option)) continue;
+    kept.push(option);
+  }
+  return kept;
+}
+
 /** The coordinator's transport to one worker process: a local fork with IPC, or ssh to another host. */
 export interface WorkerChannel {
   /** Where the worker runs, for messages: "store 3" alone for local ones. */
@@ -146,7 +166,7 @@ export class ForkChannel implements WorkerChannel {
     this.child = fork(workerScriptPath(), ['--slot', String(slot), '--store', storePath], {
       // Workers allocate few short-lived JS objects (bytes live in reused Buffers), so a small
       // young generation costs nothing in speed and keeps each process's footprint small.
-      execArgv: [...process.execArgv, ...WORKER_NODE_FLAGS],
+      execArgv: [...workerExecArgv(process.execArgv), ...WORKER_NODE_FLAGS],
       env: workerEnvironment(),
       serialization: 'advanced',
       // The worker's own stdout is not the user's: a stray print must never mix into `rain get`'s
