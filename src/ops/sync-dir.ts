@@ -88,8 +88,11 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
           const planOf = new Map(planned.map((p) => [p.record.name, p]));
           for (const w of written) {
             const plan = planOf.get(w.record.name) as SyncPlan;
-            if (plan.stampOnly) report.restamped++;
-            else if (w.record.kind === 'dir') report.directories++;
+            if (plan.stampOnly) {
+              report.restamped++;
+              continue;
+            }
+            if (w.record.kind === 'dir') report.directories++;
             else (plan.previous ? report.updated : report.added).push(w.record.name);
             report.datasetsRewritten += plan.datasetsToWrite.length;
             report.datasetsKept += plan.record.datasetCount - plan.datasetsToWrite.length;
