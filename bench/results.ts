@@ -44,6 +44,8 @@ export interface TreeSection {
   readonly rain: TreeResults | undefined;
   /** `snapraid sync` of the same tree (issue 6: put -r "in a time comparable to SnapRAID syncing the same tree"). */
   readonly snapraidSync?: Measurement;
+  /** `snapraid sync` again after one file changed (issue 18: rain's sync within 1.5x of it). */
+  readonly snapraidSyncOneChanged?: Measurement;
   /** Set when the tree could not be measured (what failed). */
   readonly error: string | undefined;
 }

@@ -225,19 +225,20 @@ async function run(options: BenchOptions): Promise<number> {
       await layout.out.empty();
     }
     let snapraidSync: Measurement | undefined;
+    let snapraidSyncOneChanged: Measurement | undefined;
     if (!options.skipPeers && layout.mode === 'tmpfs') {
       try {
-        snapraidSync = await runSnapraidTreeSync({
+        ({ sync: snapraidSync, syncOneChanged: snapraidSyncOneChanged } = await runSnapraidTreeSync({
           tree, k, m, workDir: path.join(layout.benchDir, 'peers'), log,
           disks: layout.stores.map((s, i) => ({ name: `disk-${i}`, dir: path.join(s.dir, 'snapraid-tree') })),
-        });
+        }));
       } catch (e) {
         problems.push(`snapraid (tree): ${messageOf(e)}`);
       }
     }
     treeSection = {
       files: tree.files.length, totalBytes: tree.totalBytes, directories: tree.directories, seed: tree.seed, generateSeconds: treeSeconds,
-      floor: treeFloor, rain: treeRain, snapraidSync, error,
+      floor: treeFloor, rain: treeRain, snapraidSync, snapraidSyncOneChanged, error,
     };
     // The tree is not needed any more; par2 and the sweep want the room.
     await fs.rm(tree.root, { recursive: true, force: true });

@@ -106,6 +106,12 @@ export function treeTable(r: BenchResults): Table {
     const times = put?.ok && t.snapraidSync.ok ? `rain put -r takes ${(put.seconds / t.snapraidSync.seconds).toFixed(2)}x its time` : '-';
     rows.push(row(t.snapraidSync, times));
   }
+  if (t.rain) rows.push(row(t.rain.syncOneChanged, '-'));
+  if (t.snapraidSyncOneChanged) {
+    const sync = t.rain?.syncOneChanged;
+    const times = sync?.ok && t.snapraidSyncOneChanged.ok ? `rain sync takes ${(sync.seconds / t.snapraidSyncOneChanged.seconds).toFixed(2)}x its time (target 1.5x)` : '-';
+    rows.push(row(t.snapraidSyncOneChanged, times));
+  }
   return { head: HEAD, rows };
 }
 

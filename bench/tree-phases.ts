@@ -8,6 +8,7 @@ import { emptyDirectory } from './scratch-area.js';
 import { usageDifference, usageOf, type DirUsage } from './store-usage.js';
 import { timeRainCommands, withNotes } from './timed-rain.js';
 import type { SourceTree } from './tree-generator.js';
+import { fileToChange, flipFirstByte } from './tree-change.js';
 
 export interface TreeContext {
   readonly cli: RainCli;
@@ -26,6 +27,8 @@ export interface TreeResults {
   readonly degradedGet: Measurement;
   readonly verify: Measurement;
   readonly rebuild: Measurement;
+  /** `rain sync` of the tree after one file changed (issue 18: within 1.5x snapraid sync of the same change). */
+  readonly syncOneChanged: Measurement;
   readonly written: DirUsage;
   readonly problems: string[];
 }
@@ -108,9 +111,44 @@ export async function runTreePhases(ctx: TreeContext): Promise<TreeResults> {
     `stores ${lost.map((_, i) => i).join(',')} renamed away; ${degradedVerdict === 'ok' ? 'every file matches' : degradedVerdict}`);
 
   const { verify, rebuild } = await verifyAndRebuild(cli, storeDirs, userBytes, k, m, problems, ctx.log);
+  const syncOneChanged = await syncOneChangedFile(ctx, pool, problems);
   return {
-    put: putResult, get: getResult, degradedGet: degradedResult,
+    put: putResult, get: getResult, degradedGet: degradedResult, syncOneChanged,
     verify: { ...verify, label: 'rain verify (tree)' }, rebuild: { ...rebuild, label: 'rain rebuild of 1 emptied store (tree)' },
     written, problems,
   };
+}
+
+/**
+ * One file of the tree changed (same size, other bytes, new mtime), then one `rain sync`: what an
+ * hourly cron sync of a quiet tree costs. The file is put back afterwards (the peers use the tree).
+ */
+async function syncOneChangedFile(ctx: TreeContext, pool: string, problems: string[]): Promise<Measurement> {
+  const changed = fileToChange(ctx.tree);
+  const file = path.join(ctx.tree.root, ...changed.relPath.split('/'));
+  ctx.log(`rain sync of the tree with one file changed (${changed.relPath})`);
+  await flipFirstByte(file);
+  try {
+    const sync = await timeRainCommands(ctx.cli, 'rain sync (tree), one file changed', changed.sizeBytes,
+      [['sync', '-p', pool, ctx.tree.root, '--as', PREFIX, '--json']], [0], problems);
+    const report = parseSyncReport(sync.stdouts[0] ?? '');
+    const right = report !== undefined && report.updated.length === 1 && report.updated[0] === `${PREFIX}/${changed.relPath}` && report.added.length === 0;
+    if (sync.measurement.ok && !right) problems.push(`tree sync: expected ${PREFIX}/${changed.relPath} alone updated, got ${JSON.stringify(report?.updated ?? null)}`);
+    return withNotes(sync.measurement, right,
+      `${ctx.tree.files.length} files, ${changed.relPath} (${changed.sizeBytes} B) changed in place; ` + (report ? `read ${report.bytesRead} B, ${report.unchanged} unchanged` : 'no report'));
+  } finally {
+    await flipFirstByte(file);
+  }
+}
+
+function parseSyncReport(text: string): { updated: string[]; added: string[]; unchanged: number; bytesRead: number } | undefined {
+  try {
+    const doc: unknown = JSON.parse(text);
+    if (typeof doc !== 'object' || doc === null) return undefined;
+    const d = doc as Record<string, unknown>;
+    if (!Array.isArray(d.updated) || !Array.isArray(d.added)) return undefined;
+    return { updated: d.updated.map(String), added: d.added.map(String), unchanged: Number(d.unchanged), bytesRead: Number(d.bytesRead) };
+  } catch {
+    return undefined;
+  }
 }

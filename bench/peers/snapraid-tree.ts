@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { notRun, type Measurement } from '../measurement.js';
 import type { SourceTree } from '../tree-generator.js';
+import { fileToChange, flipFirstByte } from '../tree-change.js';
 import { INSTALL_HINT, timePeerCommand, which, withNote, type PeerDisk } from './peer-report.js';
 import { snapraidConfigText } from './snapraid.js';
 
@@ -25,11 +26,15 @@ export interface SnapraidTreeContext {
  * the fewest bytes so far taking the next file) before the timing; sync then reads them all and
  * writes the m parity files.
  */
-export async function runSnapraidTreeSync(ctx: SnapraidTreeContext): Promise<Measurement> {
+export async function runSnapraidTreeSync(ctx: SnapraidTreeContext): Promise<{ sync: Measurement; syncOneChanged: Measurement }> {
   const label = 'snapraid sync (tree)';
+  const changedLabel = 'snapraid sync (tree), one file changed';
+  const changed = fileToChange(ctx.tree);
   const snapraid = which('snapraid');
-  if (!snapraid) return notRun(label, ctx.tree.totalBytes, INSTALL_HINT);
-  if (ctx.disks.length !== ctx.k + ctx.m) return notRun(label, ctx.tree.totalBytes, 'needs k + m disks');
+  if (!snapraid) return { sync: notRun(label, ctx.tree.totalBytes, INSTALL_HINT), syncOneChanged: notRun(changedLabel, changed.sizeBytes, INSTALL_HINT) };
+  if (ctx.disks.length !== ctx.k + ctx.m) {
+    return { sync: notRun(label, ctx.tree.totalBytes, 'needs k + m disks'), syncOneChanged: notRun(changedLabel, changed.sizeBytes, 'needs k + m disks') };
+  }
   const base = path.join(ctx.workDir, 'snapraid-tree');
   await fs.mkdir(base, { recursive: true });
   const disks = ctx.disks.map((d, i) => ({ name: i < ctx.k ? `d${i + 1}` : `p${i - ctx.k + 1}`, dir: d.dir }));
@@ -39,9 +44,11 @@ export async function runSnapraidTreeSync(ctx: SnapraidTreeContext): Promise<Mea
     for (const disk of disks) await fs.mkdir(disk.dir, { recursive: true });
     ctx.log(`snapraid (tree): dealing ${ctx.tree.files.length} files to ${ctx.k} data disks (not timed)`);
     const filled = dataDisks.map(() => 0);
+    let changedCopy = '';
     for (const file of ctx.tree.files) {
       const target = filled.indexOf(Math.min(...filled));
       const destination = path.join(dataDisks[target].dir, file.relPath);
+      if (file === changed) changedCopy = destination;
       await fs.mkdir(path.dirname(destination), { recursive: true });
       await fs.copyFile(path.join(ctx.tree.root, file.relPath), destination);
       filled[target] += file.sizeBytes;
@@ -53,8 +60,15 @@ export async function runSnapraidTreeSync(ctx: SnapraidTreeContext): Promise<Mea
     await fs.writeFile(config, `blocksize ${TREE_BLOCK_KIB}\n${snapraidConfigText(base, dataDisks, parityDisks)}`);
     ctx.log('snapraid sync (tree)');
     const sync = await timePeerCommand(label, snapraid, ['-c', config, 'sync'], ctx.tree.totalBytes);
-    return withNote(sync.measurement,
-      `${ctx.tree.files.length} files dealt whole to ${ctx.k} data disks (the tmpfs mounts rain ran on), ${ctx.m} parity levels, blocksize ${TREE_BLOCK_KIB} KiB; reads the data, writes parity and its content files`);
+    // The same change rain's "one file changed" row syncs: the same file, same size, other bytes.
+    ctx.log(`snapraid sync (tree) with one file changed (${changed.relPath})`);
+    await flipFirstByte(changedCopy);
+    const again = await timePeerCommand(changedLabel, snapraid, ['-c', config, 'sync'], changed.sizeBytes);
+    return {
+      sync: withNote(sync.measurement,
+        `${ctx.tree.files.length} files dealt whole to ${ctx.k} data disks (the tmpfs mounts rain ran on), ${ctx.m} parity levels, blocksize ${TREE_BLOCK_KIB} KiB; reads the data, writes parity and its content files`),
+      syncOneChanged: withNote(again.measurement, `after the sync above, ${changed.relPath} (${changed.sizeBytes} B) changed in place, as for rain`),
+    };
   } finally {
     for (const disk of disks) await fs.rm(disk.dir, { recursive: true, force: true });
     await fs.rm(base, { recursive: true, force: true });

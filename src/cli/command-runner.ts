@@ -36,7 +36,7 @@ export async function runCommand(flags: OutputFlags, body: (out: Output) => Prom
 export const EXIT_CODE_HELP = `
 Exit codes:
   ${ExitCode.ok}   healthy / success
-  ${ExitCode.repairable}   problems found that are repairable, or were repaired (a degraded read, a store down)
+  ${ExitCode.repairable}   problems found that are repairable, or were repaired (a degraded read, a store down); diff, sync --dry-run: something differs
   ${ExitCode.dataLost}   data lost: some data set has fewer than k good blocks
   ${ExitCode.usage}  usage error (bad arguments, unknown name, not a pool)
   ${ExitCode.badInput}  bad input data (a source that is not a regular file or directory)

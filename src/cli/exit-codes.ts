@@ -53,6 +53,11 @@ export function exitCodeOfVerdict(verdict: 'healthy' | 'degraded' | 'lost' | 'un
   return exitCodeOf({ lost: verdict === 'lost' || verdict === 'unavailable', problems: verdict === 'degraded' || changed });
 }
 
+/** `diff` and `sync --dry-run`: 1 when the tree and the pool differ, as diff(1) says it; 0 when they agree. */
+export function exitCodeOfDifferences(differ: boolean): ExitCodeValue {
+  return differ ? ExitCode.repairable : ExitCode.ok;
+}
+
 /** The signals that stop a command cleanly (cli/interruption.ts). */
 export type StopSignal = 'SIGINT' | 'SIGTERM';
 

@@ -7,6 +7,7 @@ import { EXIT_CODE_HELP } from './command-runner.js';
 import { installInterruptHandlers, noteRunningCommand } from './interruption.js';
 import { registerCheck } from './commands/check.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDiff } from './commands/diff.js';
 import { registerGet } from './commands/get.js';
 import { registerInit } from './commands/init.js';
 import { registerPools } from './commands/pools.js';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerPut(program);
   registerGet(program);
   registerSync(program);
+  registerDiff(program);
   registerLs(program);
   registerRm(program);
   registerStatus(program);

@@ -51,6 +51,20 @@ export interface CatalogRecord {
    * whose bytes are equal.
    */
   readonly linkGroup?: string;
+  /**
+   * What the source file looked like when this version read it (`put -r`, `sync`; pool format 3):
+   * the next `sync` reads only files whose stamp differs (docs/FORMAT.md §4.2, "Source stamp").
+   */
+  readonly sourceStamp?: RecordedStamp;
+}
+
+/** A source file's size, times in nanoseconds and identity, from stat. */
+export interface RecordedStamp {
+  readonly sizeBytes: number;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly ino: bigint;
+  readonly dev: bigint;
 }
 
 export type EntryKind = 'dir' | 'symlink';
@@ -61,7 +75,8 @@ export type EntryMetadata = Pick<CatalogRecord, 'kind' | 'mode' | 'mtimeNs' | 'u
 /** Whether a record carries any member only pool format 3 may hold (metadata or a name with escapes). */
 export function needsTreeFormat(record: CatalogRecord): boolean {
   return record.kind !== undefined || record.mode !== undefined || record.mtimeNs !== undefined || record.uid !== undefined
-    || record.gid !== undefined || record.target !== undefined || record.linkGroup !== undefined || record.name.includes('\\');
+    || record.gid !== undefined || record.target !== undefined || record.linkGroup !== undefined || record.sourceStamp !== undefined
+    || record.name.includes('\\');
 }
 
 /** Where a packed file's bytes are: the pack (a one-data-set file of its own id) and the range in it. */
@@ -88,12 +103,18 @@ export function datasetSequence(record: Pick<CatalogRecord, 'sequence' | 'datase
 export function encodeCatalogRecord(record: CatalogRecord): string {
   const problem = validateCatalogRecord(record);
   if (problem) throw new Error(`refusing to write an invalid catalog record: ${problem}`);
-  const { datasetSequences, pack, mtimeNs, ...rest } = record;
+  const { datasetSequences, pack, mtimeNs, sourceStamp, ...rest } = record;
   return sealJson({
     format: CATALOG_FORMAT, ...rest, sequence: record.sequence.toString(),
     ...(datasetSequences ? { datasetSequences: datasetSequences.map(String) } : {}),
     ...(pack ? { pack: { ...pack, sequence: pack.sequence.toString() } } : {}),
     ...(mtimeNs === undefined ? {} : { mtimeNs: mtimeNs.toString() }),
+    ...(sourceStamp === undefined ? {} : {
+      sourceStamp: {
+        sizeBytes: sourceStamp.sizeBytes, mtimeNs: sourceStamp.mtimeNs.toString(), ctimeNs: sourceStamp.ctimeNs.toString(),
+        ino: sourceStamp.ino.toString(), dev: sourceStamp.dev.toString(),
+      },
+    }),
   });
 }
 
@@ -105,6 +126,8 @@ export function decodeCatalogRecord(text: string): { ok: true; record: CatalogRe
   const sequence = parseSequence(String(b.sequence));
   if (sequence === undefined) return { ok: false, reason: 'bad sequence' };
   if (typeof b.mtimeNs === 'string' && !MTIME_NS.test(b.mtimeNs)) return { ok: false, reason: 'bad mtime' };
+  const stamp = isRecord(b.sourceStamp) ? decodeStamp(b.sourceStamp) : undefined;
+  if (stamp === null) return { ok: false, reason: 'bad source stamp' };
   const record: CatalogRecord = {
     name: String(b.name),
     fileId: String(b.fileId),
@@ -120,6 +143,7 @@ export function decodeCatalogRecord(text: string): { ok: true; record: CatalogRe
     ...(Array.isArray(b.datasetSequences) ? { datasetSequences: b.datasetSequences.map((v: unknown) => parseSequence(String(v)) ?? -1n) } : {}),
     ...(isRecord(b.pack) ? { pack: decodePackRef(b.pack) } : {}),
     ...decodeEntryMetadata(b),
+    ...(stamp === undefined ? {} : { sourceStamp: stamp }),
   };
   const problem = validateCatalogRecord(record);
   return problem ? { ok: false, reason: problem } : { ok: true, record };
@@ -160,9 +184,22 @@ function entryProblem(r: CatalogRecord): string | undefined {
   if (r.mode !== undefined && (!Number.isInteger(r.mode) || r.mode < 0 || r.mode > 0o7777)) return 'bad mode';
   if (r.uid !== undefined && !isId32(r.uid)) return 'bad uid';
   if (r.gid !== undefined && !isId32(r.gid)) return 'bad gid';
+  if (r.sourceStamp !== undefined && (r.kind !== undefined || r.sourceStamp.sizeBytes !== r.fileSizeBytes)) return 'a source stamp belongs to a regular file of its size';
   if (r.linkGroup !== undefined && (r.kind !== undefined || !/^[0-9]+:[0-9]+$/.test(r.linkGroup))) return 'bad link group';
   return undefined;
 }
+
+/** A stamp's members, each a decimal string but the size; null when one is missing or malformed. */
+function decodeStamp(b: Record<string, unknown>): RecordedStamp | null {
+  const { sizeBytes, mtimeNs, ctimeNs, ino, dev } = b;
+  if (typeof sizeBytes !== 'number' || !Number.isSafeInteger(sizeBytes) || sizeBytes < 0) return null;
+  if (typeof mtimeNs !== 'string' || !MTIME_NS.test(mtimeNs) || typeof ctimeNs !== 'string' || !MTIME_NS.test(ctimeNs)) return null;
+  if (typeof ino !== 'string' || !UNSIGNED.test(ino) || typeof dev !== 'string' || !UNSIGNED.test(dev)) return null;
+  return { sizeBytes, mtimeNs: BigInt(mtimeNs), ctimeNs: BigInt(ctimeNs), ino: BigInt(ino), dev: BigInt(dev) };
+}
+
+/** An inode or device number: a decimal integer below 2^64. */
+const UNSIGNED = /^(0|[1-9][0-9]{0,19})$/;
 
 /** A decimal integer, negative before 1970. */
 const MTIME_NS = /^-?(0|[1-9][0-9]{0,24})$/;

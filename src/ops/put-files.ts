@@ -20,7 +20,7 @@ import { writeVersions, type PlannedVersion } from './write-versions.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { WriterHeartbeat } from './writer-heartbeat.js';
 import { trackUnfinishedFile, untrackUnfinishedFile } from './unfinished-files.js';
-import { hasBytesPast, readAgain, stampOf, type SourceFile } from './source-stamp.js';
+import { hasBytesPast, readAgain, stampOf, stampToRecord, type SourceFile } from './source-stamp.js';
 
 export type { SourceFile } from './source-stamp.js';
 import { isRemoteStorePath } from '../store/store-location.js';
@@ -141,6 +141,7 @@ async function planBatch(session: PoolSession, batch: readonly SourceFile[]): Pr
       writtenAt: new Date().toISOString(),
       datasetChecksums: [],
       ...source.meta,
+      ...stampToRecord(source),
     };
     return {
       sourcePath: source.path, stamp: source.stamp, record, previous: existing, replaced: existing !== undefined && !existing.deleted,

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { EntryMetadata } from '../format/catalog-record.js';
+import type { EntryMetadata, RecordedStamp } from '../format/catalog-record.js';
 import { fsPath } from '../format/wire-path.js';
 
 /**
@@ -9,13 +9,7 @@ import { fsPath } from '../format/wire-path.js';
  * stamp must be unchanged and no byte may lie past the planned size (read to EOF, not to the
  * stat size: a file in /proc has size 0 and content, a growing log has more than stat said).
  */
-export interface SourceStamp {
-  readonly sizeBytes: number;
-  readonly mtimeNs: bigint;
-  readonly ctimeNs: bigint;
-  readonly ino: bigint;
-  readonly dev: bigint;
-}
+export type SourceStamp = RecordedStamp;
 
 export function stampOf(stat: fs.BigIntStats): SourceStamp {
   return { sizeBytes: Number(stat.size), mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs, ino: stat.ino, dev: stat.dev };
@@ -32,9 +26,21 @@ export function readStamp(file: string): SourceStamp | undefined {
 /** Whether the file at `file` is still exactly what `before` describes, to its last byte. */
 export function unchangedSince(file: string, before: SourceStamp): boolean {
   const now = readStamp(file);
-  if (!now || now.sizeBytes !== before.sizeBytes || now.mtimeNs !== before.mtimeNs || now.ctimeNs !== before.ctimeNs
-    || now.ino !== before.ino || now.dev !== before.dev) return false;
+  if (!now || !sameStamp(now, before)) return false;
   return !hasBytesPast(file, before.sizeBytes);
+}
+
+export function sameStamp(a: SourceStamp, b: SourceStamp): boolean {
+  return a.sizeBytes === b.sizeBytes && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino && a.dev === b.dev;
+}
+
+/**
+ * The stamp a record of this source keeps: only a regular file listed with its metadata (a
+ * tree walk or a named file; not standard input, not a pool of format 1 or 2, which has none).
+ */
+export function stampToRecord(source: SourceFile): { sourceStamp?: SourceStamp } {
+  return source.stamp !== undefined && source.meta !== undefined && source.meta.kind === undefined && source.stamp.sizeBytes === source.sizeBytes
+    ? { sourceStamp: source.stamp } : {};
 }
 
 /** True when the file yields a byte at `offset`: it holds more than its size said. */

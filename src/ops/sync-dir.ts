@@ -1,20 +1,20 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { CatalogRecord } from '../format/catalog-record.js';
-import { crc32Of } from '../format/checksum.js';
-import { datasetCountOf, datasetExtent, type FileGeometry } from '../format/dataset-geometry.js';
+import { datasetCountOf, type FileGeometry } from '../format/dataset-geometry.js';
 import { newId, newSequence } from '../format/ids.js';
-import { describeError, usageError } from '../rain-error.js';
+import { usageError } from '../rain-error.js';
 import { readNewestRecords } from './catalog.js';
 import { commitBatches } from './commit-batches.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { treeRootName, type SourceFile } from './put-files.js';
 import { walkTree, withoutExcluded, withoutTreeEntries, type TreeExclusion } from './tree-walk.js';
 import { allowsTreeEntries } from '../format/manifest.js';
-import { fsPath } from '../format/wire-path.js';
 import { liveReadNames, WriterHeartbeat } from './writer-heartbeat.js';
 import { deleteName } from './delete-name.js';
-import { readAgain } from './source-stamp.js';
+import { readAgain, stampToRecord } from './source-stamp.js';
+import { compareEntry, diffTree, isUnder, type TreeDiff } from './tree-diff.js';
+import { openPool } from './open-pool.js';
+import { isReadable } from './list-files.js';
 import { writeVersions, type PlannedVersion } from './write-versions.js';
 
 export interface SyncOptions {
@@ -23,6 +23,8 @@ export interface SyncOptions {
   readonly as?: string;
   readonly deleteMissing?: boolean;
   readonly exclude?: TreeExclusion;
+  /** Read and compare every file, whatever its stamp (`--checksum`). */
+  readonly checksum?: boolean;
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
@@ -32,7 +34,10 @@ export interface SyncReport {
   readonly updated: string[];
   unchanged: number;
   readonly deleted: string[];
+  /** Bytes the comparison read from sources (a file whose stamp matches its record's is not opened). */
   bytesRead: number;
+  /** Unchanged files whose record got a fresh source stamp (it was missing, stale or racy), so the next sync need not read them. */
+  restamped: number;
   bytesWritten: number;
   datasetsRewritten: number;
   datasetsKept: number;
@@ -56,13 +61,9 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
     const { manifest } = session.pool;
     const sources = allowsTreeEntries(manifest) ? walked : withoutTreeEntries(walked, manifest.formatVersion ?? 1, warnings);
     const catalog = await readNewestRecords(session.readablePaths);
-    const underPrefix = [...catalog.records.values()].filter((r) => !r.deleted && r.kind !== 'dir' && r.name.startsWith(`${prefix}/`)).length;
-    if (options.deleteMissing && !sources.some((s) => s.meta?.kind !== 'dir') && underPrefix > 0) {
-      // An empty source is far more often a disk that did not mount than a wish to delete everything.
-      throw usageError(`${options.sourceDir} is empty; refusing to --delete all ${underPrefix} files under ${prefix}/ (use 'rain rm' to delete them)`);
-    }
+    refuseEmptySource(options, sources, catalog.records, prefix);
     const report: SyncReport = {
-      added: [], updated: [], unchanged: 0, deleted: [], bytesRead: 0, bytesWritten: 0, datasetsRewritten: 0, datasetsKept: 0, directories: 0, warnings,
+      added: [], updated: [], unchanged: 0, deleted: [], bytesRead: 0, restamped: 0, bytesWritten: 0, datasetsRewritten: 0, datasetsKept: 0, directories: 0, warnings,
     };
     const heartbeat = new WriterHeartbeat(session.writablePaths);
     const totalBytes = sources.reduce((sum, s) => sum + s.sizeBytes, 0);
@@ -73,21 +74,25 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
         // A file that changed while the workers read it is compared and read again once; if it
         // changes again it is reported and keeps its previous version (SnapRAID: "file changed during sync").
         for (let attempt = 1; batch.length > 0; attempt++) {
-          const planned: PlannedVersion[] = [];
+          const planned: SyncPlan[] = [];
           for (const source of batch) {
             const previous = catalog.records.get(source.name);
-            const plan = await planVersion(session, source, previous?.deleted ? undefined : previous, report);
+            const plan = await planVersion(session, source, previous?.deleted ? undefined : previous, options.checksum === true, report);
             if (attempt === 1) {
               doneBytes += source.sizeBytes;
               options.onProgress?.(doneBytes, totalBytes);
             }
             if (plan) planned.push(plan);
-            else if (source.meta?.kind !== 'dir') report.unchanged++;
+            if ((!plan || plan.stampOnly) && source.meta?.kind !== 'dir') report.unchanged++;
           }
           const { written, changed } = await writeVersions(session, planned, heartbeat, () => undefined, report.warnings);
           const planOf = new Map(planned.map((p) => [p.record.name, p]));
           for (const w of written) {
-            const plan = planOf.get(w.record.name) as PlannedVersion;
+            const plan = planOf.get(w.record.name) as SyncPlan;
+            if (plan.stampOnly) {
+              report.restamped++;
+              continue;
+            }
             if (w.record.kind === 'dir') report.directories++;
             else (plan.previous ? report.updated : report.added).push(w.record.name);
             report.datasetsRewritten += plan.datasetsToWrite.length;
@@ -105,95 +110,76 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
   });
 }
 
-/** Compares the source with the catalog data set by data set; undefined when nothing changed. */
-async function planVersion(session: PoolSession, source: SourceFile, previous: CatalogRecord | undefined, report: SyncReport): Promise<PlannedVersion | undefined> {
+/** An empty source is far more often a disk that did not mount than a wish to delete everything. */
+function refuseEmptySource(options: SyncOptions, sources: readonly SourceFile[], records: ReadonlyMap<string, CatalogRecord>, prefix: string): void {
+  const underPrefix = [...records.values()].filter((r) => !r.deleted && r.kind !== 'dir' && isUnder(r.name, prefix)).length;
+  if (options.deleteMissing && !sources.some((s) => s.meta?.kind !== 'dir') && underPrefix > 0) {
+    throw usageError(`${options.sourceDir} is empty; refusing to --delete all ${underPrefix} files under ${prefix}/ (use 'rain rm' to delete them)`);
+  }
+}
+
+/**
+ * What a sync of `sourceDir` would do, from the catalog alone: no worker is started and nothing
+ * is written to any store (not even an announcement). `sync --dry-run` (names gone from the source
+ * listed only with --delete) and `diff` (always listed) use it.
+ */
+export async function previewSync(options: SyncOptions & { readonly listDeleted: boolean }): Promise<TreeDiff & { prefix: string; warnings: string[] }> {
+  const stat = await fs.stat(options.sourceDir).catch(() => undefined);
+  if (!stat?.isDirectory()) throw usageError(`${options.sourceDir} is not a directory (it is compared as a tree)`);
+  const prefix = treeRootName(options.as, options.sourceDir);
+  const warnings: string[] = [];
+  const walked = walkTree(options.sourceDir, prefix, warnings, options.exclude);
+  const pool = await openPool(options.pool);
+  const sources = allowsTreeEntries(pool.manifest) ? walked : withoutTreeEntries(walked, pool.manifest.formatVersion ?? 1, warnings);
+  const catalog = await readNewestRecords(pool.stores.filter(isReadable).map((s) => s.path));
+  refuseEmptySource(options, sources, catalog.records, prefix);
+  // Excluded names already in the pool are neither compared nor listed as gone (sync --delete keeps them).
+  const diff = await diffTree(sources, withoutExcluded(catalog.records, prefix, options.exclude), prefix, { checksum: options.checksum, geometry: pool.manifest, withDeleted: options.listDeleted });
+  return { ...diff, prefix, warnings };
+}
+
+/**
+ * The new version a source needs (tree-diff.ts decides whether and which data sets); undefined
+ * when nothing changed. Only the data sets whose bytes changed are re-encoded.
+ */
+async function planVersion(session: PoolSession, source: SourceFile, previous: CatalogRecord | undefined, checksum: boolean, report: SyncReport): Promise<SyncPlan | undefined> {
   const { manifest } = session.pool;
+  const found = await compareEntry(source, previous, { checksum, geometry: manifest, counter: report });
+  if (!found.mark && !found.refreshStamp) return undefined;
   const geometry: FileGeometry = { fileSizeBytes: source.sizeBytes, k: manifest.k, blockSizeBytes: manifest.blockSizeBytes };
   const datasetCount = datasetCountOf(geometry);
   const sequence = newSequence(previous?.sequence);
+  const writtenAt = new Date().toISOString();
   const record: CatalogRecord = {
     name: source.name, fileId: previous?.fileId ?? newId(), sequence, deleted: false, fileSizeBytes: source.sizeBytes,
-    k: manifest.k, m: manifest.m, blockSizeBytes: manifest.blockSizeBytes, datasetCount, writtenAt: new Date().toISOString(),
+    k: manifest.k, m: manifest.m, blockSizeBytes: manifest.blockSizeBytes, datasetCount, writtenAt,
     datasetChecksums: [],
     ...source.meta,
+    ...stampToRecord(source),
   };
   const all = Array.from({ length: datasetCount }, (_, d) => d);
-  const sameMetadata = previous !== undefined && metadataKey(previous) === metadataKey(record);
-  // A directory or symlink is all metadata; a file whose kind changed is written whole.
-  if (source.meta?.kind !== undefined || previous?.kind !== undefined) {
-    return sameMetadata ? undefined : { sourcePath: source.path, stamp: source.stamp, record, datasetsToWrite: all, previous };
-  }
-  // Same bytes, new mode, time or owner: a new version that keeps every data set (or its place in its pack).
-  const metadataOnly = (): PlannedVersion | undefined => {
-    if (sameMetadata || !previous) return undefined;
-    const { datasetSequences: _unused, ...kept } = previous;
-    return {
-      sourcePath: source.path, stamp: source.stamp, datasetsToWrite: [], previous,
-      record: {
-        ...kept, ...source.meta, sequence, writtenAt: record.writtenAt,
-        ...(previous.pack ? {} : { datasetSequences: Array.from({ length: previous.datasetCount }, (_, d) => previous.datasetSequences?.[d] ?? previous.sequence) }),
-      },
-    };
-  };
-  if (previous?.pack) {
-    // A packed file (docs/FORMAT.md §5.1) is compared whole with its own checksum, and written whole when it changed.
-    if (source.sizeBytes === previous.fileSizeBytes && await fileChecksum(source.path, source.sizeBytes, report) === previous.pack.fileChecksum) return metadataOnly();
-    return { sourcePath: source.path, stamp: source.stamp, record, datasetsToWrite: all, previous };
-  }
-  const comparable = previous && previous.k === manifest.k && previous.blockSizeBytes === manifest.blockSizeBytes
-    && previous.datasetChecksums.length === previous.datasetCount;
-  if (!previous || !comparable) return { sourcePath: source.path, stamp: source.stamp, record, datasetsToWrite: all, previous };
-
-  const previousGeometry: FileGeometry = { fileSizeBytes: previous.fileSizeBytes, k: previous.k, blockSizeBytes: previous.blockSizeBytes };
-  const changed: number[] = [];
-  const handle = await fs.open(fsPath(source.path), 'r').catch((error: unknown) => {
-    throw usageError(`${source.path}: ${describeError(error)}`);
+  const plan = (datasetsToWrite: readonly number[], planned: CatalogRecord): SyncPlan => ({
+    sourcePath: source.path, stamp: source.stamp, record: planned, datasetsToWrite, previous, stampOnly: !found.mark,
   });
-  try {
-    const buffer = Buffer.allocUnsafe(manifest.k * manifest.blockSizeBytes);
-    for (const d of all) {
-      const extent = datasetExtent(geometry, d);
-      const before = d < previous.datasetCount ? datasetExtent(previousGeometry, d) : undefined;
-      // A data set is reusable only if it covers the same bytes with the same shard length.
-      if (!before || before.dataBytes !== extent.dataBytes || before.shardBytes !== extent.shardBytes) {
-        changed.push(d);
-        continue;
-      }
-      let filled = 0;
-      while (filled < extent.dataBytes) {
-        const { bytesRead } = await handle.read(buffer, filled, extent.dataBytes - filled, extent.fileOffsetBytes + filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      report.bytesRead += filled;
-      if (filled !== extent.dataBytes || crc32Of(buffer.subarray(0, filled)) !== previous.datasetChecksums[d]) changed.push(d);
-    }
-  } finally {
-    await handle.close();
+  if (!previous || source.meta?.kind !== undefined || previous.kind !== undefined || found.changedDatasets === undefined) return plan(all, record);
+  const changed = found.changedDatasets;
+  const sameBytes = changed.length === 0 && source.sizeBytes === previous.fileSizeBytes && (previous.pack !== undefined || datasetCount === previous.datasetCount);
+  if (sameBytes) {
+    // Same bytes, new mode, time, owner or stamp: a new version that keeps every data set (or its place in its pack).
+    const { datasetSequences: _unused, sourceStamp: _stale, ...kept } = previous;
+    return plan([], {
+      ...kept, ...source.meta, ...stampToRecord(source), sequence, writtenAt,
+      ...(previous.pack ? {} : { datasetSequences: Array.from({ length: previous.datasetCount }, (_, d) => previous.datasetSequences?.[d] ?? previous.sequence) }),
+    });
   }
-  if (changed.length === 0 && datasetCount === previous.datasetCount && source.sizeBytes === previous.fileSizeBytes) return metadataOnly();
+  if (previous.pack) return plan(all, record);
   const datasetSequences = all.map((d) => (changed.includes(d) ? sequence : previous.datasetSequences?.[d] ?? previous.sequence));
-  return {
-    sourcePath: source.path,
-    stamp: source.stamp,
-    record: { ...record, fileId: previous.fileId, datasetSequences },
-    datasetsToWrite: changed,
-    previous,
-  };
+  return plan(changed, { ...record, fileId: previous.fileId, datasetSequences });
 }
 
-/** The CRC-32 of a small file's first `sizeBytes` bytes (undefined if it is shorter now). */
-async function fileChecksum(sourcePath: string, sizeBytes: number, report: SyncReport): Promise<number | undefined> {
-  const bytes = await fs.readFile(fsPath(sourcePath)).catch((error: unknown) => {
-    throw usageError(`${sourcePath}: ${describeError(error)}`);
-  });
-  report.bytesRead += bytes.length;
-  return bytes.length === sizeBytes ? crc32Of(bytes) : undefined;
-}
-
-/** What a sync compares besides the bytes: kind, mode, time, owner, link target and hard-link group. */
-function metadataKey(r: CatalogRecord): string {
-  return JSON.stringify([r.kind, r.mode, r.mtimeNs?.toString(), r.uid, r.gid, r.target, r.linkGroup]);
+/** A planned version; `stampOnly` when only the record's source stamp is renewed (not reported as updated). */
+interface SyncPlan extends PlannedVersion {
+  readonly stampOnly: boolean;
 }
 
 async function deleteMissing(
@@ -201,7 +187,7 @@ async function deleteMissing(
 ): Promise<void> {
   const reading = await liveReadNames(session.readablePaths);
   for (const record of records.values()) {
-    if (record.deleted || !record.name.startsWith(`${prefix}/`) || present.has(record.name)) continue;
+    if (record.deleted || !isUnder(record.name, prefix) || present.has(record.name)) continue;
     const outcome = await deleteName(session, record, reading);
     if (outcome.committed === 0) {
       report.warnings.push(`${record.name}: could not record the delete: ${outcome.problems[0] ?? ''}`);
