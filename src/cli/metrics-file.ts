@@ -1,5 +1,6 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { replaceFileAtomically } from '../store/atomic-file.js';
 
 /**
  * `--metrics-file PATH`: the command's outcome as a Prometheus text file (exposition format
@@ -85,18 +86,5 @@ function formatValue(value: number): string {
  */
 export async function writeMetricsFile(filePath: string, text: string): Promise<void> {
   const dir = path.dirname(path.resolve(filePath));
-  const tempPath = path.join(dir, `.${path.basename(filePath)}.${process.pid}.tmp`);
-  try {
-    const handle = await fs.open(tempPath, 'w', 0o644);
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(tempPath, filePath);
-  } catch (error) {
-    await fs.rm(tempPath, { force: true }).catch(() => undefined);
-    throw error;
-  }
+  await replaceFileAtomically(filePath, path.join(dir, `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`), text);
 }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { errnoCode } from '../rain-error.js';
+import { replaceFileAtomically } from './atomic-file.js';
 
 /**
  * A user-level index from pool names to store paths, so `-p NAME` works and a pool can still be
@@ -62,19 +63,7 @@ async function writeRegistry(pools: readonly RegistryEntry[]): Promise<void> {
   const file = registryPath();
   await fs.mkdir(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    const handle = await fs.open(temp, 'wx');
-    try {
-      await handle.writeFile(`${JSON.stringify({ pools }, null, 2)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temp, file);
-  } catch (error) {
-    await fs.rm(temp, { force: true }).catch(() => undefined);
-    throw error;
-  }
+  await replaceFileAtomically(file, temp, `${JSON.stringify({ pools }, null, 2)}\n`);
 }
 
 export function entryOf(name: string, poolId: string, stores: readonly RegisteredStore[]): RegistryEntry {
