@@ -3,7 +3,7 @@ import { unescapeBytes } from './name-bytes.js';
 
 /**
  * Names in the pool are relative, slash-separated paths whose components are in catalog form
- * (name-bytes.ts): any bytes but `/` and NUL, control bytes, backslashes and bytes that are not
+ * (name-bytes.ts): every byte but `/` and NUL is allowed, control bytes, backslashes and bytes that are not
  * UTF-8 written as escapes. Rejected: empty, absolute, '.' or '..' segments, empty segments, a
  * raw control character, a backslash that is not a canonical escape, an escaped NUL, so a name
  * can never escape a directory it is restored into. Returns the problem, or undefined when valid.
