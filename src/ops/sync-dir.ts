@@ -152,7 +152,7 @@ export async function previewSync(options: SyncOptions & { readonly listDeleted:
  *
  * A file with data sets of its own in the pool is not read here: every data set is planned, and
  * the worker that encodes one reads its bytes once and keeps the previous blocks when their
- * checksum is unchanged (settleSync then makes the version). Files that are packed, or would be,
+ * checksum is unchanged (settlerFor then makes the version). Files that are packed, or would be,
  * are small: they are compared here as before.
  */
 async function planVersion(session: PoolSession, source: SourceFile, previous: CatalogRecord | undefined, checksum: boolean, report: SyncReport): Promise<SyncPlan | undefined> {
