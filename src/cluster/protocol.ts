@@ -102,7 +102,7 @@ export interface WorkerCheckReport {
 
 export type WorkerRequest =
   | { readonly op: 'open'; readonly slot: number; readonly poolId: string; readonly stores: readonly StoreAccess[] }
-  | { readonly op: 'encode'; readonly ref: DatasetRef; readonly sourcePath: string; readonly packSources?: readonly PackSource[] }
+  | { readonly op: 'encode'; readonly ref: DatasetRef; readonly sourcePath: string; readonly packSources?: readonly PackSource[]; readonly keepIfChecksum?: number }
   | { readonly op: 'decode'; readonly ref: DatasetRef; readonly sink: DecodeSink; readonly slices?: readonly DecodeSlice[] }
   | { readonly op: 'check'; readonly ref: DatasetRef; readonly repair: boolean }
   | { readonly op: 'flush' }

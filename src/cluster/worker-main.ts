@@ -107,7 +107,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
         return { ...packed, memberChecksums };
       }
       const source = ctx.descriptor(request.sourcePath, 'r');
-      const result = await encodeDataset(ctx, request.ref, (into, length, position) => readFullyAt(source, into, 0, length, position));
+      const result = await encodeDataset(ctx, request.ref, (into, length, position) => readFullyAt(source, into, 0, length, position), request.keepIfChecksum);
       await faultPoint('worker-encoded', ctx.slot);
       return result;
     }

@@ -17,17 +17,26 @@ export type SourceReader = (into: Buffer, length: number, position: number) => P
  * their stores (durable at the context's flush). Blocks whose store is not writable are skipped
  * and reported; the caller decides whether enough were written. A source that ends before the
  * data set's bytes (it shrank while being read) writes nothing and says so.
+ *
+ * With `keepIfChecksum` (a sync of a changed file: the previous version's checksum of the same
+ * byte range), bytes that still have that checksum are not encoded or written: the result says
+ * `kept`, and the previous blocks serve the new version. The source is read once either way.
  */
-export async function encodeDataset(ctx: DatasetContext, ref: DatasetRef, readSource: SourceReader): Promise<EncodeResult> {
+export async function encodeDataset(ctx: DatasetContext, ref: DatasetRef, readSource: SourceReader, keepIfChecksum?: number): Promise<EncodeResult> {
   const extent = datasetExtent({ fileSizeBytes: ref.fileSizeBytes, k: ref.k, blockSizeBytes: ref.blockSizeBytes }, ref.datasetIndex);
   const { shardBytes } = extent;
   const width = ref.k + ref.m;
   const buffer = ctx.takeBuffer(width * shardBytes);
   try {
     const dataRegion = buffer.subarray(0, ref.k * shardBytes);
-    if (await readSource(dataRegion, extent.dataBytes, extent.fileOffsetBytes) < extent.dataBytes) {
+    const sourceBytesRead = await readSource(dataRegion, extent.dataBytes, extent.fileOffsetBytes);
+    if (sourceBytesRead < extent.dataBytes) {
       // It shrank while being read: the writer sees this and reads the file again (or keeps the old version).
-      return { datasetIndex: ref.datasetIndex, dataChecksum: 0, written: [], failed: [], sourceEnded: true };
+      return { datasetIndex: ref.datasetIndex, dataChecksum: 0, written: [], failed: [], sourceEnded: true, sourceBytesRead };
+    }
+    const readChecksum = keepIfChecksum === undefined ? undefined : crc32Of(dataRegion.subarray(0, extent.dataBytes));
+    if (readChecksum !== undefined && readChecksum === keepIfChecksum) {
+      return { datasetIndex: ref.datasetIndex, dataChecksum: readChecksum, written: [], failed: [], kept: true, sourceBytesRead };
     }
     dataRegion.fill(0, extent.dataBytes);
     const shards = Array.from({ length: width }, (_, b) => buffer.subarray(b * shardBytes, (b + 1) * shardBytes));
@@ -55,9 +64,9 @@ export async function encodeDataset(ctx: DatasetContext, ref: DatasetRef, readSo
         failed.push({ blockIndex, slot, reason: describeStoreError(error) });
       }
     }));
-    const dataChecksum = datasetChecksum(dataRegion, extent.dataBytes, shardBytes, payloadCrcs);
+    const dataChecksum = readChecksum ?? datasetChecksum(dataRegion, extent.dataBytes, shardBytes, payloadCrcs);
     written.sort((a, b) => a - b);
-    return { datasetIndex: ref.datasetIndex, dataChecksum, written, failed };
+    return { datasetIndex: ref.datasetIndex, dataChecksum, written, failed, sourceBytesRead };
   } finally {
     ctx.giveBuffer(buffer);
   }

@@ -42,6 +42,10 @@ export interface EncodeResult {
   readonly failed: readonly { blockIndex: number; slot: number; reason: string }[];
   /** The source ended before this data set's bytes (it shrank while being read): nothing was written. */
   readonly sourceEnded?: boolean;
+  /** The bytes read still had the checksum the request named (`keepIfChecksum`): nothing was written, the previous blocks stay. */
+  readonly kept?: boolean;
+  /** Bytes this data set read from its source (what `sync` reports as read). */
+  readonly sourceBytesRead: number;
   /** For a pack: the CRC-32 of each packed file's bytes as read, in pack order. */
   readonly memberChecksums?: readonly number[];
 }

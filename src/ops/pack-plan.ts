@@ -15,6 +15,8 @@ export interface PackCandidate {
   readonly sourcePath: string;
   readonly record: CatalogRecord;
   readonly datasetsToWrite: readonly number[];
+  /** A version whose workers compare its data sets with the previous ones as they read them is never packed. */
+  readonly keepIfChecksums?: readonly unknown[];
 }
 
 /** A pack to write: an internal one-data-set version whose bytes are its members' end to end. */
@@ -32,9 +34,14 @@ export interface PlannedPack {
  * fills most of a data set saves nothing by sharing one, and one larger than a pack cannot.
  */
 export function isPackable(manifest: Manifest, p: PackCandidate): boolean {
+  return packableSize(manifest, p.record.fileSizeBytes) && p.datasetsToWrite.length === p.record.datasetCount && p.record.pack === undefined
+    && p.keepIfChecksums === undefined;
+}
+
+/** Whether a whole new version of a file of this size would be packed (if a second such file shares its batch). */
+export function packableSize(manifest: Manifest, sizeBytes: number): boolean {
   const limitBytes = Math.min(PACK_MEMBER_MAX_BYTES, Math.floor(manifest.k * manifest.blockSizeBytes / 2));
-  return allowsCatalogSegments(manifest) && p.record.fileSizeBytes > 0 && p.record.fileSizeBytes <= limitBytes
-    && p.datasetsToWrite.length === p.record.datasetCount && p.record.pack === undefined;
+  return allowsCatalogSegments(manifest) && sizeBytes > 0 && sizeBytes <= limitBytes;
 }
 
 /**

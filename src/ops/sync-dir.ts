@@ -12,10 +12,13 @@ import { allowsTreeEntries } from '../format/manifest.js';
 import { liveReadNames, WriterHeartbeat } from './writer-heartbeat.js';
 import { deleteName } from './delete-name.js';
 import { readAgain, stampToRecord } from './source-stamp.js';
-import { compareEntry, diffTree, isUnder, type TreeDiff } from './tree-diff.js';
+import {
+  compareContent, compareWithoutReading, contentFromKept, diffTree, isUnder, keepableChecksums, withContent, type EntryComparison, type TreeDiff,
+} from './tree-diff.js';
+import { packableSize } from './pack-plan.js';
 import { openPool } from './open-pool.js';
 import { isReadable } from './list-files.js';
-import { writeVersions, type PlannedVersion } from './write-versions.js';
+import { writeVersions, type PlannedVersion, type SettleVersion } from './write-versions.js';
 
 export interface SyncOptions {
   readonly pool?: string;
@@ -34,7 +37,11 @@ export interface SyncReport {
   readonly updated: string[];
   unchanged: number;
   readonly deleted: string[];
-  /** Bytes the comparison read from sources (a file whose stamp matches its record's is not opened). */
+  /**
+   * Source bytes read to compare files with their records, each once: by sync itself for small
+   * (packed) files, by the workers that encode them for the others. A file whose stamp matches its
+   * record's is not opened; a new file's bytes are not counted.
+   */
   bytesRead: number;
   /** Unchanged files whose record got a fresh source stamp (it was missing, stale or racy), so the next sync need not read them. */
   restamped: number;
@@ -71,8 +78,8 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
     try {
       for (const committed of commitBatches(sources)) {
         let batch = committed;
-        // A file that changed while the workers read it is compared and read again once; if it
-        // changes again it is reported and keeps its previous version (SnapRAID: "file changed during sync").
+        // A file that changed while it was read is compared and read again once; if it changes
+        // again it is reported and keeps its previous version (SnapRAID: "file changed during sync").
         for (let attempt = 1; batch.length > 0; attempt++) {
           const planned: SyncPlan[] = [];
           for (const source of batch) {
@@ -83,21 +90,22 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
               options.onProgress?.(doneBytes, totalBytes);
             }
             if (plan) planned.push(plan);
-            if ((!plan || plan.stampOnly) && source.meta?.kind !== 'dir') report.unchanged++;
+            else if (source.meta?.kind !== 'dir') report.unchanged++;
           }
-          const { written, changed } = await writeVersions(session, planned, heartbeat, () => undefined, report.warnings);
-          const planOf = new Map(planned.map((p) => [p.record.name, p]));
-          for (const w of written) {
-            const plan = planOf.get(w.record.name) as SyncPlan;
+          const { written, changed, unchanged, comparedBytes } = await writeVersions(session, planned, heartbeat, () => undefined, report.warnings, settlerFor(session));
+          report.bytesRead += comparedBytes;
+          report.unchanged += unchanged.length;
+          for (const { plan, record, bytesWritten } of written) {
             if (plan.stampOnly) {
               report.restamped++;
+              report.unchanged++;
               continue;
             }
-            if (w.record.kind === 'dir') report.directories++;
-            else (plan.previous ? report.updated : report.added).push(w.record.name);
+            if (record.kind === 'dir') report.directories++;
+            else (plan.previous ? report.updated : report.added).push(record.name);
             report.datasetsRewritten += plan.datasetsToWrite.length;
             report.datasetsKept += plan.record.datasetCount - plan.datasetsToWrite.length;
-            report.bytesWritten += w.bytesWritten;
+            report.bytesWritten += bytesWritten;
           }
           batch = readAgain(batch, changed.map((p) => p.record.name), attempt, report.warnings);
         }
@@ -141,15 +149,48 @@ export async function previewSync(options: SyncOptions & { readonly listDeleted:
 /**
  * The new version a source needs (tree-diff.ts decides whether and which data sets); undefined
  * when nothing changed. Only the data sets whose bytes changed are re-encoded.
+ *
+ * A file with data sets of its own in the pool is not read here: every data set is planned, and
+ * the worker that encodes one reads its bytes once and keeps the previous blocks when their
+ * checksum is unchanged (settlerFor then makes the version). Files that are packed, or would be,
+ * are small: they are compared here as before.
  */
 async function planVersion(session: PoolSession, source: SourceFile, previous: CatalogRecord | undefined, checksum: boolean, report: SyncReport): Promise<SyncPlan | undefined> {
   const { manifest } = session.pool;
-  const found = await compareEntry(source, previous, { checksum, geometry: manifest, counter: report });
+  const first = compareWithoutReading(source, previous, { checksum });
+  const sequence = newSequence(previous?.sequence);
+  // Taken before the file is read, as the racy-timestamp rule requires.
+  const writtenAt = new Date().toISOString();
+  if (!('contentOf' in first)) return planFromComparison(session, source, previous, first, sequence, writtenAt);
+  const before = first.contentOf;
+  const keepable = packableSize(manifest, source.sizeBytes) ? undefined : keepableChecksums(source.sizeBytes, before, manifest);
+  if (keepable === undefined) {
+    const content = await compareContent(source, before, { geometry: manifest, counter: report });
+    return planFromComparison(session, source, previous, withContent(source, before, first.reasons, content), sequence, writtenAt);
+  }
+  const planned = planFromComparison(session, source, before, { mark: '~', reasons: first.reasons, refreshStamp: false }, sequence, writtenAt);
+  if (!planned) throw new Error(`${source.name}: a changed file planned no version`);
+  return { ...planned, keepIfChecksums: keepable, metadataReasons: first.reasons };
+}
+
+/** For a version whose workers compared as they read: what the data sets they kept make of it (writeVersions' settle). */
+function settlerFor(session: PoolSession): SettleVersion<SyncPlan> {
+  return (plan, kept) => {
+    const previous = plan.previous as CatalogRecord;
+    const content = contentFromKept(plan.source.sizeBytes, previous, plan.record.datasetCount, kept);
+    const found = withContent(plan.source, previous, plan.metadataReasons ?? [], content);
+    return planFromComparison(session, plan.source, previous, found, plan.record.sequence, plan.record.writtenAt);
+  };
+}
+
+/** The version a comparison calls for, at `sequence` (undefined: none). */
+function planFromComparison(
+  session: PoolSession, source: SourceFile, previous: CatalogRecord | undefined, found: EntryComparison, sequence: bigint, writtenAt: string,
+): SyncPlan | undefined {
+  const { manifest } = session.pool;
   if (!found.mark && !found.refreshStamp) return undefined;
   const geometry: FileGeometry = { fileSizeBytes: source.sizeBytes, k: manifest.k, blockSizeBytes: manifest.blockSizeBytes };
   const datasetCount = datasetCountOf(geometry);
-  const sequence = newSequence(previous?.sequence);
-  const writtenAt = new Date().toISOString();
   const record: CatalogRecord = {
     name: source.name, fileId: previous?.fileId ?? newId(), sequence, deleted: false, fileSizeBytes: source.sizeBytes,
     k: manifest.k, m: manifest.m, blockSizeBytes: manifest.blockSizeBytes, datasetCount, writtenAt,
@@ -159,7 +200,7 @@ async function planVersion(session: PoolSession, source: SourceFile, previous: C
   };
   const all = Array.from({ length: datasetCount }, (_, d) => d);
   const plan = (datasetsToWrite: readonly number[], planned: CatalogRecord): SyncPlan => ({
-    sourcePath: source.path, stamp: source.stamp, record: planned, datasetsToWrite, previous, stampOnly: !found.mark,
+    sourcePath: source.path, stamp: source.stamp, source, record: planned, datasetsToWrite, previous, stampOnly: !found.mark,
   });
   if (!previous || source.meta?.kind !== undefined || previous.kind !== undefined || found.changedDatasets === undefined) return plan(all, record);
   const changed = found.changedDatasets;
@@ -180,6 +221,9 @@ async function planVersion(session: PoolSession, source: SourceFile, previous: C
 /** A planned version; `stampOnly` when only the record's source stamp is renewed (not reported as updated). */
 interface SyncPlan extends PlannedVersion {
   readonly stampOnly: boolean;
+  readonly source: SourceFile;
+  /** For a version its workers compare (keepIfChecksums): what differs besides the bytes. */
+  readonly metadataReasons?: readonly string[];
 }
 
 async function deleteMissing(

@@ -78,6 +78,19 @@ export interface CompareOptions {
 
 /** Compares one source entry with its newest live record (undefined: the name is new). */
 export async function compareEntry(source: SourceFile, previous: CatalogRecord | undefined, options: CompareOptions): Promise<EntryComparison> {
+  const first = compareWithoutReading(source, previous, options);
+  if (!('contentOf' in first)) return first;
+  return withContent(source, first.contentOf, first.reasons, await compareContent(source, first.contentOf, options), options.nowMs);
+}
+
+/**
+ * What comparing needs before any byte is read: the answer, or (`contentOf`) that the bytes must
+ * be compared with that record's, the reasons found so far being `reasons`. `sync` hands that
+ * comparison of a large file to the workers that encode it (readsOnce), the others do it here.
+ */
+export function compareWithoutReading(
+  source: SourceFile, previous: CatalogRecord | undefined, options: Pick<CompareOptions, 'checksum'>,
+): EntryComparison | { readonly contentOf: CatalogRecord; readonly reasons: string[] } {
   const kind = source.meta?.kind;
   if (!previous) return { mark: '+', reasons: ['new'], refreshStamp: false };
   const reasons = metadataReasons(source, previous);
@@ -88,12 +101,17 @@ export async function compareEntry(source: SourceFile, previous: CatalogRecord |
   const stampTrusted = !options.checksum && source.stamp !== undefined && previous.sourceStamp !== undefined
     && sameStamp(source.stamp, previous.sourceStamp) && !isRacy(previous);
   if (stampTrusted) return { mark: reasons.length > 0 ? '~' : undefined, reasons, changedDatasets: [], refreshStamp: false };
-  const content = await compareContent(source, previous, options);
+  return { contentOf: previous, reasons };
+}
+
+/** The comparison once the bytes were compared (`content`), here or by the workers. */
+export function withContent(source: SourceFile, previous: CatalogRecord, metadata: readonly string[], content: ContentComparison, nowMs?: number): EntryComparison {
+  const reasons = [...metadata];
   if (content.sizeChanged) reasons.unshift('size');
   else if (!content.sameBytes) reasons.unshift('content');
   const stampStale = source.stamp !== undefined && (previous.sourceStamp === undefined || !sameStamp(source.stamp, previous.sourceStamp) || isRacy(previous));
   const refreshStamp = content.sameBytes && reasons.length === 0 && source.meta !== undefined && stampStale
-    && !racyIfWrittenNow(source, options.nowMs ?? Date.now());
+    && !racyIfWrittenNow(source, nowMs ?? Date.now());
   return { mark: reasons.length > 0 ? '~' : undefined, reasons, changedDatasets: content.changedDatasets, refreshStamp };
 }
 
@@ -110,18 +128,49 @@ function metadataReasons(source: SourceFile, previous: CatalogRecord): string[] 
   return reasons;
 }
 
-interface ContentComparison {
+export interface ContentComparison {
   readonly sameBytes: boolean;
   readonly sizeChanged: boolean;
   /** undefined: not comparable data set by data set (write every one). */
   readonly changedDatasets?: readonly number[];
 }
 
+/** Whether the record's data sets can be compared one by one with the source's (same k and block size, every checksum kept). */
+function comparableDatasets(previous: CatalogRecord, pool: CompareOptions['geometry']): boolean {
+  return previous.pack === undefined && previous.k === pool.k && previous.blockSizeBytes === pool.blockSizeBytes
+    && previous.datasetChecksums.length === previous.datasetCount;
+}
+
+/**
+ * For a source whose bytes the workers compare as they read them (sync of a file with its own
+ * data sets): per data set of the new size, the previous checksum its bytes must still have to
+ * be kept, or undefined where it cannot be kept whatever its bytes (another byte range or shard
+ * length, or no such data set before). undefined as a whole: the record is not comparable so.
+ */
+export function keepableChecksums(sizeBytes: number, previous: CatalogRecord, pool: CompareOptions['geometry']): (number | undefined)[] | undefined {
+  if (!comparableDatasets(previous, pool)) return undefined;
+  const geometry: FileGeometry = { fileSizeBytes: sizeBytes, k: pool.k, blockSizeBytes: pool.blockSizeBytes };
+  const previousGeometry: FileGeometry = { fileSizeBytes: previous.fileSizeBytes, k: previous.k, blockSizeBytes: previous.blockSizeBytes };
+  return Array.from({ length: datasetCountOf(geometry) }, (_, d) => {
+    const extent = datasetExtent(geometry, d);
+    const before = d < previous.datasetCount ? datasetExtent(previousGeometry, d) : undefined;
+    // A data set is reusable only if it covers the same bytes with the same shard length.
+    return before && before.dataBytes === extent.dataBytes && before.shardBytes === extent.shardBytes ? previous.datasetChecksums[d] : undefined;
+  });
+}
+
+/** The content comparison the workers' reads amount to: every data set not `kept` differs. */
+export function contentFromKept(sizeBytes: number, previous: CatalogRecord, datasetCount: number, kept: ReadonlySet<number>): ContentComparison {
+  const changed = Array.from({ length: datasetCount }, (_, d) => d).filter((d) => !kept.has(d));
+  const sizeChanged = sizeBytes !== previous.fileSizeBytes;
+  return { sameBytes: changed.length === 0 && datasetCount === previous.datasetCount && !sizeChanged, sizeChanged, changedDatasets: changed };
+}
+
 /**
  * Reads the source and compares it with the record's checksums: data set by data set (each CRC-32
  * against `datasetChecksums`), or whole for a packed file (against the pack's `fileChecksum`).
  */
-async function compareContent(source: SourceFile, previous: CatalogRecord, options: CompareOptions): Promise<ContentComparison> {
+export async function compareContent(source: SourceFile, previous: CatalogRecord, options: CompareOptions): Promise<ContentComparison> {
   const { geometry: pool, counter } = options;
   const sizeChanged = source.sizeBytes !== previous.fileSizeBytes;
   if (previous.pack) {
@@ -134,12 +183,10 @@ async function compareContent(source: SourceFile, previous: CatalogRecord, optio
     // A packed file is written whole or not at all.
     return { sameBytes, sizeChanged, ...(sameBytes ? { changedDatasets: [] } : {}) };
   }
-  const comparable = previous.k === pool.k && previous.blockSizeBytes === pool.blockSizeBytes
-    && previous.datasetChecksums.length === previous.datasetCount;
-  if (!comparable) return { sameBytes: false, sizeChanged };
+  const keepable = keepableChecksums(source.sizeBytes, previous, pool);
+  if (!keepable) return { sameBytes: false, sizeChanged };
   const geometry: FileGeometry = { fileSizeBytes: source.sizeBytes, k: pool.k, blockSizeBytes: pool.blockSizeBytes };
-  const previousGeometry: FileGeometry = { fileSizeBytes: previous.fileSizeBytes, k: previous.k, blockSizeBytes: previous.blockSizeBytes };
-  const datasetCount = datasetCountOf(geometry);
+  const datasetCount = keepable.length;
   const changed: number[] = [];
   const handle = await fs.open(fsPath(source.path), 'r').catch((error: unknown) => {
     throw usageError(`${source.path}: ${describeError(error)}`);
@@ -148,9 +195,7 @@ async function compareContent(source: SourceFile, previous: CatalogRecord, optio
     const buffer = Buffer.allocUnsafe(pool.k * pool.blockSizeBytes);
     for (let d = 0; d < datasetCount; d++) {
       const extent = datasetExtent(geometry, d);
-      const before = d < previous.datasetCount ? datasetExtent(previousGeometry, d) : undefined;
-      // A data set is reusable only if it covers the same bytes with the same shard length.
-      if (!before || before.dataBytes !== extent.dataBytes || before.shardBytes !== extent.shardBytes) {
+      if (keepable[d] === undefined) {
         changed.push(d);
         continue;
       }
@@ -161,7 +206,7 @@ async function compareContent(source: SourceFile, previous: CatalogRecord, optio
         filled += bytesRead;
       }
       counter.bytesRead += filled;
-      if (filled !== extent.dataBytes || crc32Of(buffer.subarray(0, filled)) !== previous.datasetChecksums[d]) changed.push(d);
+      if (filled !== extent.dataBytes || crc32Of(buffer.subarray(0, filled)) !== keepable[d]) changed.push(d);
     }
   } finally {
     await handle.close();

@@ -22,9 +22,24 @@ export interface PlannedVersion {
   readonly datasetsToWrite: readonly number[];
   /** The name's newest record (tombstones too); required whenever record.fileId is reused from it. */
   readonly previous?: CatalogRecord;
+  /**
+   * Per data set to write, the checksum its bytes had in `previous`: a worker that reads the same
+   * checksum writes nothing and reports the data set kept (undefined entries are always written).
+   * The version committed is then what writeVersions' `settle` makes of the plan and the kept set.
+   */
+  readonly keepIfChecksums?: readonly (number | undefined)[];
 }
 
-export interface WrittenVersion {
+/**
+ * For a version whose workers compared as they read (keepIfChecksums): the plan to commit given
+ * the data sets found unchanged (its datasetsToWrite then those rewritten), or undefined to
+ * commit nothing (every byte was the same and nothing else asks for a new version).
+ */
+export type SettleVersion<P extends PlannedVersion> = (plan: P, kept: ReadonlySet<number>) => P | undefined;
+
+export interface WrittenVersion<P extends PlannedVersion = PlannedVersion> {
+  /** The plan as committed (settled, for one whose workers compared). */
+  readonly plan: P;
   readonly record: CatalogRecord;
   readonly missingBlocks: number;
   readonly bytesWritten: number;
@@ -32,10 +47,14 @@ export interface WrittenVersion {
   readonly failures: readonly string[];
 }
 
-export interface WriteOutcome {
-  readonly written: WrittenVersion[];
+export interface WriteOutcome<P extends PlannedVersion = PlannedVersion> {
+  readonly written: WrittenVersion<P>[];
   /** Versions not committed because their source changed while it was read: the caller reads them again or keeps the old one. */
-  readonly changed: PlannedVersion[];
+  readonly changed: P[];
+  /** Versions whose workers found every byte the same and that `settle` left uncommitted. */
+  readonly unchanged: P[];
+  /** Source bytes read by the workers of versions with keepIfChecksums (the comparison a sync reports). */
+  readonly comparedBytes: number;
 }
 
 /**
@@ -44,22 +63,23 @@ export interface WriteOutcome {
  * sequence -> directories fsynced -> each source checked unchanged -> the catalog record written
  * to every store (the commit point) -> only then the older blocks removed, unless a reader is
  * reading the name. A crash before the commit leaves the old version readable and the new blocks
- * for the next check to finish or undo.
+ * for the next check to finish or undo. A data set its worker found unchanged (keepIfChecksums)
+ * writes nothing and keeps the previous version's blocks, as one never planned for writing does.
  */
-export async function writeVersions(
-  session: PoolSession, given: readonly PlannedVersion[], heartbeat: WriterHeartbeat,
-  progress: (bytes: number) => void, warnings: string[],
-): Promise<WriteOutcome> {
+export async function writeVersions<P extends PlannedVersion>(
+  session: PoolSession, given: readonly P[], heartbeat: WriterHeartbeat,
+  progress: (bytes: number) => void, warnings: string[], settle?: SettleVersion<P>,
+): Promise<WriteOutcome<P>> {
   const { manifest } = session.pool;
   // Small files go into packs (docs/FORMAT.md §5.1): a packed file has no data sets of its own.
   const packs = planPacks(manifest, given);
   const packOf = new Map<number, { pack: number; offsetBytes: number; order: number }>();
   packs.forEach((pack, j) => pack.members.forEach((member, order) => packOf.set(member.index, { pack: j, offsetBytes: member.offsetBytes, order })));
-  const planned: PlannedVersion[] = given.map((p, i) => (packOf.has(i)
+  const planned: P[] = given.map((p, i) => (packOf.has(i)
     ? { ...p, record: withoutDatasets(p.record), datasetsToWrite: [] }
     : p));
   // What the workers encode: the files' own data sets, then each pack's one data set.
-  const writing: { record: CatalogRecord; sourcePath: string; datasetsToWrite: readonly number[]; packSources?: readonly PackSource[] }[] = [
+  const writing: { record: CatalogRecord; sourcePath: string; datasetsToWrite: readonly number[]; packSources?: readonly PackSource[]; keepIfChecksums?: readonly (number | undefined)[] }[] = [
     ...planned, ...packs.map((pack) => ({ record: pack.record, sourcePath: '', datasetsToWrite: [0], packSources: pack.sources })),
   ];
   const packIndex = (j: number): number => planned.length + j;
@@ -73,10 +93,11 @@ export async function writeVersions(
       request: {
         op: 'encode' as const, ref: session.datasetRef(w.record, d), sourcePath: w.sourcePath,
         ...(w.packSources ? { packSources: w.packSources } : {}),
+        ...(w.keepIfChecksums?.[d] === undefined ? {} : { keepIfChecksum: w.keepIfChecksums[d] }),
       },
       done: (result: EncodeResult) => {
         results[i].set(d, result);
-        if (result.sourceEnded) return;
+        if (result.sourceEnded || result.kept) return;
         if (result.written.length < manifest.k) {
           const what = w.packSources ? `a pack of ${w.packSources.length} small files` : w.record.name;
           throw ioError(`${what}: data set ${d} reached only ${result.written.length} stores, ${manifest.k} needed: ${summariseFailures(result.failed).join('; ')}`);
@@ -98,7 +119,7 @@ export async function writeVersions(
   const packEnded = packs.map((_, j) => [...results[packIndex(j)].values()].some((r) => r.sourceEnded));
   const endedPacks = packs.filter((_, j) => packEnded[j]);
   if (endedPacks.length > 0) await undoBlocks(session, endedPacks.map((pack) => pack.record));
-  const changed = planned.filter((p, i) => {
+  const changed: P[] = planned.filter((p, i) => {
     const inPack = packOf.get(i);
     return (inPack !== undefined && packEnded[inPack.pack]) || [...results[i].values()].some((r) => r.sourceEnded)
       || (p.stamp !== undefined && !unchangedSince(p.sourcePath, p.stamp));
@@ -109,7 +130,30 @@ export async function writeVersions(
     const inPack = packOf.get(i);
     return inPack === undefined ? results[i] : results[packIndex(inPack.pack)];
   };
-  const committing = planned.flatMap((p, i) => (changed.includes(p) ? [] : [{ p, i, encoded: encodedFor(i) }]));
+  const comparedBytes = planned.reduce((sum, p, i) => (p.keepIfChecksums === undefined ? sum
+    : [...results[i].values()].reduce((bytes, r) => bytes + r.sourceBytesRead, sum)), 0);
+  // A version whose workers compared as they read becomes what its caller makes of the kept data sets.
+  const unchanged: P[] = [];
+  const committing: { p: P; i: number; encoded: Map<number, EncodeResult> }[] = [];
+  for (const [i, p] of planned.entries()) {
+    if (changed.includes(p)) continue;
+    if (p.keepIfChecksums === undefined) {
+      committing.push({ p, i, encoded: encodedFor(i) });
+      continue;
+    }
+    if (!settle) throw new Error(`${p.record.name}: a version compared by its workers needs settling`);
+    const kept = new Set([...results[i].values()].filter((r) => r.kept).map((r) => r.datasetIndex));
+    const settled = settle(p, kept);
+    if (settled === undefined || settled.record.sequence !== p.record.sequence) {
+      if (kept.size < p.datasetsToWrite.length) await undoBlocks(session, [p.record]);
+      if (settled === undefined) {
+        unchanged.push(p);
+        continue;
+      }
+      throw new Error(`${p.record.name}: a settled version must keep the sequence its blocks were written at`);
+    }
+    committing.push({ p: settled, i, encoded: encodedFor(i) });
+  }
   const records = committing.map(({ p, i, encoded }): CatalogRecord => {
     const inPack = packOf.get(i);
     if (inPack === undefined) {
@@ -132,12 +176,12 @@ export async function writeVersions(
   });
   // Every version's blocks are durable (flushed above), so all records may commit together.
   const commits = await commitRecords(session.writablePaths, records, allowsCatalogSegments(session.pool.manifest));
-  const written: WrittenVersion[] = [];
+  const written: WrittenVersion<P>[] = [];
   const complete: CatalogRecord[] = [];
   const packWarned = new Set<number>();
   for (let n = 0; n < committing.length; n++) {
     const record = records[n];
-    const { encoded, i } = committing[n];
+    const { encoded, i, p } = committing[n];
     const commit = commits[n];
     const inPack = packOf.get(i);
     if (commit.written === 0) {
@@ -164,10 +208,10 @@ export async function writeVersions(
       // id drawn fresh for this version (no previous record) has no older blocks to look for.
       complete.push(record);
     }
-    written.push({ record, missingBlocks, bytesWritten, failures });
+    written.push({ plan: p, record, missingBlocks, bytesWritten, failures });
   }
   await collectOlder(session, complete);
-  return { written, changed };
+  return { written, changed, unchanged, comparedBytes };
 }
 
 /** A packed file's own record: no data sets (its bytes are in its pack's). */

@@ -3,11 +3,11 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { makePool, makeScratch, RAIN_BIN, runShell, seededBytes, type Scratch, type TestPool } from '../helpers/rain-cli.js';
+import { listBlockFiles, makePool, makeScratch, RAIN_BIN, runShell, seededBytes, type Scratch, type TestPool } from '../helpers/rain-cli.js';
 
 interface SyncDoc {
   added: string[]; updated: string[]; unchanged: number; deleted: string[]; restamped: number;
-  bytesRead: number; datasetsRewritten: number; datasetsKept: number;
+  bytesRead: number; bytesWritten: number; datasetsRewritten: number; datasetsKept: number;
 }
 interface Change { mark: string; name: string; kind: string; reasons: string[] }
 interface DiffDoc { added: number; updated: number; deleted: number; unchanged: number; changes: Change[] }
@@ -31,6 +31,30 @@ function hasStrace(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Bytes every process and thread read from `file`, from the per-thread logs of
+ * `strace -ff -y -o PREFIX` (-y names each descriptor's file; -ff keeps every call on one line).
+ */
+async function straceBytesRead(prefix: string, file: string): Promise<number> {
+  const dir = path.dirname(prefix);
+  let total = 0;
+  for (const name of (await fs.readdir(dir)).filter((n) => n.startsWith(`${path.basename(prefix)}.`))) {
+    for (const line of (await fs.readFile(path.join(dir, name), 'utf8')).split('\n')) {
+      const call = /^(?:read|pread64|readv|preadv2?)\(\d+<([^>]*)>.*\)\s+=\s+(\d+)/.exec(line);
+      if (call && call[1] === file) total += Number(call[2]);
+    }
+  }
+  return total;
+}
+
+/** Block files by path: their data set and sequence (`<d>.<b>.<sequence>.blk`). */
+function blocksOf(files: readonly string[]): Map<string, { dataset: number; sequence: string }> {
+  return new Map(files.map((f) => {
+    const [d, , sequence] = path.basename(f).split('.');
+    return [f, { dataset: Number(d), sequence }];
+  }));
 }
 
 const STARTED_S = Math.floor(Date.now() / 1000);
@@ -149,5 +173,85 @@ describe('sync costs what changed; sync --dry-run and diff list it first', () =>
     // Nothing changed since and the stamp matches, but it is still racy: read again, nothing written.
     const third = await json<SyncDoc>(['sync', tree], 0);
     expect(third).toMatchObject({ added: [], updated: [], bytesRead: 5000, restamped: 0 });
+  });
+
+  describe('a changed file with data sets of its own is read once, by the workers', () => {
+    // 4 KiB blocks, k = 2: 8 KiB data sets; this file has 6 (the last one short).
+    const DATASET_BYTES = 8192;
+    const SIZE = 5 * DATASET_BYTES + 1000;
+    let big: string;
+    let file: string;
+    let original: Buffer;
+
+    beforeAll(async () => {
+      big = await scratch.dir('big');
+      file = path.join(big, 'disk.img');
+      original = seededBytes(SIZE, 41);
+      await fs.writeFile(file, original);
+      await age(file, 3600);
+      await age(big, 3600);
+    });
+
+    async function allBlocks(): Promise<string[]> {
+      return (await Promise.all(pool.stores.map((s) => listBlockFiles(s)))).flat();
+    }
+
+    it('one byte changed: the file\'s bytes are read once in all, one data set is rewritten, the rest keep their blocks', async () => {
+      const before = new Set(await allBlocks());
+      expect((await json<SyncDoc>(['sync', big], 0)).added).toEqual(['big/disk.img']);
+      const first = blocksOf((await allBlocks()).filter((f) => !before.has(f)));
+      expect(new Set([...first.values()].map((b) => b.dataset))).toEqual(new Set([0, 1, 2, 3, 4, 5]));
+      expect(first.size).toBe(6 * 3);
+
+      const changed = Buffer.from(original);
+      changed[2 * DATASET_BYTES + 100] ^= 0xff;
+      await fs.writeFile(file, changed);
+      await age(file, 1800);
+      const strace = hasStrace();
+      if (!strace) console.warn('strace is not installed: the bytes read are checked from the report only');
+      const prefix = path.join(await scratch.dir('strace-once'), 'trace');
+      const command = `${strace ? `strace -ff -qq -y -e trace=read,pread64,readv,preadv,preadv2 -o '${prefix}' ` : ''}'${process.execPath}' '${RAIN_BIN}' sync '${big}' --json -p '${pool.stores[0]}'`;
+      const run = await runShell(command, scratch.env);
+      expect(run.code).toBe(0);
+      const report = JSON.parse(run.stdout) as SyncDoc;
+      expect(report).toMatchObject({ updated: ['big/disk.img'], bytesRead: SIZE, datasetsRewritten: 1, datasetsKept: 5 });
+      if (strace) expect(await straceBytesRead(prefix, file)).toBe(SIZE);
+
+      // Only data set 2 has new blocks (at one new sequence); the others are the first sync's blocks, and its old ones are gone.
+      const now = blocksOf((await allBlocks()).filter((f) => !before.has(f)));
+      const added = [...now].filter(([f]) => !first.has(f)).map(([, b]) => b);
+      expect(added.map((b) => b.dataset)).toEqual([2, 2, 2]);
+      expect(new Set(added.map((b) => b.sequence)).size).toBe(1);
+      expect([...now].filter(([f]) => first.has(f)).map(([, b]) => b.dataset).sort()).toEqual([0, 0, 0, 1, 1, 1, 3, 3, 3, 4, 4, 4, 5, 5, 5]);
+      expect((await pool.run(['get', 'big/disk.img'])).stdoutBytes.equals(changed)).toBe(true);
+
+      // touch: the stamp differs, the bytes do not; the workers read them once and write no block.
+      await age(file, 1700);
+      const touched = await json<SyncDoc>(['sync', big], 0);
+      expect(touched).toMatchObject({ updated: ['big/disk.img'], bytesRead: SIZE, datasetsRewritten: 0, datasetsKept: 6, bytesWritten: 0 });
+      expect(new Set(await allBlocks())).toEqual(new Set([...before, ...now.keys()]));
+    });
+
+    it('a file that keeps changing while the workers read it is read again, then reported (exit 1) and keeps its version', async () => {
+      const kept = await fs.readFile(file);
+      const blocksBefore = await allBlocks();
+      const sync = pool.run(['sync', big], { env: { RAIN_FAULT: 'worker-encoded:pause=300' } });
+      let running = true;
+      const churn = (async () => {
+        for (let i = 0; running; i++) {
+          const bytes = Buffer.from(kept);
+          bytes[i % SIZE] ^= 0xff;
+          await fs.writeFile(file, bytes);
+          await new Promise((r) => setTimeout(r, 150));
+        }
+      })();
+      const run = await sync;
+      running = false;
+      await churn;
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/big\/disk\.img: .* changed while being read, twice; its previous version is kept/);
+      expect((await pool.run(['get', 'big/disk.img'])).stdoutBytes.equals(kept)).toBe(true);
+      expect(await allBlocks()).toEqual(blocksBefore);
+    });
   });
 });

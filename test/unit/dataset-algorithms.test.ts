@@ -123,6 +123,23 @@ describe('the data set algorithms, in-process over real directories', () => {
     expect((await readBack(record)).equals(content)).toBe(true);
   });
 
+  it('encode with the previous checksum: unchanged bytes are read and kept (no block written), changed ones encoded; the mix reads back', async () => {
+    const v1 = await put(content, recordOf(content, 1n));
+    const changed = Buffer.from(content);
+    changed[K * BLOCK + 5] ^= 0xff; // in data set 1
+    const v2 = recordOf(changed, 2n, 'f.bin', v1.fileId);
+    const results = [];
+    for (const ref of refsOf(v2)) {
+      results.push(await encodeDataset(ctx, ref, async (into, length, position) => changed.copy(into, 0, position, position + length), v1.datasetChecksums[ref.datasetIndex]));
+    }
+    await ctx.flush();
+    expect(results.map((r) => [r.kept === true, r.written.length, r.sourceBytesRead])).toEqual([[true, 0, K * BLOCK], [false, K + M, K * BLOCK], [true, 0, K * BLOCK], [true, 0, 1000]]);
+    await expect(fs.access(await blockFile(refsOf(v2)[0], 0))).rejects.toThrow();
+    const mixed: CatalogRecord = { ...v2, datasetSequences: [1n, 2n, 1n, 1n], datasetChecksums: results.map((r) => r.dataChecksum) };
+    expect(mixed.datasetChecksums.filter((c, d) => c !== v1.datasetChecksums[d])).toHaveLength(1);
+    expect((await readBack(mixed)).equals(changed)).toBe(true);
+  });
+
   it('repaired: a missing and a forged block are rebuilt from verified data and read back good', async () => {
     const record = await put(content, recordOf(content, 100n));
     const [ref] = refsOf(record);
