@@ -22,11 +22,16 @@ export interface DecodedSegment {
   readonly damagedLines: number;
 }
 
+/** The first line of a segment of `recordCount` records of `bucket`. */
+export function encodeCatalogSegmentHeader(bucket: string, recordCount: number): string {
+  if (!/^[0-9a-f]{2}$/.test(bucket)) throw new Error(`refusing to write a catalog segment for bucket '${bucket}'`);
+  if (!Number.isSafeInteger(recordCount) || recordCount < 1) throw new Error('refusing to write an empty catalog segment');
+  return sealJson({ format: CATALOG_SEGMENT_FORMAT, bucket, records: recordCount });
+}
+
 /** Sealed JSON never holds a raw newline (JSON escapes it), so lines frame the records. */
 export function encodeCatalogSegment(segment: CatalogSegment, hashOf: (name: string) => string): string {
-  if (!/^[0-9a-f]{2}$/.test(segment.bucket)) throw new Error(`refusing to write a catalog segment for bucket '${segment.bucket}'`);
-  if (segment.records.length === 0) throw new Error('refusing to write an empty catalog segment');
-  const lines = [sealJson({ format: CATALOG_SEGMENT_FORMAT, bucket: segment.bucket, records: segment.records.length })];
+  const lines = [encodeCatalogSegmentHeader(segment.bucket, segment.records.length)];
   for (const record of segment.records) {
     if (!hashOf(record.name).startsWith(segment.bucket)) throw new Error(`record of '${record.name}' does not belong to catalog bucket ${segment.bucket}`);
     lines.push(encodeCatalogRecord(record));

@@ -1,7 +1,7 @@
 import fsSync from 'node:fs';
 import path from 'node:path';
 import { decodeCatalogRecord, encodeCatalogRecord, type CatalogRecord } from '../format/catalog-record.js';
-import { decodeCatalogSegment, encodeCatalogSegment } from '../format/catalog-segment.js';
+import { decodeCatalogSegment, encodeCatalogSegment, encodeCatalogSegmentHeader } from '../format/catalog-segment.js';
 import { newId } from '../format/ids.js';
 import { errnoCode } from '../rain-error.js';
 import { DirectorySync, writeFileDurably } from './durable-file.js';
@@ -10,11 +10,31 @@ import {
   CATALOG_DIR, catalogRecordPath, catalogSegmentPath, isCatalogSegmentFileName, nameHash, parseCatalogFileName,
 } from './store-layout.js';
 
+interface SealedRecord {
+  readonly bucket: string;
+  /** The record's sealed line, as a plain record file and a segment line hold it. */
+  readonly bytes: Buffer;
+}
+
+/**
+ * A commit writes the same record objects to every store: each is sealed once, not once per store
+ * (records are immutable; the map lets go of them with the commit).
+ */
+const sealedRecords = new WeakMap<CatalogRecord, SealedRecord>();
+
+function sealed(record: CatalogRecord): SealedRecord {
+  let known = sealedRecords.get(record);
+  if (known === undefined) {
+    known = { bucket: nameHash(record.name).slice(0, 2), bytes: Buffer.from(encodeCatalogRecord(record), 'utf8') };
+    sealedRecords.set(record, known);
+  }
+  return known;
+}
+
 /** Without `sync` (a call from another process or host) the record is durable on return. */
 export async function writeCatalogRecord(storePath: string, record: CatalogRecord, sync?: DirectorySync): Promise<void> {
-  const text = encodeCatalogRecord(record);
   const pending = sync ?? new DirectorySync();
-  await writeFileDurably(storePath, catalogRecordPath(storePath, record.name, record.sequence), [Buffer.from(text, 'utf8')], pending);
+  await writeFileDurably(storePath, catalogRecordPath(storePath, record.name, record.sequence), [sealed(record).bytes], pending);
   if (!sync) await pending.flush();
 }
 
@@ -26,7 +46,7 @@ export async function writeCatalogRecord(storePath: string, record: CatalogRecor
 export async function writeCatalogRecords(storePath: string, records: readonly CatalogRecord[], sync: DirectorySync): Promise<void> {
   const byBucket = new Map<string, CatalogRecord[]>();
   for (const record of records) {
-    const bucket = nameHash(record.name).slice(0, 2);
+    const { bucket } = sealed(record);
     const list = byBucket.get(bucket) ?? [];
     list.push(record);
     byBucket.set(bucket, list);
@@ -36,8 +56,9 @@ export async function writeCatalogRecords(storePath: string, records: readonly C
       await writeCatalogRecord(storePath, list[0], sync);
       continue;
     }
-    const text = encodeCatalogSegment({ bucket, records: list }, nameHash);
-    await writeFileDurably(storePath, catalogSegmentPath(storePath, bucket, newId()), [Buffer.from(text, 'utf8')], sync);
+    // The segment is its header line and the records' sealed lines, written as they are (§4.1).
+    const chunks = [Buffer.from(encodeCatalogSegmentHeader(bucket, list.length), 'utf8'), ...list.map((r) => sealed(r).bytes)];
+    await writeFileDurably(storePath, catalogSegmentPath(storePath, bucket, newId()), chunks, sync);
   }
 }
 
