@@ -39,8 +39,15 @@ export function encodeCatalogSegment(segment: CatalogSegment, hashOf: (name: str
   return lines.join('');
 }
 
-/** undefined when the header does not decode: then nothing in the file is believed. */
-export function decodeCatalogSegment(text: string, hashOf: (name: string) => string): DecodedSegment | undefined {
+export type RecordLineDecoder = (line: string) => ReturnType<typeof decodeCatalogRecord>;
+
+/**
+ * undefined when the header does not decode: then nothing in the file is believed. `decodeLine`
+ * lets a caller that reads the same lines from every store decode each text once.
+ */
+export function decodeCatalogSegment(
+  text: string, hashOf: (name: string) => string, decodeLine: RecordLineDecoder = decodeCatalogRecord,
+): DecodedSegment | undefined {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   if (lines.length === 0) return undefined;
@@ -53,7 +60,7 @@ export function decodeCatalogSegment(text: string, hashOf: (name: string) => str
   // A segment is never appended to: lines past the count are not part of it.
   let damagedLines = Math.abs(Number(count) - (lines.length - 1));
   for (const line of lines.slice(1, 1 + Number(count))) {
-    const decoded = decodeCatalogRecord(line);
+    const decoded = decodeLine(line);
     if (decoded.ok && hashOf(decoded.record.name).startsWith(bucket)) records.push(decoded.record);
     else damagedLines++;
   }

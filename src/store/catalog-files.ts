@@ -31,6 +31,25 @@ function sealed(record: CatalogRecord): SealedRecord {
   return known;
 }
 
+/**
+ * The same record line is on every store (and read again by every scan of a command): a line's
+ * text decodes to the same record wherever it is found, so recent texts are decoded once. Bounded:
+ * the map is emptied when full.
+ */
+const recentLines = new Map<string, ReturnType<typeof decodeCatalogRecord>>();
+const RECENT_LINES_MAX = 65_536;
+
+function decodeLineOnce(line: string): ReturnType<typeof decodeCatalogRecord> {
+  let decoded = recentLines.get(line);
+  if (decoded === undefined) {
+    decoded = decodeCatalogRecord(line);
+    if (recentLines.size >= RECENT_LINES_MAX) recentLines.clear();
+    recentLines.set(line, decoded);
+  }
+  // Each copy is its own object: callers tell copies on different stores apart by identity.
+  return decoded.ok ? { ok: true, record: { ...decoded.record } } : decoded;
+}
+
 /** Without `sync` (a call from another process or host) the record is durable on return. */
 export async function writeCatalogRecord(storePath: string, record: CatalogRecord, sync?: DirectorySync): Promise<void> {
   const pending = sync ?? new DirectorySync();
@@ -179,7 +198,7 @@ function readSegmentFile(storePath: string, file: string): ReturnType<typeof dec
   try {
     const whole = readSmallFile(storePath, file, MAX_SEGMENT_BYTES);
     if (whole === undefined) return 'vanished';
-    return decodeCatalogSegment(whole.toString('utf8'), nameHash);
+    return decodeCatalogSegment(whole.toString('utf8'), nameHash, decodeLineOnce);
   } catch (error) {
     return errnoCode(error) === 'ENOENT' ? 'vanished' : undefined;
   }
