@@ -36,15 +36,21 @@ function sealed(record: CatalogRecord): SealedRecord {
  * text decodes to the same record wherever it is found, so recent texts are decoded once. Bounded:
  * the map is emptied when full.
  */
-const recentLines = new Map<string, ReturnType<typeof decodeCatalogRecord>>();
+const recentLines = new Map<string, { readonly line: string; readonly decoded: ReturnType<typeof decodeCatalogRecord> }>();
 const RECENT_LINES_MAX = 65_536;
 
 function decodeLineOnce(line: string): ReturnType<typeof decodeCatalogRecord> {
-  let decoded = recentLines.get(line);
-  if (decoded === undefined) {
+  // Keyed by the line's sealed prefix (its CRC) and length, compared whole on a hit: hashing a
+  // short key costs a fraction of hashing the whole line.
+  const key = `${line.length}:${line.slice(0, 28)}`;
+  const known = recentLines.get(key);
+  let decoded: ReturnType<typeof decodeCatalogRecord>;
+  if (known !== undefined && known.line === line) {
+    decoded = known.decoded;
+  } else {
     decoded = decodeCatalogRecord(line);
     if (recentLines.size >= RECENT_LINES_MAX) recentLines.clear();
-    recentLines.set(line, decoded);
+    recentLines.set(key, { line, decoded });
   }
   // Each copy is its own object: callers tell copies on different stores apart by identity.
   return decoded.ok ? { ok: true, record: { ...decoded.record } } : decoded;
