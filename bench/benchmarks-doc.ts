@@ -3,7 +3,8 @@ import { MEMORY_HEADROOM_BYTES } from './bench-layout.js';
 import { LOST_STORE } from './rain-phases.js';
 import { disturbedCount, human, mib, OTHER_LOAD_NOTE_CORES, problemsOf, worstOtherLoad, type BenchResults } from './results.js';
 import { mainTable, memoryTable, peersTable, renderMarkdown, rssSweepTable, sshTable, treeTable } from './tables.js';
-import { CORE_GOALS, coreGoalsTable, targetRows, targetsTable } from './targets.js';
+import { CORE_GOALS, coreGoalsTable, targetRows, targetsTable, type TargetRow } from './targets.js';
+import { issueTargetRows, issueTargetsTable } from './issue-targets.js';
 
 function loadLine(r: BenchResults): string {
   const part = (which: 'floor and rain' | 'peers'): string => {
@@ -16,7 +17,14 @@ function loadLine(r: BenchResults): string {
 }
 
 function targetSummary(r: BenchResults): string {
-  const rows = targetRows(r);
+  return verdictCounts(targetRows(r));
+}
+
+function issueSummary(r: BenchResults): string {
+  return verdictCounts(issueTargetRows(r));
+}
+
+function verdictCounts(rows: readonly TargetRow[]): string {
   const met = rows.filter((t) => t.met === true).length;
   const notMet = rows.filter((t) => t.met === false).length;
   const unjudged = rows.length - met - notMet;
@@ -58,6 +66,11 @@ not the absolute MB/s, and look at the DISTURBED marks.
 - CPU used by other processes (not the bench, not the measured command): ${loadLine(r)}
 
 ## Targets
+
+The open issues' targets (17: millions of files, 18: trees, 19: operating a pool), ${o.k}+${o.m}, this
+run: ${issueSummary(r)}
+
+${renderMarkdown(issueTargetsTable(r))}
 
 Issue 6's targets for data set (a), ${o.k}+${o.m}, computed from this run: ${targetSummary(r)}
 
@@ -250,6 +263,9 @@ one is reported and the run goes on; .ci/run does not install them):
   Each source file is cut into k pieces, piece p on data disk p, before timing. Timed: \`sync\`,
   \`scrub -p 100 -o 0\` (all blocks, however recent), and \`fix -d d1\` after deleting every file of
   data disk d1 (restored pieces compared). fix restores 1/k of the data, as rain's rebuild of one store.
+  For the tree (b): the tree's files dealt whole to the k data disks (fewest bytes first), blocksize
+  32 KiB; timed: \`sync\`, \`sync\` after the same one-file change rain's sync row makes,
+  \`scrub -p 100 -o 0\`, and \`fix -d d1\` after deleting every file of d1 (restored files counted).
 - par2: \`par2 create -r50 -b40\` on the source files (40 source blocks, 20 recovery blocks; the
   default 2000 source blocks take over a minute per 64 MiB at -r50 on a 2-core machine), \`verify\`,
   then one source file deleted (one file's worth of data) and \`repair\` (result compared).

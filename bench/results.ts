@@ -46,6 +46,10 @@ export interface TreeSection {
   readonly snapraidSync?: Measurement;
   /** `snapraid sync` again after one file changed (issue 18: rain's sync within 1.5x of it). */
   readonly snapraidSyncOneChanged?: Measurement;
+  /** `snapraid scrub -p 100 -o 0` of the tree (issue 17: rain verify of the tree within 2x). */
+  readonly snapraidScrub?: Measurement;
+  /** `snapraid fix -d d1` of the tree after d1's files were deleted (issue 19: rain rebuild within 1.0x). */
+  readonly snapraidFix?: Measurement;
   /** Set when the tree could not be measured (what failed). */
   readonly error: string | undefined;
 }

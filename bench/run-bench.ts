@@ -19,7 +19,7 @@ import { configureWarmUp, setWarmUpBytes } from './memory-warm-up.js';
 import { seconds, type Measurement } from './measurement.js';
 import { prepareTimedPhase } from './page-cache.js';
 import { runPeers } from './peers/run-peers.js';
-import { runSnapraidTreeSync } from './peers/snapraid-tree.js';
+import { runSnapraidTree, type SnapraidTreeResults } from './peers/snapraid-tree.js';
 import type { PeerReport } from './peers/peer-report.js';
 import { RainCli } from './rain-cli.js';
 import { LOST_STORE, runRainPhases, type RainResults } from './rain-phases.js';
@@ -30,6 +30,7 @@ import { runSshPhase, type SshPhaseResults } from './ssh-phase.js';
 import { configureQuietWait, LoadProbe } from './system-load.js';
 import { mainTable, memoryTable, peersTable, renderText, rssSweepTable, sshTable, treeTable } from './tables.js';
 import { coreGoalsTable, targetsTable } from './targets.js';
+import { issueTargetsTable } from './issue-targets.js';
 import { fastestFloors, fastestRain } from './fastest-pass.js';
 import { readTreeFloor, writeTreeFloor, type TreeFloorLayout } from './tree-floor.js';
 import { generateTree, type SourceTree } from './tree-generator.js';
@@ -226,19 +227,21 @@ async function run(options: BenchOptions): Promise<number> {
     }
     let snapraidSync: Measurement | undefined;
     let snapraidSyncOneChanged: Measurement | undefined;
+    let snapraid: SnapraidTreeResults | undefined;
     if (!options.skipPeers && layout.mode === 'tmpfs') {
       try {
-        ({ sync: snapraidSync, syncOneChanged: snapraidSyncOneChanged } = await runSnapraidTreeSync({
+        snapraid = await runSnapraidTree({
           tree, k, m, workDir: path.join(layout.benchDir, 'peers'), log,
           disks: layout.stores.map((s, i) => ({ name: `disk-${i}`, dir: path.join(s.dir, 'snapraid-tree') })),
-        }));
+        });
+        ({ sync: snapraidSync, syncOneChanged: snapraidSyncOneChanged } = snapraid);
       } catch (e) {
         problems.push(`snapraid (tree): ${messageOf(e)}`);
       }
     }
     treeSection = {
       files: tree.files.length, totalBytes: tree.totalBytes, directories: tree.directories, seed: tree.seed, generateSeconds: treeSeconds,
-      floor: treeFloor, rain: treeRain, snapraidSync, snapraidSyncOneChanged, error,
+      floor: treeFloor, rain: treeRain, snapraidSync, snapraidSyncOneChanged, snapraidScrub: snapraid?.scrub, snapraidFix: snapraid?.fix, error,
     };
     // The tree is not needed any more; par2 and the sweep want the room.
     await fs.rm(tree.root, { recursive: true, force: true });
@@ -287,6 +290,7 @@ async function run(options: BenchOptions): Promise<number> {
     '', renderText(sshTable(results)),
     '', renderText(memoryTable(results)),
     '', renderText(rssSweepTable(results)),
+    '', renderText(issueTargetsTable(results)),
     '', renderText(targetsTable(results)),
     '', renderText(coreGoalsTable(results)),
     '', renderText(peersTable(results)),

@@ -112,6 +112,14 @@ export function treeTable(r: BenchResults): Table {
     const times = sync?.ok && t.snapraidSyncOneChanged.ok ? `rain sync takes ${(sync.seconds / t.snapraidSyncOneChanged.seconds).toFixed(2)}x its time (target 1.5x)` : '-';
     rows.push(row(t.snapraidSyncOneChanged, times));
   }
+  for (const [peer, mine, what, target] of [
+    [t.snapraidScrub, t.rain?.verify, 'verify', '2x'],
+    [t.snapraidFix, t.rain?.rebuild, 'rebuild', '1.0x'],
+  ] as const) {
+    if (!peer) continue;
+    const times = mine?.ok && peer.ok ? `rain ${what} takes ${(mine.seconds / peer.seconds).toFixed(2)}x its time (target ${target})` : '-';
+    rows.push(row(peer, times));
+  }
   return { head: HEAD, rows };
 }
 

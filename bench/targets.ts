@@ -27,11 +27,11 @@ export interface TargetRow {
   readonly disturbed: boolean;
 }
 
-function fmt(value: number): string {
+export function fmt(value: number): string {
   return Number.isFinite(value) ? value.toFixed(2) : '-';
 }
 
-function judged(target: string, value: number, passes: (v: number) => boolean, measured: string, rows: readonly (Measurement | undefined)[]): TargetRow {
+export function judged(target: string, value: number, passes: (v: number) => boolean, measured: string, rows: readonly (Measurement | undefined)[]): TargetRow {
   return { target, measured, met: Number.isFinite(value) ? passes(value) : undefined, disturbed: rows.some(isDisturbed) };
 }
 
@@ -90,15 +90,6 @@ export function targetRows(r: BenchResults): TargetRow[] {
     rows.push({ target: treeName, measured: treeSync ? (treeSync.ok ? 'rain put -r failed' : treeSync.notes.join('; ') || 'SnapRAID sync failed') : 'SnapRAID sync of the tree did not run', met: undefined, disturbed: false });
   }
 
-  const partial = rain?.partialCheck;
-  const partialName = 'check --percent 5 reads 5 +/- 1% of the blocks (issue 19)';
-  if (partial?.blocksShare !== undefined) {
-    const percent = partial.blocksShare * 100;
-    rows.push(judged(partialName, percent, (v) => Math.abs(v - 5) <= 1, `${percent.toFixed(2)}%`, [partial]));
-  } else {
-    rows.push({ target: partialName, measured: partial ? 'no coverage in its report' : 'not run', met: undefined, disturbed: false });
-  }
-
   const sweep = r.rssSweep;
   for (const op of ['put', 'get'] as const) {
     const name = `peak RSS of ${op} flat: large file <= ${t.rssLargeOverSmall} x small file`;
@@ -122,7 +113,7 @@ export function targetsTable(r: BenchResults): Table {
   return verdictTable(targetRows(r));
 }
 
-function verdictTable(targetRowsOfRun: readonly TargetRow[]): Table {
+export function verdictTable(targetRowsOfRun: readonly TargetRow[]): Table {
   return {
     head: ['target', 'measured', 'verdict'],
     rows: targetRowsOfRun.map((row) => [

@@ -22,11 +22,16 @@ export interface DecodedSegment {
   readonly damagedLines: number;
 }
 
+/** The first line of a segment of `recordCount` records of `bucket`. */
+export function encodeCatalogSegmentHeader(bucket: string, recordCount: number): string {
+  if (!/^[0-9a-f]{2}$/.test(bucket)) throw new Error(`refusing to write a catalog segment for bucket '${bucket}'`);
+  if (!Number.isSafeInteger(recordCount) || recordCount < 1) throw new Error('refusing to write an empty catalog segment');
+  return sealJson({ format: CATALOG_SEGMENT_FORMAT, bucket, records: recordCount });
+}
+
 /** Sealed JSON never holds a raw newline (JSON escapes it), so lines frame the records. */
 export function encodeCatalogSegment(segment: CatalogSegment, hashOf: (name: string) => string): string {
-  if (!/^[0-9a-f]{2}$/.test(segment.bucket)) throw new Error(`refusing to write a catalog segment for bucket '${segment.bucket}'`);
-  if (segment.records.length === 0) throw new Error('refusing to write an empty catalog segment');
-  const lines = [sealJson({ format: CATALOG_SEGMENT_FORMAT, bucket: segment.bucket, records: segment.records.length })];
+  const lines = [encodeCatalogSegmentHeader(segment.bucket, segment.records.length)];
   for (const record of segment.records) {
     if (!hashOf(record.name).startsWith(segment.bucket)) throw new Error(`record of '${record.name}' does not belong to catalog bucket ${segment.bucket}`);
     lines.push(encodeCatalogRecord(record));
@@ -34,8 +39,15 @@ export function encodeCatalogSegment(segment: CatalogSegment, hashOf: (name: str
   return lines.join('');
 }
 
-/** undefined when the header does not decode: then nothing in the file is believed. */
-export function decodeCatalogSegment(text: string, hashOf: (name: string) => string): DecodedSegment | undefined {
+export type RecordLineDecoder = (line: string) => ReturnType<typeof decodeCatalogRecord>;
+
+/**
+ * undefined when the header does not decode: then nothing in the file is believed. `decodeLine`
+ * lets a caller that reads the same lines from every store decode each text once.
+ */
+export function decodeCatalogSegment(
+  text: string, hashOf: (name: string) => string, decodeLine: RecordLineDecoder = decodeCatalogRecord,
+): DecodedSegment | undefined {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   if (lines.length === 0) return undefined;
@@ -48,7 +60,7 @@ export function decodeCatalogSegment(text: string, hashOf: (name: string) => str
   // A segment is never appended to: lines past the count are not part of it.
   let damagedLines = Math.abs(Number(count) - (lines.length - 1));
   for (const line of lines.slice(1, 1 + Number(count))) {
-    const decoded = decodeCatalogRecord(line);
+    const decoded = decodeLine(line);
     if (decoded.ok && hashOf(decoded.record.name).startsWith(bucket)) records.push(decoded.record);
     else damagedLines++;
   }

@@ -71,11 +71,16 @@ export async function putFiles(options: PutOptions): Promise<PutReport> {
       const totalBytes = sources.reduce((sum, s) => sum + s.sizeBytes, 0);
       const report: PutReport = { files: [], directories: 0, totalBytes, warnings };
       let doneBytes = 0;
+      // One catalog lookup for every name of the put: looking up each commit batch again would read
+      // the whole catalog once per batch (a put -r of n files cost O(n^2) record decodes). A version
+      // another writer commits meanwhile is handled as it always was between a lookup and a commit:
+      // the higher sequence wins.
+      const existing = await readNewestRecords(session.readablePaths, sources.map((s) => s.name));
       const heartbeat = new WriterHeartbeat(session.writablePaths);
       try {
         // Files are committed in batches so a long `put -r` makes progress durable as it goes.
         for (const batch of commitBatches(sources)) {
-          await putBatch(session, batch, report, heartbeat, (bytes) => {
+          await putBatch(session, batch, existing.records, report, heartbeat, (bytes) => {
             doneBytes += bytes;
             options.onProgress?.(doneBytes, totalBytes);
           });
@@ -99,11 +104,11 @@ export async function putFiles(options: PutOptions): Promise<PutReport> {
  * SnapRAID reports a file changed during sync.
  */
 async function putBatch(
-  session: PoolSession, batch: readonly SourceFile[], report: PutReport, heartbeat: WriterHeartbeat, progress: (bytes: number) => void,
+  session: PoolSession, batch: readonly SourceFile[], existing: ReadonlyMap<string, CatalogRecord>, report: PutReport, heartbeat: WriterHeartbeat, progress: (bytes: number) => void,
 ): Promise<void> {
   let pending = batch;
   for (let attempt = 1; pending.length > 0; attempt++) {
-    const planned = await planBatch(session, pending);
+    const planned = planBatch(session, pending, existing);
     const { written, changed } = await writeVersions(session, planned, heartbeat, progress, report.warnings);
     const planOf = new Map(planned.map((p) => [p.record.name, p]));
     for (const w of written) {
@@ -121,12 +126,12 @@ async function putBatch(
   }
 }
 
-async function planBatch(session: PoolSession, batch: readonly SourceFile[]): Promise<(PlannedVersion & { replaced: boolean })[]> {
+function planBatch(
+  session: PoolSession, batch: readonly SourceFile[], records: ReadonlyMap<string, CatalogRecord>,
+): (PlannedVersion & { replaced: boolean })[] {
   const { manifest } = session.pool;
-  // One catalog lookup for the whole batch: each store's buckets are listed once, not once per file.
-  const catalog = await readNewestRecords(session.readablePaths, batch.map((s) => s.name));
   return batch.map((source) => {
-    const existing = catalog.records.get(source.name);
+    const existing = records.get(source.name);
     const datasetCount = datasetCountOf({ fileSizeBytes: source.sizeBytes, k: manifest.k, blockSizeBytes: manifest.blockSizeBytes });
     const record: CatalogRecord = {
       name: source.name,

@@ -1,7 +1,7 @@
 import fsSync from 'node:fs';
 import path from 'node:path';
 import { decodeCatalogRecord, encodeCatalogRecord, type CatalogRecord } from '../format/catalog-record.js';
-import { decodeCatalogSegment, encodeCatalogSegment } from '../format/catalog-segment.js';
+import { decodeCatalogSegment, encodeCatalogSegment, encodeCatalogSegmentHeader } from '../format/catalog-segment.js';
 import { newId } from '../format/ids.js';
 import { errnoCode } from '../rain-error.js';
 import { DirectorySync, writeFileDurably } from './durable-file.js';
@@ -10,11 +10,56 @@ import {
   CATALOG_DIR, catalogRecordPath, catalogSegmentPath, isCatalogSegmentFileName, nameHash, parseCatalogFileName,
 } from './store-layout.js';
 
+interface SealedRecord {
+  readonly bucket: string;
+  /** The record's sealed line, as a plain record file and a segment line hold it. */
+  readonly bytes: Buffer;
+}
+
+/**
+ * A commit writes the same record objects to every store: each is sealed once, not once per store
+ * (records are immutable; the map lets go of them with the commit).
+ */
+const sealedRecords = new WeakMap<CatalogRecord, SealedRecord>();
+
+function sealed(record: CatalogRecord): SealedRecord {
+  let known = sealedRecords.get(record);
+  if (known === undefined) {
+    known = { bucket: nameHash(record.name).slice(0, 2), bytes: Buffer.from(encodeCatalogRecord(record), 'utf8') };
+    sealedRecords.set(record, known);
+  }
+  return known;
+}
+
+/**
+ * The same record line is on every store (and read again by every scan of a command): a line's
+ * text decodes to the same record wherever it is found, so recent texts are decoded once. Bounded:
+ * the map is emptied when full.
+ */
+const recentLines = new Map<string, { readonly line: string; readonly decoded: ReturnType<typeof decodeCatalogRecord> }>();
+const RECENT_LINES_MAX = 65_536;
+
+function decodeLineOnce(line: string): ReturnType<typeof decodeCatalogRecord> {
+  // Keyed by the line's sealed prefix (its CRC) and length, compared whole on a hit: hashing a
+  // short key costs a fraction of hashing the whole line.
+  const key = `${line.length}:${line.slice(0, 28)}`;
+  const known = recentLines.get(key);
+  let decoded: ReturnType<typeof decodeCatalogRecord>;
+  if (known !== undefined && known.line === line) {
+    decoded = known.decoded;
+  } else {
+    decoded = decodeCatalogRecord(line);
+    if (recentLines.size >= RECENT_LINES_MAX) recentLines.clear();
+    recentLines.set(key, { line, decoded });
+  }
+  // Each copy is its own object: callers tell copies on different stores apart by identity.
+  return decoded.ok ? { ok: true, record: { ...decoded.record } } : decoded;
+}
+
 /** Without `sync` (a call from another process or host) the record is durable on return. */
 export async function writeCatalogRecord(storePath: string, record: CatalogRecord, sync?: DirectorySync): Promise<void> {
-  const text = encodeCatalogRecord(record);
   const pending = sync ?? new DirectorySync();
-  await writeFileDurably(storePath, catalogRecordPath(storePath, record.name, record.sequence), [Buffer.from(text, 'utf8')], pending);
+  await writeFileDurably(storePath, catalogRecordPath(storePath, record.name, record.sequence), [sealed(record).bytes], pending);
   if (!sync) await pending.flush();
 }
 
@@ -26,7 +71,7 @@ export async function writeCatalogRecord(storePath: string, record: CatalogRecor
 export async function writeCatalogRecords(storePath: string, records: readonly CatalogRecord[], sync: DirectorySync): Promise<void> {
   const byBucket = new Map<string, CatalogRecord[]>();
   for (const record of records) {
-    const bucket = nameHash(record.name).slice(0, 2);
+    const { bucket } = sealed(record);
     const list = byBucket.get(bucket) ?? [];
     list.push(record);
     byBucket.set(bucket, list);
@@ -36,8 +81,9 @@ export async function writeCatalogRecords(storePath: string, records: readonly C
       await writeCatalogRecord(storePath, list[0], sync);
       continue;
     }
-    const text = encodeCatalogSegment({ bucket, records: list }, nameHash);
-    await writeFileDurably(storePath, catalogSegmentPath(storePath, bucket, newId()), [Buffer.from(text, 'utf8')], sync);
+    // The segment is its header line and the records' sealed lines, written as they are (§4.1).
+    const chunks = [Buffer.from(encodeCatalogSegmentHeader(bucket, list.length), 'utf8'), ...list.map((r) => sealed(r).bytes)];
+    await writeFileDurably(storePath, catalogSegmentPath(storePath, bucket, newId()), chunks, sync);
   }
 }
 
@@ -158,7 +204,7 @@ function readSegmentFile(storePath: string, file: string): ReturnType<typeof dec
   try {
     const whole = readSmallFile(storePath, file, MAX_SEGMENT_BYTES);
     if (whole === undefined) return 'vanished';
-    return decodeCatalogSegment(whole.toString('utf8'), nameHash);
+    return decodeCatalogSegment(whole.toString('utf8'), nameHash, decodeLineOnce);
   } catch (error) {
     return errnoCode(error) === 'ENOENT' ? 'vanished' : undefined;
   }
