@@ -81,6 +81,11 @@ export interface CheckPlan {
   readonly filesToSweep: readonly string[];
   /** Names a live reader announced it reads ('all': every name): their older blocks stay for a later check. */
   readonly readNames: readonly string[] | 'all';
+  /**
+   * Slots of stores a rebuild re-created empty or put in place of a lost one, whose scan found no
+   * block: their blocks are restored from k others without reading the rest (dataset/rebuild-from-k.ts).
+   */
+  readonly lostSlots?: readonly number[];
 }
 
 /** One worker's account of its share: what it was responsible for, found and repaired. */

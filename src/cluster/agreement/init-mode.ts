@@ -33,6 +33,7 @@ export class InitMode {
   private filesToList: Set<string> | undefined;
   private filesToSweep = new Set<string>();
   private readNames: Set<string> | 'all' = new Set();
+  private lostSlots: ReadonlySet<number> = new Set();
   private readonly listings = new BlockListings();
   private versionLookups: VersionPlan | undefined;
   /** What went wrong writing this worker's own records (its store full, read-only...): reported, not fatal. */
@@ -65,6 +66,7 @@ export class InitMode {
     this.filesToList = plan.filesToList ? new Set(plan.filesToList) : undefined;
     this.filesToSweep = new Set(plan.filesToSweep);
     this.readNames = plan.readNames === 'all' ? 'all' : new Set(plan.readNames);
+    this.lostSlots = new Set(plan.lostSlots ?? []);
     this.membership = [...plan.membership];
     let datasets = 0;
     let versions = 0;
@@ -100,6 +102,7 @@ export class InitMode {
     this.filesToList = undefined;
     this.filesToSweep = new Set();
     this.readNames = new Set();
+    this.lostSlots = new Set();
     this.versionLookups = undefined;
     this.listings.forget();
   }
@@ -174,7 +177,7 @@ export class InitMode {
         const unit = units[next++];
         if (unit.kind === 'dataset') {
           datasets++;
-          const options = { repair: plan.repair, collectOlder: plan.repair, beingRead: this.isRead(unit.record.name) };
+          const options = { repair: plan.repair, collectOlder: plan.repair, beingRead: this.isRead(unit.record.name), lostSlots: this.lostSlots };
           const ref = this.refOf(ctx, unit.record, unit.datasetIndex);
           const result = await checkDataset(ctx, ref, options, this.listings);
           let health = files.get(unit.record.fileId);
