@@ -22,6 +22,8 @@ export interface CheckOptions {
   /** Replaces the membership (rebuild --replace): the manifest committed at the new epoch. */
   readonly manifest?: Manifest;
   readonly onPhase?: (phase: string) => void;
+  /** File bytes of the data sets checked so far, of all to check (a progress bar). */
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
   readonly openedPool?: OpenPool;
   /** Check only the data sets verified longest ago (docs/USER-GUIDE.md §6); repairs what it reads. */
   readonly scrub?: ScrubRequest;
@@ -127,6 +129,7 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
         return { repairs, housekeeping };
       },
       onPhase: options.onPhase,
+      onProgress: options.onProgress,
     });
     if (outcome.kind === 'completed') {
       if (scrub) await recordCheckScrub(writablePaths, scrub, outcome.result.files, startedMs);

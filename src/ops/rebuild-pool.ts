@@ -12,6 +12,8 @@ export interface RebuildOptions {
   /** OLD (a store path or slot number) = NEW (an empty directory that takes the slot). */
   readonly replace?: readonly string[];
   readonly onPhase?: (phase: string) => void;
+  /** File bytes of the data sets checked so far, of all (a progress bar). */
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
 export interface RebuildReport extends CheckReport {
@@ -48,7 +50,7 @@ export async function rebuildPool(options: RebuildOptions): Promise<RebuildRepor
     }
   }
   const reopened = await openPool(pool.stores.find((s) => s.condition === 'online')?.path ?? options.pool);
-  const report = await checkPool({ pool: options.pool, openedPool: reopened, manifest, repair: true, onPhase: options.onPhase, lostSlots });
+  const report = await checkPool({ pool: options.pool, openedPool: reopened, manifest, repair: true, onPhase: options.onPhase, onProgress: options.onProgress, lostSlots });
   return { ...report, changed: report.changed || rebuildActions.length > 0, rebuildActions };
 }
 
