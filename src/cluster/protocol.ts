@@ -1,3 +1,4 @@
+import type { CheckProgressCounts } from './check-progress.js';
 import type { PackSource } from './pack-sources.js';
 import type { DatasetRef } from '../dataset/dataset-ref.js';
 import type { FileHealth } from '../dataset/file-health.js';
@@ -81,6 +82,11 @@ export interface CheckPlan {
   readonly filesToSweep: readonly string[];
   /** Names a live reader announced it reads ('all': every name): their older blocks stay for a later check. */
   readonly readNames: readonly string[] | 'all';
+  /**
+   * Slots of stores a rebuild re-created empty or put in place of a lost one, whose scan found no
+   * block: their blocks are restored from k others without reading the rest (dataset/rebuild-from-k.ts).
+   */
+  readonly lostSlots?: readonly number[];
 }
 
 /** One worker's account of its share: what it was responsible for, found and repaired. */
@@ -180,8 +186,13 @@ export interface WorkerHello {
   readonly hello: { readonly protocol: number; readonly rainVersion: string; readonly node: string; readonly pid: number; readonly host: string };
 }
 
+/** A worker's running totals in a check (cluster/check-progress.ts): no reply, sent at most every 200 ms. */
+export interface WorkerProgress {
+  readonly progress: CheckProgressCounts;
+}
+
 /** Bumped whenever a message changes shape; a coordinator refuses a remote worker that speaks another. */
-export const WORKER_PROTOCOL_VERSION = 2;
+export const WORKER_PROTOCOL_VERSION = 3;
 
 export type ToWorker = WorkerEnvelope | StoreCallEnvelope | RelayReply | OutputTurnGrant;
-export type FromWorker = WorkerReply | RelayRequest | WorkerHello;
+export type FromWorker = WorkerReply | RelayRequest | WorkerHello | WorkerProgress;

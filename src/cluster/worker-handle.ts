@@ -4,6 +4,7 @@ import { storeChangesStopped } from '../store/stopping.js';
 import { callStore, isStoreMethod } from '../store/store.js';
 import { WORKER_PROTOCOL_VERSION, type FromWorker, type OutputTurnGrant, type StoreCall, type WorkerRequest } from './protocol.js';
 import { remoteTimeoutMs, type WorkerChannel } from './worker-channel.js';
+import type { CheckProgressCounts } from './check-progress.js';
 
 export { WORKER_NODE_FLAGS, workerScriptPath } from './worker-channel.js';
 
@@ -27,6 +28,8 @@ export class WorkerHandle {
   private readonly stallTimer: NodeJS.Timeout | undefined;
   /** Requests (data sets, scans) sent and not yet answered; store calls relayed for others do not count. */
   inFlight = 0;
+  /** Told the worker's running totals while it checks (a check's progress bar). */
+  onProgress: ((counts: CheckProgressCounts) => void) | undefined;
 
   constructor(slot: number, channel: WorkerChannel) {
     this.slot = slot;
@@ -119,6 +122,10 @@ export class WorkerHandle {
         this.onExit(`speaks worker protocol ${message.hello.protocol}, this rain speaks ${WORKER_PROTOCOL_VERSION}: install the same rain version on both hosts (remote has ${message.hello.rainVersion})`);
         this.channel.kill();
       }
+      return;
+    }
+    if ('progress' in message) {
+      this.onProgress?.(message.progress);
       return;
     }
     if ('relayId' in message) {

@@ -69,7 +69,7 @@ function storeFor(access: StoreAccess, ownSlot: number): Store {
 
 let context: WorkerContext | undefined;
 const listings = new BlockListings();
-const initMode = new InitMode();
+const initMode = new InitMode((counts) => link.send({ progress: counts }));
 const stdout = { turns: new OutputTurns(), shared: new SharedStdout() };
 
 /** Regular run-time work is suspended while the worker is in initialization mode (M4). */

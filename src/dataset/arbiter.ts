@@ -147,7 +147,7 @@ function range(from: number, to: number): number[] {
  * padding by definition (docs/FORMAT.md §5), and parity is computed over them too, so a block
  * whose padding is not zero is as wrong as one whose data is.
  */
-function paddingIsZero(input: Pick<ArbiterInput, 'k' | 'dataBytes'>, shards: readonly Buffer[]): boolean {
+export function paddingIsZero(input: Pick<ArbiterInput, 'k' | 'dataBytes'>, shards: readonly Buffer[]): boolean {
   const shardBytes = shards[0].length;
   for (let b = Math.floor(input.dataBytes / shardBytes); b < input.k; b++) {
     const from = Math.max(0, input.dataBytes - b * shardBytes);

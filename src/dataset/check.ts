@@ -1,11 +1,11 @@
-import { describeStoreError } from '../rain-error.js';
-import type { BlockHeaderInput } from '../store/block-files.js';
 import type { BlockFileKey } from '../store/store-layout.js';
 import { arbitrate, dataChecksum, type ArbiterVerdict } from './arbiter.js';
 import type { DatasetContext } from './dataset-context.js';
 import type { DatasetRef } from './dataset-ref.js';
 import { allocateDataset, fetchVerifiedBytes, payloadCrcs, readBlocksInto, verifyBlocksInPlace, type DatasetBuffers } from './read-blocks.js';
 import type { BlockVerdict, CheckResult } from './results.js';
+import { rebuildFromK } from './rebuild-from-k.js';
+import { rewriteBlocks } from './rewrite-blocks.js';
 
 /**
  * The consistency check of one data set by its responsible worker (M5, M7): classify every block,
@@ -24,12 +24,21 @@ export interface CheckOptions {
   readonly collectOlder: boolean;
   /** A reader announced it reads this name: its older blocks stay for a later check. */
   readonly beingRead?: boolean;
+  /**
+   * Slots of stores known to hold nothing (rebuild re-created or replaced them): a data set with
+   * blocks there is first rebuilt from k others (rebuild-from-k.ts), fully checked only if that does not settle it.
+   */
+  readonly lostSlots?: ReadonlySet<number>;
 }
 
 export async function checkDataset(
   ctx: DatasetContext, ref: DatasetRef, options: CheckOptions, listings: BlockListings,
 ): Promise<CheckResult & { readonly toConfirm: boolean }> {
   const { repair } = options;
+  if (repair && options.lostSlots && options.lostSlots.size > 0) {
+    const rebuilt = await rebuildFromK(ctx, ref, options.lostSlots);
+    if (rebuilt) return rebuilt;
+  }
   const data = allocateDataset(ctx, ref);
   let scratch: Buffer | undefined;
   try {
@@ -109,41 +118,6 @@ async function decide(ctx: DatasetContext, ref: DatasetRef, data: DatasetBuffers
     payloadCrcs: payloadCrcs(data), expectedChecksum: ref.dataChecksum, wantParity: true,
     codec: ctx.codec(ref.k, ref.m), scratch: takeScratch(),
   });
-}
-
-/** Writes the verified bytes (filled in by the arbiter) of each block in `wanted`, and reads each back. */
-async function rewriteBlocks(
-  ctx: DatasetContext, ref: DatasetRef, data: DatasetBuffers, wanted: readonly number[],
-): Promise<Pick<CheckResult, 'repaired' | 'unrepaired'>> {
-  const repaired: number[] = [];
-  const unrepaired: { blockIndex: number; reason: string }[] = [];
-  await Promise.all(wanted.map(async (blockIndex) => {
-    const slot = ctx.storeOf(ref.placement[blockIndex]);
-    if (!slot.writable) {
-      unrepaired.push({ blockIndex, reason: `store ${slot.slot} is ${slot.why ?? 'not writable'}` });
-      return;
-    }
-    const payload = data.shards[blockIndex];
-    const header: BlockHeaderInput = {
-      poolId: ref.poolId, fileId: ref.fileId, name: ref.name, sequence: ref.sequence, fileSizeBytes: ref.fileSizeBytes,
-      k: ref.k, m: ref.m, blockIndex, datasetIndex: ref.datasetIndex, datasetCount: ref.datasetCount,
-      blockSizeBytes: ref.blockSizeBytes, payloadLengthBytes: payload.length, datasetDataBytes: data.extent.dataBytes,
-    };
-    try {
-      const payloadCrc32 = await slot.store.writeBlock(header, payload);
-      const expected = { ...header, payloadLengthBytes: payload.length };
-      // A block written to another host is read back there; its checksum must be the one we wrote.
-      const readsBack = slot.store.remote
-        ? await slot.store.verifyBlock(expected).then((r) => r.status === 'good' && r.header.payloadCrc32 === payloadCrc32)
-        : await slot.store.readBlock(expected).then((r) => r.status === 'good' && r.payload.equals(payload));
-      if (!readsBack) throw new Error('the rewritten block does not read back');
-      repaired.push(blockIndex);
-    } catch (error) {
-      unrepaired.push({ blockIndex, reason: `store ${slot.slot}: ${describeStoreError(error)}` });
-    }
-  }));
-  repaired.sort((a, b) => a - b);
-  return { repaired, unrepaired };
 }
 
 /** Older sequences of a block are garbage once the current one is complete everywhere. */

@@ -15,6 +15,8 @@ export interface FileHealth {
   newerBlocks: number;
   repairedBlocks: number;
   unrepairedBlocks: number;
+  /** Blocks a rebuild did not need to read (k others restored the lost ones): neither good nor bad, not checked. */
+  unreadBlocks: number;
   /** Data sets whose version was superseded while being checked (never counted lost or repaired). */
   supersededDatasets: number;
   readonly lostDatasets: number[];
@@ -37,7 +39,7 @@ const MAX_DETAILS_PER_FILE = 8;
 export function emptyHealth(record: { name: string; fileId: string; fileSizeBytes: number; datasetCount: number }): FileHealth {
   return {
     name: record.name, fileId: record.fileId, sizeBytes: record.fileSizeBytes, datasets: record.datasetCount, state: 'healthy',
-    blocks: { good: 0, missing: 0, corrupt: 0, stale: 0 }, newerBlocks: 0, repairedBlocks: 0, unrepairedBlocks: 0,
+    blocks: { good: 0, missing: 0, corrupt: 0, stale: 0 }, newerBlocks: 0, repairedBlocks: 0, unrepairedBlocks: 0, unreadBlocks: 0,
     supersededDatasets: 0, lostDatasets: [], details: [], byStore: {},
   };
 }
@@ -70,6 +72,7 @@ export function foldCheckResult(health: FileHealth, result: CheckResult): void {
   }
   health.repairedBlocks += result.repaired.length;
   health.unrepairedBlocks += result.unrepaired.length;
+  health.unreadBlocks += result.unread?.length ?? 0;
   for (const u of result.unrepaired) addDetail(health, `data set ${result.datasetIndex} block ${u.blockIndex}: not repaired (${u.reason})`);
 }
 
@@ -79,6 +82,7 @@ export function mergeHealth(into: FileHealth, from: FileHealth): void {
   into.newerBlocks += from.newerBlocks;
   into.repairedBlocks += from.repairedBlocks;
   into.unrepairedBlocks += from.unrepairedBlocks;
+  into.unreadBlocks += from.unreadBlocks;
   into.supersededDatasets += from.supersededDatasets;
   into.lostDatasets.push(...from.lostDatasets);
   for (const detail of from.details) addDetail(into, detail);

@@ -28,6 +28,11 @@ export interface CheckResult {
   readonly unverifiable?: string;
   /** The checksum of the data the check verified (a roll forward records it in the catalog). */
   readonly dataChecksum?: number;
+  /**
+   * Blocks a rebuild did not read (rebuild-from-k.ts): k others were enough to restore the lost
+   * ones. They are in no status of `blocks`: not known good, only not needed; check and verify read them.
+   */
+  readonly unread?: readonly number[];
   /** Blocks rewritten by a repair, verified after writing. */
   readonly repaired: readonly number[];
   /** Blocks that could not be repaired (their store is not writable, or the write failed). */

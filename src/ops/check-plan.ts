@@ -28,7 +28,11 @@ export interface BuiltPlan {
  * the files holding misplaced blocks, and the names live readers read. The scans also check each
  * store's layout and, with `repair`, move what does not belong there aside.
  */
-export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly { slot: number; path: string }[], poolSlots: readonly number[], repair: boolean): Promise<BuiltPlan> {
+export async function buildCheckPlan(
+  cluster: WorkerCluster, readable: readonly { slot: number; path: string }[], poolSlots: readonly number[], repair: boolean,
+  /** Stores a rebuild found empty or replaced: kept as lost only where their scan finds no block. */
+  lostSlots: readonly number[] = [],
+): Promise<BuiltPlan> {
   const readablePaths = readable.map((s) => s.path);
   // Readers announce before they look a name up, so one that started before this plan is seen here.
   const readNames = await liveReadNames(readablePaths);
@@ -105,6 +109,8 @@ export async function buildCheckPlan(cluster: WorkerCluster, readable: readonly 
       filesToList,
       filesToSweep: [...toSweep],
       readNames: readNames === 'all' ? 'all' : [...readNames],
+      // A store that holds a block after all (a put wrote there since it was re-created) is read like every other.
+      lostSlots: lostSlots.filter((slot) => scans.some((s) => s.slot === slot && s.scan.fileIds.length === 0)),
     },
     movedAside: scans.flatMap(({ slot, scan }) => scan.movedAside.map((line) => `store ${slot}: ${line}`)),
     anomalies: scans.flatMap(({ slot, scan }) => scan.anomalies.map((line) => `store ${slot}: ${line}`)),

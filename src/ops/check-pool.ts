@@ -22,9 +22,13 @@ export interface CheckOptions {
   /** Replaces the membership (rebuild --replace): the manifest committed at the new epoch. */
   readonly manifest?: Manifest;
   readonly onPhase?: (phase: string) => void;
+  /** File bytes of the data sets checked so far, of all to check (a progress bar). */
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
   readonly openedPool?: OpenPool;
   /** Check only the data sets verified longest ago (docs/USER-GUIDE.md §6); repairs what it reads. */
   readonly scrub?: ScrubRequest;
+  /** Stores rebuild re-created empty or replaced: their blocks are restored from k others (dataset/rebuild-from-k.ts). */
+  readonly lostSlots?: readonly number[];
 }
 
 export interface CheckReport extends InitializationResult {
@@ -67,7 +71,7 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
     const outcome = await runInitialization({
       manifest, committedEpoch: pool.manifest.epoch, access, repair, purpose: options.manifest ? 'rebuild --replace' : 'check',
       buildPlan: async (cluster) => {
-        const built = await buildCheckPlan(cluster, access.filter((s) => s.readable), manifest.stores.map((s) => s.slot), repair);
+        const built = await buildCheckPlan(cluster, access.filter((s) => s.readable), manifest.stores.map((s) => s.slot), repair, repair ? options.lostSlots : []);
         deletedWithBlocks = built.deletedWithBlocks;
         packMembers = built.packMembers;
         const units = scrubUnits(built.contents.committed, await readScrubTimes(readablePaths));
@@ -125,6 +129,7 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
         return { repairs, housekeeping };
       },
       onPhase: options.onPhase,
+      onProgress: options.onProgress,
     });
     if (outcome.kind === 'completed') {
       if (scrub) await recordCheckScrub(writablePaths, scrub, outcome.result.files, startedMs);
@@ -152,7 +157,8 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
 async function recordCheckScrub(
   writablePaths: readonly string[], scrub: { units: ScrubUnit[]; selected: ScrubUnit[] }, files: readonly FileHealth[], startedMs: number,
 ): Promise<void> {
-  const healthy = new Set(files.filter((f) => f.state === 'healthy').map((f) => f.fileId));
+  // A file whose rebuild left blocks unread was not scrubbed: its data sets keep their old time.
+  const healthy = new Set(files.filter((f) => f.state === 'healthy' && f.unreadBlocks === 0).map((f) => f.fileId));
   const good = scrub.selected.filter((u) => healthy.has(u.fileId));
   await recordScrub(writablePaths, good, startedMs);
   await compactScrubLogs(writablePaths, withVerified(scrub.units, good, startedMs), 2);

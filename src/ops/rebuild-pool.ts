@@ -12,6 +12,8 @@ export interface RebuildOptions {
   /** OLD (a store path or slot number) = NEW (an empty directory that takes the slot). */
   readonly replace?: readonly string[];
   readonly onPhase?: (phase: string) => void;
+  /** File bytes of the data sets checked so far, of all (a progress bar). */
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
 export interface RebuildReport extends CheckReport {
@@ -27,15 +29,19 @@ export interface RebuildReport extends CheckReport {
 export async function rebuildPool(options: RebuildOptions): Promise<RebuildReport> {
   const pool = await openPool(options.pool);
   const rebuildActions: string[] = [];
+  // Stores that hold nothing now: their blocks are restored from k others each (dataset/rebuild-from-k.ts).
+  const lostSlots: number[] = [];
   let manifest: Manifest | undefined;
   if (options.replace && options.replace.length > 0) {
     manifest = await replaceStores(pool, options.replace, rebuildActions);
+    lostSlots.push(...manifest.stores.filter((s) => !pool.manifest.stores.some((o) => o.slot === s.slot && o.path === s.path)).map((s) => s.slot));
   }
   for (const store of pool.stores) {
     if (manifest?.stores.every((s) => s.path !== store.path)) continue;
     if (store.condition === 'empty') {
       await storeAt(store.path).writeIdentity({ poolId: pool.manifest.poolId, storeId: store.storeId, slot: store.slot });
       rebuildActions.push(`store ${store.slot} (${store.path}) was empty: re-created`);
+      lostSlots.push(store.slot);
     } else if (store.condition === 'unreadable' && store.identityDamaged && await holdsBlocksOf(store.path, pool.manifest.poolId)) {
       // Its identity file is damaged and its manifest too, but its blocks name this pool: it is
       // this slot's store (placement never moves a block to another slot), so its identity comes back.
@@ -44,7 +50,7 @@ export async function rebuildPool(options: RebuildOptions): Promise<RebuildRepor
     }
   }
   const reopened = await openPool(pool.stores.find((s) => s.condition === 'online')?.path ?? options.pool);
-  const report = await checkPool({ pool: options.pool, openedPool: reopened, manifest, repair: true, onPhase: options.onPhase });
+  const report = await checkPool({ pool: options.pool, openedPool: reopened, manifest, repair: true, onPhase: options.onPhase, onProgress: options.onProgress, lostSlots });
   return { ...report, changed: report.changed || rebuildActions.length > 0, rebuildActions };
 }
 

@@ -14,7 +14,7 @@ export function registerCheck(program: Command): void {
       await runReportCommand('check', flags, async (out) => {
         const scrub = scrubRequestOf(flags);
         const progress = out.progress('check');
-        const report = await checkPool({ pool: flags.pool, repair: true, scrub, onPhase: (phase) => progress(0, 0, phase) });
+        const report = await checkPool({ pool: flags.pool, repair: true, scrub, onPhase: (phase) => progress(0, 0, phase), onProgress: (done, total) => progress(done, total) });
         out.stopProgress();
         const exitCode = exitCodeOfVerdict(report.verdict, report.changed);
         out.document({ ok: true, ...report, exitCode });

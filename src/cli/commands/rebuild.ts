@@ -13,7 +13,7 @@ export function registerRebuild(program: Command): void {
     .action(async (flags: ReportFlags & { replace?: string[] }) => {
       await runReportCommand('rebuild', flags, async (out) => {
         const progress = out.progress('rebuild');
-        const report = await rebuildPool({ pool: flags.pool, replace: flags.replace, onPhase: (phase) => progress(0, 0, phase) });
+        const report = await rebuildPool({ pool: flags.pool, replace: flags.replace, onPhase: (phase) => progress(0, 0, phase), onProgress: (done, total) => progress(done, total) });
         out.stopProgress();
         const exitCode = exitCodeOfVerdict(report.verdict, report.changed);
         out.document({ ok: true, ...report, exitCode });

@@ -2,11 +2,13 @@ import { emptyHealth, mergeWorkerFiles, settleState, type FileHealth } from '../
 import type { VersionReport } from '../../dataset/results.js';
 import { supersededAmong, type ToConfirm } from '../../dataset/verdicts.js';
 import type { CatalogRecord } from '../../format/catalog-record.js';
+import { datasetExtent } from '../../format/dataset-geometry.js';
 import { CURRENT_POOL_FORMAT, type LastCheck, type LastCheckScope, type Manifest } from '../../format/manifest.js';
 import { describeError, ioError } from '../../rain-error.js';
 import { storeAt } from '../../store/store-set.js';
 import { faultPoint } from '../fault-points.js';
 import type { CheckPlan, StoreAccess, WorkerCheckReport } from '../protocol.js';
+import { CheckProgressSum } from '../check-progress.js';
 import { WorkerCluster } from '../worker-cluster.js';
 import type { WorkerHandle } from '../worker-handle.js';
 import { claimEpoch, type ClaimOutcome } from './epoch-claim.js';
@@ -29,6 +31,8 @@ export interface InitializationOptions {
   /** Metadata work after the data check: repairs (catalog copies) and housekeeping (collected tombstones). */
   readonly afterCheck?: (deletedCleaned: ReadonlySet<string>) => Promise<{ repairs: string[]; housekeeping: string[] }>;
   readonly onPhase?: (phase: string) => void;
+  /** File bytes of the data sets checked so far, of all the plan holds (a progress bar; throttled by the workers). */
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
 export interface WorkerShare {
@@ -166,6 +170,8 @@ async function runClaimedEpoch(
     phase('register');
 
     options.onPhase?.('checking data sets');
+    const progress = new CheckProgressSum(plannedBytes(plan), options.onProgress);
+    for (const w of cluster.workers) w.onProgress = (counts) => progress.report(w.slot, counts);
     const files = new Map<string, FileHealth>();
     const versionReports: VersionReport[] = [];
     const deletedCleaned = new Set<string>();
@@ -206,6 +212,7 @@ async function runClaimedEpoch(
         }
       }));
     }
+    for (const w of cluster.workers) w.onProgress = undefined;
     await confirmVerdicts(options, files, confirming);
     phase('check');
 
@@ -264,4 +271,15 @@ async function runClaimedEpoch(
   } finally {
     await cluster.close();
   }
+}
+
+/** The file bytes of every data set the plan has checked (a partial check's selected ones only). */
+function plannedBytes(plan: CheckPlan): number {
+  let total = 0;
+  for (const record of plan.committed) {
+    for (const [first, count] of record.datasetsToCheck ?? [[0, record.datasetCount]]) {
+      for (let d = first; d < Math.min(first + count, record.datasetCount); d++) total += datasetExtent(record, d).dataBytes;
+    }
+  }
+  return total;
 }

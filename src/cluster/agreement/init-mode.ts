@@ -4,6 +4,7 @@ import { emptyHealth, foldCheckResult, type FileHealth } from '../../dataset/fil
 import type { VersionReport } from '../../dataset/results.js';
 import { resolveVersion, type VersionPlan } from '../../dataset/resolve-version.js';
 import { toConfirm, type ToConfirm } from '../../dataset/verdicts.js';
+import { datasetExtent } from '../../format/dataset-geometry.js';
 import { placeDataset } from '../../format/placement.js';
 import { describeStoreError } from '../../rain-error.js';
 import type { WorkerPhase } from '../../store/epoch-files.js';
@@ -11,6 +12,7 @@ import { faultPoint } from '../fault-points.js';
 import type { CheckPlan, PlannedFile, WorkerCheckReport } from '../protocol.js';
 import type { WorkerContext } from '../worker-context.js';
 import { responsibleSlot, responsibleSlotForVersion } from './responsibility.js';
+import { ProgressThrottle, type CheckProgressCounts } from '../check-progress.js';
 
 /** Data sets checked at once by one worker: overlaps the reads of one with the coding of another. */
 const CHECKS_IN_FLIGHT = 3;
@@ -33,10 +35,17 @@ export class InitMode {
   private filesToList: Set<string> | undefined;
   private filesToSweep = new Set<string>();
   private readNames: Set<string> | 'all' = new Set();
+  private lostSlots: ReadonlySet<number> = new Set();
   private readonly listings = new BlockListings();
   private versionLookups: VersionPlan | undefined;
   /** What went wrong writing this worker's own records (its store full, read-only...): reported, not fatal. */
   private storeFaults: string[] = [];
+  private readonly progress: ProgressThrottle;
+
+  /** `sendProgress`: the running totals of data sets checked, for the coordinator's progress bar. */
+  constructor(sendProgress: (counts: CheckProgressCounts) => void = () => undefined) {
+    this.progress = new ProgressThrottle(sendProgress);
+  }
 
   get active(): boolean {
     return this.epoch !== 0;
@@ -53,6 +62,7 @@ export class InitMode {
     this.epoch = epoch;
     this.membership = [...membership];
     this.storeFaults = [];
+    this.progress.reset();
     await this.record(ctx, 'enter', { pid: process.pid });
     return { agreed: true };
   }
@@ -65,6 +75,7 @@ export class InitMode {
     this.filesToList = plan.filesToList ? new Set(plan.filesToList) : undefined;
     this.filesToSweep = new Set(plan.filesToSweep);
     this.readNames = plan.readNames === 'all' ? 'all' : new Set(plan.readNames);
+    this.lostSlots = new Set(plan.lostSlots ?? []);
     this.membership = [...plan.membership];
     let datasets = 0;
     let versions = 0;
@@ -100,6 +111,7 @@ export class InitMode {
     this.filesToList = undefined;
     this.filesToSweep = new Set();
     this.readNames = new Set();
+    this.lostSlots = new Set();
     this.versionLookups = undefined;
     this.listings.forget();
   }
@@ -174,13 +186,14 @@ export class InitMode {
         const unit = units[next++];
         if (unit.kind === 'dataset') {
           datasets++;
-          const options = { repair: plan.repair, collectOlder: plan.repair, beingRead: this.isRead(unit.record.name) };
+          const options = { repair: plan.repair, collectOlder: plan.repair, beingRead: this.isRead(unit.record.name), lostSlots: this.lostSlots };
           const ref = this.refOf(ctx, unit.record, unit.datasetIndex);
           const result = await checkDataset(ctx, ref, options, this.listings);
           let health = files.get(unit.record.fileId);
           if (!health) files.set(unit.record.fileId, (health = emptyHealth(unit.record)));
           foldCheckResult(health, result);
           if (result.toConfirm) confirming.push(toConfirm(ref, result.repaired));
+          this.progress.add(1, datasetExtent(unit.record, unit.datasetIndex).dataBytes);
         } else if (unit.kind === 'version') {
           versionReports.push(await resolveVersion(ctx, this.versionPlan(), plan.uncommitted[unit.index], this.listings));
         } else if (unit.kind === 'sweep') {
@@ -204,6 +217,7 @@ export class InitMode {
       }
     };
     await Promise.all(Array.from({ length: CHECKS_IN_FLIGHT }, lane));
+    this.progress.flush();
     for (const failure of await ctx.flush()) this.storeFaults.push(`store ${failure.slot}: repairs could not be made durable: ${failure.reason}`);
     return {
       slot: ctx.slot, datasets, versions: versionReports.length, files: [...files.values()], versionReports,
