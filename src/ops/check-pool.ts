@@ -43,6 +43,8 @@ export interface CheckReport extends InitializationResult {
   readonly ranBy?: string;
   /** A partial check (--percent, --older-than): how much of the pool it read. */
   readonly scrub?: ScrubCoverage;
+  /** Blocks a rebuild did not read (k others restored the lost ones), each pack's counted once. */
+  readonly unreadBlocks: number;
 }
 
 /**
@@ -138,7 +140,9 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
         await clearStoreFaults(writablePaths, manifest.stores.map((s) => s.slot), startedMs);
       }
       const anchor = access.find((s) => s.writable)?.path ?? options.pool;
-      const report = summarise(await openPool(anchor), { ...outcome.result, files: withPackMembers(outcome.result.files, packMembers) });
+      // Counted before a pack's verdict is copied to each of its files, so a pack's blocks count once.
+      const unreadBlocks = outcome.result.files.reduce((sum, f) => sum + f.unreadBlocks, 0);
+      const report = summarise(await openPool(anchor), { ...outcome.result, files: withPackMembers(outcome.result.files, packMembers) }, unreadBlocks);
       return scrub?.partial ? { ...report, scrub: scrub.coverage } : report;
     }
     const after = await waitForEpoch(pool, outcome.epoch);
@@ -182,7 +186,7 @@ function withPackMembers(files: readonly FileHealth[], packMembers: BuiltPlan['p
 
 function reportOfOther(pool: OpenPool, ranBy: string): CheckReport {
   const lastCheck = pool.manifest.lastCheck as NonNullable<Manifest['lastCheck']>;
-  return { ...summarise(pool, { epoch: pool.manifest.epoch, phases: [], workers: [], files: [], versionReports: [], actions: [], storeFaults: [], housekeeping: [], lastCheck }), ranBy };
+  return { ...summarise(pool, { epoch: pool.manifest.epoch, phases: [], workers: [], files: [], versionReports: [], actions: [], storeFaults: [], housekeeping: [], lastCheck }, 0), ranBy };
 }
 
 /** Waits while another coordinator's claim of `epoch` is alive; returns the pool once it committed or died. */
@@ -205,7 +209,7 @@ async function accessFor(manifest: Manifest, pool: OpenPool) {
   return manifest.stores.map((s) => current.find((c) => c.slot === s.slot && c.path === s.path) ?? { slot: s.slot, path: s.path, readable: true, writable: true });
 }
 
-function summarise(pool: OpenPool, result: InitializationResult): CheckReport {
+function summarise(pool: OpenPool, result: InitializationResult, unreadBlocks: number): CheckReport {
   const stores = reportedStores(pool.stores);
   const storeProblems = [
     ...stores.filter((s) => s.condition !== 'online').map(describeStoreProblem),
@@ -217,7 +221,7 @@ function summarise(pool: OpenPool, result: InitializationResult): CheckReport {
   const changed = result.lastCheck.repairedBlocks > 0 || result.actions.length > 0
     || result.versionReports.some((v) => v.outcome === 'rolled-forward' || v.outcome === 'rolled-back');
   const verdict = lost ? 'lost' : degraded ? 'degraded' : 'healthy';
-  return { ...result, poolName: pool.manifest.name, stores, storeProblems, verdict, changed };
+  return { ...result, poolName: pool.manifest.name, stores, storeProblems, verdict, changed, unreadBlocks };
 }
 
 /** The newest epoch claimed on any reachable store, and whether its claimant still beats. */

@@ -38,7 +38,7 @@ export function printCheckReport(out: Output, report: CheckReport): void {
   const lc = report.lastCheck;
   out.line(`${lc.datasets} data sets checked, ${lc.repairedBlocks} blocks repaired, ${lc.lostDatasets} data sets lost`);
   // A rebuild of an emptied or replaced store reads k blocks per data set: say what it did not read.
-  const unread = report.files.reduce((sum, f) => sum + f.unreadBlocks, 0);
+  const unread = report.unreadBlocks;
   if (unread > 0) out.line(`${unread} blocks on the other stores were not read (k blocks rebuilt each lost one); 'rain check' or 'rain verify' reads every block`);
   const paint = report.verdict === 'healthy' ? out.color.green : report.verdict === 'degraded' ? out.color.yellow : out.color.red;
   const verdict = `pool ${report.poolName}: ${paint(report.verdict)} (active at epoch ${report.epoch})`;
