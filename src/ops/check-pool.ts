@@ -12,6 +12,7 @@ import type { FileHealth } from '../dataset/file-health.js';
 import { PACK_BLOCK_NAME } from '../format/catalog-record.js';
 import { openPool, storeAccess, type OpenPool } from './open-pool.js';
 import { clearStoreFaults } from './store-faults.js';
+import { packsToRepack, packUsage } from './repack-selection.js';
 import { describeStoreProblem, reportedStores, type StoreReportEntry } from './store-problem.js';
 import { compactScrubLogs, readScrubTimes, recordScrub, withVerified } from './scrub-log.js';
 import { rangesByFile, scrubUnits, selectForScrub, type ScrubCoverage, type ScrubRequest, type ScrubUnit } from './scrub-selection.js';
@@ -39,6 +40,11 @@ export interface CheckReport extends InitializationResult {
   readonly ranBy?: string;
   /** A partial check (--percent, --older-than): how much of the pool it read. */
   readonly scrub?: ScrubCoverage;
+  /**
+   * A full check that left the pool healthy found packs whose live share is low: check-and-compact.ts
+   * repacks them (docs/FORMAT.md §5.1). Not part of the report it prints.
+   */
+  readonly repackDue?: boolean;
 }
 
 /**
@@ -134,7 +140,11 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
       }
       const anchor = access.find((s) => s.writable)?.path ?? options.pool;
       const report = summarise(await openPool(anchor), { ...outcome.result, files: withPackMembers(outcome.result.files, packMembers) });
-      return scrub?.partial ? { ...report, scrub: scrub.coverage } : report;
+      if (scrub?.partial) return { ...report, scrub: scrub.coverage };
+      // Garbage in packs comes back once the pool is healthy (repairs first): without a lock,
+      // after the epoch is committed, and only when a pack's live share is low (no session otherwise).
+      if (!repair || options.manifest || report.verdict !== 'healthy') return report;
+      return packsToRepack(packUsage([...packMembers.values()].flat())).length > 0 ? { ...report, repackDue: true } : report;
     }
     const after = await waitForEpoch(pool, outcome.epoch);
     if (after && after.manifest.epoch >= outcome.epoch && after.manifest.lastCheck && !options.manifest) {

@@ -74,6 +74,8 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
         // A file that changed while the workers read it is compared and read again once; if it
         // changes again it is reported and keeps its previous version (SnapRAID: "file changed during sync").
         for (let attempt = 1; batch.length > 0; attempt++) {
+          // Planned again: the newest records now (a repack may have moved a file kept in place, reused-packs.ts).
+          if (attempt > 1) for (const [name, record] of (await readNewestRecords(session.readablePaths, batch.map((s) => s.name))).records) catalog.records.set(name, record);
           const planned: SyncPlan[] = [];
           for (const source of batch) {
             const previous = catalog.records.get(source.name);
