@@ -63,7 +63,9 @@ async function foldCatalogs(
       if (!before || newestRecord([before, record]) === record) {
         records.set(record.name, record);
         copies.set(record.name, 1);
-        held?.set(nameHash(record.name), record.sequence);
+        // A packed record may have a moved copy at its own sequence elsewhere (docs/FORMAT.md §5.1,
+        // "Repacking"): the next stores are asked for that sequence too.
+        held?.set(nameHash(record.name), record.pack && !record.deleted ? record.sequence - 1n : record.sequence);
       } else if (compareVersions(record, before) === 0) {
         copies.set(before.name, (copies.get(before.name) ?? 0) + 1);
       }

@@ -74,9 +74,8 @@ export async function scanCatalog(
     for (const record of listing.segmentRecords) {
       const hash = nameHash(record.name);
       if (wantedHashes && !wantedHashes.has(hash)) continue;
-      // At the held sequence a segment may hold a repack's moved copy, which beats the original.
       const held = newerThan?.get(hash);
-      if (held !== undefined && record.sequence < held) continue;
+      if (held !== undefined && record.sequence <= held) continue;
       const before = fromSegments.get(hash);
       if (!before || compareVersions(record, before) > 0) fromSegments.set(hash, record);
     }

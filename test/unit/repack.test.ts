@@ -6,6 +6,7 @@ import { compareVersions, newestRecord, type CatalogRecord } from '../../src/for
 import { newId, newSequence } from '../../src/format/ids.js';
 import { packsToRepack, packUsage, repackRounds, REPACK_LIVE_SHARE } from '../../src/ops/repack-selection.js';
 import { isSuperseded } from '../../src/ops/read-retry.js';
+import { readCatalog, readNewestRecords } from '../../src/ops/catalog.js';
 import { LocalStore } from '../../src/store/local-store.js';
 
 /** Repacking's rules in-process (docs/FORMAT.md §5.1 "Repacking", docs/DECISIONS.md D4). */
@@ -52,30 +53,28 @@ describe('the tie-break of a moved record', () => {
     beforeEach(async () => { dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rain-repack-unit-')); });
     afterEach(async () => fs.rm(dir, { recursive: true, force: true }));
 
-    it('a moved record is never a plain file, so a scan holding the original still sees it; a merge keeps only it', async () => {
-      const store = new LocalStore(dir);
-      await store.writeCatalogRecord(original);
-      await store.writeCatalogRecords([moved]);
-      await store.flush();
-      const files = await fs.readdir(path.join(dir, 'catalog'), { recursive: true });
+    it('a moved record is never a plain file; a reader holding the original from one store takes the moved one from another; a merge keeps only it', async () => {
+      const [first, second] = [path.join(dir, 'a'), path.join(dir, 'b')];
+      for (const store of [first, second]) await fs.mkdir(store);
+      const a = new LocalStore(first);
+      const b = new LocalStore(second);
+      await a.writeCatalogRecord(original);
+      await b.writeCatalogRecord(original);
+      await b.writeCatalogRecords([moved]);
+      await Promise.all([a.flush(), b.flush()]);
+      const files = await fs.readdir(path.join(second, 'catalog'), { recursive: true });
       expect(files.filter((f) => f.endsWith('.seg'))).toHaveLength(1);
-      // The caller holds the original from another store: the listing alone cannot tell, the segment does.
-      const held = new Map([[hashOf(files), original.sequence]]);
-      expect((await store.scanCatalog(undefined, held)).records).toEqual([moved]);
-      expect((await store.scanCatalog()).records).toEqual([moved]);
-      await store.compactCatalog(undefined, []);
-      const after = await fs.readdir(path.join(dir, 'catalog'), { recursive: true });
+      // The first store's original is held when the second is scanned: its listing skips what is held.
+      expect([...(await readNewestRecords([first, second])).records.values()]).toEqual([moved]);
+      expect([...(await readNewestRecords([second, first])).records.values()]).toEqual([moved]);
+      expect([...(await readCatalog([first, second])).records.values()]).toEqual([moved]);
+      await b.compactCatalog(undefined, []);
+      const after = await fs.readdir(path.join(second, 'catalog'), { recursive: true });
       expect(after.filter((f) => f.endsWith('.json'))).toEqual([]);
-      expect((await store.scanCatalog()).records).toEqual([moved]);
+      expect((await b.scanCatalog()).records).toEqual([moved]);
     });
   });
 });
-
-/** The name hash of the one plain record file listed (catalog/HH/<hash>.<sequence>.json). */
-function hashOf(files: readonly string[]): string {
-  const plain = files.find((f) => f.endsWith('.json')) as string;
-  return path.basename(plain).split('.')[0];
-}
 
 describe('which packs are repacked', () => {
   const pack = (packBytes: number) => ({ fileId: newId(), sequence: newSequence(), packBytes });
