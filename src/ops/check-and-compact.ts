@@ -15,7 +15,7 @@ export interface CheckAndCompactReport extends Omit<CheckReport, 'repackDue'> {
  * one line of housekeeping, and a failed repack a warning there, not a verdict.
  */
 export async function checkAndCompact(options: CheckOptions): Promise<CheckAndCompactReport> {
-  const { repackDue, ...report } = await checkPool(options);
+  const { repackDue, ...report } = await checkPool({ ...options, considerRepack: true });
   if (!repackDue) return report;
   const anchor = report.stores.find((s) => s.condition === 'online')?.path ?? options.pool;
   try {

@@ -26,6 +26,8 @@ export interface CheckOptions {
   readonly openedPool?: OpenPool;
   /** Check only the data sets verified longest ago (docs/USER-GUIDE.md §6); repairs what it reads. */
   readonly scrub?: ScrubRequest;
+  /** Say in `repackDue` whether packs are due for repacking (check-and-compact.ts: `rain check` only). */
+  readonly considerRepack?: boolean;
 }
 
 export interface CheckReport extends InitializationResult {
@@ -143,7 +145,7 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
       if (scrub?.partial) return { ...report, scrub: scrub.coverage };
       // Garbage in packs comes back once the pool is healthy (repairs first): without a lock,
       // after the epoch is committed, and only when a pack's live share is low (no session otherwise).
-      if (!repair || options.manifest || report.verdict !== 'healthy') return report;
+      if (!options.considerRepack || !repair || options.manifest || report.verdict !== 'healthy') return report;
       return packsToRepack(packUsage([...packMembers.values()].flat())).length > 0 ? { ...report, repackDue: true } : report;
     }
     const after = await waitForEpoch(pool, outcome.epoch);
