@@ -104,10 +104,16 @@ async function repackRound(
     // announced an old pack (a sync keeping a file's place) is still reading the catalog again.
     const reading = await liveReadNames(session.readablePaths);
     const writing = await liveWrittenVersions(session.readablePaths);
+    // Read after the announcements: a writer that kept a file's place in an old pack and has
+    // finished (its announcement gone) committed before this, so its record is seen here.
+    const names = [...done.keys()];
+    const now = names.length > 0 ? (await readNewestRecords(session.readablePaths, names)).records : new Map<string, CatalogRecord>();
+    const stillNamed = new Set([...now.values()].flatMap((r) => (r.pack && !r.deleted ? [`${r.pack.fileId}@${r.pack.sequence}`] : [])));
     const removable: PackUsage[] = [];
     for (const pack of movingPacks) {
       const moved = pack.members.map((m) => done.get(m.name));
-      if (moved.some((w) => w === undefined)) continue;
+      // Not repacked after all when a record names the pack again (a sync kept a file's place in it).
+      if (moved.some((w) => w === undefined) || stillNamed.has(pack.key)) continue;
       report.packsRepacked++;
       report.bytesReclaimed += stored(pack.packBytes);
       const complete = everywhere && moved.every((w) => w !== undefined && w.missingBlocks === 0 && w.recordCopies === session.writablePaths.length);
