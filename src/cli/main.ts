@@ -6,6 +6,7 @@ import { ExitCode } from './exit-codes.js';
 import { EXIT_CODE_HELP } from './command-runner.js';
 import { installInterruptHandlers, noteRunningCommand } from './interruption.js';
 import { registerCheck } from './commands/check.js';
+import { registerCompact } from './commands/compact.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDiff } from './commands/diff.js';
 import { registerGet } from './commands/get.js';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerVerify(program);
   registerCheck(program);
+  registerCompact(program);
   registerRebuild(program);
   registerPools(program);
   registerDemo(program);

@@ -249,9 +249,26 @@ export function packRecordOf(member: CatalogRecord): CatalogRecord {
   };
 }
 
-/** Picks the current version among records of one name gathered from many stores. */
+/**
+ * The total order of a name's records (docs/FORMAT.md §4, §5.1 "Repacking"): by sequence; at one
+ * sequence a packed record whose pack has the higher sequence wins (a repack moved the version into
+ * that newer pack), then the higher pack file id (two repacks of one pack at once: either copy is
+ * the same bytes, the choice only has to be the same everywhere); an unpacked record counts as
+ * pack sequence 0. Negative: `a` is older than `b`; 0: the same version in the same place.
+ */
+export function compareVersions(a: Pick<CatalogRecord, 'sequence' | 'pack'>, b: Pick<CatalogRecord, 'sequence' | 'pack'>): number {
+  if (a.sequence !== b.sequence) return a.sequence < b.sequence ? -1 : 1;
+  const aPack = a.pack?.sequence ?? 0n;
+  const bPack = b.pack?.sequence ?? 0n;
+  if (aPack !== bPack) return aPack < bPack ? -1 : 1;
+  const aId = a.pack?.fileId ?? '';
+  const bId = b.pack?.fileId ?? '';
+  return aId === bId ? 0 : aId < bId ? -1 : 1;
+}
+
+/** Picks the current version among records of one name gathered from many stores (compareVersions). */
 export function newestRecord(records: Iterable<CatalogRecord>): CatalogRecord | undefined {
   let best: CatalogRecord | undefined;
-  for (const r of records) if (!best || r.sequence > best.sequence) best = r;
+  for (const r of records) if (!best || compareVersions(r, best) > 0) best = r;
   return best;
 }

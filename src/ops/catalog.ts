@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { newestRecord, type CatalogRecord } from '../format/catalog-record.js';
+import { compareVersions, newestRecord, type CatalogRecord } from '../format/catalog-record.js';
 import { describeStoreError } from '../rain-error.js';
 import type { CatalogScan } from '../store/catalog-files.js';
 import { storeAt } from '../store/store-set.js';
@@ -48,30 +48,32 @@ export async function readNewestRecords(storePaths: readonly string[], only?: st
 async function foldCatalogs(
   storePaths: readonly string[],
   options: { only?: string | readonly string[]; countCopies: boolean; ownOf?: readonly string[] },
-): Promise<{ view: CatalogView; own: (Map<string, bigint> | undefined)[] }> {
+): Promise<{ view: CatalogView; own: (Map<string, CatalogRecord> | undefined)[] }> {
   const records = new Map<string, CatalogRecord>();
   const copies = new Map<string, number>();
   const unreadableFiles: string[] = [];
-  const own: (Map<string, bigint> | undefined)[] = storePaths.map(() => undefined);
+  const own: (Map<string, CatalogRecord> | undefined)[] = storePaths.map(() => undefined);
   // Name hash -> newest sequence held, for scans that skip what is already known.
   const held = options.countCopies ? undefined : new Map<string, bigint>();
   const fold = (index: number, scan: CatalogScan | undefined): void => {
     if (!scan) return;
-    const sequences = options.ownOf?.includes(storePaths[index]) ? new Map<string, bigint>() : undefined;
+    const ownNewest = options.ownOf?.includes(storePaths[index]) ? new Map<string, CatalogRecord>() : undefined;
     for (const record of scan.records) {
       const before = records.get(record.name);
       if (!before || newestRecord([before, record]) === record) {
         records.set(record.name, record);
         copies.set(record.name, 1);
-        held?.set(nameHash(record.name), record.sequence);
-      } else if (record.sequence === before.sequence) {
+        // A packed record may have a moved copy at its own sequence elsewhere (docs/FORMAT.md §5.1,
+        // "Repacking"): the next stores are asked for that sequence too.
+        held?.set(nameHash(record.name), record.pack && !record.deleted ? record.sequence - 1n : record.sequence);
+      } else if (compareVersions(record, before) === 0) {
         copies.set(before.name, (copies.get(before.name) ?? 0) + 1);
       }
       // Keyed by the merged record's name string, so this store's copy of it can be collected.
-      sequences?.set(records.get(record.name)?.name ?? record.name, record.sequence);
+      ownNewest?.set(records.get(record.name)?.name ?? record.name, record);
     }
     unreadableFiles.push(...scan.unreadable);
-    own[index] = sequences;
+    own[index] = ownNewest;
   };
   const scanOf = (storePath: string, known?: ReadonlyMap<string, bigint>): Promise<CatalogScan | undefined> =>
     storeAt(storePath).scanCatalog(options.only, known).catch(() => undefined);
@@ -204,10 +206,11 @@ export async function refreshCatalogCopies(
     try {
       const index = readablePaths.indexOf(storePath);
       const store = storeAt(storePath);
-      const ownNewest = (index >= 0 ? own[index] : undefined) ?? newestSequences(await store.scanCatalog());
+      const ownNewest = (index >= 0 ? own[index] : undefined) ?? newestOf(await store.scanCatalog());
+      // Behind: an older version, or the original of a version a repack moved (compareVersions).
       const missing = [...view.records.values()].filter((record) => {
         const have = ownNewest.get(record.name);
-        return have === undefined || have < record.sequence;
+        return have === undefined || compareVersions(have, record) < 0;
       });
       // One segment per bucket: a store rebuilt from empty gets a few hundred catalog files, not one per name.
       const copiedHere: string[] = [];
@@ -226,8 +229,8 @@ export async function refreshCatalogCopies(
   return { written, view: { ...view, copies } };
 }
 
-function newestSequences(scan: CatalogScan): Map<string, bigint> {
-  return new Map(scan.records.map((r) => [r.name, r.sequence]));
+function newestOf(scan: CatalogScan): Map<string, CatalogRecord> {
+  return new Map(scan.records.map((r) => [r.name, r]));
 }
 
 /**

@@ -98,6 +98,14 @@ export async function buildCheckPlan(
       for (const v of intent.versions) liveVersions.add(`${v.fileId}@${v.sequence}`);
     }
   }
+  // A pack no record named at the first read may be named now by a writer that finished since,
+  // its announcement gone (a sync keeping a file's place in a pack a repack moved it out of,
+  // docs/FORMAT.md §5.1 "Repacking"): read after the announcements, such a pack is left alone.
+  if (uncommitted.some((v) => !byFileId.has(v.fileId))) {
+    for (const record of liveRecords(await readNewestRecords(readablePaths))) {
+      if (record.pack && !packs.has(record.pack.fileId)) liveVersions.add(`${record.pack.fileId}@${record.pack.sequence}`);
+    }
+  }
   return {
     contents: {
       // Directory entries have no blocks; their records are copied like every record (check-pool.ts).

@@ -12,6 +12,7 @@ import type { FileHealth } from '../dataset/file-health.js';
 import { PACK_BLOCK_NAME } from '../format/catalog-record.js';
 import { openPool, storeAccess, type OpenPool } from './open-pool.js';
 import { clearStoreFaults } from './store-faults.js';
+import { packsToRepack, packUsage } from './repack-selection.js';
 import { describeStoreProblem, reportedStores, type StoreReportEntry } from './store-problem.js';
 import { compactScrubLogs, readScrubTimes, recordScrub, withVerified } from './scrub-log.js';
 import { rangesByFile, scrubUnits, selectForScrub, type ScrubCoverage, type ScrubRequest, type ScrubUnit } from './scrub-selection.js';
@@ -29,6 +30,8 @@ export interface CheckOptions {
   readonly scrub?: ScrubRequest;
   /** Stores rebuild re-created empty or replaced: their blocks are restored from k others (dataset/rebuild-from-k.ts). */
   readonly lostSlots?: readonly number[];
+  /** Say in `repackDue` whether packs are due for repacking (check-and-compact.ts: `rain check` only). */
+  readonly considerRepack?: boolean;
 }
 
 export interface CheckReport extends InitializationResult {
@@ -45,6 +48,11 @@ export interface CheckReport extends InitializationResult {
   readonly scrub?: ScrubCoverage;
   /** Blocks a rebuild did not read (k others restored the lost ones), each pack's counted once. */
   readonly unreadBlocks: number;
+  /**
+   * A full check that left the pool healthy found packs whose live share is low: check-and-compact.ts
+   * repacks them (docs/FORMAT.md §5.1). Not part of the report it prints.
+   */
+  readonly repackDue?: boolean;
 }
 
 /**
@@ -143,7 +151,11 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
       // Counted before a pack's verdict is copied to each of its files, so a pack's blocks count once.
       const unreadBlocks = outcome.result.files.reduce((sum, f) => sum + f.unreadBlocks, 0);
       const report = summarise(await openPool(anchor), { ...outcome.result, files: withPackMembers(outcome.result.files, packMembers) }, unreadBlocks);
-      return scrub?.partial ? { ...report, scrub: scrub.coverage } : report;
+      if (scrub?.partial) return { ...report, scrub: scrub.coverage };
+      // Garbage in packs comes back once the pool is healthy (repairs first): without a lock,
+      // after the epoch is committed, and only when a pack's live share is low (no session otherwise).
+      if (!options.considerRepack || !repair || options.manifest || report.verdict !== 'healthy') return report;
+      return packsToRepack(packUsage([...packMembers.values()].flat())).length > 0 ? { ...report, repackDue: true } : report;
     }
     const after = await waitForEpoch(pool, outcome.epoch);
     if (after && after.manifest.epoch >= outcome.epoch && after.manifest.lastCheck && !options.manifest) {

@@ -44,14 +44,22 @@ export function packableSize(manifest: Manifest, sizeBytes: number): boolean {
   return allowsCatalogSegments(manifest) && sizeBytes > 0 && sizeBytes <= limitBytes;
 }
 
+/** How a repack (ops/repack.ts) fills packs: a moved file must land in a pack, newer than its old one. */
+export interface PackPlanOptions {
+  /** Fewer packable files than this are written as files of their own (2: a pack of one saves nothing). */
+  readonly minMembers?: number;
+  /** Every pack's sequence is above this (docs/FORMAT.md §5.1: the moved copy must win its tie). */
+  readonly sequenceAbove?: bigint;
+}
+
 /**
  * Deals the packable versions of a batch into packs of at most one data set (k x block size)
  * each, in order. Fewer than two packable files are written as files of their own: a pack of one
  * saves nothing.
  */
-export function planPacks(manifest: Manifest, planned: readonly PackCandidate[]): PlannedPack[] {
+export function planPacks(manifest: Manifest, planned: readonly PackCandidate[], options: PackPlanOptions = {}): PlannedPack[] {
   const packable = planned.flatMap((p, index) => (isPackable(manifest, p) ? [index] : []));
-  if (packable.length < 2) return [];
+  if (packable.length === 0 || packable.length < (options.minMembers ?? 2)) return [];
   const capacity = manifest.k * manifest.blockSizeBytes;
   const packs: PlannedPack[] = [];
   let members: { index: number; offsetBytes: number }[] = [];
@@ -59,7 +67,7 @@ export function planPacks(manifest: Manifest, planned: readonly PackCandidate[])
   const close = (): void => {
     if (members.length === 0) return;
     const record: CatalogRecord = {
-      name: PACK_BLOCK_NAME, fileId: newId(), sequence: newSequence(), deleted: false, fileSizeBytes: bytes,
+      name: PACK_BLOCK_NAME, fileId: newId(), sequence: newSequence(options.sequenceAbove), deleted: false, fileSizeBytes: bytes,
       k: manifest.k, m: manifest.m, blockSizeBytes: manifest.blockSizeBytes, datasetCount: 1,
       writtenAt: new Date().toISOString(), datasetChecksums: [],
     };

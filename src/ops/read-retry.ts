@@ -1,4 +1,4 @@
-import type { CatalogRecord } from '../format/catalog-record.js';
+import { compareVersions, type CatalogRecord } from '../format/catalog-record.js';
 import { DataLostError } from '../rain-error.js';
 
 /**
@@ -13,7 +13,10 @@ export function mayBeSuperseded(error: unknown, attempt: number): boolean {
   return error instanceof DataLostError && attempt < READ_ATTEMPTS;
 }
 
-/** The catalog now holds another version of the file than the one read (or none). */
+/**
+ * The catalog now holds another version of the file than the one read (or none), or the same
+ * version moved into another pack by a repack (docs/FORMAT.md §5.1), whose old pack may be gone.
+ */
 export function isSuperseded(read: CatalogRecord, current: CatalogRecord | undefined): boolean {
-  return current?.sequence !== read.sequence;
+  return current === undefined || compareVersions(current, read) !== 0;
 }

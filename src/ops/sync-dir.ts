@@ -81,6 +81,8 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
         // A file that changed while it was read is compared and read again once; if it changes
         // again it is reported and keeps its previous version (SnapRAID: "file changed during sync").
         for (let attempt = 1; batch.length > 0; attempt++) {
+          // Planned again: the newest records now (a repack may have moved a file kept in place, reused-packs.ts).
+          if (attempt > 1) for (const [name, record] of (await readNewestRecords(session.readablePaths, batch.map((s) => s.name))).records) catalog.records.set(name, record);
           const planned: SyncPlan[] = [];
           for (const source of batch) {
             const previous = catalog.records.get(source.name);
@@ -92,7 +94,7 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
             if (plan) planned.push(plan);
             else if (source.meta?.kind !== 'dir') report.unchanged++;
           }
-          const { written, changed, unchanged, comparedBytes } = await writeVersions(session, planned, heartbeat, () => undefined, report.warnings, settlerFor(session));
+          const { written, changed, unchanged, comparedBytes } = await writeVersions(session, planned, heartbeat, () => undefined, report.warnings, { settle: settlerFor(session) });
           report.bytesRead += comparedBytes;
           report.unchanged += unchanged.length;
           for (const { plan, record, bytesWritten } of written) {

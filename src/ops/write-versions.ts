@@ -6,7 +6,8 @@ import { datasetExtent } from '../format/dataset-geometry.js';
 import { allowsCatalogSegments } from '../format/manifest.js';
 import { ioError } from '../rain-error.js';
 import { commitRecords, dropOlderRecordsOf } from './catalog.js';
-import { planPacks } from './pack-plan.js';
+import { planPacks, type PackPlanOptions } from './pack-plan.js';
+import { packsMovedMeanwhile, reusedPacks } from './reused-packs.js';
 import type { PoolSession } from './pool-session.js';
 import { unchangedSince, type SourceStamp } from './source-stamp.js';
 import { isBeingRead, liveReadNames, type WriterHeartbeat } from './writer-heartbeat.js';
@@ -43,8 +44,19 @@ export interface WrittenVersion<P extends PlannedVersion = PlannedVersion> {
   readonly record: CatalogRecord;
   readonly missingBlocks: number;
   readonly bytesWritten: number;
+  /** How many stores took its catalog record. */
+  readonly recordCopies: number;
   /** Why blocks are missing, one line per store (its name and the cause in words). */
   readonly failures: readonly string[];
+}
+
+/** How a caller other than put writes: a sync that compares as it reads, a repack (ops/repack.ts). */
+export interface WriteOptions<P extends PlannedVersion> {
+  /** Fault point names are `<prefix>-announced`, `-blocks-written`, `-committed` (put and sync: 'put'). */
+  readonly faultPrefix?: string;
+  readonly packs?: PackPlanOptions;
+  /** What a version whose workers compared as they read (keepIfChecksums) becomes: required for those. */
+  readonly settle?: SettleVersion<P>;
 }
 
 export interface WriteOutcome<P extends PlannedVersion = PlannedVersion> {
@@ -68,11 +80,13 @@ export interface WriteOutcome<P extends PlannedVersion = PlannedVersion> {
  */
 export async function writeVersions<P extends PlannedVersion>(
   session: PoolSession, given: readonly P[], heartbeat: WriterHeartbeat,
-  progress: (bytes: number) => void, warnings: string[], settle?: SettleVersion<P>,
+  progress: (bytes: number) => void, warnings: string[], options: WriteOptions<P> = {},
 ): Promise<WriteOutcome<P>> {
+  const { settle } = options;
   const { manifest } = session.pool;
+  const faultPrefix = options.faultPrefix ?? 'put';
   // Small files go into packs (docs/FORMAT.md §5.1): a packed file has no data sets of its own.
-  const packs = planPacks(manifest, given);
+  const packs = planPacks(manifest, given, options.packs);
   const packOf = new Map<number, { pack: number; offsetBytes: number; order: number }>();
   packs.forEach((pack, j) => pack.members.forEach((member, order) => packOf.set(member.index, { pack: j, offsetBytes: member.offsetBytes, order })));
   const planned: P[] = given.map((p, i) => (packOf.has(i)
@@ -84,8 +98,11 @@ export async function writeVersions<P extends PlannedVersion>(
   ];
   const packIndex = (j: number): number => planned.length + j;
   const results = writing.map(() => new Map<number, EncodeResult>());
-  await heartbeat.announce(writing.map((w) => w.record));
-  await faultPoint('put-announced');
+  // A version keeping its place in a pack announces that pack too, then reads the catalog again:
+  // a repack that moved the file meanwhile either sees the announcement or is seen here.
+  await heartbeat.announce([...writing.map((w) => w.record), ...reusedPacks(planned)]);
+  await faultPoint(`${faultPrefix}-announced`);
+  const moved = await packsMovedMeanwhile(session.readablePaths, planned);
   try {
     await session.cluster.runDatasets<EncodeResult>(writing.flatMap((w, i) => w.datasetsToWrite.map((d) => ({
       fileId: w.record.fileId,
@@ -107,7 +124,7 @@ export async function writeVersions<P extends PlannedVersion>(
     }))));
     const notDurable = await session.cluster.flush();
     if (notDurable.size > 0) discountNotDurable(session, writing, results, notDurable);
-    await faultPoint('put-blocks-written');
+    await faultPoint(`${faultPrefix}-blocks-written`);
   } catch (error) {
     await undoBlocks(session, writing.map((w) => w.record));
     await recordStoreFaults(session.writablePaths, manifest, failuresBySlot(results), session.what, session.startedMs);
@@ -121,7 +138,7 @@ export async function writeVersions<P extends PlannedVersion>(
   if (endedPacks.length > 0) await undoBlocks(session, endedPacks.map((pack) => pack.record));
   const changed: P[] = planned.filter((p, i) => {
     const inPack = packOf.get(i);
-    return (inPack !== undefined && packEnded[inPack.pack]) || [...results[i].values()].some((r) => r.sourceEnded)
+    return (inPack !== undefined && packEnded[inPack.pack]) || [...results[i].values()].some((r) => r.sourceEnded) || moved.has(i)
       || (p.stamp !== undefined && !unchangedSince(p.sourcePath, p.stamp));
   });
   const changedOwn = changed.filter((p) => p.datasetsToWrite.length > 0);
@@ -188,7 +205,7 @@ export async function writeVersions<P extends PlannedVersion>(
       await undoBlocks(session, [record]);
       throw ioError(`${record.name}: the catalog record could not be written to any store: ${commit.errors[0] ?? ''}`);
     }
-    await faultPoint('put-committed');
+    await faultPoint(`${faultPrefix}-committed`);
     const failures = summariseFailures([...encoded.values()].flatMap((r) => r.failed));
     const missingBlocks = [...encoded.values()].reduce((sum, r) => sum + r.failed.length, 0);
     const geometry = { fileSizeBytes: record.fileSizeBytes, k: record.k, blockSizeBytes: record.blockSizeBytes };
@@ -208,7 +225,7 @@ export async function writeVersions<P extends PlannedVersion>(
       // id drawn fresh for this version (no previous record) has no older blocks to look for.
       complete.push(record);
     }
-    written.push({ plan: p, record, missingBlocks, bytesWritten, failures });
+    written.push({ plan: p, record, missingBlocks, bytesWritten, recordCopies: commit.written, failures });
   }
   await collectOlder(session, complete);
   return { written, changed, unchanged, comparedBytes };

@@ -109,3 +109,20 @@ export function announcerAlive(intent: { readonly at: number; readonly pid?: unk
     return errnoCode(error) !== 'ESRCH';
   }
 }
+
+/**
+ * The versions live writers announced (`fileId@sequence`), from every given store. A repack calls
+ * this after its commit before removing an old pack: a sync keeping a file's place in that pack
+ * announced it before it read the catalog again (ops/write-versions.ts), so it is seen here.
+ */
+export async function liveWrittenVersions(storePaths: readonly string[]): Promise<ReadonlySet<string>> {
+  const freshAfter = Date.now() - staleAfterMs();
+  const writing = new Set<string>();
+  for (const intents of await Promise.all(storePaths.map((p) => storeAt(p).readWriterIntents().catch(() => [])))) {
+    for (const intent of intents) {
+      if (!announcerAlive(intent, freshAfter)) continue;
+      for (const v of intent.versions) writing.add(`${v.fileId}@${v.sequence}`);
+    }
+  }
+  return writing;
+}

@@ -1,6 +1,6 @@
 import fsSync from 'node:fs';
 import path from 'node:path';
-import { decodeCatalogRecord, encodeCatalogRecord, type CatalogRecord } from '../format/catalog-record.js';
+import { compareVersions, decodeCatalogRecord, encodeCatalogRecord, type CatalogRecord } from '../format/catalog-record.js';
 import { decodeCatalogSegment, encodeCatalogSegment, encodeCatalogSegmentHeader } from '../format/catalog-segment.js';
 import { newId } from '../format/ids.js';
 import { errnoCode } from '../rain-error.js';
@@ -77,7 +77,9 @@ export async function writeCatalogRecords(storePath: string, records: readonly C
     byBucket.set(bucket, list);
   }
   for (const [bucket, list] of byBucket) {
-    if (list.length === 1) {
+    // A packed record is never a plain file: a repack's moved copy (docs/FORMAT.md §5.1) has the
+    // sequence of the original, and scans skip plain files at a sequence they already hold.
+    if (list.length === 1 && (list[0].pack === undefined || list[0].deleted)) {
       await writeCatalogRecord(storePath, list[0], sync);
       continue;
     }
@@ -121,7 +123,7 @@ export async function scanCatalog(
       const held = newerThan?.get(hash);
       if (held !== undefined && record.sequence <= held) continue;
       const before = fromSegments.get(hash);
-      if (!before || record.sequence > before.sequence) fromSegments.set(hash, record);
+      if (!before || compareVersions(record, before) > 0) fromSegments.set(hash, record);
     }
     for (const file of listing.files) {
       const parsed = parseCatalogFileName(file);
@@ -246,7 +248,7 @@ export async function compactCatalog(
     const keep = new Map<string, CatalogRecord>();
     for (const record of listing.segmentRecords) {
       const before = keep.get(record.name);
-      if (!before || record.sequence > before.sequence) keep.set(record.name, record);
+      if (!before || compareVersions(record, before) > 0) keep.set(record.name, record);
     }
     for (const [name, record] of keep) {
       const plain = newestPlain.get(nameHash(name));
@@ -262,12 +264,13 @@ export async function compactCatalog(
     }
     for (const segment of listing.segments) removeFileInStore(storePath, path.join(dir, segment));
     segmentsMerged += listing.segments.length;
-    // Plain record files older than a record the merged segment now holds durably are garbage too.
+    // Plain record files at or below a record the merged segment now holds durably are garbage
+    // too (at its sequence: the same record, or the original a repack moved, docs/FORMAT.md §5.1).
     const keptByHash = new Map(kept.map((r) => [nameHash(r.name), r.sequence]));
     for (const file of listing.files) {
       const parsed = parseCatalogFileName(file);
       const newer = parsed && keptByHash.get(parsed.nameHash);
-      if (parsed && newer !== undefined && newer > parsed.sequence) {
+      if (parsed && newer !== undefined && newer >= parsed.sequence) {
         removeFileInStore(storePath, path.join(dir, file));
         recordsDropped++;
       }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { checkPool, type CheckReport } from '../../ops/check-pool.js';
+import type { CheckReport } from '../../ops/check-pool.js';
+import { checkAndCompact } from '../../ops/check-and-compact.js';
 import { withCommonOptions } from '../command-runner.js';
 import { exitCodeOfVerdict } from '../exit-codes.js';
 import { runReportCommand, withReportOptions, type ReportFlags, type ReportOutcome } from '../report-options.js';
@@ -14,7 +15,7 @@ export function registerCheck(program: Command): void {
       await runReportCommand('check', flags, async (out) => {
         const scrub = scrubRequestOf(flags);
         const progress = out.progress('check');
-        const report = await checkPool({ pool: flags.pool, repair: true, scrub, onPhase: (phase) => progress(0, 0, phase), onProgress: (done, total) => progress(done, total) });
+        const report = await checkAndCompact({ pool: flags.pool, repair: true, scrub, onPhase: (phase) => progress(0, 0, phase), onProgress: (done, total) => progress(done, total) });
         out.stopProgress();
         const exitCode = exitCodeOfVerdict(report.verdict, report.changed);
         out.document({ ok: true, ...report, exitCode });
