@@ -206,7 +206,7 @@ describeSsh('stores on other hosts over ssh', () => {
     await fs.writeFile(path.join(scratch.root, 'old.bin'), old.content);
     expect((await run(['put', '-p', local[0], path.join(scratch.root, 'old.bin'), '--as', old.name])).code).toBe(0);
 
-    const content = seededBytes(2 * 1024 * 1024, 22);
+    const content = seededBytes(512 * 1024, 22); // the put pauses at a fault point: its size is not what is tested
     const { running } = await putPausedBeforeCommit(pool, 'big.bin', content, remote[1]);
     // Only the ssh clients of this pool's connections: the remote workers lose their channel.
     signalProcesses('KILL', `^ssh .*remote-worker --store .*${dir}/`);
@@ -225,7 +225,7 @@ describeSsh('stores on other hosts over ssh', () => {
     await fs.writeFile(path.join(scratch.root, 'stall-old.bin'), old.content);
     expect((await run(['put', '-p', local[0], path.join(scratch.root, 'stall-old.bin'), '--as', old.name])).code).toBe(0);
 
-    const content = seededBytes(2 * 1024 * 1024, 32);
+    const content = seededBytes(512 * 1024, 32);
     const timeoutMs = 3000;
     const { running } = await putPausedBeforeCommit(pool, 'big.bin', content, remote[1], { RAIN_REMOTE_TIMEOUT_MS: String(timeoutMs) });
     // The worker process on the "remote host" freezes; its ssh session stays up, so only rain's own timeout can tell.
