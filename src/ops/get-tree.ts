@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { faultPoint } from '../cluster/fault-points.js';
 import type { DecodeResult } from '../cluster/protocol.js';
@@ -7,19 +6,16 @@ import type { CatalogRecord } from '../format/catalog-record.js';
 import { datasetExtent } from '../format/dataset-geometry.js';
 import { checkFileName } from '../format/file-name.js';
 import { DataLostError, describeError, errnoCode, ioError, RainError, usageError } from '../rain-error.js';
-import { DirectorySync } from '../store/durable-file.js';
-import { kindOf } from '../store/guarded-fs.js';
-import { nameComponents, unescapeBytes } from '../format/name-bytes.js';
-import { displayPath, fsPath, joinWirePath, wireDirname } from '../format/wire-path.js';
-import { applyToDirectory, applyToSymlink } from './entry-metadata.js';
+import { displayPath } from '../format/wire-path.js';
 import { liveRecords, readNewestRecords, unaccountedFiles } from './catalog.js';
 import { decodeTasks, packDecodeTask, packKey, DecodeTally } from './decode-tasks.js';
 import { forEachBounded } from './for-each-bounded.js';
-import { PartFile, tempPathBeside } from './part-file.js';
+import { PartFile } from './part-file.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { notice } from './notices.js';
 import { ReaderHeartbeat } from './writer-heartbeat.js';
 import { isSuperseded, mayBeSuperseded } from './read-retry.js';
+import { checkOutputDir, planDestinations, TreeDestination, type PlacedEntry } from './tree-destination.js';
 
 export interface TreeGetOptions {
   readonly pool?: string;
@@ -124,7 +120,9 @@ async function getTreeIn(session: PoolSession, prefix: string, root: string, opt
   if (records.length === 0) {
     throw usageError(prefix === '' ? "the pool holds no file (see 'rain ls')" : `no file in the pool under ${prefix} (see 'rain ls')`);
   }
-  const entries = planDestinations(records, root);
+  const planned = planDestinations(records, root);
+  const reading = (entry: PlacedEntry): TreeFile => ({ ...entry, attempt: 1, tally: new DecodeTally() });
+  const entries = { files: planned.files.map(reading), links: planned.links.map(reading), directories: planned.directories.map(reading) };
   await faultPoint('get-opened');
   const writer = new TreeWriter(session, root, options.onProgress);
   await writer.run(entries);
@@ -134,21 +132,8 @@ async function getTreeIn(session: PoolSession, prefix: string, root: string, opt
   };
 }
 
-async function checkOutputDir(root: string): Promise<void> {
-  const stat = await fs.stat(root).catch((error: unknown) => {
-    if (errnoCode(error) === 'ENOENT') return undefined;
-    throw ioError(`${root}: ${describeError(error)}`);
-  });
-  if (stat && !stat.isDirectory()) throw usageError(`${root} is not a directory (-r writes files into a directory)`);
-  if (stat) return;
-  const parent = await fs.stat(path.dirname(root)).catch(() => undefined);
-  if (!parent?.isDirectory()) throw usageError(`${path.dirname(root)}: destination directory does not exist`);
-}
-
-interface TreeFile {
-  readonly record: CatalogRecord;
-  /** A wire path (format/wire-path.ts): names are bytes. */
-  readonly destination: string;
+/** An entry being read: which attempt (a newer version may be read again), what its decodes found. */
+interface TreeFile extends PlacedEntry {
   readonly attempt: number;
   readonly tally: DecodeTally;
   part?: PartFile;
@@ -162,50 +147,13 @@ interface TreeEntries {
   readonly directories: TreeFile[];
 }
 
-/**
- * Where each entry goes, refused as a whole before anything is written when a name would leave
- * the directory (names are checked when put, so only a damaged catalog could do that) or when
- * a file or symlink is also a directory of other names (they cannot share a path, and a link
- * there must never lead the others out of the destination).
- */
-function planDestinations(records: readonly CatalogRecord[], root: string): TreeEntries {
-  const directories = new Set<string>();
-  for (const record of records) {
-    const segments = record.name.split('/');
-    for (let i = 1; i < segments.length; i++) directories.add(segments.slice(0, i).join('/'));
-  }
-  const entries: TreeEntries = { files: [], links: [], directories: [] };
-  for (const record of records) {
-    if (checkFileName(record.name) !== undefined) {
-      throw ioError(`the catalog name '${record.name.replace(/[\u0000-\u001f]/g, '?')}' would be written outside ${root}; nothing written (run 'rain check')`);
-    }
-    if (directories.has(record.name) && record.kind !== 'dir') {
-      const what = record.kind === 'symlink' ? 'a symlink' : 'a file';
-      throw usageError(`${record.name} is both ${what} and a directory of other names in the pool; get it on its own with 'rain get ${record.name} -o FILE'`);
-    }
-    // Checked names have no '.', '..' or empty component: joined below root they stay below it.
-    const destination = joinWirePath(root, Buffer.concat(nameComponents(record.name).flatMap((c, i) => (i === 0 ? [c] : [SLASH, c]))));
-    const entry = { record, destination, attempt: 1, tally: new DecodeTally() };
-    (record.kind === 'dir' ? entries.directories : record.kind === 'symlink' ? entries.links : entries.files).push(entry);
-  }
-  return entries;
-}
-
-const SLASH = Buffer.from('/');
-
-/** A place in the destination rain will not write through (a symlink or a file where a directory belongs). */
-class RefusedPlace extends Error {}
-
+/** Reads the files into the destination (tree-destination.ts makes every place in it). */
 class TreeWriter {
   readonly reports: TreeFileReport[] = [];
   directories = 0;
   private readonly session: PoolSession;
-  private readonly root: string;
+  private readonly destination: TreeDestination;
   private readonly onProgress: ((doneBytes: number, totalBytes: number) => void) | undefined;
-  /** Renames and new directories, made durable together at the end. */
-  private readonly directorySync = new DirectorySync();
-  /** Directories at or below the root known (by lstat) to be real directories, or made here. */
-  private readonly safeDirectories = new Set<string>();
   /** .part files not yet committed or discarded: removed if the run stops. */
   private readonly openParts = new Set<PartFile>();
   private doneBytes = 0;
@@ -213,7 +161,7 @@ class TreeWriter {
 
   constructor(session: PoolSession, root: string, onProgress?: (doneBytes: number, totalBytes: number) => void) {
     this.session = session;
-    this.root = root;
+    this.destination = new TreeDestination(root);
     this.onProgress = onProgress;
   }
 
@@ -223,27 +171,30 @@ class TreeWriter {
    * deepest first (after their contents, which change a directory's mtime).
    */
   async run(entries: TreeEntries): Promise<void> {
+    const root = this.destination.root;
     this.totalBytes = entries.files.reduce((sum, f) => sum + f.record.fileSizeBytes, 0);
     const queue = [...entries.files];
     try {
-      const first = await fs.mkdir(this.root, { recursive: true }).catch((error: unknown) => {
-        throw ioError(`cannot create directory ${this.root}: ${describeError(error)}`);
-      });
-      if (first !== undefined) this.directorySync.add(path.dirname(this.root));
-      this.directorySync.add(this.root);
-      this.safeDirectories.add(this.root);
+      await this.destination.open();
       while (queue.length > 0) queue.push(...await this.getBatch(queue.splice(0, FILES_PER_BATCH)));
-      await this.linkHardLinks(entries.files);
-      for (const link of entries.links) await this.makeSymlink(link);
-      await this.settleDirectories(entries.directories);
+      const written = new Set(this.reports.filter((r) => r.outcome === 'written').map((r) => r.name));
+      await this.destination.linkHardLinks(entries.files, written);
+      for (const link of entries.links) {
+        const placed = await this.destination.makeSymlink(link);
+        if (placed.outcome === 'written') this.report(link, 'written');
+        else this.report(link, 'refused', placed.error);
+      }
+      this.directories += await this.destination.settleDirectories(entries.directories, (dir, error) => {
+        this.report(dir, 'refused', error);
+      });
     } catch (error) {
       await Promise.all([...this.openParts].map((part) => part.discard()));
       // What was renamed into place before the failure is whole; make it durable if we can.
-      await this.directorySync.flush().catch(() => undefined);
-      throw error instanceof RainError ? error : ioError(`getting files into ${this.root} failed: ${describeError(error)}`);
+      await this.destination.flush().catch(() => undefined);
+      throw error instanceof RainError ? error : ioError(`getting files into ${root} failed: ${describeError(error)}`);
     }
-    await this.directorySync.flush().catch((error: unknown) => {
-      throw ioError(`making the new files under ${this.root} durable failed: ${describeError(error)}`);
+    await this.destination.flush().catch((error: unknown) => {
+      throw ioError(`making the new files under ${root} durable failed: ${describeError(error)}`);
     });
   }
 
@@ -267,41 +218,9 @@ class TreeWriter {
 
   /** Makes the entry's parent directories; false (and the entry reported refused) when one is not a real directory. */
   private async placeParent(entry: TreeFile): Promise<boolean> {
-    try {
-      await this.ensureDirectory(wireDirname(entry.destination));
-      return true;
-    } catch (error) {
-      if (!(error instanceof RefusedPlace)) throw error;
-      this.report(entry, 'refused', error.message);
-      return false;
-    }
-  }
-
-  /**
-   * mkdir -p below the root, one component at a time, each checked with lstat: a symlink (made
-   * by this get or found in the destination) or a file where a directory belongs is never
-   * gone through. New entries join the final directory fsync.
-   */
-  private async ensureDirectory(dir: string): Promise<void> {
-    if (this.safeDirectories.has(dir)) return;
-    const parent = wireDirname(dir);
-    if (parent === dir) throw new RefusedPlace(`${displayPath(dir)} is outside the destination`);
-    await this.ensureDirectory(parent);
-    const at = fsPath(dir);
-    const stat = await fs.lstat(at).catch((error: unknown) => {
-      if (errnoCode(error) === 'ENOENT') return undefined;
-      throw ioError(`${displayPath(dir)}: ${describeError(error)}`);
-    });
-    if (!stat) {
-      await fs.mkdir(at).catch((error: unknown) => {
-        throw ioError(`cannot create directory ${displayPath(dir)}: ${describeError(error)}`);
-      });
-      this.directorySync.add(parent);
-      this.directorySync.add(dir);
-    } else if (!stat.isDirectory()) {
-      throw new RefusedPlace(`${displayPath(dir)} is ${kindOf(stat)} in the destination; rain does not write through it`);
-    }
-    this.safeDirectories.add(dir);
+    const refused = await this.destination.placeParent(entry.destination);
+    if (refused !== undefined) this.report(entry, 'refused', refused);
+    return refused === undefined;
   }
 
   private *tasks(batch: readonly TreeFile[]): Generator<DatasetTask<DecodeResult>> {
@@ -354,79 +273,8 @@ class TreeWriter {
       this.report(file, 'refused', `${displayPath(file.destination)} is a directory in the destination; not replaced`);
       return;
     }
-    this.directorySync.add(wireDirname(file.destination));
+    this.destination.written(file.destination);
     this.report(file, 'written');
-  }
-
-  /**
-   * Files put as hard links of one inode (the same linkGroup) and still holding the same bytes
-   * and metadata become one inode again: each after the first is replaced, atomically, by a link
-   * to the first (its bytes were decoded and checked all the same).
-   */
-  private async linkHardLinks(files: readonly TreeFile[]): Promise<void> {
-    const written = new Set(this.reports.filter((r) => r.outcome === 'written').map((r) => r.name));
-    const leaders = new Map<string, TreeFile>();
-    for (const file of files) {
-      const group = file.record.linkGroup;
-      if (group === undefined || !written.has(file.record.name)) continue;
-      const leader = leaders.get(group);
-      if (!leader) {
-        leaders.set(group, file);
-        continue;
-      }
-      if (inodeKey(leader.record) !== inodeKey(file.record)) continue;
-      const temp = tempPathBeside(file.destination, 'link');
-      await fs.link(fsPath(leader.destination), fsPath(temp)).catch((error: unknown) => {
-        throw ioError(`linking ${displayPath(file.destination)} to ${displayPath(leader.destination)} failed: ${describeError(error)}`);
-      });
-      await fs.rename(fsPath(temp), fsPath(file.destination)).catch(async (error: unknown) => {
-        await fs.rm(fsPath(temp), { force: true });
-        throw ioError(`linking ${displayPath(file.destination)} failed: ${describeError(error)}`);
-      });
-    }
-  }
-
-  /** A symlink is made under a temporary name and renamed over whatever non-directory is there; its target is never looked at. */
-  private async makeSymlink(link: TreeFile): Promise<void> {
-    if (!await this.placeParent(link)) return;
-    const temp = tempPathBeside(link.destination, 'link');
-    await fs.symlink(unescapeBytes(link.record.target ?? '') ?? Buffer.alloc(0), fsPath(temp)).catch((error: unknown) => {
-      throw ioError(`cannot create symlink ${displayPath(link.destination)}: ${describeError(error)}`);
-    });
-    try {
-      await applyToSymlink(temp, link.record);
-      await fs.rename(fsPath(temp), fsPath(link.destination));
-    } catch (error) {
-      await fs.rm(fsPath(temp), { force: true });
-      if (errnoCode(error) !== 'EISDIR' && errnoCode(error) !== 'ENOTEMPTY' && errnoCode(error) !== 'EEXIST') {
-        throw ioError(`cannot create symlink ${displayPath(link.destination)}: ${describeError(error)}`);
-      }
-      this.report(link, 'refused', `${displayPath(link.destination)} is a directory in the destination; not replaced`);
-      return;
-    }
-    this.directorySync.add(wireDirname(link.destination));
-    this.report(link, 'written');
-  }
-
-  /** Every directory entry is made (the empty ones too), then given its owner, mode and times, deepest first. */
-  private async settleDirectories(directories: readonly TreeFile[]): Promise<void> {
-    const made: TreeFile[] = [];
-    for (const dir of directories) {
-      try {
-        await this.ensureDirectory(dir.destination);
-        made.push(dir);
-      } catch (error) {
-        if (!(error instanceof RefusedPlace)) throw error;
-        this.report(dir, 'refused', error.message);
-      }
-    }
-    const depth = (entry: TreeFile): number => entry.record.name.split('/').length;
-    for (const dir of made.sort((a, b) => depth(b) - depth(a))) {
-      await applyToDirectory(dir.destination, dir.record).catch((error: unknown) => {
-        throw ioError(`setting the mode and times of ${displayPath(dir.destination)} failed: ${describeError(error)}`);
-      });
-      this.directories++;
-    }
   }
 
   /** Lost files are read again when a put committed a newer version meanwhile (as single get does). */
@@ -476,12 +324,6 @@ class TreeWriter {
     });
     if (failure !== undefined) throw failure;
   }
-}
-
-/** Hard links are one inode only while their bytes and metadata still agree. */
-function inodeKey(r: CatalogRecord): string {
-  const content = r.pack ? `pack:${r.pack.fileChecksum}` : r.datasetChecksums.join(',');
-  return JSON.stringify([r.fileSizeBytes, content, r.mode, r.mtimeNs?.toString(), r.uid, r.gid]);
 }
 
 /** The worker's message names the file; the report already does. */

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { listBlockFiles, makePool, makeScratch, rain, seededBytes, type Scratch, type TestPool } from '../helpers/rain-cli.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { snapshotScratch, type ScratchSnapshot } from '../helpers/pool-snapshot.js';
+import { listBlockFiles, makePool, makeScratch, seededBytes, type Scratch, type TestPool } from '../helpers/rain-cli.js';
 
 interface CheckDoc {
   epoch: number;
@@ -22,16 +23,20 @@ describe('the initialization protocol (rain check)', () => {
   let pool: TestPool;
   const content = seededBytes(700_000, 9);
   const small = seededBytes(5_000, 10);
+  let fresh: ScratchSnapshot;
 
-  beforeEach(async () => {
+  // One pool built once; every test starts from a copy of it as it stood after these two puts.
+  beforeAll(async () => {
     scratch = await makeScratch();
     pool = await makePool(scratch, 4, 2, 6, ['--block-size', '16K']);
     await fs.writeFile(path.join(scratch.root, 'big.bin'), content);
     await fs.writeFile(path.join(scratch.root, 'small.bin'), small);
     expect((await pool.run(['put', path.join(scratch.root, 'big.bin')])).code).toBe(0);
     expect((await pool.run(['put', path.join(scratch.root, 'small.bin')])).code).toBe(0);
+    fresh = await snapshotScratch(scratch);
   });
-  afterEach(async () => scratch.cleanup());
+  beforeEach(async () => fresh.restore());
+  afterAll(async () => scratch?.cleanup());
 
   const totalDatasets = Math.ceil(700_000 / (4 * 16384)) + 1;
 
@@ -167,8 +172,10 @@ describe('torn data sets: an update that died between its blocks', () => {
   let pool: TestPool;
   const v1 = seededBytes(200_000, 1);
   const v2 = seededBytes(200_000, 2);
+  let torn: ScratchSnapshot;
 
-  beforeEach(async () => {
+  // The torn update is made once; every test starts from a copy of the pool as it left it.
+  beforeAll(async () => {
     scratch = await makeScratch();
     pool = await makePool(scratch, 4, 2, 6, ['--block-size', '16K']);
     await fs.writeFile(path.join(scratch.root, 'doc.bin'), v1);
@@ -178,8 +185,10 @@ describe('torn data sets: an update that died between its blocks', () => {
     const died = await pool.run(['put', path.join(scratch.root, 'doc.bin')], { env: { ...FAST, RAIN_FAULT: 'put-blocks-written:kill' } });
     expect(died.signal).toBe('SIGKILL');
     await new Promise((r) => setTimeout(r, 1700)); // the writer's heartbeat goes stale
+    torn = await snapshotScratch(scratch);
   });
-  afterEach(async () => scratch.cleanup());
+  beforeEach(async () => torn.restore());
+  afterAll(async () => scratch?.cleanup());
 
   /** Removes the newest-sequence blocks of doc.bin from the given stores. */
   async function dropNewBlocks(storeIndexes: number[]): Promise<void> {

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { expectExit } from '../helpers/cli-assertions.js';
+import { snapshotScratch, type ScratchSnapshot } from '../helpers/pool-snapshot.js';
 import { makePool, makeScratch, seededBytes, type Scratch, type TestPool } from '../helpers/rain-cli.js';
 import { blocksOf, fileIdOf, forgeBlock, type BlockFile } from '../helpers/store-tampering.js';
 
@@ -21,15 +22,19 @@ describe.each([[4, 2], [3, 1]])('a %i+%i pool with a block forged (wrong bytes, 
   let blocks: BlockFile[];
   const content = seededBytes(200_000, 41);
   const source = (): string => path.join(scratch.root, 'f.bin');
+  let fresh: ScratchSnapshot;
 
-  beforeEach(async () => {
+  // One pool built once; every test starts from a copy of it as it stood after the put.
+  beforeAll(async () => {
     scratch = await makeScratch();
     pool = await makePool(scratch, k, m, k + m, ['--block-size', '16K']);
     await fs.writeFile(source(), content);
     expectExit(await pool.run(['put', source()]), 0);
     blocks = await blocksOf(pool.stores, await fileIdOf(pool.stores[0], 'f.bin'));
+    fresh = await snapshotScratch(scratch);
   });
-  afterEach(async () => scratch.cleanup());
+  beforeEach(async () => fresh.restore());
+  afterAll(async () => scratch?.cleanup());
 
   const block = (d: number, b: number): BlockFile => blocks.find((x) => x.datasetIndex === d && x.blockIndex === b) as BlockFile;
 

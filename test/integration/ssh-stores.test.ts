@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sshdMissing, startLoopbackSshd, type LoopbackSshd } from '../helpers/loopback-sshd.js';
+import { snapshotScratch, type ScratchSnapshot } from '../helpers/pool-snapshot.js';
 import { listBlockFiles, makeScratch, rain, REPO_ROOT, seededBytes, type RainRun, type Scratch } from '../helpers/rain-cli.js';
 
 /** init's stderr without its warning that stores share a file system (temp directories always do). */
@@ -38,21 +39,41 @@ describeSsh('stores on other hosts over ssh', () => {
   const url = (host: string, dir: string): string => `ssh://${host}:${sshd.port}${dir}`;
   const run = (args: readonly string[], extra: Record<string, string> = {}, timeoutMs?: number): Promise<RainRun> => rain(args, { env: { ...env, ...extra }, timeoutMs });
 
-  /** 4 local directories and 2 ssh:// stores on two "hosts"; one remote path has spaces, quotes and a $. */
-  async function mixedPool(name: string): Promise<{ local: string[]; remote: string[]; urls: string[] }> {
-    const local = await Promise.all([0, 1, 2, 3].map((i) => scratch.dir(`${name}/local-${i}`)));
-    const remote = [await scratch.dir(`${name}/remote 'four' $HOME`), await scratch.dir(`${name}/remote-5`)];
+  /**
+   * 4 local directories and 2 ssh:// stores on two "hosts"; one remote path has spaces, quotes and
+   * a $. Made once (init forks six workers, two of them over ssh); each test that asks for it gets
+   * a copy of the fresh pool at the same paths, so no test sees what another did to it.
+   */
+  const MIXED = 'mixed';
+  let freshMixed: ScratchSnapshot | undefined;
+  async function mixedPool(): Promise<{ name: string; dir: string; local: string[]; remote: string[]; urls: string[] }> {
+    const name = MIXED;
+    const dir = path.join(scratch.root, name);
+    const local = [0, 1, 2, 3].map((i) => path.join(dir, `local-${i}`));
+    const remote = [path.join(dir, "remote 'four' $HOME"), path.join(dir, 'remote-5')];
     const urls = [url('127.0.0.1', remote[0]), url('localhost', remote[1])];
+    if (freshMixed) {
+      // A worker or ssh client of an earlier test's pool (its ssh cut, say) must be gone before its paths are reused.
+      const deadline = Date.now() + 15_000;
+      while (spawnSync('pgrep', ['-f', `(^rain-worker slot=[0-9]+ |--store )${dir}/`]).status === 0) {
+        if (Date.now() > deadline) throw new Error(`a worker of an earlier test still runs in ${dir}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await freshMixed.restore();
+      return { name, dir, local, remote, urls };
+    }
+    for (const d of [...local, ...remote]) await fs.mkdir(d, { recursive: true });
     const init = await run(['init', '-k', '4', '-m', '2', '--block-size', '16K', '--name', name, ...local, ...urls]);
     // The four local directories share the test's file system, which init rightly warns about (one
     // line); nothing else may appear (no mount-semantics warning, no error).
     expect(otherThanOneFileSystem(init)).toEqual([]);
     expect(init.code).toBe(0);
-    return { local, remote, urls };
+    freshMixed = await snapshotScratch(scratch, [name, '.config']);
+    return { name, dir, local, remote, urls };
   }
 
   it('a pool with two ssh:// stores puts, gets, verifies, checks and rebuilds across them', async () => {
-    const { local, remote } = await mixedPool('mixed');
+    const { name: pool, local, remote } = await mixedPool();
     const content = seededBytes(300_000, 5);
     const source = path.join(scratch.root, 'mixed.bin');
     await fs.writeFile(source, content);
@@ -63,13 +84,13 @@ describeSsh('stores on other hosts over ssh', () => {
     for (const dir of remote) expect((await listBlockFiles(dir)).length).toBeGreaterThan(0);
 
     const out = path.join(scratch.root, 'mixed.out');
-    const get = await run(['get', '-p', 'mixed', 'a/mixed.bin', '-o', out]);
+    const get = await run(['get', '-p', pool, 'a/mixed.bin', '-o', out]);
     expect(get.code).toBe(0);
     expect((await fs.readFile(out)).equals(content)).toBe(true);
-    expect((await run(['verify', '-p', 'mixed'])).code).toBe(0);
+    expect((await run(['verify', '-p', pool])).code).toBe(0);
 
     // The pool check runs with the remote workers as members: each takes its share.
-    const check = await run(['check', '-p', 'mixed', '--json']);
+    const check = await run(['check', '-p', pool, '--json']);
     expect(check.code).toBe(0);
     const report = JSON.parse(check.stdout) as { workers: { slot: number; state: string }[] };
     expect(report.workers.map((w) => w.slot).sort()).toEqual([0, 1, 2, 3, 4, 5]);
@@ -78,11 +99,11 @@ describeSsh('stores on other hosts over ssh', () => {
     // A remote disk emptied: verify sees it, rebuild refills it over ssh, verify is clean again.
     await fs.rm(remote[0], { recursive: true });
     await fs.mkdir(remote[0]);
-    expect((await run(['verify', '-p', 'mixed'])).code).toBe(1);
-    const rebuild = await run(['rebuild', '-p', 'mixed']);
+    expect((await run(['verify', '-p', pool])).code).toBe(1);
+    const rebuild = await run(['rebuild', '-p', pool]);
     expect(rebuild.code).toBe(1);
     expect((await listBlockFiles(remote[0])).length).toBeGreaterThan(0);
-    expect((await run(['verify', '-p', 'mixed'])).code).toBe(0);
+    expect((await run(['verify', '-p', pool])).code).toBe(0);
   }, 180_000);
 
   it('a pool with no store on this host codes on local workers and still round-trips stdin to stdout', async () => {
@@ -98,7 +119,7 @@ describeSsh('stores on other hosts over ssh', () => {
   });
 
   it('with the host down (connection refused), get reads from the remaining stores and status names the cause', async () => {
-    const { local } = await mixedPool('down');
+    const { name: pool, local } = await mixedPool();
     const content = seededBytes(200_000, 11);
     const source = path.join(scratch.root, 'down.bin');
     await fs.writeFile(source, content);
@@ -106,18 +127,18 @@ describeSsh('stores on other hosts over ssh', () => {
     await sshd.stop();
     try {
       const started = Date.now();
-      const get = await run(['get', '-p', 'down', 'down.bin']);
+      const get = await run(['get', '-p', pool, 'down.bin']);
       expect(get.code).toBe(1);
       expect(get.stdoutBytes.equals(content)).toBe(true);
       expect(get.stderr).toMatch(/reconstructed/);
       expect(Date.now() - started).toBeLessThan(30_000);
-      const status = await run(['status', '-p', 'down']);
+      const status = await run(['status', '-p', pool]);
       expect(status.code).toBe(1);
       expect(status.stdout + status.stderr).toMatch(/connection refused/);
     } finally {
       await sshd.start();
     }
-    expect((await run(['verify', '-p', 'down'])).code).toBe(0);
+    expect((await run(['verify', '-p', pool])).code).toBe(0);
   }, 120_000);
 
   function signalProcesses(signal: string, pattern: string): void {
@@ -180,33 +201,33 @@ describeSsh('stores on other hosts over ssh', () => {
   }
 
   it('killing the ssh connection mid-put ends the put promptly and loses nothing committed', async () => {
-    const { local, remote } = await mixedPool('cut');
+    const { name: pool, dir, local, remote } = await mixedPool();
     const old = { name: 'old.bin', content: seededBytes(100_000, 21) };
     await fs.writeFile(path.join(scratch.root, 'old.bin'), old.content);
     expect((await run(['put', '-p', local[0], path.join(scratch.root, 'old.bin'), '--as', old.name])).code).toBe(0);
 
-    const content = seededBytes(2 * 1024 * 1024, 22);
-    const { running } = await putPausedBeforeCommit('cut', 'big.bin', content, remote[1]);
+    const content = seededBytes(512 * 1024, 22); // the put pauses at a fault point: its size is not what is tested
+    const { running } = await putPausedBeforeCommit(pool, 'big.bin', content, remote[1]);
     // Only the ssh clients of this pool's connections: the remote workers lose their channel.
-    signalProcesses('KILL', `^ssh .*remote-worker --store .*${path.join(scratch.root, 'cut')}/`);
+    signalProcesses('KILL', `^ssh .*remote-worker --store .*${dir}/`);
     const started = Date.now();
     const put = await running;
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(put.signal).toBeNull();
     expect([0, 1, 74]).toContain(put.code);
     if (put.code !== 0) expect(put.stderr).toMatch(/ssh|connection|store/);
-    await expectSettled('cut', 'big.bin', content, old);
+    await expectSettled(pool, 'big.bin', content, old);
   }, 180_000);
 
   it('a stalled remote worker is given up after RAIN_REMOTE_TIMEOUT_MS: the put ends, no hang', async () => {
-    const { local, remote } = await mixedPool('stall');
+    const { name: pool, local, remote } = await mixedPool();
     const old = { name: 'old.bin', content: seededBytes(50_000, 31) };
     await fs.writeFile(path.join(scratch.root, 'stall-old.bin'), old.content);
     expect((await run(['put', '-p', local[0], path.join(scratch.root, 'stall-old.bin'), '--as', old.name])).code).toBe(0);
 
-    const content = seededBytes(2 * 1024 * 1024, 32);
+    const content = seededBytes(512 * 1024, 32);
     const timeoutMs = 3000;
-    const { running } = await putPausedBeforeCommit('stall', 'big.bin', content, remote[1], { RAIN_REMOTE_TIMEOUT_MS: String(timeoutMs) });
+    const { running } = await putPausedBeforeCommit(pool, 'big.bin', content, remote[1], { RAIN_REMOTE_TIMEOUT_MS: String(timeoutMs) });
     // The worker process on the "remote host" freezes; its ssh session stays up, so only rain's own timeout can tell.
     const pattern = `^rain-worker slot=[0-9]+ ${remote[1]}$`;
     await whileFrozen(pattern, async () => {
@@ -217,20 +238,19 @@ describeSsh('stores on other hosts over ssh', () => {
       expect([0, 1, 74]).toContain(put.code);
       if (put.code !== 0) expect(put.stderr).toMatch(/did not answer|stalled|ssh|store/);
     });
-    await expectSettled('stall', 'big.bin', content, old);
+    await expectSettled(pool, 'big.bin', content, old);
   }, 180_000);
 
   it.each([
     ['get', false],
     ['get -r', true],
   ])('a remote worker that stalls during a %s is given up after RAIN_REMOTE_TIMEOUT_MS; the get reads around it', async (_label, tree) => {
-    const poolName = tree ? 'stallgettree' : 'stallget';
-    const { local, remote } = await mixedPool(poolName);
+    const { name: poolName, local, remote } = await mixedPool();
     const content = seededBytes(1024 * 1024 + 123, 41);
-    const source = path.join(scratch.root, `${poolName}.bin`);
+    const source = path.join(scratch.root, `stallget-${String(tree)}.bin`);
     await fs.writeFile(source, content);
     expect((await run(['put', '-p', local[0], source, '--as', 'd/f.bin'])).code).toBe(0);
-    const out = path.join(scratch.root, `${poolName}.out`);
+    const out = path.join(scratch.root, `stallget-${String(tree)}.out`);
     const timeoutMs = 3000;
     // The get holds still after its workers opened and before it reads a block: freeze one
     // remote worker then, so the stall lands mid-command with its ssh session still up.
@@ -256,11 +276,11 @@ describeSsh('stores on other hosts over ssh', () => {
   }, 120_000);
 
   it('a remote worker that stalls during a check is given up; the others take over its share', async () => {
-    const { local, remote } = await mixedPool('stallcheck');
+    const { name: pool, local, remote } = await mixedPool();
     const content = seededBytes(200_000, 51);
     await fs.writeFile(path.join(scratch.root, 'stallcheck.bin'), content);
     expect((await run(['put', '-p', local[0], path.join(scratch.root, 'stallcheck.bin'), '--as', 'f.bin'])).code).toBe(0);
-    const running = rain(['check', '-p', 'stallcheck', '--json'], {
+    const running = rain(['check', '-p', pool, '--json'], {
       env: { ...env, RAIN_FAULT: 'coordinator-agreed:pause=4000', RAIN_REMOTE_TIMEOUT_MS: '3000' }, timeoutMs: 120_000,
     });
     // Every worker has entered initialization mode (its enter record is on its store): freeze store 5's worker.
@@ -278,10 +298,10 @@ describeSsh('stores on other hosts over ssh', () => {
       expect(report.workers.find((w) => w.slot === 5)?.state).not.toBe('confirmed');
       expect(report.workers.filter((w) => w.state === 'confirmed').length).toBeGreaterThanOrEqual(4);
     });
-    const get = await run(['get', '-p', 'stallcheck', 'f.bin']);
+    const get = await run(['get', '-p', pool, 'f.bin']);
     expect(get.code).toBe(0);
     expect(get.stdoutBytes.equals(content)).toBe(true);
-    expect((await run(['verify', '-p', 'stallcheck'])).code).toBe(0);
+    expect((await run(['verify', '-p', pool])).code).toBe(0);
   }, 180_000);
 
   describe('clear errors, nothing created', () => {

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { expectExit } from '../helpers/cli-assertions.js';
+import { snapshotScratch, type ScratchSnapshot } from '../helpers/pool-snapshot.js';
 import { listBlockFiles, makePool, makeScratch, seededBytes, type RainRun, type Scratch, type TestPool } from '../helpers/rain-cli.js';
 import { blocksOf, fileIdOf, flipBit, listing } from '../helpers/store-tampering.js';
 
@@ -16,16 +17,20 @@ describe('what rain finds inside a store', () => {
   let pool: TestPool;
   const a = seededBytes(150_000, 61);
   const b = seededBytes(90_000, 62);
+  let fresh: ScratchSnapshot;
 
-  beforeEach(async () => {
+  // One pool built once; every test starts from a copy of it as it stood after the two puts.
+  beforeAll(async () => {
     scratch = await makeScratch();
     pool = await makePool(scratch, 4, 2, 6, ['--block-size', '16K']);
     for (const [name, bytes] of [['a.bin', a], ['b.bin', b]] as const) {
       await fs.writeFile(path.join(scratch.root, name), bytes);
       expectExit(await pool.run(['put', path.join(scratch.root, name)]), 0);
     }
+    fresh = await snapshotScratch(scratch);
   });
-  afterEach(async () => scratch.cleanup());
+  beforeEach(async () => fresh.restore());
+  afterAll(async () => scratch?.cleanup());
 
   /** A command that must finish (no hang on a FIFO) with one of the codes allowed. */
   async function finishes(args: string[], codes: number[]): Promise<RainRun> {
@@ -35,11 +40,16 @@ describe('what rain finds inside a store', () => {
     return run;
   }
 
+  let readBacks = 0;
+  /** Both files read back byte for byte, exit 0 or 1 (one get -r of the whole pool, not a get per file). */
   async function expectIntact(): Promise<void> {
+    const out = path.join(scratch.root, `read-back-${readBacks++}`);
+    const get = await pool.run(['get', '-r', '.', '-o', out], { timeoutMs: 60_000 });
     for (const [name, bytes] of [['a.bin', a], ['b.bin', b]] as const) {
-      const get = await pool.run(['get', name], { timeoutMs: 60_000 });
-      expect({ name, code: get.code, same: get.stdoutBytes.equals(bytes) }).toEqual({ name, code: get.code === 1 ? 1 : 0, same: true });
+      const same = (await fs.readFile(path.join(out, name)).catch(() => Buffer.alloc(0))).equals(bytes);
+      expect({ name, code: get.code, same }).toEqual({ name, code: get.code === 1 ? 1 : 0, same: true });
     }
+    await fs.rm(out, { recursive: true, force: true });
   }
 
   it('a FIFO in place of a block never makes verify, get, put or rebuild wait; rebuild moves it aside', async () => {

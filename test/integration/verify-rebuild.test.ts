@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { snapshotScratch, type ScratchSnapshot } from '../helpers/pool-snapshot.js';
 import { listBlockFiles, makePool, makeScratch, rain, seededBytes, type Scratch, type TestPool } from '../helpers/rain-cli.js';
 
 interface VerifyDoc {
@@ -13,8 +14,10 @@ describe('verify and rebuild', () => {
   let scratch: Scratch;
   let pool: TestPool;
   const files = new Map<string, Buffer>();
+  let fresh: ScratchSnapshot;
 
-  beforeEach(async () => {
+  // One pool built once; every test starts from a copy of it as it stood after the three puts.
+  beforeAll(async () => {
     scratch = await makeScratch();
     pool = await makePool(scratch, 3, 2, 5, ['--block-size', '8K']);
     files.clear();
@@ -24,19 +27,25 @@ describe('verify and rebuild', () => {
       await fs.writeFile(path.join(scratch.root, name), content);
       expect((await pool.run(['put', path.join(scratch.root, name)])).code).toBe(0);
     }
+    fresh = await snapshotScratch(scratch);
   });
-  afterEach(async () => scratch.cleanup());
+  beforeEach(async () => fresh.restore());
+  afterAll(async () => scratch?.cleanup());
 
   async function verifyDoc(): Promise<{ code: number | null; doc: VerifyDoc }> {
     const run = await pool.run(['verify', '--json']);
     return { code: run.code, doc: JSON.parse(run.stdout) as VerifyDoc };
   }
 
+  let readBacks = 0;
+  /** Every file reads back byte for byte (one get -r of the whole pool, not a get per file). */
   async function expectAllReadBack(): Promise<void> {
+    const out = path.join(scratch.root, `read-back-${readBacks++}`);
+    await pool.run(['get', '-r', '.', '-o', out]);
     for (const [name, content] of files) {
-      const get = await pool.run(['get', name]);
-      expect(get.stdoutBytes.equals(content)).toBe(true);
+      expect({ name, same: (await fs.readFile(path.join(out, name))).equals(content) }).toEqual({ name, same: true });
     }
+    await fs.rm(out, { recursive: true });
   }
 
   it('a fresh pool verifies healthy with exit 0', async () => {
