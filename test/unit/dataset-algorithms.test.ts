@@ -2,9 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createCodec, type ReedSolomonCodec } from '../../src/codec/reed-solomon.js';
 import { BlockListings, checkDataset } from '../../src/dataset/check.js';
-import type { DatasetContext, FlushFailure, StoreSlot } from '../../src/dataset/dataset-context.js';
 import { makeDatasetRef, type DatasetRef } from '../../src/dataset/dataset-ref.js';
 import { decodeDataset } from '../../src/dataset/decode.js';
 import { encodeDataset } from '../../src/dataset/encode.js';
@@ -15,6 +13,7 @@ import { datasetCountOf } from '../../src/format/dataset-geometry.js';
 import { newId } from '../../src/format/ids.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { seededBytes } from '../helpers/rain-cli.js';
+import { TestDatasetContext } from '../helpers/dataset-context.js';
 
 /**
  * The data set algorithms (src/dataset/) called in-process on real temporary directories, one
@@ -27,38 +26,9 @@ const M = 2;
 const BLOCK = 4096;
 const SLOTS = [0, 1, 2, 3, 4, 5];
 
-class TestContext implements DatasetContext {
-  readonly poolId = newId();
-  readonly stores: StoreSlot[];
-  private readonly codecInstance: ReedSolomonCodec = createCodec(K, M);
-
-  constructor(readonly dirs: string[]) {
-    this.stores = dirs.map((dir, slot) => ({ slot, store: new LocalStore(dir), readable: true, writable: true }));
-  }
-
-  storeOf(slot: number): StoreSlot {
-    return this.stores[slot];
-  }
-
-  slots(): number[] {
-    return SLOTS;
-  }
-
-  codec(): ReedSolomonCodec {
-    return this.codecInstance;
-  }
-
-  takeBuffer(bytes: number): Buffer {
-    return Buffer.alloc(bytes);
-  }
-
-  giveBuffer(): void {
-    // buffers are not reused in tests
-  }
-
-  async flush(): Promise<FlushFailure[]> {
-    await Promise.all(this.stores.map((s) => s.store.flush()));
-    return [];
+class TestContext extends TestDatasetContext {
+  constructor(dirs: string[]) {
+    super(dirs, K, M, (dir) => new LocalStore(dir));
   }
 }
 

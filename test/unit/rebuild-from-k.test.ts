@@ -2,9 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createCodec, type ReedSolomonCodec } from '../../src/codec/reed-solomon.js';
 import { BlockListings, checkDataset } from '../../src/dataset/check.js';
-import type { DatasetContext, FlushFailure, StoreSlot } from '../../src/dataset/dataset-context.js';
 import { makeDatasetRef, type DatasetRef } from '../../src/dataset/dataset-ref.js';
 import { decodeDataset } from '../../src/dataset/decode.js';
 import { encodeDataset } from '../../src/dataset/encode.js';
@@ -14,6 +12,7 @@ import { newId } from '../../src/format/ids.js';
 import type { BlockReadResult, ExpectedBlock } from '../../src/store/block-files.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { seededBytes } from '../helpers/rain-cli.js';
+import { TestDatasetContext } from '../helpers/dataset-context.js';
 
 /**
  * A rebuild of a store known to hold nothing (dataset/rebuild-from-k.ts), in-process over real
@@ -35,38 +34,9 @@ class CountingStore extends LocalStore {
   }
 }
 
-class TestContext implements DatasetContext {
-  readonly poolId = newId();
-  readonly stores: (StoreSlot & { store: CountingStore })[];
-  private readonly codecInstance: ReedSolomonCodec = createCodec(K, M);
-
-  constructor(readonly dirs: string[]) {
-    this.stores = dirs.map((dir, slot) => ({ slot, store: new CountingStore(dir), readable: true, writable: true }));
-  }
-
-  storeOf(slot: number): StoreSlot {
-    return this.stores[slot];
-  }
-
-  slots(): number[] {
-    return SLOTS;
-  }
-
-  codec(): ReedSolomonCodec {
-    return this.codecInstance;
-  }
-
-  takeBuffer(bytes: number): Buffer {
-    return Buffer.alloc(bytes);
-  }
-
-  giveBuffer(): void {
-    // buffers are not reused in tests
-  }
-
-  async flush(): Promise<FlushFailure[]> {
-    await Promise.all(this.stores.map((s) => s.store.flush()));
-    return [];
+class TestContext extends TestDatasetContext<CountingStore> {
+  constructor(dirs: string[]) {
+    super(dirs, K, M, (dir) => new CountingStore(dir));
   }
 
   resetReads(): void {
