@@ -1,5 +1,7 @@
 import { createCodec, type ReedSolomonCodec } from '../../src/codec/reed-solomon.js';
 import type { DatasetContext, FlushFailure, StoreSlot } from '../../src/dataset/dataset-context.js';
+import type { DatasetRef } from '../../src/dataset/dataset-ref.js';
+import { decodeDataset } from '../../src/dataset/decode.js';
 import { newId } from '../../src/format/ids.js';
 import { LocalStore } from '../../src/store/local-store.js';
 
@@ -41,5 +43,16 @@ export class TestDatasetContext<S extends LocalStore = LocalStore> implements Da
   async flush(): Promise<FlushFailure[]> {
     await Promise.all(this.stores.map((s) => s.store.flush()));
     return [];
+  }
+
+  /** A file's bytes decoded from its data sets (`refs`, one per data set), as a get reads them. */
+  async readBack(refs: readonly DatasetRef[], sizeBytes: number): Promise<Buffer> {
+    const out = Buffer.alloc(sizeBytes);
+    for (const ref of refs) {
+      const decoded = await decodeDataset(this, ref);
+      decoded.bytes.copy(out, decoded.fileOffsetBytes);
+      decoded.release();
+    }
+    return out;
   }
 }

@@ -74,15 +74,7 @@ describe('the data set algorithms, in-process over real directories', () => {
     return path.join(dir, `${ref.datasetIndex}.${blockIndex}.${ref.sequence}.blk`);
   }
 
-  async function readBack(record: CatalogRecord): Promise<Buffer> {
-    const out = Buffer.alloc(record.fileSizeBytes);
-    for (const ref of refsOf(record)) {
-      const decoded = await decodeDataset(ctx, ref);
-      decoded.bytes.copy(out, decoded.fileOffsetBytes);
-      decoded.release();
-    }
-    return out;
-  }
+  const readBack = (record: CatalogRecord): Promise<Buffer> => ctx.readBack(refsOf(record), record.fileSizeBytes);
 
   it('complete: every block of every data set reads good; decode returns the bytes', async () => {
     const record = await put(content, recordOf(content, 100n));

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { BlockListings, checkDataset } from '../../src/dataset/check.js';
 import { makeDatasetRef, type DatasetRef } from '../../src/dataset/dataset-ref.js';
-import { decodeDataset } from '../../src/dataset/decode.js';
 import { encodeDataset } from '../../src/dataset/encode.js';
 import type { CatalogRecord } from '../../src/format/catalog-record.js';
 import { datasetCountOf } from '../../src/format/dataset-geometry.js';
@@ -89,15 +88,7 @@ describe('rebuild of a lost store from k blocks per data set', () => {
     for (const entry of entries) if (entry.isFile()) await fs.rm(path.join(entry.parentPath, entry.name));
   }
 
-  async function readBack(record: CatalogRecord): Promise<Buffer> {
-    const out = Buffer.alloc(record.fileSizeBytes);
-    for (const ref of refsOf(record)) {
-      const decoded = await decodeDataset(ctx, ref);
-      decoded.bytes.copy(out, decoded.fileOffsetBytes);
-      decoded.release();
-    }
-    return out;
-  }
+  const readBack = (record: CatalogRecord): Promise<Buffer> => ctx.readBack(refsOf(record), record.fileSizeBytes);
 
   it('reads k blocks of each data set on the other stores, writes only the lost block, and reports the rest unread', async () => {
     const record = await put(content);
