@@ -247,8 +247,12 @@ link.onClose(() => {
  * no coordinator has acted on it within WORKER_SIGNAL_GRACE_MS.
  */
 const WORKER_SIGNAL_GRACE_MS = 3000;
+/** The first signal arms the grace timer; later ones (a key held down, a storm of kills) add nothing. */
+let signalTimerArmed = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
+    if (signalTimerArmed) return;
+    signalTimerArmed = true;
     setTimeout(() => {
       removeOwnTempFiles();
       process.exit(128 + os.constants.signals[signal]); // the shell's convention for a signal's end

@@ -128,7 +128,9 @@ export function decodeCatalogRecord(text: string): { ok: true; record: CatalogRe
   if (typeof b.mtimeNs === 'string' && !MTIME_NS.test(b.mtimeNs)) return { ok: false, reason: 'bad mtime' };
   const stamp = isRecord(b.sourceStamp) ? decodeStamp(b.sourceStamp) : undefined;
   if (stamp === null) return { ok: false, reason: 'bad source stamp' };
-  const record: CatalogRecord = {
+  // Built member by member, in the order encodeCatalogRecord writes them back (a decoded record
+  // re-encodes to the same bytes); object spreads here cost more than the JSON parse.
+  const record: Mutable<CatalogRecord> = {
     name: String(b.name),
     fileId: String(b.fileId),
     sequence,
@@ -140,11 +142,11 @@ export function decodeCatalogRecord(text: string): { ok: true; record: CatalogRe
     datasetCount: Number(b.datasetCount),
     writtenAt: String(b.writtenAt),
     datasetChecksums: Array.isArray(b.datasetChecksums) ? b.datasetChecksums.map(Number) : [],
-    ...(Array.isArray(b.datasetSequences) ? { datasetSequences: b.datasetSequences.map((v: unknown) => parseSequence(String(v)) ?? -1n) } : {}),
-    ...(isRecord(b.pack) ? { pack: decodePackRef(b.pack) } : {}),
-    ...decodeEntryMetadata(b),
-    ...(stamp === undefined ? {} : { sourceStamp: stamp }),
   };
+  if (Array.isArray(b.datasetSequences)) record.datasetSequences = b.datasetSequences.map((v: unknown) => parseSequence(String(v)) ?? -1n);
+  if (isRecord(b.pack)) record.pack = decodePackRef(b.pack);
+  addEntryMetadata(record, b);
+  if (stamp !== undefined) record.sourceStamp = stamp;
   const problem = validateCatalogRecord(record);
   return problem ? { ok: false, reason: problem } : { ok: true, record };
 }
@@ -212,18 +214,17 @@ function isId32(value: number): boolean {
 }
 
 /** Members absent or not of their JSON type are absent (a wrong value of the right type makes the record damaged). */
-function decodeEntryMetadata(b: Record<string, unknown>): EntryMetadata {
-  const mtime = typeof b.mtimeNs === 'string' && MTIME_NS.test(b.mtimeNs) ? BigInt(b.mtimeNs) : undefined;
-  return {
-    ...(typeof b.kind === 'string' ? { kind: b.kind as EntryKind } : {}),
-    ...(typeof b.mode === 'number' ? { mode: b.mode } : {}),
-    ...(mtime === undefined ? {} : { mtimeNs: mtime }),
-    ...(typeof b.uid === 'number' ? { uid: b.uid } : {}),
-    ...(typeof b.gid === 'number' ? { gid: b.gid } : {}),
-    ...(typeof b.target === 'string' ? { target: b.target } : {}),
-    ...(typeof b.linkGroup === 'string' ? { linkGroup: b.linkGroup } : {}),
-  };
+function addEntryMetadata(record: Mutable<EntryMetadata>, b: Record<string, unknown>): void {
+  if (typeof b.kind === 'string') record.kind = b.kind as EntryKind;
+  if (typeof b.mode === 'number') record.mode = b.mode;
+  if (typeof b.mtimeNs === 'string' && MTIME_NS.test(b.mtimeNs)) record.mtimeNs = BigInt(b.mtimeNs);
+  if (typeof b.uid === 'number') record.uid = b.uid;
+  if (typeof b.gid === 'number') record.gid = b.gid;
+  if (typeof b.target === 'string') record.target = b.target;
+  if (typeof b.linkGroup === 'string') record.linkGroup = b.linkGroup;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function isCrc(value: number): boolean {
   return Number.isInteger(value) && value >= 0 && value <= 0xffffffff;

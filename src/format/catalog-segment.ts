@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
 import { decodeCatalogRecord, encodeCatalogRecord, type CatalogRecord } from './catalog-record.js';
 import { isRecord, sealJson, unsealJson } from './sealed-json.js';
 
 export const CATALOG_SEGMENT_FORMAT = 'rain-catalog-segment/1';
+
+/** The header's `order` value of a segment whose records are in name order and whose file name is its content id (§4.1). */
+export const SEGMENT_ORDER_BY_NAME = 'name';
 
 /**
  * A catalog segment holds many records of one catalog bucket in one file (docs/FORMAT.md §4):
@@ -12,6 +16,7 @@ export const CATALOG_SEGMENT_FORMAT = 'rain-catalog-segment/1';
 export interface CatalogSegment {
   /** Two lowercase hex digits: every record's name hash starts with them. */
   readonly bucket: string;
+  /** In name order (compareCatalogNames), one record per name. */
   readonly records: readonly CatalogRecord[];
 }
 
@@ -20,23 +25,81 @@ export interface DecodedSegment {
   readonly records: CatalogRecord[];
   /** Lines that did not decode, or belong to another bucket, or are missing (a short file). */
   readonly damagedLines: number;
+  /** The header says name order and the records that decoded are in it: a reader may merge it as a sorted run. */
+  readonly ordered: boolean;
 }
 
-/** The first line of a segment of `recordCount` records of `bucket`. */
+export interface SegmentHeader {
+  readonly bucket: string;
+  readonly recordCount: number;
+  readonly ordered: boolean;
+}
+
+/**
+ * The order of names in a segment and of `ls`: by Unicode code point, which is the byte order of
+ * their UTF-8 (JavaScript's `<` compares UTF-16 units and puts U+E000..U+FFFF after astral
+ * characters; the two orders differ only there).
+ */
+export function compareCatalogNames(a: string, b: string): number {
+  if (a === b) return 0;
+  const shorter = Math.min(a.length, b.length);
+  for (let i = 0; i < shorter; i++) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(i);
+    if (ca === cb) continue;
+    const surrogateA = ca >= 0xd800 && ca <= 0xdfff;
+    const surrogateB = cb >= 0xd800 && cb <= 0xdfff;
+    // A surrogate (half of a character above U+FFFF) is above every unit that is not one.
+    if (surrogateA !== surrogateB) return surrogateA ? 1 : -1;
+    return ca < cb ? -1 : 1;
+  }
+  return a.length < b.length ? -1 : 1;
+}
+
+/** The first line of a segment of `recordCount` records of `bucket`, in name order. */
 export function encodeCatalogSegmentHeader(bucket: string, recordCount: number): string {
   if (!/^[0-9a-f]{2}$/.test(bucket)) throw new Error(`refusing to write a catalog segment for bucket '${bucket}'`);
   if (!Number.isSafeInteger(recordCount) || recordCount < 1) throw new Error('refusing to write an empty catalog segment');
-  return sealJson({ format: CATALOG_SEGMENT_FORMAT, bucket, records: recordCount });
+  return sealJson({ format: CATALOG_SEGMENT_FORMAT, bucket, records: recordCount, order: SEGMENT_ORDER_BY_NAME });
 }
 
 /** Sealed JSON never holds a raw newline (JSON escapes it), so lines frame the records. */
 export function encodeCatalogSegment(segment: CatalogSegment, hashOf: (name: string) => string): string {
+  assertNameOrder(segment.records);
   const lines = [encodeCatalogSegmentHeader(segment.bucket, segment.records.length)];
   for (const record of segment.records) {
     if (!hashOf(record.name).startsWith(segment.bucket)) throw new Error(`record of '${record.name}' does not belong to catalog bucket ${segment.bucket}`);
     lines.push(encodeCatalogRecord(record));
   }
   return lines.join('');
+}
+
+/** A segment's records are strictly ascending by name: one per name, in the order readers merge them. */
+export function assertNameOrder(records: readonly Pick<CatalogRecord, 'name'>[]): void {
+  for (let i = 1; i < records.length; i++) {
+    if (compareCatalogNames(records[i - 1].name, records[i].name) >= 0) {
+      throw new Error(`refusing to write a catalog segment out of name order ('${records[i - 1].name}' before '${records[i].name}')`);
+    }
+  }
+}
+
+/**
+ * A segment's file name: the first 32 hex digits of the SHA-256 of its bytes. Equal names on two
+ * stores are equal bytes, so a reader that needs each record once reads one of them (§4.1).
+ */
+export function segmentContentId(chunks: readonly Uint8Array[]): string {
+  const hash = createHash('sha256');
+  for (const chunk of chunks) hash.update(chunk);
+  return hash.digest('hex').slice(0, 32);
+}
+
+/** The header line's members, or undefined when it is not a segment header (then nothing in the file is believed). */
+export function decodeSegmentHeader(line: string): SegmentHeader | undefined {
+  const header = unsealJson(line);
+  if (!header.ok || !isRecord(header.body) || header.body.format !== CATALOG_SEGMENT_FORMAT) return undefined;
+  const { bucket, records, order } = header.body;
+  if (typeof bucket !== 'string' || !/^[0-9a-f]{2}$/.test(bucket) || typeof records !== 'number' || !Number.isSafeInteger(records) || records < 1) return undefined;
+  return { bucket, recordCount: records, ordered: order === SEGMENT_ORDER_BY_NAME };
 }
 
 export type RecordLineDecoder = (line: string) => ReturnType<typeof decodeCatalogRecord>;
@@ -51,18 +114,21 @@ export function decodeCatalogSegment(
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   if (lines.length === 0) return undefined;
-  const header = unsealJson(lines[0]);
-  if (!header.ok || !isRecord(header.body) || header.body.format !== CATALOG_SEGMENT_FORMAT) return undefined;
-  const bucket = header.body.bucket;
-  const count = header.body.records;
-  if (typeof bucket !== 'string' || !/^[0-9a-f]{2}$/.test(bucket) || !Number.isSafeInteger(count) || Number(count) < 1) return undefined;
+  const header = decodeSegmentHeader(lines[0]);
+  if (!header) return undefined;
+  const { bucket, recordCount } = header;
   const records: CatalogRecord[] = [];
   // A segment is never appended to: lines past the count are not part of it.
-  let damagedLines = Math.abs(Number(count) - (lines.length - 1));
-  for (const line of lines.slice(1, 1 + Number(count))) {
+  let damagedLines = Math.abs(recordCount - (lines.length - 1));
+  let ordered = header.ordered;
+  for (const line of lines.slice(1, 1 + recordCount)) {
     const decoded = decodeLine(line);
-    if (decoded.ok && hashOf(decoded.record.name).startsWith(bucket)) records.push(decoded.record);
-    else damagedLines++;
+    if (!decoded.ok || !hashOf(decoded.record.name).startsWith(bucket)) {
+      damagedLines++;
+      continue;
+    }
+    if (ordered && records.length > 0 && compareCatalogNames(records[records.length - 1].name, decoded.record.name) >= 0) ordered = false;
+    records.push(decoded.record);
   }
-  return { bucket, records, damagedLines };
+  return { bucket, records, damagedLines, ordered };
 }

@@ -10,8 +10,18 @@ export function crc32Of(bytes: Uint8Array, initial = 0): number {
   return crc32(bytes, initial) >>> 0;
 }
 
+/**
+ * Texts up to this many UTF-8 bytes are encoded into one reused buffer: a catalog record is
+ * checksummed on every read, and a fresh Buffer per text cost 3x the CRC itself.
+ */
+const TEXT_SCRATCH_BYTES = 64 * 1024;
+const textScratch = Buffer.allocUnsafe(TEXT_SCRATCH_BYTES);
+
 export function crc32OfText(text: string): number {
-  return crc32(Buffer.from(text, 'utf8')) >>> 0;
+  // A UTF-16 unit is at most 3 UTF-8 bytes, so this length surely fits the scratch buffer.
+  if (text.length * 3 > TEXT_SCRATCH_BYTES) return crc32(Buffer.from(text, 'utf8')) >>> 0;
+  const byteCount = textScratch.write(text, 0, 'utf8');
+  return crc32(textScratch.subarray(0, byteCount)) >>> 0;
 }
 
 /** The reflected polynomial of CRC-32 (as zlib). */

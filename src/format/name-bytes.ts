@@ -70,11 +70,15 @@ function isPlainAscii(bytes: Uint8Array): boolean {
   return true;
 }
 
+/** With the u flag a surrogate pair is one code point, so only an unpaired surrogate matches. */
+export const LONE_SURROGATE = /\p{Cs}/u;
+
 /** The bytes a catalog form stands for, or undefined when it is not one (a stray or unknown escape, or not canonical). */
 export function unescapeBytes(text: string): Buffer | undefined {
   if (!text.includes('\\')) {
     // eslint-disable-next-line no-control-regex
-    return /[\u0000-\u001f\u007f]/.test(text) || /[\ud800-\udfff]/.test(text) ? undefined : Buffer.from(text, 'utf8');
+    // A lone surrogate is no character UTF-8 can hold; a pair (an emoji) is one character and fine.
+    return /[\u0000-\u001f\u007f]/.test(text) || LONE_SURROGATE.test(text) ? undefined : Buffer.from(text, 'utf8');
   }
   const parts: Buffer[] = [];
   let plainFrom = 0;

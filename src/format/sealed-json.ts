@@ -12,11 +12,29 @@ export function sealJson(body: object): string {
 
 export type Unsealed = { readonly ok: true; readonly body: unknown } | { readonly ok: false; readonly reason: string };
 
+const SEAL_PREFIX = '{"crc32":';
+const BODY_PREFIX = ',"body":';
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+const CLOSING_BRACE = 0x7d;
+const NOT_SEALED: Unsealed = { ok: false, reason: 'not a sealed rain record' };
+
+/**
+ * The inverse of sealJson: `{"crc32":<1-10 digits>,"body":<body>}` and at most one newline,
+ * nothing else. Parsed by hand: a regular expression over the whole text cost as much as the
+ * JSON parse, and every catalog read does this once per record.
+ */
 export function unsealJson(text: string): Unsealed {
-  const match = /^\{"crc32":(\d{1,10}),"body":([\s\S]*)\}\n?$/.exec(text);
-  if (!match) return { ok: false, reason: 'not a sealed rain record' };
-  const bodyText = match[2];
-  if (crc32OfText(bodyText) !== Number(match[1])) return { ok: false, reason: 'checksum mismatch' };
+  if (!text.startsWith(SEAL_PREFIX)) return NOT_SEALED;
+  let digitsEnd = SEAL_PREFIX.length;
+  while (digitsEnd < text.length && text.charCodeAt(digitsEnd) >= DIGIT_0 && text.charCodeAt(digitsEnd) <= DIGIT_9) digitsEnd++;
+  const digitCount = digitsEnd - SEAL_PREFIX.length;
+  if (digitCount < 1 || digitCount > 10 || !text.startsWith(BODY_PREFIX, digitsEnd)) return NOT_SEALED;
+  const bodyStart = digitsEnd + BODY_PREFIX.length;
+  const end = text.endsWith('\n') ? text.length - 1 : text.length;
+  if (end - 1 < bodyStart || text.charCodeAt(end - 1) !== CLOSING_BRACE) return NOT_SEALED;
+  const bodyText = text.slice(bodyStart, end - 1);
+  if (crc32OfText(bodyText) !== Number(text.slice(SEAL_PREFIX.length, digitsEnd))) return { ok: false, reason: 'checksum mismatch' };
   try {
     return { ok: true, body: JSON.parse(bodyText) as unknown };
   } catch {

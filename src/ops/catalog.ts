@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { compareVersions, newestRecord, type CatalogRecord } from '../format/catalog-record.js';
+import { compareCatalogNames } from '../format/catalog-segment.js';
 import { describeStoreError } from '../rain-error.js';
 import type { CatalogScan } from '../store/catalog-files.js';
 import { storeAt } from '../store/store-set.js';
@@ -105,7 +106,7 @@ export function unaccountedFiles(view: NewestRecords): string[] {
 
 /** Live (not deleted) records, sorted by name. */
 export function liveRecords(view: NewestRecords): CatalogRecord[] {
-  return [...view.records.values()].filter((r) => !r.deleted).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...view.records.values()].filter((r) => !r.deleted).sort((a, b) => compareCatalogNames(a.name, b.name));
 }
 
 /**

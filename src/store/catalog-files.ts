@@ -1,8 +1,9 @@
 import fsSync from 'node:fs';
 import path from 'node:path';
 import { compareVersions, decodeCatalogRecord, type CatalogRecord } from '../format/catalog-record.js';
-import { decodeCatalogSegment, encodeCatalogSegment, encodeCatalogSegmentHeader } from '../format/catalog-segment.js';
-import { newId } from '../format/ids.js';
+import {
+  compareCatalogNames, decodeCatalogSegment, encodeCatalogSegment, encodeCatalogSegmentHeader, segmentContentId,
+} from '../format/catalog-segment.js';
 import { errnoCode } from '../rain-error.js';
 import { decodeSegmentOnce, sealed } from './catalog-memo.js';
 import { DirectorySync, writeFileDurably } from './durable-file.js';
@@ -38,9 +39,11 @@ export async function writeCatalogRecords(storePath: string, records: readonly C
       await writeCatalogRecord(storePath, list[0], sync);
       continue;
     }
-    // The segment is its header line and the records' sealed lines, written as they are (§4.1).
-    const chunks = [Buffer.from(encodeCatalogSegmentHeader(bucket, list.length), 'utf8'), ...list.map((r) => sealed(r).bytes)];
-    await writeFileDurably(storePath, catalogSegmentPath(storePath, bucket, newId()), chunks, sync);
+    // The segment is its header line and the records' sealed lines in name order, named by its
+    // content: every store gets the same bytes under the same name (§4.1).
+    const ordered = [...list].sort((a, b) => compareCatalogNames(a.name, b.name));
+    const chunks = [Buffer.from(encodeCatalogSegmentHeader(bucket, ordered.length), 'utf8'), ...ordered.map((r) => sealed(r).bytes)];
+    await writeFileDurably(storePath, catalogSegmentPath(storePath, bucket, segmentContentId(chunks)), chunks, sync);
   }
 }
 
@@ -92,7 +95,7 @@ export async function scanCatalog(
   }
   const records: CatalogRecord[] = [];
   for (const [hash, listed] of byHash) {
-    const inSegment = fromSegments.get(hash);
+    let inSegment = fromSegments.get(hash);
     fromSegments.delete(hash);
     let versions = listed.filter((v) => !inSegment || v.sequence > inSegment.sequence);
     // A version that vanished between the listing and the read was dropped because a newer one
@@ -106,7 +109,13 @@ export async function scanCatalog(
         break;
       }
       const held = newerThan?.get(hash);
-      versions = (await versionsOf(storePath, hash)).filter((v) => (held === undefined || v.sequence > held) && (!inSegment || v.sequence > inSegment.sequence));
+      // Or a check folded it into a new segment (compactCatalog): the bucket's segments are read again too.
+      for (const record of listBucketWithSegments(storePath, path.join(storePath, CATALOG_DIR, hash.slice(0, 2))).segmentRecords) {
+        if (nameHash(record.name) !== hash || (held !== undefined && record.sequence <= held)) continue;
+        if (!inSegment || compareVersions(record, inSegment) > 0) inSegment = record;
+      }
+      const segmentHeld = inSegment;
+      versions = (await versionsOf(storePath, hash)).filter((v) => (held === undefined || v.sequence > held) && (!segmentHeld || v.sequence > segmentHeld.sequence));
     }
   }
   records.push(...fromSegments.values());
@@ -122,6 +131,8 @@ interface BucketListing {
   readonly unreadable: string[];
   /** The segment files read, by name. */
   readonly segments: string[];
+  /** Segments not written in name order under their content id (an older rain's): a check rewrites them. */
+  readonly unordered: number;
 }
 
 /**
@@ -135,6 +146,7 @@ function listBucketWithSegments(storePath: string, dir: string): BucketListing {
     const segments = files.filter(isCatalogSegmentFileName);
     const segmentRecords: CatalogRecord[] = [];
     const unreadable: string[] = [];
+    let unordered = 0;
     let vanished = false;
     for (const segment of segments) {
       const file = path.join(dir, segment);
@@ -148,16 +160,18 @@ function listBucketWithSegments(storePath: string, dir: string): BucketListing {
         continue;
       }
       segmentRecords.push(...read.records);
+      if (!read.ordered) unordered++;
       if (read.damagedLines > 0) unreadable.push(`${file} (${read.damagedLines} damaged lines)`);
     }
-    if (!vanished || attempt === VANISHED_RETRIES) return { files, segmentRecords, unreadable, segments };
+    if (!vanished || attempt === VANISHED_RETRIES) return { files, segmentRecords, unreadable, segments, unordered };
   }
 }
 
 /** The largest segment rain reads (a bucket of a pool of tens of millions of names); longer is not a segment. */
 const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
 
-function readSegmentFile(storePath: string, file: string): ReturnType<typeof decodeCatalogSegment> | 'vanished' {
+/** A whole segment decoded (each line judged on its own); undefined when its header does not decode. */
+export function readSegmentFile(storePath: string, file: string): ReturnType<typeof decodeCatalogSegment> | 'vanished' {
   try {
     const whole = readSmallFile(storePath, file, MAX_SEGMENT_BYTES);
     if (whole === undefined) return 'vanished';
@@ -175,12 +189,14 @@ export interface CatalogCompaction {
 }
 
 /**
- * Merges each bucket's segments into one holding only the newest record of each name that no
- * plain record file on this store supersedes, leaving out the versions `drop` names (every
- * version of the name at or below the sequence given: a tombstone the check collects). The merged
- * segment is durable before the old ones are removed, so a crash leaves both (the same records
- * twice, harmless). Only a check or rebuild calls this, holding the pool's epoch: one rewriter per
- * store at a time, so no segment is rewritten from a copy another rewriter already replaced.
+ * Merges each bucket's segments and plain record files into one segment holding the newest record
+ * of each name, leaving out the versions `drop` names (every version of the name at or below the
+ * sequence given: a tombstone the check collects). The merged segment is in name order and named
+ * by its content, so stores holding the same records hold the same file (§4.1); it is durable
+ * before the old segments and the plain files it holds are removed, so a crash leaves both (the
+ * same records twice, harmless). Only a check or rebuild calls this, holding the pool's epoch: one
+ * rewriter per store at a time, so no segment is rewritten from a copy another rewriter already
+ * replaced. A plain file written after the listing is newer than what it merged and stays.
  */
 export async function compactCatalog(
   storePath: string, buckets: readonly string[] | undefined, drop: readonly { name: string; sequence: bigint }[], sync: DirectorySync,
@@ -193,48 +209,78 @@ export async function compactCatalog(
   for (const bucket of chosen) {
     const dir = path.join(storePath, CATALOG_DIR, bucket);
     const listing = listBucketWithSegments(storePath, dir);
-    const damaged = listing.unreadable.length;
-    if (listing.segments.length === 0 || (listing.segments.length === 1 && damaged === 0 && !dropBuckets.has(bucket) && !hasSuperseded(listing))) continue;
-    const newestPlain = new Map<string, bigint>();
-    for (const file of listing.files) {
-      const parsed = parseCatalogFileName(file);
-      if (parsed && parsed.sequence > (newestPlain.get(parsed.nameHash) ?? -1n)) newestPlain.set(parsed.nameHash, parsed.sequence);
-    }
+    const plainFiles = listing.files.filter((file) => parseCatalogFileName(file) !== undefined);
+    const alreadyOne = listing.segments.length === 1 && listing.unordered === 0 && listing.unreadable.length === 0 && plainFiles.length === 0;
+    if ((listing.segments.length === 0 && plainFiles.length === 0) || (alreadyOne && !dropBuckets.has(bucket) && !hasSuperseded(listing))) continue;
     const keep = new Map<string, CatalogRecord>();
-    for (const record of listing.segmentRecords) {
+    for (const record of [...listing.segmentRecords, ...newestPlainRecords(storePath, dir, plainFiles).records]) {
       const before = keep.get(record.name);
       if (!before || compareVersions(record, before) > 0) keep.set(record.name, record);
+    }
+    // A plain file that did not decode still says by its name that its version is newer: the
+    // older copy is left out of the merge (as before this merged plain files) and the file stays.
+    const newestPlain = new Map<string, bigint>();
+    for (const file of plainFiles) {
+      const parsed = parseCatalogFileName(file);
+      if (parsed && parsed.sequence > (newestPlain.get(parsed.nameHash) ?? -1n)) newestPlain.set(parsed.nameHash, parsed.sequence);
     }
     for (const [name, record] of keep) {
       const plain = newestPlain.get(nameHash(name));
       const dropTo = dropAtOrBelow.get(name);
       if ((plain !== undefined && plain > record.sequence) || (dropTo !== undefined && record.sequence <= dropTo)) keep.delete(name);
     }
-    // In name order: stores holding the same records get byte-identical segments, which a reader
-    // of several stores decodes once (decodeSegmentOnce).
-    const kept = [...keep.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    recordsDropped += listing.segmentRecords.length - kept.length;
+    const kept = [...keep.values()].sort((a, b) => compareCatalogNames(a.name, b.name));
+    let written: string | undefined;
     if (kept.length > 0) {
-      const text = encodeCatalogSegment({ bucket, records: kept }, nameHash);
-      await writeFileDurably(storePath, catalogSegmentPath(storePath, bucket, newId()), [Buffer.from(text, 'utf8')], sync);
+      const bytes = Buffer.from(encodeCatalogSegment({ bucket, records: kept }, nameHash), 'utf8');
+      written = `${segmentContentId([bytes])}.seg`;
+      await writeFileDurably(storePath, catalogSegmentPath(storePath, bucket, written.slice(0, -4)), [bytes], sync);
       await sync.flush();
     }
-    for (const segment of listing.segments) removeFileInStore(storePath, path.join(dir, segment));
+    // The merged segment may have the name (and so the bytes) of one it replaces: that one stays.
+    for (const segment of listing.segments) if (segment !== written) removeFileInStore(storePath, path.join(dir, segment));
     segmentsMerged += listing.segments.length;
     // Plain record files at or below a record the merged segment now holds durably are garbage
     // too (at its sequence: the same record, or the original a repack moved, docs/FORMAT.md §5.1).
     const keptByHash = new Map(kept.map((r) => [nameHash(r.name), r.sequence]));
-    for (const file of listing.files) {
+    let plainRemoved = 0;
+    for (const file of plainFiles) {
       const parsed = parseCatalogFileName(file);
       const newer = parsed && keptByHash.get(parsed.nameHash);
       if (parsed && newer !== undefined && newer >= parsed.sequence) {
         removeFileInStore(storePath, path.join(dir, file));
-        recordsDropped++;
+        plainRemoved++;
       }
     }
+    // Copies before minus copies after: a plain file's record carried into the merged segment is not dropped.
+    recordsDropped += listing.segmentRecords.length + plainRemoved - kept.length;
   }
   await sync.flush();
   return { segmentsMerged, recordsDropped };
+}
+
+/** The newest record of each name among a bucket's plain record files that decodes where its file name says (newestReadable). */
+export function newestPlainRecords(storePath: string, dir: string, plainFiles: readonly string[]): { records: CatalogRecord[]; vanished: boolean; unreadable: string[] } {
+  const byHash = new Map<string, { sequence: bigint; file: string }[]>();
+  for (const file of plainFiles) {
+    const parsed = parseCatalogFileName(file);
+    if (!parsed) continue;
+    const list = byHash.get(parsed.nameHash) ?? [];
+    list.push({ sequence: parsed.sequence, file: path.join(dir, file) });
+    byHash.set(parsed.nameHash, list);
+  }
+  const records: CatalogRecord[] = [];
+  const unreadable: string[] = [];
+  let vanished = false;
+  for (const [hash, versions] of byHash) {
+    // A version that vanished was dropped by a writer whose newer one is not in this listing, or
+    // folded into a segment by a check: `vanished` tells a reader to list the bucket again.
+    const outcome = newestReadable(storePath, hash, versions);
+    if (outcome.kind === 'record') records.push(outcome.record);
+    if (outcome.kind === 'vanished') vanished = true;
+    unreadable.push(...outcome.unreadable);
+  }
+  return { records, vanished, unreadable };
 }
 
 /**
@@ -258,7 +304,7 @@ type NewestOutcome =
   | { kind: 'vanished' | 'none'; unreadable: string[] };
 
 /** The newest version that decodes, newest first; stops at one that vanished (ENOENT). */
-async function newestReadable(storePath: string, hash: string, versions: readonly { sequence: bigint; file: string }[]): Promise<NewestOutcome> {
+function newestReadable(storePath: string, hash: string, versions: readonly { sequence: bigint; file: string }[]): NewestOutcome {
   const sorted = [...versions].sort((a, b) => (a.sequence < b.sequence ? 1 : a.sequence > b.sequence ? -1 : 0));
   const unreadable: string[] = [];
   for (const version of sorted) {

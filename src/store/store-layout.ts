@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import path from 'node:path';
 
 /**
@@ -32,10 +32,11 @@ const RECENT_HASHES_MAX = 65_536;
 export function nameHash(name: string): string {
   const known = recentHashes.get(name);
   if (known !== undefined) return known;
-  const hash = createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 32);
+  // The one-shot form: half the cost of a Hash object per name (PERFORMANCE §5.3).
+  const digest = hash('sha256', name, 'hex').slice(0, 32);
   if (recentHashes.size >= RECENT_HASHES_MAX) recentHashes.clear();
-  recentHashes.set(name, hash);
-  return hash;
+  recentHashes.set(name, digest);
+  return digest;
 }
 
 export function catalogRecordPath(storePath: string, name: string, sequence: bigint): string {

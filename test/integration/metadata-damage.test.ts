@@ -69,11 +69,15 @@ async function catalogRecords(stores: readonly string[]): Promise<Map<string, { 
     const catalog = path.join(store, 'catalog');
     for (const bucket of await fs.readdir(catalog).catch(() => [] as string[])) {
       for (const file of await fs.readdir(path.join(catalog, bucket))) {
-        try {
-          const body = (JSON.parse(await fs.readFile(path.join(catalog, bucket, file), 'utf8')) as { body: { name: string; fileId: string; datasetCount: number; k: number } }).body;
-          records.set(body.name, body);
-        } catch {
-          // damaged on purpose by some tests
+        // A plain record file holds one sealed record; a segment (a check folds plain files into one) a header line and one per line.
+        const text = await fs.readFile(path.join(catalog, bucket, file), 'utf8');
+        for (const line of (file.endsWith('.seg') ? text.split('\n').slice(1) : [text])) {
+          try {
+            const body = (JSON.parse(line) as { body: { name: string; fileId: string; datasetCount: number; k: number } }).body;
+            records.set(body.name, body);
+          } catch {
+            // damaged on purpose by some tests
+          }
         }
       }
     }

@@ -1,13 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { decodeBlockHeader, encodeBlockHeader, type BlockHeader } from '../../src/format/block-header.js';
-import { crc32Combine, crc32Of } from '../../src/format/checksum.js';
+import { crc32Combine, crc32Of, crc32OfText } from '../../src/format/checksum.js';
 import { decodeCatalogRecord, encodeCatalogRecord, newestRecord, type CatalogRecord } from '../../src/format/catalog-record.js';
 import { datasetCountOf, datasetExtent } from '../../src/format/dataset-geometry.js';
 import { checkFileName } from '../../src/format/file-name.js';
 import { escapeBytes, unescapeBytes } from '../../src/format/name-bytes.js';
 import { newId, newSequence, parseSequence } from '../../src/format/ids.js';
 import { decodeManifest, encodeManifest, type Manifest } from '../../src/format/manifest.js';
-import { decodeCatalogSegment, encodeCatalogSegment } from '../../src/format/catalog-segment.js';
+import { compareCatalogNames, decodeCatalogSegment, encodeCatalogSegment } from '../../src/format/catalog-segment.js';
 import { sealJson, unsealJson } from '../../src/format/sealed-json.js';
 import { nameHash } from '../../src/store/store-layout.js';
 import { decodeStoreFault, encodeStoreFault, errnoNamedIn } from '../../src/format/store-fault.js';
@@ -93,6 +93,9 @@ describe('names of any bytes (catalog form)', () => {
     ['new\nline', 'new\\nline'],
     ['tab\there', 'tab\\there'],
     ['back\\slash', 'back\\\\slash'],
+    // Characters outside the BMP are a surrogate pair in a JS string: valid, kept as they are.
+    ['photos/\u{1F600} party.jpg', 'photos/\u{1F600} party.jpg'],
+    ['\u{20000}\u{10FFFF}', '\u{20000}\u{10FFFF}'],
   ])('escapes %j as %j and back', (raw, form) => {
     expect(escapeBytes(Buffer.from(raw))).toBe(form);
     expect(unescapeBytes(form)).toEqual(Buffer.from(raw));
@@ -199,6 +202,52 @@ describe('sealed metadata', () => {
     expect(unsealJson(text.replace('"x"', '"y"')).ok).toBe(false);
   });
 
+  it('unsealJson accepts exactly the grammar of docs/FORMAT.md §2, whatever is cut, added or flipped', () => {
+    // The grammar written as one regular expression (what the hand-written parser replaced).
+    const grammar = /^\{"crc32":(\d{1,10}),"body":([\s\S]*)\}\n?$/;
+    const oracle = (text: string): string => {
+      const match = grammar.exec(text);
+      if (!match) return 'not sealed';
+      if (crc32OfText(match[2]) !== Number(match[1])) return 'checksum mismatch';
+      try {
+        return JSON.stringify(JSON.parse(match[2]));
+      } catch {
+        return 'not JSON';
+      }
+    };
+    const verdict = (text: string): string => {
+      const u = unsealJson(text);
+      if (u.ok) return JSON.stringify(u.body);
+      return u.reason === 'checksum mismatch' ? u.reason : u.reason === 'body is not JSON' ? 'not JSON' : 'not sealed';
+    };
+    const seeds = [sealJson({ a: 1, b: 'x\n\u{1F600}' }), sealJson({}), '{"crc32":0,"body":}', '{"crc32":0,"body":""}\n', sealJson({ c: [1, 2] }).trimEnd()];
+    const alphabet = ['{', '}', '"', ':', ',', '\n', '0', '9', 'a', 'é', '\u{1F600}', ' '];
+    let random = 12345;
+    const next = (n: number): number => (random = (random * 1103515245 + 12345) % 2147483648) % n;
+    let accepted = 0;
+    for (let i = 0; i < 5_000; i++) {
+      let text = seeds[next(seeds.length)];
+      for (let edits = 1 + next(3); edits > 0; edits--) {
+        const at = next(text.length + 1);
+        const what = next(3);
+        if (what === 0) text = text.slice(0, at) + text.slice(at + 1);
+        else if (what === 1) text = text.slice(0, at) + alphabet[next(alphabet.length)] + text.slice(at);
+        else text = text.slice(0, at) + alphabet[next(alphabet.length)] + text.slice(at + 1);
+      }
+      if (next(4) === 0) text = sealJson({ v: text });
+      expect(verdict(text)).toBe(oracle(text));
+      if (unsealJson(text).ok) accepted++;
+    }
+    // Some mutated texts must still be sealed (e.g. the re-sealed ones), or the comparison proves little.
+    expect(accepted).toBeGreaterThan(250);
+    const good = sealJson({ a: 1 });
+    const digits = /^\{"crc32":(\d+)/.exec(good)?.[1] ?? '';
+    for (const edge of [
+      good.replace(digits, `0${digits}`.padStart(11, '0')), good.replace(digits, ''), `${good}\n`, good.trimEnd(), `${good.trimEnd()} `,
+      good.replace('"body":', '"body" :'), ` ${good}`, good.replace(/\}\n$/, '\n'), '{"crc32":1,"body":}', '{"crc32":1,"body":',
+    ]) expect(verdict(edge)).toBe(oracle(edge));
+  });
+
   it('sequences increase past a given one and parse strictly', () => {
     const far = newSequence() + (60_000n << 20n); // a minute ahead of the clock
     // Above it, in the next millisecond, with random low bits: two writers superseding the same
@@ -233,7 +282,7 @@ describe('catalog segments', () => {
     return names;
   };
   const bucket = nameHash('f0').slice(0, 2);
-  const records: CatalogRecord[] = inBucket(bucket, 3).map((name, i) => ({
+  const records: CatalogRecord[] = inBucket(bucket, 3).sort(compareCatalogNames).map((name, i) => ({
     name, fileId: newId(), sequence: 100n + BigInt(i), deleted: false, fileSizeBytes: 5, k: 2, m: 1, blockSizeBytes: 4096,
     datasetCount: 1, writtenAt: '2026-12-02T00:00:00.000Z', datasetChecksums: [7],
   }));
@@ -241,7 +290,24 @@ describe('catalog segments', () => {
 
   it('round-trips: a header line, then one sealed record per line', () => {
     expect(text.split('\n')).toHaveLength(records.length + 2);
-    expect(decodeCatalogSegment(text, nameHash)).toEqual({ bucket, records, damagedLines: 0 });
+    expect(decodeCatalogSegment(text, nameHash)).toEqual({ bucket, records, damagedLines: 0, ordered: true });
+  });
+
+  it('is written in name order (code point order, not UTF-16), and a reader trusts the order only when the header says so and the lines keep it', () => {
+    // U+FFFD is below U+1F600 by code point (and in UTF-8 bytes) but above its surrogates in UTF-16.
+    expect(compareCatalogNames('a\uFFFD', 'a\u{1F600}')).toBeLessThan(0);
+    expect('a\uFFFD' < 'a\u{1F600}').toBe(false);
+    expect(['b', 'a/c', 'a', 'a\u{1F600}', 'a\uFFFD', 'ab'].sort(compareCatalogNames)).toEqual(['a', 'a/c', 'ab', 'a\uFFFD', 'a\u{1F600}', 'b']);
+    for (const [x, y] of [['', 'a'], ['a', 'a'], ['a\u00e9', 'a\u{10000}']]) {
+      expect(Math.sign(compareCatalogNames(x, y))).toBe(Math.sign(Buffer.compare(Buffer.from(x), Buffer.from(y))));
+    }
+    expect(() => encodeCatalogSegment({ bucket, records: [records[1], records[0]] }, nameHash)).toThrow(/name order/);
+    expect(() => encodeCatalogSegment({ bucket, records: [records[0], records[0]] }, nameHash)).toThrow(/name order/);
+    const lines = text.split('\n');
+    const swapped = [lines[0], lines[2], lines[1], lines[3], ''].join('\n');
+    expect(decodeCatalogSegment(swapped, nameHash)).toMatchObject({ damagedLines: 0, ordered: false });
+    const olderHeader = sealJson({ format: 'rain-catalog-segment/1', bucket, records: 3 }) + lines.slice(1).join('\n');
+    expect(decodeCatalogSegment(olderHeader, nameHash)).toMatchObject({ records, damagedLines: 0, ordered: false });
   });
 
   it('loses only the damaged line; a short file counts its missing lines; lines past the count are not read', () => {
@@ -261,7 +327,7 @@ describe('catalog segments', () => {
     const other = nameHash('f0').slice(0, 2) === '00' ? '01' : '00';
     const foreign = encodeCatalogSegment({ bucket: other, records: [{ ...records[0], name: inBucket(other, 1)[0] }] }, nameHash);
     const smuggled = sealJson({ format: 'rain-catalog-segment/1', bucket, records: 1 }) + foreign.split('\n')[1] + '\n';
-    expect(decodeCatalogSegment(smuggled, nameHash)).toEqual({ bucket, records: [], damagedLines: 1 });
+    expect(decodeCatalogSegment(smuggled, nameHash)).toEqual({ bucket, records: [], damagedLines: 1, ordered: false });
     expect(() => encodeCatalogSegment({ bucket: other, records }, nameHash)).toThrow(/does not belong/);
   });
 });
