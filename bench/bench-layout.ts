@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { BenchOptions } from './bench-options.js';
+import { NAMES_SHAPE, type BenchOptions } from './bench-options.js';
 import { onCleanup } from './cleanup.js';
 import { availableMemoryBytes, freeDiskBytes, mountTmpfs, plainArea, type ScratchArea } from './scratch-area.js';
 
@@ -34,6 +34,8 @@ export interface LayoutSizes {
   readonly outBytes: number;
   /** What the tree's pool fills on tmpfs, all stores together (whole pages per small file). */
   readonly treePoolBytes: number;
+  /** What data set (c)'s pool fills, all stores together. */
+  readonly namesPoolBytes: number;
   /** The most the run holds at once (what must fit in RAM, or on the disk). */
   readonly peakBytes: number;
 }
@@ -41,6 +43,23 @@ export interface LayoutSizes {
 /** Upper bound of the small-file tree's bytes (every file at the largest size). */
 export function treeUpperBytes(o: BenchOptions): number {
   return o.skipTree ? 0 : o.treeFiles * o.treeMaxKiB * KiB;
+}
+
+/**
+ * Data set (c) on tmpfs: each source file (at most 4 KiB) takes one page, and its inode ~1 KiB
+ * of kernel memory outside the size limit; per store, a k-th of the bytes in packs (shared data
+ * sets of many small files) plus the name's catalog record in segments, ~0.8 KiB (PERFORMANCE.md
+ * §5.2: 627 MB per store for 800,000 names). Measured with 20,000 names, 4+2: 1.2 KB per name and
+ * store in all; the estimate leaves a third more.
+ */
+export function namesSizes(o: BenchOptions): { sourceBytes: number; perStoreBytes: number; sourceInodeBytes: number } {
+  if (o.names === 0) return { sourceBytes: 0, perStoreBytes: 0, sourceInodeBytes: 0 };
+  const averageBytes = (NAMES_SHAPE.minBytes + NAMES_SHAPE.maxBytes) / 2;
+  return {
+    sourceBytes: o.names * 4 * KiB + 64 * MiB,
+    perStoreBytes: Math.ceil(o.names * ((averageBytes / o.k) * 1.1 + KiB)) + 64 * MiB,
+    sourceInodeBytes: o.names * KiB,
+  };
 }
 
 /**
@@ -54,11 +73,14 @@ export function layoutSizes(o: BenchOptions): LayoutSizes {
   // A small file costs whole 4 KiB pages on tmpfs: its block (a k-th of it plus a header) and its
   // catalog record on every store.
   const treePerStore = o.skipTree ? 0 : o.treeFiles * (Math.ceil((o.treeMaxKiB * KiB) / o.k / (4 * KiB) + 1) + 2) * 4 * KiB;
-  const sourceBytes = Math.ceil(data * 1.6) + tree + 256 * MiB; // par2 adds 50% recovery files next to the data
-  const storeBytes = Math.ceil(Math.max((data / o.k) * 1.15, treePerStore)) + 256 * MiB;
+  const names = namesSizes(o);
+  const sourceBytes = Math.ceil(data * 1.6) + tree + names.sourceBytes + 256 * MiB; // par2 adds 50% recovery files next to the data
+  const storeBytes = Math.ceil(Math.max((data / o.k) * 1.15, treePerStore, names.perStoreBytes)) + 256 * MiB;
   const outBytes = Math.ceil(Math.max(data * ((o.k + o.m) / o.k) + data / o.files, tree * 1.2)) + 256 * MiB; // zfec's shares land here
-  const peakBytes = data + tree + Math.max(data * ((o.k + o.m) / o.k), treePerStore * (o.k + o.m)) + Math.max(data, tree);
-  return { sourceBytes, storeBytes, outBytes, treePoolBytes: treePerStore * (o.k + o.m), peakBytes };
+  // Data set (c) runs last, when every other data set's files are gone.
+  const namesPeak = names.sourceBytes + names.sourceInodeBytes + names.perStoreBytes * (o.k + o.m);
+  const peakBytes = Math.max(data + tree + Math.max(data * ((o.k + o.m) / o.k), treePerStore * (o.k + o.m)) + Math.max(data, tree), namesPeak);
+  return { sourceBytes, storeBytes, outBytes, treePoolBytes: treePerStore * (o.k + o.m), namesPoolBytes: names.perStoreBytes * (o.k + o.m), peakBytes };
 }
 
 function human(bytes: number): string {
@@ -97,7 +119,7 @@ export async function prepareLayout(o: BenchOptions, log: (text: string) => void
   const available = availableMemoryBytes();
   if (available !== undefined && available < sizes.peakBytes + MEMORY_HEADROOM_BYTES) {
     throw new Error(`the run holds up to ${human(sizes.peakBytes)} in tmpfs at once, but only ${human(available)} of memory is available `
-      + `(and ${human(MEMORY_HEADROOM_BYTES)} is left to the rest of the machine): use a smaller --size-mib / --tree-files, or --dir PATH`);
+      + `(and ${human(MEMORY_HEADROOM_BYTES)} is left to the rest of the machine): use a smaller --size-mib / --tree-files / --names, or --dir PATH`);
   }
   log(`mounting ${o.k + o.m + 2} tmpfs: source ${human(sizes.sourceBytes)}, ${o.k + o.m} stores of ${human(sizes.storeBytes)}, out ${human(sizes.outBytes)} (limits; about ${human(sizes.peakBytes)} used at most)`);
   const source = await mountTmpfs(path.join(benchDir, 'source'), sizes.sourceBytes);

@@ -13,6 +13,8 @@ export interface BenchOptions {
   readonly treeMinKiB: number;
   readonly treeMaxKiB: number;
   readonly treeSeed: number;
+  /** Data set (c), issues 17 and 18: a pool of this many small files (0: not run). */
+  readonly names: number;
   /** --dir: run in this plain directory (no tmpfs mounts); undefined: one tmpfs per store. */
   readonly plainDir: string | undefined;
   /** The RSS sweep: peak RSS of put and get for a small and a large file. */
@@ -31,8 +33,15 @@ export interface BenchOptions {
 
 export const DEFAULTS = {
   sizeMiB: 2048, files: 8, passes: 3, k: 4, m: 2, treeFiles: 20000, treeMinKiB: 1, treeMaxKiB: 64, treeSeed: 6,
-  rssSmallMiB: 16, rssLargeMiB: 8192, quietWaitSeconds: 10,
+  rssSmallMiB: 16, rssLargeMiB: 8192, quietWaitSeconds: 10, names: 0,
 } as const;
+
+/** Data set (c)'s files: sizes uniform in this range (issue 17's "small files"), bytes from the seed. */
+export const NAMES_SHAPE = { minBytes: 100, maxBytes: 4096, seed: 17 } as const;
+/** The size of pool issues 17 and 18 set their targets for. */
+export const NAMES_TARGET_FILES = 1_000_000;
+/** The phase gets one file and removes another, from different directories' worth of files. */
+const MIN_NAMES = 10;
 
 export const USAGE = `usage: npm run bench -- [options]
 Data set (a), large files:
@@ -46,6 +55,12 @@ Data set (b), a tree of small files put with 'rain put -r':
   --tree-max-kib N    largest file in KiB (default ${DEFAULTS.treeMaxKiB})
   --tree-seed N       seed of the sizes, the directory shape and the bytes (default ${DEFAULTS.treeSeed})
   --skip-tree         do not run data set (b)
+Data set (c), a pool of many small files (issues 17 and 18), off by default:
+  --names N           N files of 100 B - 4 KiB, 1,000 per directory, put with one
+                      'rain put -r'; then timed: ls (first line, whole list), sync of
+                      the unchanged tree, get, put and rm of one file, with each
+                      process's peak RSS (default ${DEFAULTS.names}: not run; issues 17 and 18 set
+                      their targets for 1000000: about 10 minutes, 15 GB of tmpfs)
 Pool and storage:
   -k N                data blocks per data set (default ${DEFAULTS.k})
   -m N                parity blocks per data set (default ${DEFAULTS.m})
@@ -95,6 +110,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
         'tree-max-kib': { type: 'string' },
         'tree-seed': { type: 'string' },
         'skip-tree': { type: 'boolean' },
+        names: { type: 'string' },
         dir: { type: 'string' },
         'rss-small-mib': { type: 'string' },
         'rss-large-mib': { type: 'string' },
@@ -123,6 +139,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
     treeMaxKiB: integer(v['tree-max-kib'], DEFAULTS.treeMaxKiB, '--tree-max-kib', 1),
     treeSeed: integer(v['tree-seed'], DEFAULTS.treeSeed, '--tree-seed', 0),
     skipTree: v['skip-tree'] === true,
+    names: integer(v.names, DEFAULTS.names, '--names', 0),
     plainDir: v.dir,
     rssSmallMiB: integer(v['rss-small-mib'], DEFAULTS.rssSmallMiB, '--rss-small-mib', 1),
     rssLargeMiB: integer(v['rss-large-mib'], DEFAULTS.rssLargeMiB, '--rss-large-mib', 1),
@@ -134,6 +151,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
     quietWaitSeconds: integer(v['quiet-wait'], DEFAULTS.quietWaitSeconds, '--quiet-wait', 0),
   };
   if (options.files > options.sizeMiB * 1024) throw new UsageError('--files is larger than the data in KiB; use fewer files');
+  if (options.names > 0 && options.names < MIN_NAMES) throw new UsageError(`--names needs 0 (not run) or at least ${MIN_NAMES} files, got ${options.names}`);
   if (options.treeMinKiB > options.treeMaxKiB) throw new UsageError('--tree-min-kib is larger than --tree-max-kib');
   if (options.rssSmallMiB >= options.rssLargeMiB) throw new UsageError('--rss-small-mib must be smaller than --rss-large-mib');
   return options;
@@ -157,6 +175,7 @@ export function reproduceCommand(o: BenchOptions): string {
   add('--rss-small-mib', o.rssSmallMiB, DEFAULTS.rssSmallMiB);
   add('--rss-large-mib', o.rssLargeMiB, DEFAULTS.rssLargeMiB);
   add('--quiet-wait', o.quietWaitSeconds, DEFAULTS.quietWaitSeconds);
+  add('--names', o.names, DEFAULTS.names);
   if (o.plainDir !== undefined) flags.push(`--dir ${o.plainDir}`);
   for (const [flag, set] of [['--skip-tree', o.skipTree], ['--skip-rss-sweep', o.skipRssSweep], ['--skip-peers', o.skipPeers], ['--skip-ssh', o.skipSsh]] as const) {
     if (set) flags.push(flag);

@@ -2,9 +2,10 @@ import { DEFAULTS, reproduceCommand } from './bench-options.js';
 import { MEMORY_HEADROOM_BYTES } from './bench-layout.js';
 import { LOST_STORE } from './rain-phases.js';
 import { disturbedCount, human, mib, OTHER_LOAD_NOTE_CORES, problemsOf, worstOtherLoad, type BenchResults } from './results.js';
-import { mainTable, memoryTable, peersTable, renderMarkdown, rssSweepTable, sshTable, treeTable } from './tables.js';
+import { mainTable, memoryTable, namesTable, peersTable, renderMarkdown, rssSweepTable, sshTable, treeTable } from './tables.js';
 import { CORE_GOALS, coreGoalsTable, targetRows, targetsTable, type TargetRow } from './targets.js';
 import { issueTargetRows, issueTargetsTable } from './issue-targets.js';
+import { FILES_PER_DIRECTORY } from './names-generator.js';
 
 function loadLine(r: BenchResults): string {
   const part = (which: 'floor and rain' | 'peers'): string => {
@@ -39,6 +40,7 @@ export function benchmarksMarkdown(r: BenchResults): string {
   const tmpfs = r.storage.mode === 'tmpfs';
   const tree = r.tree;
   const sweep = r.rssSweep;
+  const names = r.names;
   return `# Benchmarks
 
 Written by \`npm run bench\` (bench/run-bench.ts) on ${r.machine.date}. Everything below,
@@ -51,7 +53,8 @@ ${reproduceCommand(o)}
 \`\`\`
 
 \`npm run bench -- --help\` lists the flags: --size-mib, --files (data set a); --tree-files,
---tree-min-kib, --tree-max-kib, --tree-seed, --skip-tree (data set b); -k, -m; --dir (plain
+--tree-min-kib, --tree-max-kib, --tree-seed, --skip-tree (data set b); --names (data set c, off
+unless given); -k, -m; --dir (plain
 directory instead of tmpfs); --rss-small-mib, --rss-large-mib, --skip-rss-sweep; --skip-peers,
 --skip-ssh, --keep, --no-doc, --quiet-wait. The machine is a shared 2-core VM: quote the ratios,
 not the absolute MB/s, and look at the DISTURBED marks.
@@ -107,6 +110,18 @@ MB/s as above, over the tree's ${mib(tree.totalBytes)}.` : 'Not run (--skip-tree
 
 ${renderMarkdown(treeTable(r))}
 
+## (c) Pool of ${names ? `${names.files}` : 'many'} small files
+
+${names ? `${names.files} files of ${names.minBytes}–${names.maxBytes} B (uniform random sizes, seed ${names.seed}), ${mib(names.totalBytes)} in all, in
+${names.directories} directories of up to ${FILES_PER_DIRECTORY} files (generated in ${names.generateSeconds.toFixed(1)} s); put into an empty ${o.k}+${o.m} pool with one
+\`rain put -r\`.${names.rain ? ` It wrote ${mib(names.rain.written.bytes)} in ${names.rain.written.files} files.` : ''} Then each command is one rain process, timed from spawn
+to exit: \`ls\` of the whole pool ("first line": from spawn to the first newline on its standard output),
+\`sync\` of the unchanged tree, \`get\` of one file, \`put\` of one new file, \`rm\` of one file.
+The RSS columns are the largest VmRSS of the coordinator and of any one worker (issue 17 bounds
+every process) and the PSS summed over the process tree, sampled every 50 ms.` : 'Not run: `--names N` generates and measures it (`--names 1000000` for the targets of issues 17 and 18).'}
+
+${renderMarkdown(namesTable(r))}
+
 ## rain over ssh:// stores
 
 The files of (a) put and got back through ${n} \`ssh://root@127.0.0.1:PORT/path\` stores served by
@@ -149,6 +164,14 @@ is written, and every get's output is compared with it afterwards (outside the t
 **Data (b).** ${o.treeFiles} files whose sizes (uniform in ${o.treeMinKiB}–${o.treeMaxKiB} KiB), directories
 (1 to 3 levels, 12 names per level) and bytes (AES-128-CTR under a key derived from the seed)
 all follow from --tree-seed, so every run with the same flags puts the same tree.
+
+**Data (c)**, with --names N. N files, file i in directory \`d<i / 1000>\` as \`f<i>.bin\`, its size uniform
+in 100–4096 B and its bytes an AES-128-CTR keystream, all from a fixed seed, written with
+synchronous calls from the bench process. It runs last, when the other data sets' files are gone.
+The targets (issue 17: ls's first line < 1 s and the whole list < 15 s, get, put and rm of one file
+< 0.5 s each, every process < 300 MiB; issue 18: sync of the unchanged tree < 60 s) are set for
+1,000,000 files; at another N the rows say "measured at N files", and since time and memory only
+grow with the number of names, a miss at a smaller N is a miss, and a pass there is not judged.
 
 **Storage.** ${tmpfs
     ? `Each of the ${n} store directories is a tmpfs of its own (\`mount -t tmpfs -o size=...\`), because

@@ -38,9 +38,16 @@ export function mergeRss(a: RssPeak | undefined, b: RssPeak | undefined): RssPea
     treePssMaxBytes: a.treePssMaxBytes === undefined || b.treePssMaxBytes === undefined ? undefined : Math.max(a.treePssMaxBytes, b.treePssMaxBytes),
     processMaxBytes: Math.max(a.processMaxBytes, b.processMaxBytes),
     processMaxRole: a.processMaxBytes >= b.processMaxBytes ? a.processMaxRole : b.processMaxRole,
+    roleMaxBytes: mergeRoleMaxima(a.roleMaxBytes, b.roleMaxBytes),
     maxProcesses: Math.max(a.maxProcesses, b.maxProcesses),
     samples: a.samples + b.samples,
   };
+}
+
+function mergeRoleMaxima(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): Record<string, number> {
+  const merged: Record<string, number> = { ...a };
+  for (const [role, bytes] of Object.entries(b)) merged[role] = Math.max(merged[role] ?? 0, bytes);
+  return merged;
 }
 
 export function addCpu(a: CpuUsage | undefined, b: CpuUsage | undefined): CpuUsage | undefined {

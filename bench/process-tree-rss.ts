@@ -13,6 +13,11 @@ export interface RssPeak {
   readonly processMaxBytes: number;
   /** Which process that was: 'coordinator', 'worker' or its command name. */
   readonly processMaxRole: string;
+  /**
+   * The largest VmRSS of a single process, per role: issue 17 bounds every process (the
+   * coordinator and each worker) on its own, and a tree maximum hides which one it was.
+   */
+  readonly roleMaxBytes: Readonly<Record<string, number>>;
   /** The most processes seen at once. */
   readonly maxProcesses: number;
   readonly samples: number;
@@ -30,6 +35,7 @@ export class ProcessTreeRssSampler {
   private treePssMax: number | undefined;
   private processMax = 0;
   private processMaxRole = '-';
+  private readonly roleMax: Record<string, number> = {};
   private maxProcesses = 0;
   private samples = 0;
 
@@ -48,6 +54,7 @@ export class ProcessTreeRssSampler {
       treePssMaxBytes: this.treePssMax,
       processMaxBytes: this.processMax,
       processMaxRole: this.processMaxRole,
+      roleMaxBytes: { ...this.roleMax },
       maxProcesses: this.maxProcesses,
       samples: this.samples,
     };
@@ -66,9 +73,11 @@ export class ProcessTreeRssSampler {
       sum += rss;
       const pss = pssBytes(pid);
       pssSum = pss === undefined || pssSum === undefined ? undefined : pssSum + pss;
+      const role = roleOf(pid);
+      if (rss > (this.roleMax[role] ?? 0)) this.roleMax[role] = rss;
       if (rss > this.processMax) {
         this.processMax = rss;
-        this.processMaxRole = roleOf(pid);
+        this.processMaxRole = role;
       }
     }
     if (counted === 0) return;

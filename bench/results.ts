@@ -1,5 +1,6 @@
 import type { BenchOptions } from './bench-options.js';
 import type { MachineInfo } from './machine-info.js';
+import type { NamesResults } from './names-phases.js';
 import { megabytesPerSecond, type Measurement } from './measurement.js';
 import type { PeerReport } from './peers/peer-report.js';
 import type { RainResults } from './rain-phases.js';
@@ -54,6 +55,20 @@ export interface TreeSection {
   readonly error: string | undefined;
 }
 
+/** Data set (c), a pool of many small files (--names N): issues 17 and 18. */
+export interface NamesSection {
+  readonly files: number;
+  readonly totalBytes: number;
+  readonly directories: number;
+  readonly seed: number;
+  readonly minBytes: number;
+  readonly maxBytes: number;
+  readonly generateSeconds: number;
+  readonly rain: NamesResults | undefined;
+  /** Set when the pool could not be measured (what failed). */
+  readonly error: string | undefined;
+}
+
 export interface BenchResults {
   readonly options: BenchOptions;
   readonly machine: MachineInfo;
@@ -69,6 +84,8 @@ export interface BenchResults {
   readonly ssh: SshPhaseResults;
   readonly peers: readonly PeerReport[];
   readonly rssSweep: RssSweepResults | { readonly skipped: string };
+  /** undefined unless --names N was given */
+  readonly names?: NamesSection;
   /** Problems outside the rain phases (a failing floor, a crashed phase). */
   readonly problems: readonly string[];
   readonly totalSeconds: number;
@@ -93,7 +110,13 @@ export function measurementsOf(r: BenchResults, which: 'floor and rain' | 'peers
     ...(tree?.rain ? [tree.rain.put, tree.rain.get, tree.rain.degradedGet, tree.rain.verify, tree.rain.rebuild] : []),
     ...(r.ssh.status === 'ran' ? [r.ssh.put, r.ssh.get] : []),
     ...sweep,
+    ...namesMeasurements(r.names?.rain),
   ].filter((m) => m.notRun === undefined);
+}
+
+/** Data set (c)'s timed commands, in the order they ran. */
+export function namesMeasurements(n: NamesResults | undefined): Measurement[] {
+  return n ? [n.putAll, n.ls, n.sync, n.get, n.putOne, n.rm] : [];
 }
 
 /** The largest average load from other processes during the rows named. */
@@ -131,5 +154,7 @@ export function problemsOf(r: BenchResults): string[] {
     ...(r.tree?.error ? [`tree: ${r.tree.error}`] : []),
     ...(r.ssh.status === 'ran' ? r.ssh.problems : []),
     ...('small' in r.rssSweep ? r.rssSweep.problems : []),
+    ...(r.names?.rain?.problems ?? []),
+    ...(r.names?.error ? [`names: ${r.names.error}`] : []),
   ];
 }

@@ -1,12 +1,13 @@
 /**
- * `npm run bench`: rain against the plain-I/O floor of the same storage, on (a) a few large files
- * and (b) a tree of small files; rain over ssh:// stores; SnapRAID, par2 and zfec when installed;
+ * `npm run bench`: rain against the plain-I/O floor of the same storage, on (a) a few large files,
+ * (b) a tree of small files and, with --names N, (c) a pool of N small files (issues 17 and 18);
+ * rain over ssh:// stores; SnapRAID, par2 and zfec when installed;
  * peak RSS for a small against a large file. Prints the tables and rewrites docs/BENCHMARKS.md.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseBenchOptions, USAGE, UsageError, type BenchOptions } from './bench-options.js';
+import { NAMES_SHAPE, parseBenchOptions, USAGE, UsageError, type BenchOptions } from './bench-options.js';
 import { layoutSizes, prepareLayout, releaseLayout, type BenchLayout } from './bench-layout.js';
 import { benchmarksMarkdown } from './benchmarks-doc.js';
 import { runCleanups, wasInterrupted } from './cleanup.js';
@@ -23,12 +24,14 @@ import { runSnapraidTree, type SnapraidTreeResults } from './peers/snapraid-tree
 import type { PeerReport } from './peers/peer-report.js';
 import { RainCli } from './rain-cli.js';
 import { LOST_STORE, runRainPhases, type RainResults } from './rain-phases.js';
-import { mib, problemsOf, type BenchResults, type FloorResults, type TreeFloorResults, type TreeSection } from './results.js';
+import { generateNames } from './names-generator.js';
+import { runNamesPhases } from './names-phases.js';
+import { mib, problemsOf, type BenchResults, type FloorResults, type NamesSection, type TreeFloorResults, type TreeSection } from './results.js';
 import { runRssSweep, type RssSweepResults } from './rss-sweep.js';
 import { leftoverBenchMounts } from './scratch-area.js';
 import { runSshPhase, type SshPhaseResults } from './ssh-phase.js';
 import { configureQuietWait, LoadProbe } from './system-load.js';
-import { mainTable, memoryTable, peersTable, renderText, rssSweepTable, sshTable, treeTable } from './tables.js';
+import { mainTable, memoryTable, namesTable, peersTable, renderText, rssSweepTable, sshTable, treeTable } from './tables.js';
 import { coreGoalsTable, targetsTable } from './targets.js';
 import { issueTargetsTable } from './issue-targets.js';
 import { fastestFloors, fastestRain } from './fastest-pass.js';
@@ -116,6 +119,37 @@ async function measureTreeFloors(layout: BenchLayout, tree: SourceTree, o: Bench
   } finally {
     for (const dir of dirs) await fs.rm(dir, { recursive: true, force: true });
     await fs.rm(outRoot, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Data set (c), last: every other data set's files are gone by now, so its source and its pool
+ * (a million files is ~4 GiB of tmpfs pages for the source alone) have the memory to themselves.
+ */
+async function runNames(options: BenchOptions, layout: BenchLayout, cli: RainCli, poolBytes: number): Promise<NamesSection> {
+  await layout.source.empty();
+  for (const store of layout.stores) await store.empty();
+  await layout.out.empty();
+  const root = path.join(layout.source.dir, 'names');
+  const storeDirs = layout.stores.map((s) => path.join(s.dir, 'rain-names'));
+  let section: Omit<NamesSection, 'rain' | 'error'> = {
+    files: options.names, totalBytes: 0, directories: 0, seed: NAMES_SHAPE.seed, minBytes: NAMES_SHAPE.minBytes, maxBytes: NAMES_SHAPE.maxBytes, generateSeconds: NaN,
+  };
+  try {
+    log(`generating data set (c): ${options.names} files of ${NAMES_SHAPE.minBytes}-${NAMES_SHAPE.maxBytes} B, seed ${NAMES_SHAPE.seed}`);
+    const started = process.hrtime.bigint();
+    const pool = generateNames(root, { files: options.names, ...NAMES_SHAPE });
+    section = { ...section, totalBytes: pool.totalBytes, directories: pool.directories, generateSeconds: seconds(started) };
+    log(`names: ${pool.files} files, ${mib(pool.totalBytes)}, ${pool.directories} directories, in ${section.generateSeconds.toFixed(1)} s`);
+    const rain = await runNamesPhases({ cli, storeDirs, pool, outDir: layout.out.dir, k: options.k, m: options.m, poolName: 'rain-bench-names', poolBytes, log });
+    return { ...section, rain, error: undefined };
+  } catch (error) {
+    log(`rain (names) failed: ${messageOf(error)}`);
+    return { ...section, rain: undefined, error: messageOf(error) };
+  } finally {
+    for (const dir of storeDirs) await fs.rm(dir, { recursive: true, force: true });
+    await fs.rm(root, { recursive: true, force: true });
+    await layout.out.empty();
   }
 }
 
@@ -275,11 +309,12 @@ async function run(options: BenchOptions): Promise<number> {
       log(`rss sweep failed: ${messageOf(error)}`);
     }
   }
+  const names = options.names > 0 ? await runNames(options, layout, cli, sizes.namesPoolBytes) : undefined;
   await releaseLayout(layout);
 
   const results: BenchResults = {
     options, machine, storage: { mode: layout.mode, description: layout.description }, userBytes, generateSeconds,
-    floor, rain, rainError, tree: treeSection, ssh, peers, rssSweep, problems, totalSeconds: seconds(benchStarted),
+    floor, rain, rainError, tree: treeSection, ssh, peers, rssSweep, names, problems, totalSeconds: seconds(benchStarted),
   };
   const allProblems = problemsOf(results);
   const text = [
@@ -290,6 +325,7 @@ async function run(options: BenchOptions): Promise<number> {
     '', renderText(sshTable(results)),
     '', renderText(memoryTable(results)),
     '', renderText(rssSweepTable(results)),
+    ...(names ? ['', `(c) pool of ${names.files} small files`, renderText(namesTable(results))] : []),
     '', renderText(issueTargetsTable(results)),
     '', renderText(targetsTable(results)),
     '', renderText(coreGoalsTable(results)),

@@ -1,6 +1,6 @@
 import { megabytesPerSecond, type Measurement } from './measurement.js';
 import type { RainOperation } from './peers/peer-report.js';
-import { human, isDisturbed, mib, ratio, type BenchResults } from './results.js';
+import { human, isDisturbed, mib, namesMeasurements, ratio, type BenchResults } from './results.js';
 
 export interface Table {
   readonly head: readonly string[];
@@ -24,10 +24,10 @@ export function cpuNote(m: Measurement): string | undefined {
   return `CPU ${cpu.toFixed(1)} s (user ${m.cpu.userSeconds.toFixed(1)} + sys ${m.cpu.systemSeconds.toFixed(1)}), ${(cpu / m.seconds).toFixed(2)} cores busy`;
 }
 
-export function notesOf(m: Measurement, withCpu = true): string {
+export function notesOf(m: Measurement, withCpu = true, withSeconds = true): string {
   const notes = m.notRun !== undefined ? [m.notRun] : [...m.notes];
   if (m.notRun === undefined) {
-    if (m.ok) notes.push(`${m.seconds.toFixed(1)} s`);
+    if (m.ok && withSeconds) notes.push(`${m.seconds.toFixed(1)} s`);
     const cpu = withCpu ? cpuNote(m) : undefined;
     if (cpu) notes.push(cpu);
     if (!m.cacheDropped) notes.push('warm cache');
@@ -121,6 +121,33 @@ export function treeTable(r: BenchResults): Table {
     rows.push(row(peer, times));
   }
   return { head: HEAD, rows };
+}
+
+/** The largest VmRSS of one process of a role ('coordinator', 'worker'), as a table cell. */
+export function rolePeak(m: Measurement, role: string): string {
+  const bytes = m.rss?.roleMaxBytes[role];
+  return bytes === undefined ? '-' : mib(bytes);
+}
+
+/** Data set (c), the pool of many small files: each command's wall time and its processes' peaks. */
+export function namesTable(r: BenchResults): Table {
+  const head = ['operation', 'seconds', 'first line', 'peak RSS, coordinator', 'peak RSS, largest worker', 'peak PSS, tree sum', 'notes'];
+  const n = r.names;
+  if (!n) return { head, rows: [['pool of small files', '-', '-', '-', '-', '-', 'not run (--names 0)']] };
+  if (!n.rain) return { head, rows: [['pool of small files', 'failed', '-', '-', '-', '-', n.error ?? 'not run']] };
+  const ls = n.rain.ls;
+  return {
+    head,
+    rows: namesMeasurements(n.rain).map((m) => [
+      m.label,
+      m.ok ? m.seconds.toFixed(2) : m.notRun !== undefined ? 'not run' : 'failed',
+      m === ls && ls.firstLineSeconds !== undefined ? ls.firstLineSeconds.toFixed(2) : '-',
+      rolePeak(m, 'coordinator'),
+      rolePeak(m, 'worker'),
+      m.rss?.treePssMaxBytes === undefined ? '-' : mib(m.rss.treePssMaxBytes),
+      notesOf(m, true, false),
+    ]),
+  };
 }
 
 /** rain over ssh:// stores next to the same operation on the local directories. */

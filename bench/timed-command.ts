@@ -24,6 +24,8 @@ export interface CommandRun {
   readonly stderr: string;
   readonly cpu: CpuUsage | undefined;
   readonly rss: RssPeak | undefined;
+  /** When the first newline came on stdout (from spawn) and the line it ended; undefined if none came. */
+  readonly firstStdoutLine: { readonly seconds: number; readonly text: string } | undefined;
 }
 
 export interface RunOptions {
@@ -53,7 +55,12 @@ export async function runTimed(command: string, args: readonly string[], options
   const stdout = new TailBuffer();
   const stderr = new TailBuffer();
   const onStdout = options.onStdout;
-  child.stdout.on('data', onStdout ? (chunk: Buffer) => onStdout(chunk) : (chunk: Buffer) => stdout.add(chunk));
+  const firstLine = new FirstLineWatch(started);
+  child.stdout.on('data', (chunk: Buffer) => {
+    firstLine.add(chunk);
+    if (onStdout) onStdout(chunk);
+    else stdout.add(chunk);
+  });
   child.stderr.on('data', (chunk: Buffer) => stderr.add(chunk));
   let sampler: ProcessTreeRssSampler | undefined;
   if (options.sampleRss && child.pid !== undefined) {
@@ -93,7 +100,25 @@ export async function runTimed(command: string, args: readonly string[], options
       stderr: stderr.text(),
       cpu,
       rss,
+      firstStdoutLine: firstLine.line,
     };
+  }
+}
+
+/** The time of the first newline on a stream ('ls streams its first line within 1 s'). */
+class FirstLineWatch {
+  line: { seconds: number; text: string } | undefined;
+  private head = '';
+
+  constructor(private readonly startedNs: bigint) {}
+
+  add(chunk: Buffer): void {
+    if (this.line) return;
+    const newline = chunk.indexOf(10);
+    const seconds = Number(process.hrtime.bigint() - this.startedNs) / 1e9;
+    // Only the line's first 200 characters are kept: it is for the report, not for parsing.
+    if (this.head.length < 200) this.head += chunk.subarray(0, Math.min(200, newline < 0 ? chunk.length : newline)).toString('utf8');
+    if (newline >= 0) this.line = { seconds, text: this.head.slice(0, 200).trimEnd() };
   }
 }
 

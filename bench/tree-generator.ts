@@ -25,7 +25,7 @@ export interface TreeShape {
 }
 
 /** mulberry32: a tiny seeded generator, so the same seed gives the same sizes and directories everywhere. */
-function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
