@@ -24,9 +24,9 @@ export interface NamesContext {
 
 /** `rain ls` of the whole pool: the whole command, and when its first line came. */
 export interface ListMeasurement extends Measurement {
-  /** Seconds from spawn to the first newline on stdout; undefined if ls printed none. */
+  /** Seconds from spawn to the end of the first listed name's line on stdout; undefined if ls printed none. */
   readonly firstLineSeconds: number | undefined;
-  /** That line (a header, if ls prints one first). */
+  /** The first listed name's line (not the column header before it). */
   readonly firstLine: string | undefined;
   /** The files its closing summary line counts. */
   readonly listedFiles: number | undefined;
@@ -118,7 +118,8 @@ async function listPool(ctx: NamesContext, store: string, problems: string[]): P
       tail = (tail + chunk.toString('utf8')).slice(-4096);
     },
   });
-  const first = run.runs[0]?.firstStdoutLine;
+  // The first listed name, not the column header ls prints before it.
+  const first = run.runs[0]?.firstStdoutLines.find((line) => !/^\s*size\s+data sets\s+health\s+name$/.test(line.text));
   // The closing line reads "N files, SIZE, D directories".
   const summary = tail.trimEnd().split('\n').pop() ?? '';
   const counted = /^(\d+) files?\b/.exec(summary);

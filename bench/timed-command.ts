@@ -26,6 +26,8 @@ export interface CommandRun {
   readonly rss: RssPeak | undefined;
   /** When the first newline came on stdout (from spawn) and the line it ended; undefined if none came. */
   readonly firstStdoutLine: { readonly seconds: number; readonly text: string } | undefined;
+  /** The first two lines so (a listing's first may be its header). */
+  readonly firstStdoutLines: readonly { readonly seconds: number; readonly text: string }[];
 }
 
 export interface RunOptions {
@@ -101,26 +103,40 @@ export async function runTimed(command: string, args: readonly string[], options
       cpu,
       rss,
       firstStdoutLine: firstLine.line,
+      firstStdoutLines: firstLine.lines,
     };
   }
 }
 
 /** The time of the first newline on a stream ('ls streams its first line within 1 s'). */
 class FirstLineWatch {
-  line: { seconds: number; text: string } | undefined;
+  /** The first two lines and when each ended: a listing's first line may be its column header. */
+  readonly lines: { seconds: number; text: string }[] = [];
   private head = '';
 
   constructor(private readonly startedNs: bigint) {}
 
+  get line(): { seconds: number; text: string } | undefined {
+    return this.lines[0];
+  }
+
   add(chunk: Buffer): void {
-    if (this.line) return;
-    const newline = chunk.indexOf(10);
     const seconds = Number(process.hrtime.bigint() - this.startedNs) / 1e9;
-    // Only the line's first 200 characters are kept: it is for the report, not for parsing.
-    if (this.head.length < 200) this.head += chunk.subarray(0, Math.min(200, newline < 0 ? chunk.length : newline)).toString('utf8');
-    if (newline >= 0) this.line = { seconds, text: this.head.slice(0, 200).trimEnd() };
+    let from = 0;
+    while (this.lines.length < FIRST_LINES_KEPT && from < chunk.length) {
+      const newline = chunk.indexOf(10, from);
+      const end = newline < 0 ? chunk.length : newline;
+      // Only a line's first 200 characters are kept: it is for the report, not for parsing.
+      if (this.head.length < 200) this.head += chunk.subarray(from, Math.min(end, from + 200)).toString('utf8');
+      if (newline < 0) return;
+      this.lines.push({ seconds, text: this.head.slice(0, 200).trimEnd() });
+      this.head = '';
+      from = newline + 1;
+    }
   }
 }
+
+const FIRST_LINES_KEPT = 2;
 
 /** Keeps the last OUTPUT_LIMIT_BYTES of a stream (progress-heavy tools print a lot). */
 class TailBuffer {

@@ -1,5 +1,7 @@
+import type { CatalogRecord } from '../format/catalog-record.js';
 import { placeDataset } from '../format/placement.js';
 import { liveRecords, readNewestRecords } from './catalog.js';
+import { streamNewestRecords } from './catalog-stream.js';
 import { openPool, type StoreState } from './open-pool.js';
 import { readStoreFaults } from './store-faults.js';
 
@@ -19,34 +21,59 @@ export interface ListedFile {
   readonly health: ListedHealth;
 }
 
-/** Files and symlinks; directory entries (kept for their modes and times, and the empty ones) by name. */
-export async function listFiles(options: { pool?: string; prefix?: string }): Promise<{ poolName: string; files: ListedFile[]; directories: string[] }> {
+/** One entry of a listing: a file or symlink, or a directory (kept for its mode and times, and the empty ones). */
+export type ListedEntry = { readonly directory: false; readonly file: ListedFile } | { readonly directory: true; readonly name: string };
+
+export interface Listing {
+  readonly poolName: string;
+  /** In name order (compareCatalogNames). Streamed: read as it is iterated, in bounded memory (docs/DECISIONS.md D5). */
+  readonly entries: Iterable<ListedEntry>;
+  /** Catalog files that did not decode, known once `entries` is done. */
+  readonly unreadable: readonly string[];
+}
+
+/**
+ * The pool's names, sizes and health from store availability, streamed from the stores' sorted
+ * catalog runs where it can be (every store local, a catalog a check has merged); else the
+ * catalog is read whole first, as before.
+ */
+export async function listFiles(options: { pool?: string; prefix?: string }): Promise<Listing> {
   const pool = await openPool(options.pool);
   const readable = pool.stores.filter(isReadable).map((s) => s.path);
-  const entries = liveRecords(await readNewestRecords(readable)).filter((r) => !options.prefix || r.name.startsWith(options.prefix));
-  const records = entries.filter((r) => r.kind !== 'dir');
-  const unreadable = new Set(pool.stores.filter((s) => !isReadable(s)).map((s) => s.slot));
+  const unreadableSlots = new Set(pool.stores.filter((s) => !isReadable(s)).map((s) => s.slot));
   // A store whose writes failed (a fault note) may lack the blocks of files written since then.
   const faults = await readStoreFaults(readable, pool.manifest);
   const slots = pool.manifest.stores.map((s) => s.slot);
-  const files = records.map((r): ListedFile => {
-    let health: ListedHealth = 'ok';
+  const healthOf = (r: CatalogRecord): ListedHealth => {
     const writtenMs = Date.parse(r.writtenAt);
-    const down = faults.size === 0 ? unreadable : new Set([...unreadable, ...[...faults.values()].filter((f) => !(writtenMs < f.sinceMs)).map((f) => f.slot)]);
-    if (down.size > 0) {
-      // A packed file's bytes are in its pack's one data set (docs/FORMAT.md §5.1).
-      const datasets = r.pack ? [{ fileId: r.pack.fileId, d: 0 }] : Array.from({ length: r.datasetCount }, (_, d) => ({ fileId: r.fileId, d }));
-      for (const { fileId, d } of datasets) {
-        if (health === 'unavailable') break;
-        const lostHere = placeDataset(fileId, d, slots, r.k + r.m).filter((slot) => down.has(slot)).length;
-        if (lostHere > r.m) health = 'unavailable';
-        else if (lostHere > 0) health = 'degraded';
-      }
+    const down = faults.size === 0 ? unreadableSlots : new Set([...unreadableSlots, ...[...faults.values()].filter((f) => !(writtenMs < f.sinceMs)).map((f) => f.slot)]);
+    if (down.size === 0) return 'ok';
+    let health: ListedHealth = 'ok';
+    // A packed file's bytes are in its pack's one data set (docs/FORMAT.md §5.1).
+    const datasets = r.pack ? [{ fileId: r.pack.fileId, d: 0 }] : Array.from({ length: r.datasetCount }, (_, d) => ({ fileId: r.fileId, d }));
+    for (const { fileId, d } of datasets) {
+      if (health === 'unavailable') break;
+      const lostHere = placeDataset(fileId, d, slots, r.k + r.m).filter((slot) => down.has(slot)).length;
+      if (lostHere > r.m) health = 'unavailable';
+      else if (lostHere > 0) health = 'degraded';
+    }
+    return health;
+  };
+  const stream = streamNewestRecords(readable);
+  const records = stream ? stream.records : liveRecords(await readNewestRecords(readable));
+  return { poolName: pool.manifest.name, entries: listedEntries(records, options.prefix, healthOf), unreadable: stream?.unreadable ?? [] };
+}
+
+function* listedEntries(records: Iterable<CatalogRecord>, prefix: string | undefined, healthOf: (r: CatalogRecord) => ListedHealth): Generator<ListedEntry> {
+  for (const r of records) {
+    if (r.deleted || (prefix !== undefined && !r.name.startsWith(prefix))) continue;
+    if (r.kind === 'dir') {
+      yield { directory: true, name: r.name };
+      continue;
     }
     const link = r.kind === 'symlink' ? { kind: 'symlink' as const, target: r.target } : {};
-    return { name: r.name, ...link, sizeBytes: r.fileSizeBytes, datasets: r.datasetCount, writtenAt: r.writtenAt, health };
-  });
-  return { poolName: pool.manifest.name, files, directories: entries.filter((r) => r.kind === 'dir').map((r) => r.name) };
+    yield { directory: false, file: { name: r.name, ...link, sizeBytes: r.fileSizeBytes, datasets: r.datasetCount, writtenAt: r.writtenAt, health: healthOf(r) } };
+  }
 }
 
 export function isReadable(store: StoreState): boolean {

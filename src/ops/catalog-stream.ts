@@ -1,0 +1,270 @@
+import path from 'node:path';
+import { compareVersions, type CatalogRecord } from '../format/catalog-record.js';
+import { compareCatalogNames } from '../format/catalog-segment.js';
+import { newestPlainRecords, readSegmentFile } from '../store/catalog-files.js';
+import { ArrayRun, SegmentRun, type RecordRun, type RunDamage } from '../store/catalog-runs.js';
+import { readdirOrEmpty } from '../store/guarded-fs.js';
+import { storeAt } from '../store/store-set.js';
+import { CATALOG_DIR, isCatalogSegmentFileName, nameHash, parseCatalogFileName } from '../store/store-layout.js';
+
+/**
+ * Segment runs merged at once at most: one open descriptor and one chunk each. A catalog a check
+ * merged has one segment per bucket (256) plus those of the commits since; past this the caller
+ * reads the catalog whole, as before (docs/DECISIONS.md D5).
+ */
+export const MAX_STREAMED_SEGMENTS = 1024;
+
+/** Bytes of all runs' chunks together: the stream's memory besides plain record files and older unordered segments. */
+const CHUNK_BUDGET_BYTES = 32 * 1024 * 1024;
+const MAX_CHUNK_BYTES = 256 * 1024;
+const MIN_CHUNK_BYTES = 16 * 1024;
+
+/** How often a bucket whose segments vanish under the listing (merged by a concurrent check) is listed again. */
+const RELIST_ATTEMPTS = 5;
+
+export interface CatalogStream {
+  /** The newest record of every name (tombstones included), in name order (compareCatalogNames). */
+  readonly records: Iterable<CatalogRecord>;
+  /** Catalog files (or lines of them) that did not decode; filled as the stream goes. */
+  readonly unreadable: string[];
+}
+
+/**
+ * The newest record of every name of the given stores in name order, merged from sorted runs in
+ * bounded memory (docs/DECISIONS.md D5): each segment is one run, read a chunk at a time; a
+ * segment with the same file name on several stores is the same bytes (content-named, §4.1) and
+ * is read once, from the first store that has it, the others kept for a damaged line; plain record
+ * files (single commits since the last check) are read first into one sorted run. undefined when
+ * a store is remote or the catalog has more segments than MAX_STREAMED_SEGMENTS: the caller then
+ * reads the catalog whole.
+ */
+export function streamNewestRecords(storePaths: readonly string[], maxSegments = MAX_STREAMED_SEGMENTS): CatalogStream | undefined {
+  if (storePaths.some((storePath) => storeAt(storePath).remote)) return undefined;
+  const unreadable: string[] = [];
+  // Segment key (bucket/file name) -> its copies, in store order.
+  const segments = new Map<string, SegmentCopy[]>();
+  const plain = new Map<string, CatalogRecord>();
+  // Name hash -> newest plain sequence listed, so other stores' copies at or below it are not opened.
+  const heldPlain = new Map<string, bigint>();
+  const relistBuckets = new Set<string>();
+  /** Reads the plain record files newer than those read before; true when one vanished under the listing. */
+  const readPlainFiles = (storePath: string, dir: string, files: readonly string[]): boolean => {
+    const plainFiles = files.filter((file) => {
+      const parsed = parseCatalogFileName(file);
+      return parsed !== undefined && parsed.sequence > (heldPlain.get(parsed.nameHash) ?? -1n);
+    });
+    if (plainFiles.length === 0) return false;
+    const read = newestPlainRecords(storePath, dir, plainFiles);
+    unreadable.push(...read.unreadable);
+    for (const record of read.records) {
+      const before = plain.get(record.name);
+      if (!before || compareVersions(record, before) > 0) plain.set(record.name, record);
+      // Only a record that decoded lets other stores' older files go unread: a damaged one must not hide them.
+      const hash = nameHash(record.name);
+      if (record.sequence > (heldPlain.get(hash) ?? -1n)) heldPlain.set(hash, record.sequence);
+    }
+    return read.vanished;
+  };
+  for (const storePath of storePaths) {
+    const catalogDir = path.join(storePath, CATALOG_DIR);
+    for (const bucket of readdirOrEmpty(catalogDir).filter((b) => /^[0-9a-f]{2}$/.test(b))) {
+      const dir = path.join(catalogDir, bucket);
+      const files = readdirOrEmpty(dir);
+      for (const file of files) {
+        if (!isCatalogSegmentFileName(file)) continue;
+        const copies = segments.get(`${bucket}/${file}`) ?? [];
+        copies.push({ storePath, file: path.join(dir, file) });
+        segments.set(`${bucket}/${file}`, copies);
+      }
+      if (segments.size > maxSegments) return undefined;
+      // A record file gone under the listing: a newer version replaced it, or a check folded it into a new segment.
+      if (readPlainFiles(storePath, dir, files)) relistBuckets.add(bucket);
+    }
+  }
+  const chunkBytes = Math.max(MIN_CHUNK_BYTES, Math.min(MAX_CHUNK_BYTES, Math.floor(CHUNK_BUDGET_BYTES / Math.max(1, segments.size))));
+  const pending: RecordRun[] = [];
+  const runs: RecordRun[] = [];
+  const open = (copies: readonly SegmentCopy[]): RecordRun | 'vanished' | undefined => {
+    const spares = [...copies];
+    // A damaged line: the same segment on another store holds it; that copy's records past the damage join the merge.
+    const onDamage = (damage: RunDamage): void => {
+      unreadable.push(`${damage.file} (damaged line)`);
+      for (let spare = spares.shift(); spare !== undefined; spare = spares.shift()) {
+        const read = readSegmentFile(spare.storePath, spare.file);
+        if (read === 'vanished') continue;
+        if (read === undefined) {
+          unreadable.push(spare.file);
+          continue;
+        }
+        const after = damage.after;
+        pending.push(new ArrayRun(read.records.filter((r) => after === undefined || compareCatalogNames(r.name, after) > 0)
+          .sort((a, b) => compareCatalogNames(a.name, b.name))));
+        if (read.damagedLines === 0) return;
+        // This copy is damaged too (the same line, or another): the next one may hold what both lost.
+        unreadable.push(`${spare.file} (${read.damagedLines} damaged lines)`);
+      }
+    };
+    return openFirstCopy(spares, chunkBytes, onDamage, unreadable);
+  };
+  let vanishedBuckets = relistBuckets;
+  for (const [key, copies] of segments) {
+    const run = open(copies);
+    if (run === 'vanished') vanishedBuckets.add(key.slice(0, 2));
+    else if (run) runs.push(run);
+  }
+  // Every copy of a segment gone: a check merged it into a new one, which this listing missed.
+  for (let attempt = 1; vanishedBuckets.size > 0 && attempt <= RELIST_ATTEMPTS; attempt++) {
+    const again = new Set<string>();
+    for (const bucket of vanishedBuckets) {
+      const fresh = new Map<string, SegmentCopy[]>();
+      for (const storePath of storePaths) {
+        const dir = path.join(storePath, CATALOG_DIR, bucket);
+        const files = readdirOrEmpty(dir);
+        for (const file of files.filter(isCatalogSegmentFileName)) {
+          if (segments.has(`${bucket}/${file}`)) continue;
+          fresh.set(`${bucket}/${file}`, [...(fresh.get(`${bucket}/${file}`) ?? []), { storePath, file: path.join(dir, file) }]);
+        }
+        if (readPlainFiles(storePath, dir, files)) again.add(bucket);
+      }
+      for (const [key, copies] of fresh) {
+        segments.set(key, copies);
+        const run = open(copies);
+        if (run === 'vanished') again.add(bucket);
+        else if (run) runs.push(run);
+      }
+    }
+    vanishedBuckets = again;
+  }
+  runs.push(new ArrayRun([...plain.values()].sort((a, b) => compareCatalogNames(a.name, b.name))));
+  return { records: mergeRuns(runs, pending), unreadable };
+}
+
+interface SegmentCopy {
+  readonly storePath: string;
+  readonly file: string;
+}
+
+/**
+ * The first copy (taken off `copies`) that opens as a run; an older rain's unordered segment is
+ * read whole and sorted. The copies left are the spares for a damaged line.
+ */
+function openFirstCopy(
+  copies: SegmentCopy[], chunkBytes: number, onDamage: (damage: RunDamage) => void, unreadable: string[],
+): RecordRun | 'vanished' | undefined {
+  let vanished = 0;
+  const copyCount = copies.length;
+  for (let copy = copies.shift(); copy !== undefined; copy = copies.shift()) {
+    const opened = SegmentRun.open(copy.file, chunkBytes, onDamage);
+    if (opened instanceof SegmentRun) return opened;
+    if (opened === 'vanished') {
+      vanished++;
+      continue;
+    }
+    if (opened === 'damaged') {
+      unreadable.push(copy.file);
+      continue;
+    }
+    const read = readSegmentFile(copy.storePath, copy.file);
+    if (read === 'vanished') {
+      vanished++;
+      continue;
+    }
+    if (read === undefined) {
+      unreadable.push(copy.file);
+      continue;
+    }
+    if (read.damagedLines > 0) {
+      unreadable.push(`${copy.file} (${read.damagedLines} damaged lines)`);
+      // Every record of the other copies joins: the damaged lines' records are among them.
+      for (const spare of copies.splice(0)) {
+        const again = readSegmentFile(spare.storePath, spare.file);
+        if (again !== 'vanished' && again !== undefined) read.records.push(...again.records);
+      }
+    }
+    return new ArrayRun([...read.records].sort((a, b) => compareCatalogNames(a.name, b.name)));
+  }
+  return vanished === copyCount ? 'vanished' : undefined;
+}
+
+/** A k-way merge: every run's records of one name are taken together and the newest (compareVersions) is yielded. */
+function* mergeRuns(initial: readonly RecordRun[], pending: RecordRun[]): Generator<CatalogRecord> {
+  const heap = new RunHeap();
+  for (const run of initial) heap.push(run);
+  try {
+    for (;;) {
+      // Runs added after damage hold only names past the one being merged.
+      while (pending.length > 0) heap.push(pending.shift() as RecordRun);
+      const first = heap.pop();
+      if (!first) return;
+      let newest = first.head as CatalogRecord;
+      const name = newest.name;
+      const taken: RecordRun[] = [];
+      // Every record of this name from every run (a run read whole after damage may hold one twice).
+      for (let run: RecordRun | undefined = first; run; run = heap.peek()?.head?.name === name ? heap.pop() : undefined) {
+        for (let head: CatalogRecord | undefined = run.head; head !== undefined && head.name === name; head = run.head) {
+          if (compareVersions(head, newest) > 0) newest = head;
+          run.advance();
+        }
+        taken.push(run);
+      }
+      for (const run of taken) heap.push(run);
+      yield newest;
+    }
+  } finally {
+    for (const run of heap.all()) run.close();
+  }
+}
+
+/** A binary min-heap of runs by their head's name; a run that is done is not kept. */
+class RunHeap {
+  private readonly items: RecordRun[] = [];
+
+  push(run: RecordRun): void {
+    if (run.head === undefined) {
+      run.close();
+      return;
+    }
+    const items = this.items;
+    items.push(run);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.less(items[parent], items[i])) break;
+      [items[parent], items[i]] = [items[i], items[parent]];
+      i = parent;
+    }
+  }
+
+  peek(): RecordRun | undefined {
+    return this.items[0];
+  }
+
+  pop(): RecordRun | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last) {
+      items[0] = last;
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        const right = left + 1;
+        let smallest = i;
+        if (left < items.length && this.less(items[left], items[smallest])) smallest = left;
+        if (right < items.length && this.less(items[right], items[smallest])) smallest = right;
+        if (smallest === i) break;
+        [items[smallest], items[i]] = [items[i], items[smallest]];
+        i = smallest;
+      }
+    }
+    return top;
+  }
+
+  all(): readonly RecordRun[] {
+    return this.items;
+  }
+
+  private less(a: RecordRun, b: RecordRun): boolean {
+    return compareCatalogNames((a.head as CatalogRecord).name, (b.head as CatalogRecord).name) < 0;
+  }
+}

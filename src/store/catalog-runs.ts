@@ -1,0 +1,164 @@
+import fs from 'node:fs';
+import { compareCatalogNames, decodeSegmentHeader, type SegmentHeader } from '../format/catalog-segment.js';
+import { decodeCatalogRecord, type CatalogRecord } from '../format/catalog-record.js';
+import { errnoCode } from '../rain-error.js';
+import { openForReading } from './guarded-fs.js';
+import { nameHash } from './store-layout.js';
+
+/**
+ * Catalog records in name order, one at a time: what a streaming reader (ls) merges. A run never
+ * holds more than one chunk of its file, so many runs stream a catalog in bounded memory.
+ */
+export interface RecordRun {
+  /** The record at the front of the run; undefined when the run is done. */
+  readonly head: CatalogRecord | undefined;
+  advance(): void;
+  close(): void;
+}
+
+/** A sorted array as a run: plain record files, an older unordered segment loaded whole, a second copy read after damage. */
+export class ArrayRun implements RecordRun {
+  private index = 0;
+  constructor(private readonly records: readonly CatalogRecord[]) {}
+  get head(): CatalogRecord | undefined {
+    return this.records[this.index];
+  }
+  advance(): void {
+    this.index++;
+  }
+  close(): void {
+    this.index = this.records.length;
+  }
+}
+
+/** What a segment run found wrong: a damaged line (or lines missing or out of order) loses that copy of one record. */
+export interface RunDamage {
+  readonly file: string;
+  /** The last record read before the damage (undefined: at the start). */
+  readonly after: string | undefined;
+}
+
+/** The largest segment or line a run reads; longer is not a segment (as catalog-files.ts). */
+const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
+const NEWLINE = 0x0a;
+
+/**
+ * A segment written in name order (header `order: "name"`, docs/FORMAT.md §4.1) read lazily, a
+ * chunk at a time, from a descriptor held open: a check that merges the segment meanwhile removes
+ * its name, not the bytes this run still reads. Each line is judged as a whole-file read judges it
+ * (catalog-segment.ts); a damaged line, a record out of order, a short file or a record of another
+ * bucket is reported through `onDamage` and skipped.
+ */
+export class SegmentRun implements RecordRun {
+  head: CatalogRecord | undefined;
+  private fd: number | undefined;
+  private buffer = Buffer.alloc(0);
+  private start = 0;
+  private positionBytes = 0;
+  private endOfFile = false;
+  private linesRead = 0;
+
+  private constructor(
+    private readonly file: string,
+    private readonly header: SegmentHeader,
+    fd: number,
+    private readonly chunkBytes: number,
+    private readonly onDamage: (damage: RunDamage) => void,
+  ) {
+    this.fd = fd;
+  }
+
+  /**
+   * Opens a segment and reads its header. 'unordered': an older rain's segment (the caller loads
+   * it whole); 'damaged': its header does not decode (nothing in it is believed); 'vanished': a
+   * check merged it between the listing and the open.
+   */
+  static open(file: string, chunkBytes: number, onDamage: (damage: RunDamage) => void): SegmentRun | 'unordered' | 'damaged' | 'vanished' {
+    let fd: number;
+    try {
+      fd = openForReading(file);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return 'vanished';
+      return 'damaged';
+    }
+    try {
+      if (!fs.fstatSync(fd).isFile()) throw new Error('not a file');
+      const probe = new SegmentRun(file, { bucket: '', recordCount: 0, ordered: true }, fd, chunkBytes, onDamage);
+      const line = probe.nextLine();
+      const header = line === undefined ? undefined : decodeSegmentHeader(line);
+      if (!header) throw new Error('no header');
+      if (!header.ordered) throw new UnorderedSegment();
+      const run = new SegmentRun(file, header, fd, chunkBytes, onDamage);
+      run.buffer = probe.buffer;
+      run.start = probe.start;
+      run.positionBytes = probe.positionBytes;
+      run.endOfFile = probe.endOfFile;
+      run.advance();
+      return run;
+    } catch (error) {
+      fs.closeSync(fd);
+      return error instanceof UnorderedSegment ? 'unordered' : 'damaged';
+    }
+  }
+
+  advance(): void {
+    const previous = this.head?.name;
+    this.head = undefined;
+    while (this.fd !== undefined && this.linesRead < this.header.recordCount) {
+      const line = this.nextLine();
+      if (line === undefined) {
+        // A short file: its missing lines are damaged copies (§4.1).
+        this.onDamage({ file: this.file, after: previous });
+        break;
+      }
+      this.linesRead++;
+      const decoded = decodeCatalogRecord(line);
+      if (decoded.ok && nameHash(decoded.record.name).startsWith(this.header.bucket)
+        && (previous === undefined || compareCatalogNames(previous, decoded.record.name) < 0)) {
+        this.head = decoded.record;
+        return;
+      }
+      this.onDamage({ file: this.file, after: previous });
+    }
+    this.close();
+  }
+
+  close(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+    this.buffer = Buffer.alloc(0);
+  }
+
+  /** The next line without its newline (the last one may lack it), or undefined at the end of the file. */
+  private nextLine(): string | undefined {
+    for (;;) {
+      const newline = this.buffer.indexOf(NEWLINE, this.start);
+      if (newline >= 0) {
+        const line = this.buffer.toString('utf8', this.start, newline);
+        this.start = newline + 1;
+        return line;
+      }
+      if (this.endOfFile || this.fd === undefined) {
+        if (this.start >= this.buffer.length) return undefined;
+        const line = this.buffer.toString('utf8', this.start);
+        this.start = this.buffer.length;
+        return line;
+      }
+      this.readChunk();
+    }
+  }
+
+  private readChunk(): void {
+    const rest = this.buffer.subarray(this.start);
+    // A line longer than a chunk (a record of a file of many data sets) grows the buffer to hold it.
+    const chunk = Buffer.allocUnsafe(Math.max(this.chunkBytes, rest.length * 2));
+    rest.copy(chunk, 0);
+    const bytesRead = fs.readSync(this.fd as number, chunk, rest.length, chunk.length - rest.length, this.positionBytes);
+    this.positionBytes += bytesRead;
+    if (bytesRead === 0 || this.positionBytes >= MAX_SEGMENT_BYTES) this.endOfFile = true;
+    this.buffer = chunk.subarray(0, rest.length + bytesRead);
+    this.start = 0;
+  }
+}
+
+class UnorderedSegment extends Error {}

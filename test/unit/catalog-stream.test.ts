@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { encodeCatalogRecord, type CatalogRecord } from '../../src/format/catalog-record.js';
+import { compareCatalogNames } from '../../src/format/catalog-segment.js';
+import { newId } from '../../src/format/ids.js';
+import { sealJson } from '../../src/format/sealed-json.js';
+import { streamNewestRecords } from '../../src/ops/catalog-stream.js';
+import { compactCatalog, writeCatalogRecord, writeCatalogRecords } from '../../src/store/catalog-files.js';
+import { DirectorySync } from '../../src/store/durable-file.js';
+import { nameHash } from '../../src/store/store-layout.js';
+
+/**
+ * The streaming catalog reader (docs/DECISIONS.md D5) against the whole-catalog truth: every name's
+ * newest record across stores, in name order, from sorted segments, plain files, an older rain's
+ * unordered segment, and around a damaged line; and the check's merge that makes stores' catalogs
+ * the same content-named files.
+ */
+let root: string;
+let stores: string[];
+
+beforeEach(async () => {
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'rain-stream-'));
+  stores = [path.join(root, 's0'), path.join(root, 's1'), path.join(root, 's2')];
+  for (const store of stores) await fs.mkdir(path.join(store, 'tmp'), { recursive: true });
+});
+afterEach(async () => fs.rm(root, { recursive: true, force: true }));
+
+function record(name: string, sequence: bigint, overrides: Partial<CatalogRecord> = {}): CatalogRecord {
+  return {
+    name, fileId: newId(), sequence, deleted: false, fileSizeBytes: 10, k: 2, m: 1, blockSizeBytes: 4096,
+    datasetCount: 1, writtenAt: '2026-12-03T00:00:00.000Z', datasetChecksums: [], ...overrides,
+  };
+}
+
+async function writeAll(storeList: readonly string[], records: readonly CatalogRecord[]): Promise<void> {
+  for (const store of storeList) {
+    const sync = new DirectorySync();
+    await writeCatalogRecords(store, records, sync);
+    await sync.flush();
+  }
+}
+
+async function segmentsOf(store: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const bucket of await fs.readdir(path.join(store, 'catalog'))) {
+    for (const file of await fs.readdir(path.join(store, 'catalog', bucket))) if (file.endsWith('.seg')) found.push(path.join(bucket, file));
+  }
+  return found.sort();
+}
+
+function streamed(storeList: readonly string[] = stores): CatalogRecord[] {
+  const stream = streamNewestRecords(storeList);
+  if (!stream) throw new Error('the catalog was not streamed');
+  return [...stream.records];
+}
+
+const names = Array.from({ length: 400 }, (_, i) => `dir${i % 5}/file ${i}${i % 50 === 0 ? ' \u{1F600}' : i % 50 === 1 ? ' \uFFFD' : ''}`);
+
+describe('streaming the catalog in name order', () => {
+  it('merges sorted segments, plain files and stores that are behind into each name\'s newest record, in code point order', async () => {
+    const first = names.map((name, i) => record(name, 1000n + BigInt(i)));
+    await writeAll(stores, first);
+    // Newer versions on some stores only: a second commit on s1 and s2, single puts (plain files) on s2, a delete.
+    const second = names.filter((_, i) => i % 3 === 0).map((name, i) => record(name, 5000n + BigInt(i)));
+    await writeAll(stores.slice(1), second);
+    const single = record(names[7], 9000n);
+    await writeCatalogRecord(stores[2], single);
+    const tombstone = { ...first[8], sequence: 9001n, deleted: true };
+    await writeCatalogRecord(stores[0], tombstone);
+    const added = record('zz/only on s0', 9002n);
+    await writeCatalogRecord(stores[0], added);
+
+    const expected = new Map(first.map((r) => [r.name, r]));
+    for (const r of [...second, single, tombstone, added]) expected.set(r.name, r);
+    const got = streamed();
+    expect(got.map((r) => r.name)).toEqual([...expected.keys()].sort(compareCatalogNames));
+    for (const r of got) expect(r).toEqual(expected.get(r.name));
+    // Content-named: the first commit's segments are the same files on every store.
+    const [a, b, c] = await Promise.all(stores.map(segmentsOf));
+    expect(a.every((segment) => b.includes(segment) && c.includes(segment))).toBe(true);
+    for (const segment of a) {
+      const bytes = await fs.readFile(path.join(stores[0], 'catalog', segment));
+      expect(path.basename(segment, '.seg')).toBe(createHash('sha256').update(bytes).digest('hex').slice(0, 32));
+    }
+  });
+
+  it('a damaged line on the first store is read from another store\'s copy; an older rain\'s unordered segment is read whole', async () => {
+    const records = names.map((name, i) => record(name, 1000n + BigInt(i)));
+    await writeAll(stores, records);
+    const [segment] = await segmentsOf(stores[0]);
+    const file = path.join(stores[0], 'catalog', segment);
+    const lines = (await fs.readFile(file, 'utf8')).split('\n');
+    lines[2] = lines[2].replace('"deleted":false', '"deleted":fals3');
+    await fs.writeFile(file, lines.join('\n'));
+    // An older rain's segment: random id, no order member, records in any order.
+    const bucket = nameHash('old/one').slice(0, 2);
+    const old = [record('old/one', 50n)];
+    for (let i = 0; old.length < 3; i++) if (nameHash(`old/${i}`).startsWith(bucket)) old.push(record(`old/${i}`, 60n + BigInt(i)));
+    old.reverse();
+    const text = sealJson({ format: 'rain-catalog-segment/1', bucket, records: old.length }) + old.map(encodeCatalogRecord).join('');
+    await fs.writeFile(path.join(stores[1], 'catalog', bucket, `${newId()}.seg`), text);
+
+    const stream = streamNewestRecords(stores);
+    if (!stream) throw new Error('not streamed');
+    const got = [...stream.records];
+    expect(got.map((r) => r.name)).toEqual([...names, ...old.map((r) => r.name)].sort(compareCatalogNames));
+    expect(stream.unreadable).toEqual([`${file} (damaged line)`]);
+    // Damaged on every store: the name is missing from the stream, and the damage is reported.
+    for (const store of stores.slice(1)) await fs.writeFile(path.join(store, 'catalog', segment), lines.join('\n'));
+    const again = streamNewestRecords(stores);
+    expect([...(again?.records ?? [])]).toHaveLength(names.length + old.length - 1);
+    expect(again?.unreadable).toHaveLength(3);
+  });
+
+  it('a check\'s merge folds plain files into one ordered segment per bucket, byte-identical across stores; past the segment limit the caller reads whole', async () => {
+    const records = names.map((name, i) => record(name, 1000n + BigInt(i)));
+    await writeAll(stores, records.slice(0, 200));
+    await writeAll(stores, records.slice(200));
+    const replaced = record(names[3], 7000n);
+    for (const store of stores) await writeCatalogRecord(store, replaced);
+    expect(streamNewestRecords(stores, 10)).toBeUndefined();
+    const before = streamed();
+    for (const store of stores) {
+      const sync = new DirectorySync();
+      await compactCatalog(store, undefined, [], sync);
+    }
+    const [a, b, c] = await Promise.all(stores.map(segmentsOf));
+    expect(b).toEqual(a);
+    expect(c).toEqual(a);
+    expect(new Set(a.map((s) => path.dirname(s))).size).toBe(a.length);
+    for (const store of stores) {
+      for (const bucket of await fs.readdir(path.join(store, 'catalog'))) {
+        expect((await fs.readdir(path.join(store, 'catalog', bucket))).filter((f) => f.endsWith('.json'))).toEqual([]);
+      }
+    }
+    expect(streamed()).toEqual(before);
+    expect(before.find((r) => r.name === names[3])?.sequence).toBe(7000n);
+  });
+});
