@@ -1,5 +1,6 @@
 import { ioError } from '../rain-error.js';
 import { isRemoteStorePath } from '../store/store-location.js';
+import { storeAt } from '../store/store-set.js';
 import type { FlushFailure } from '../dataset/dataset-context.js';
 import type { StoreAccess, WorkerRequest } from './protocol.js';
 import { remoteWorker } from './remote-stores.js';
@@ -37,25 +38,37 @@ export class WorkerCluster {
   /** Workers on this host that read sources and write destinations for put and get. */
   private readonly coders: WorkerHandle[];
 
-  private constructor(workers: WorkerHandle[], coders: WorkerHandle[]) {
+  /** Slot -> store path, for work done here on a store whose worker is not running. */
+  private readonly storePaths: ReadonlyMap<number, string>;
+
+  private constructor(workers: WorkerHandle[], coders: WorkerHandle[], stores: readonly StoreAccess[]) {
     this.workers = workers;
     this.coders = coders;
+    this.storePaths = new Map(stores.map((s) => [s.slot, s.path]));
   }
 
   static async start(poolId: string, stores: readonly StoreAccess[]): Promise<WorkerCluster> {
     const live = stores.filter((s) => s.readable);
     if (live.length === 0) throw ioError('no store of the pool is reachable');
+    // A local worker's process starts with its first request: a get of one data set forks one,
+    // an rm or a sync that finds nothing changed none. A remote one is reached at once (its
+    // connection also serves the other workers' calls to its store).
+    const lazyLocal = (slot: number, storePath: string): WorkerHandle => {
+      const handle = new WorkerHandle(slot, { lazy: () => new ForkChannel(slot, storePath) });
+      handle.startWhenNeeded({ op: 'open', slot, poolId, stores });
+      return handle;
+    };
     const workers = live.map((s) => {
-      if (!isRemoteStorePath(s.path)) return new WorkerHandle(s.slot, new ForkChannel(s.slot, s.path));
+      if (!isRemoteStorePath(s.path)) return lazyLocal(s.slot, s.path);
       const remote = remoteWorker(s.path);
       remote.slot = s.slot;
       return remote;
     });
     const local = workers.filter((w) => !w.remote);
-    const extra = local.length > 0 ? [] : Array.from({ length: STORELESS_CODERS }, (_, i) => new WorkerHandle(-1 - i, new ForkChannel(-1 - i, '')));
-    const cluster = new WorkerCluster(workers, [...local, ...extra]);
+    const extra = local.length > 0 ? [] : Array.from({ length: STORELESS_CODERS }, (_, i) => lazyLocal(-1 - i, ''));
+    const cluster = new WorkerCluster(workers, [...local, ...extra], live);
     try {
-      await Promise.all([...workers, ...extra].map((w) => w.request({ op: 'open', slot: w.slot, poolId, stores })));
+      await Promise.all(workers.filter((w) => w.remote).map((w) => w.request({ op: 'open', slot: w.slot, poolId, stores })));
     } catch (error) {
       await cluster.close();
       throw error;
@@ -159,6 +172,26 @@ export class WorkerCluster {
     return best;
   }
 
+  /**
+   * Removes blocks of a file version from each store (`slots`, else all): by the store's worker
+   * when it runs, else from here through the same Store method (a worker never started is not
+   * started for it: an rm or a small put forks nothing more). Failures are left for the check.
+   */
+  async removeOnStores(request: Extract<WorkerRequest, { op: 'remove-blocks' | 'collect-older' }>, slots?: ReadonlySet<number>): Promise<void> {
+    await Promise.all(this.workers.filter((w) => w.alive && (slots === undefined || slots.has(w.slot))).map(async (w) => {
+      const storePath = this.storePaths.get(w.slot);
+      if (w.started || w.remote || storePath === undefined) {
+        await w.request(request).catch(() => undefined);
+        return;
+      }
+      const store = storeAt(storePath);
+      const work = request.op === 'remove-blocks'
+        ? store.removeFileBlocks(request.fileId, request.sequence, request.which)
+        : store.collectOlderBlocks(request.fileId, request.sequence, request.datasetSequences);
+      await work.catch(() => undefined);
+    }));
+  }
+
   /** Tells every local coder which data set of an output stream may be written next (decode sink 'stdout'). */
   grantOutputTurn(stream: string, next: number, abandoned: boolean): void {
     for (const coder of this.coders) if (coder.alive) coder.notify({ outputTurn: { stream, next, abandoned } });
@@ -170,7 +203,8 @@ export class WorkerCluster {
    */
   async flush(): Promise<Map<number, string>> {
     const failed = new Map<number, string>();
-    await Promise.all(this.workers.filter((w) => w.alive).map(async (w) => {
+    // A worker never started wrote nothing.
+    await Promise.all(this.workers.filter((w) => w.alive && w.started).map(async (w) => {
       const reply = await w.request<{ failures: readonly FlushFailure[] }>({ op: 'flush' });
       for (const failure of reply.failures) failed.set(failure.slot, failure.reason);
     }));

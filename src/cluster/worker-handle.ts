@@ -19,7 +19,14 @@ const REMOTE_START_LIMIT_MS = 30_000;
 export class WorkerHandle {
   /** The store slot this worker serves; set by the cluster that opens it (a remote one may exist before). */
   slot: number;
-  private readonly channel: WorkerChannel;
+  private channelOrUndefined: WorkerChannel | undefined;
+  /** A local worker's process is started by its first request (startWhenNeeded): a command that needs none forks none. */
+  private startChannel: (() => WorkerChannel) | undefined;
+  /** The request a lazily started worker is opened with before anything else is sent to it. */
+  private openRequest: WorkerRequest | undefined;
+  private opened: Promise<unknown> | undefined;
+  /** Output turn grants told while not started, handed over when it starts (a coder may need an earlier grant). */
+  private readonly heldGrants = new Map<string, OutputTurnGrant>();
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private exited: string | undefined;
@@ -31,9 +38,14 @@ export class WorkerHandle {
   /** Told the worker's running totals while it checks (a check's progress bar). */
   onProgress: ((counts: CheckProgressCounts) => void) | undefined;
 
-  constructor(slot: number, channel: WorkerChannel) {
+  constructor(slot: number, channel: WorkerChannel | { lazy: () => WorkerChannel }) {
     this.slot = slot;
-    this.channel = channel;
+    if ('lazy' in channel) {
+      this.startChannel = channel.lazy;
+      this.stallTimer = undefined;
+      return;
+    }
+    this.channelOrUndefined = channel;
     channel.onMessage((message) => this.onMessage(message));
     channel.onExit((how) => this.onExit(how));
     if (channel.remote) {
@@ -54,8 +66,33 @@ export class WorkerHandle {
     }
   }
 
+  /** The channel, started now if it was waiting for its first message. */
+  private get channel(): WorkerChannel {
+    if (this.channelOrUndefined === undefined) {
+      const channel = (this.startChannel as () => WorkerChannel)();
+      this.startChannel = undefined;
+      this.channelOrUndefined = channel;
+      channel.onMessage((message) => this.onMessage(message));
+      channel.onExit((how) => this.onExit(how));
+    }
+    return this.channelOrUndefined;
+  }
+
+  /**
+   * Makes this (local) worker start only when first asked for something, opened with `open`
+   * before that: a get of one small file forks one worker, an rm none (docs/PERFORMANCE.md §5.3).
+   */
+  startWhenNeeded(open: WorkerRequest): void {
+    this.openRequest = open;
+  }
+
+  /** Its process was started (a lazily started one is not until its first request). */
+  get started(): boolean {
+    return this.channelOrUndefined !== undefined;
+  }
+
   get pid(): number | undefined {
-    return this.remotePid ?? this.channel.pid;
+    return this.remotePid ?? this.channelOrUndefined?.pid;
   }
 
   get alive(): boolean {
@@ -63,7 +100,7 @@ export class WorkerHandle {
   }
 
   get remote(): boolean {
-    return this.channel.remote;
+    return this.channelOrUndefined?.remote ?? false;
   }
 
   /** Why the worker is gone, if it is. */
@@ -73,19 +110,35 @@ export class WorkerHandle {
 
   request<T>(request: WorkerRequest): Promise<T> {
     this.inFlight++;
-    const reply = this.send<T>((id) => ({ id, request }));
+    const reply = this.whenOpen().then(() => this.send<T>((id) => ({ id, request })));
     const done = (): void => { this.inFlight--; };
     reply.then(done, done);
     return reply;
   }
 
   storeCall<T>(storeCall: StoreCall): Promise<T> {
-    return this.send<T>((id) => ({ id, storeCall }));
+    return this.whenOpen().then(() => this.send<T>((id) => ({ id, storeCall })));
+  }
+
+  /** Resolves once a lazily started worker has started and taken its open request (at once for others). */
+  private whenOpen(): Promise<unknown> {
+    if (this.openRequest === undefined) return Promise.resolve();
+    if (this.opened === undefined) {
+      const open = this.openRequest;
+      this.opened = this.send((id) => ({ id, request: open }));
+      for (const grant of this.heldGrants.values()) this.notify(grant);
+      this.heldGrants.clear();
+    }
+    return this.opened;
   }
 
   /** A message that has no reply (an output turn grant); lost silently if the worker is gone. */
   notify(message: OutputTurnGrant): void {
     if (this.exited !== undefined) return;
+    if (!this.started && this.openRequest !== undefined) {
+      this.heldGrants.set(message.outputTurn.stream, message);
+      return;
+    }
     try {
       this.channel.send(message);
     } catch {
@@ -111,7 +164,8 @@ export class WorkerHandle {
 
   /** "store 3" for a local worker, the store's ssh:// location for a remote one. */
   describe(): string {
-    return this.channel.remote ? this.channel.where : `store ${this.slot}`;
+    const channel = this.channelOrUndefined;
+    return channel?.remote ? channel.where : `store ${this.slot}`;
   }
 
   private onMessage(message: FromWorker): void {
@@ -155,20 +209,21 @@ export class WorkerHandle {
     if (this.exited !== undefined) return;
     this.exited = how;
     if (this.stallTimer) clearInterval(this.stallTimer);
+    const channel = this.channelOrUndefined;
     for (const id of [...this.pending.keys()]) {
-      const error = this.channel.remote ? Object.assign(ioError(`${this.channel.where}: ${how}`), { code: 'ERAINREMOTE' }) : ioError(`the worker of store ${this.slot} ${how}`);
+      const error = channel?.remote ? Object.assign(ioError(`${channel.where}: ${how}`), { code: 'ERAINREMOTE' }) : ioError(`the worker of store ${this.slot} ${how}`);
       this.settle(id, undefined, error);
     }
   }
 
   /** Ends the worker now (its host no longer matters to this command). */
   kill(): void {
-    this.channel.kill();
+    this.channelOrUndefined?.kill();
   }
 
-  /** Resolves once the worker has exited. */
+  /** Resolves once the worker has exited (at once for one never started). */
   async close(): Promise<void> {
-    if (this.exited !== undefined) return;
+    if (this.exited !== undefined || !this.started) return;
     const gone = new Promise<void>((resolve) => this.channel.onExit(() => resolve()));
     this.channel.close();
     await gone;

@@ -31,9 +31,7 @@ export async function deleteName(session: PoolSession, record: CatalogRecord, re
   if (commit.written === 0 || isBeingRead(reading, record.name)) return { committed: commit.written, problems };
   await faultPoint('rm-committed');
   const writableSlots = new Set(session.access.filter((s) => s.writable).map((s) => s.slot));
-  await Promise.all(session.cluster.workers.filter((w) => w.alive && writableSlots.has(w.slot)).map((w) => w.request({
-    op: 'remove-blocks', fileId: record.fileId, sequence: tombstone.sequence, which: 'older',
-  }).catch(() => undefined)));
+  await session.cluster.removeOnStores({ op: 'remove-blocks', fileId: record.fileId, sequence: tombstone.sequence, which: 'older' }, writableSlots);
   await dropOlderRecords(session.writablePaths, record.name, tombstone.sequence);
   return { committed: commit.written, problems };
 }

@@ -121,9 +121,7 @@ async function repackRound(
     }
     await faultPoint('compact-old-packs');
     for (const pack of removable) {
-      await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request({
-        op: 'remove-blocks', fileId: pack.fileId, sequence: pack.sequence, which: 'exactly',
-      }).catch(() => undefined)));
+      await session.cluster.removeOnStores({ op: 'remove-blocks', fileId: pack.fileId, sequence: pack.sequence, which: 'exactly' });
       report.oldPacksRemoved++;
     }
   } finally {

@@ -249,9 +249,7 @@ async function collectOlder(session: PoolSession, complete: readonly CatalogReco
   const collectable = complete.filter((record) => !isBeingRead(reading, record.name));
   for (const record of collectable) {
     const datasetSequences = Array.from({ length: record.datasetCount }, (_, d) => datasetSequence(record, d));
-    await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request({
-      op: 'collect-older', fileId: record.fileId, sequence: record.sequence, datasetSequences,
-    }).catch(() => undefined)));
+    await session.cluster.removeOnStores({ op: 'collect-older', fileId: record.fileId, sequence: record.sequence, datasetSequences });
   }
   await dropOlderRecordsOf(session.writablePaths, collectable);
 }
@@ -300,8 +298,6 @@ function summariseFailures(failed: readonly { slot: number; reason: string }[]):
 /** A write that failed leaves no blocks of its version behind (best effort; the check collects the rest). */
 async function undoBlocks(session: PoolSession, records: readonly CatalogRecord[]): Promise<void> {
   for (const record of records) {
-    await Promise.all(session.cluster.workers.filter((w) => w.alive).map((w) => w.request({
-      op: 'remove-blocks', fileId: record.fileId, sequence: record.sequence, which: 'exactly',
-    }).catch(() => undefined)));
+    await session.cluster.removeOnStores({ op: 'remove-blocks', fileId: record.fileId, sequence: record.sequence, which: 'exactly' });
   }
 }
