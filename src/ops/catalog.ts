@@ -76,11 +76,17 @@ async function foldCatalogs(
     unreadableFiles.push(...scan.unreadable);
     own[index] = ownNewest;
   };
+  // Segments already read whole from one store (content-named: the same bytes wherever the name
+  // is the same, docs/FORMAT.md §4.1) are not read again from the next, unless every copy counts.
+  const readSegments = options.countCopies ? undefined : new Set<string>();
   const scanOf = (storePath: string, known?: ReadonlyMap<string, bigint>): Promise<CatalogScan | undefined> =>
-    storeAt(storePath).scanCatalog(options.only, known).catch(() => undefined);
+    storeAt(storePath).scanCatalog(options.only, known, readSegments && readSegments.size > 0 ? readSegments : undefined).catch(() => undefined);
   const remote = storePaths.map((storePath) => (storeAt(storePath).remote ? scanOf(storePath) : undefined));
   for (let i = 0; i < storePaths.length; i++) {
-    if (!remote[i]) fold(i, await scanOf(storePaths[i], held));
+    if (remote[i]) continue;
+    const scan = await scanOf(storePaths[i], held);
+    for (const segment of scan?.cleanSegments ?? []) readSegments?.add(segment);
+    fold(i, scan);
   }
   for (let i = 0; i < storePaths.length; i++) {
     if (remote[i]) fold(i, await remote[i]);

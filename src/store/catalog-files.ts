@@ -52,6 +52,8 @@ export interface CatalogScan {
   readonly records: CatalogRecord[];
   /** Record files that exist but do not decode (torn, bit-flipped, foreign). */
   readonly unreadable: string[];
+  /** Content-named segments ("HH/<file>") read with every line intact: another store's same-named copy holds nothing more. */
+  readonly cleanSegments?: string[];
 }
 
 /**
@@ -62,8 +64,9 @@ export interface CatalogScan {
  * the listing alone shows the store has nothing newer, so it is not opened.
  */
 export async function scanCatalog(
-  storePath: string, only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>,
+  storePath: string, only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>, skipSegments?: ReadonlySet<string>,
 ): Promise<CatalogScan> {
+  const cleanSegments: string[] = [];
   const byHash = new Map<string, { sequence: bigint; file: string }[]>();
   // The newest segment-held record of each wanted name: a plain record file must beat it to count.
   const fromSegments = new Map<string, CatalogRecord>();
@@ -73,8 +76,9 @@ export async function scanCatalog(
   const buckets = wantedHashes ? [...new Set([...wantedHashes].map((h) => h.slice(0, 2)))] : readdirOrEmpty(path.join(storePath, CATALOG_DIR));
   for (const bucket of buckets) {
     const dir = path.join(storePath, CATALOG_DIR, bucket);
-    const listing = listBucketWithSegments(storePath, dir);
+    const listing = listBucketWithSegments(storePath, dir, skipSegments && ((segment) => skipSegments.has(`${bucket}/${segment}`)));
     unreadable.push(...listing.unreadable);
+    cleanSegments.push(...listing.cleanOrdered.map((segment) => `${bucket}/${segment}`));
     for (const record of listing.segmentRecords) {
       const hash = nameHash(record.name);
       if (wantedHashes && !wantedHashes.has(hash)) continue;
@@ -119,7 +123,7 @@ export async function scanCatalog(
     }
   }
   records.push(...fromSegments.values());
-  return { records, unreadable };
+  return { records, unreadable, cleanSegments };
 }
 
 interface BucketListing {
@@ -133,6 +137,8 @@ interface BucketListing {
   readonly segments: string[];
   /** Segments not written in name order under their content id (an older rain's): a check rewrites them. */
   readonly unordered: number;
+  /** Content-named (ordered) segments whose every line decoded. */
+  readonly cleanOrdered: string[];
 }
 
 /**
@@ -140,10 +146,11 @@ interface BucketListing {
  * read was merged into a new one by a check (compactCatalog): the bucket is listed again, so the
  * new segment is read instead.
  */
-function listBucketWithSegments(storePath: string, dir: string): BucketListing {
+function listBucketWithSegments(storePath: string, dir: string, skip?: (segment: string) => boolean): BucketListing {
   for (let attempt = 1; ; attempt++) {
     const files = readdirOrEmpty(dir);
-    const segments = files.filter(isCatalogSegmentFileName);
+    const segments = files.filter((file) => isCatalogSegmentFileName(file) && !skip?.(file));
+    const cleanOrdered: string[] = [];
     const segmentRecords: CatalogRecord[] = [];
     const unreadable: string[] = [];
     let unordered = 0;
@@ -161,9 +168,10 @@ function listBucketWithSegments(storePath: string, dir: string): BucketListing {
       }
       segmentRecords.push(...read.records);
       if (!read.ordered) unordered++;
+      else if (read.damagedLines === 0) cleanOrdered.push(segment);
       if (read.damagedLines > 0) unreadable.push(`${file} (${read.damagedLines} damaged lines)`);
     }
-    if (!vanished || attempt === VANISHED_RETRIES) return { files, segmentRecords, unreadable, segments, unordered };
+    if (!vanished || attempt === VANISHED_RETRIES) return { files, segmentRecords, unreadable, segments, unordered, cleanOrdered };
   }
 }
 

@@ -82,8 +82,8 @@ export class LocalStore implements Store {
     return catalog.compactCatalog(this.path, buckets, drop, this.pending);
   }
 
-  scanCatalog(only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>): Promise<catalog.CatalogScan> {
-    return catalog.scanCatalog(this.path, only, newerThan);
+  scanCatalog(only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>, skipSegments?: ReadonlySet<string>): Promise<catalog.CatalogScan> {
+    return catalog.scanCatalog(this.path, only, newerThan, skipSegments);
   }
 
   listRecordVersions(name: string): Promise<bigint[]> {

@@ -127,8 +127,8 @@ export class RemoteStore implements Store {
     return this.call('removeStoreFault', slot, upToMs);
   }
 
-  scanCatalog(only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>): Promise<CatalogScan> {
-    return this.call('scanCatalog', only, newerThan);
+  scanCatalog(only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>, skipSegments?: ReadonlySet<string>): Promise<CatalogScan> {
+    return this.call('scanCatalog', only, newerThan, skipSegments);
   }
 
   listRecordVersions(name: string): Promise<bigint[]> {

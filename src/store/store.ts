@@ -52,7 +52,8 @@ export interface Store {
   /** Writes many records as one segment per catalog bucket (durable at flush()). */
   writeCatalogRecords(records: readonly CatalogRecord[]): Promise<void>;
   /** The newest readable record of each name, from record files and segments alike. */
-  scanCatalog(only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>): Promise<CatalogScan>;
+  /** `skipSegments` ("HH/<file>"): content-named segments read cleanly from another store, not read again (docs/FORMAT.md §4.1). */
+  scanCatalog(only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>, skipSegments?: ReadonlySet<string>): Promise<CatalogScan>;
   /** The versions a name has as plain record files (not those in segments: compactCatalog removes those). */
   listRecordVersions(name: string): Promise<bigint[]>;
   listRecordVersionsOf(names: readonly string[]): Promise<Map<string, bigint[]>>;

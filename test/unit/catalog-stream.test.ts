@@ -7,8 +7,9 @@ import { encodeCatalogRecord, type CatalogRecord } from '../../src/format/catalo
 import { compareCatalogNames } from '../../src/format/catalog-segment.js';
 import { newId } from '../../src/format/ids.js';
 import { sealJson } from '../../src/format/sealed-json.js';
+import { readNewestRecords } from '../../src/ops/catalog.js';
 import { streamNewestRecords } from '../../src/ops/catalog-stream.js';
-import { compactCatalog, writeCatalogRecord, writeCatalogRecords } from '../../src/store/catalog-files.js';
+import { compactCatalog, scanCatalog, writeCatalogRecord, writeCatalogRecords } from '../../src/store/catalog-files.js';
 import { DirectorySync } from '../../src/store/durable-file.js';
 import { nameHash } from '../../src/store/store-layout.js';
 
@@ -138,5 +139,25 @@ describe('streaming the catalog in name order', () => {
     }
     expect(streamed()).toEqual(before);
     expect(before.find((r) => r.name === names[3])?.sequence).toBe(7000n);
+  });
+
+  it('a newest-records read takes each content-named segment from the first store that reads it whole; a damaged copy sends it to the next', async () => {
+    const records = names.map((name, i) => record(name, 1000n + BigInt(i)));
+    await writeAll(stores, records);
+    const first = await scanCatalog(stores[0]);
+    expect(first.cleanSegments?.length).toBeGreaterThan(100);
+    // Told what store 0 read cleanly, store 1 reads none of its segments again: only its plain
+    // record files (a bucket that got one record in the commit), in buckets with no segment.
+    const second = await scanCatalog(stores[1], undefined, undefined, new Set(first.cleanSegments));
+    expect(second.cleanSegments).toEqual([]);
+    const segmentBuckets = new Set((first.cleanSegments ?? []).map((s) => s.slice(0, 2)));
+    expect(second.records.length).toBeLessThan(first.records.length / 2);
+    for (const r of second.records) expect(segmentBuckets.has(nameHash(r.name).slice(0, 2))).toBe(false);
+    const [segment] = await segmentsOf(stores[0]);
+    const file = path.join(stores[0], 'catalog', segment);
+    await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace('"deleted":false', '"deleted":fals3'));
+    const view = await readNewestRecords(stores);
+    expect([...view.records.keys()].sort(compareCatalogNames)).toEqual([...names].sort(compareCatalogNames));
+    expect(view.unreadableFiles).toEqual([`${file} (1 damaged lines)`]);
   });
 });
