@@ -149,7 +149,8 @@ export function formatDuration(milliseconds: number): string {
  */
 export function plainTable(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const all = [head, ...rows];
-  const widths = head.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
+  // A reduce, not Math.max(...): a spread of more than ~125,000 rows exceeds V8's argument limit.
+  const widths = head.map((_, column) => all.reduce((widest, row) => Math.max(widest, (row[column] ?? '').length), 0));
   return all.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ').trimEnd());
 }
 

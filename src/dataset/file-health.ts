@@ -1,4 +1,5 @@
 import type { BlockStatus, CheckResult } from './results.js';
+import { appendAll } from '../format/append-all.js';
 
 /** 'superseded': a newer version was committed while the check ran; nothing is said about the old one. */
 export type FileState = 'healthy' | 'degraded' | 'lost' | 'superseded';
@@ -84,7 +85,7 @@ export function mergeHealth(into: FileHealth, from: FileHealth): void {
   into.unrepairedBlocks += from.unrepairedBlocks;
   into.unreadBlocks += from.unreadBlocks;
   into.supersededDatasets += from.supersededDatasets;
-  into.lostDatasets.push(...from.lostDatasets);
+  appendAll(into.lostDatasets, from.lostDatasets);
   for (const detail of from.details) addDetail(into, detail);
   for (const [slot, counts] of Object.entries(from.byStore)) {
     const to = storeCounts(into, Number(slot));

@@ -6,6 +6,7 @@ import { ArrayRun, SegmentRun, type RecordRun, type RunDamage } from '../store/c
 import { readdirOrEmpty } from '../store/guarded-fs.js';
 import { storeAt } from '../store/store-set.js';
 import { CATALOG_DIR, isCatalogSegmentFileName, nameHash, parseCatalogFileName } from '../store/store-layout.js';
+import { appendAll } from '../format/append-all.js';
 
 /**
  * Segment runs merged at once at most: one open descriptor and one chunk each. A catalog a check
@@ -55,7 +56,7 @@ export function streamNewestRecords(storePaths: readonly string[], maxSegments =
     });
     if (plainFiles.length === 0) return false;
     const read = newestPlainRecords(storePath, dir, plainFiles);
-    unreadable.push(...read.unreadable);
+    appendAll(unreadable, read.unreadable);
     for (const record of read.records) {
       const before = plain.get(record.name);
       if (!before || compareVersions(record, before) > 0) plain.set(record.name, record);
@@ -178,7 +179,7 @@ function openFirstCopy(
       // Every record of the other copies joins: the damaged lines' records are among them.
       for (const spare of copies.splice(0)) {
         const again = readSegmentFile(spare.storePath, spare.file);
-        if (again !== 'vanished' && again !== undefined) read.records.push(...again.records);
+        if (again !== 'vanished' && again !== undefined) appendAll(read.records, again.records);
       }
     }
     return new ArrayRun([...read.records].sort((a, b) => compareCatalogNames(a.name, b.name)));

@@ -6,6 +6,7 @@ import type { CatalogScan } from '../store/catalog-files.js';
 import { storeAt } from '../store/store-set.js';
 import { nameHash, parseCatalogFileName } from '../store/store-layout.js';
 import { forEachBounded } from './for-each-bounded.js';
+import { appendAll } from '../format/append-all.js';
 
 /** The current state of every name: what commands that read or write files need. */
 export interface NewestRecords {
@@ -73,7 +74,7 @@ async function foldCatalogs(
       // Keyed by the merged record's name string, so this store's copy of it can be collected.
       ownNewest?.set(records.get(record.name)?.name ?? record.name, record);
     }
-    unreadableFiles.push(...scan.unreadable);
+    appendAll(unreadableFiles, scan.unreadable);
     own[index] = ownNewest;
   };
   // Segments already read whole from one store (content-named: the same bytes wherever the name
@@ -146,7 +147,7 @@ export async function commitRecords(
     await forEachBounded(groups, RECORDS_IN_FLIGHT_PER_STORE, async (group) => {
       try {
         await store.writeCatalogRecords(group.map((g) => g.record));
-        took.push(...group.map((g) => g.index));
+        appendAll(took, group.map((g) => g.index));
       } catch (error) {
         for (const g of group) outcomes[g.index].errors.push(`${storePath}: ${describeStoreError(error)}`);
       }
@@ -224,7 +225,7 @@ export async function refreshCatalogCopies(
       const items = missing.map((record) => ({ record }));
       for (const group of segments ? bucketGroups(items) : items.map((item) => [item])) {
         await store.writeCatalogRecords(group.map((g) => g.record));
-        copiedHere.push(...group.map((g) => g.record.name));
+        appendAll(copiedHere, group.map((g) => g.record.name));
         written += group.length;
       }
       await store.flush();

@@ -16,6 +16,7 @@ import { notice } from './notices.js';
 import { ReaderHeartbeat } from './writer-heartbeat.js';
 import { isSuperseded, mayBeSuperseded } from './read-retry.js';
 import { checkOutputDir, planDestinations, TreeDestination, type PlacedEntry } from './tree-destination.js';
+import { appendAll } from '../format/append-all.js';
 
 export interface TreeGetOptions {
   readonly pool?: string;
@@ -176,7 +177,7 @@ class TreeWriter {
     const queue = [...entries.files];
     try {
       await this.destination.open();
-      while (queue.length > 0) queue.push(...await this.getBatch(queue.splice(0, FILES_PER_BATCH)));
+      while (queue.length > 0) appendAll(queue, await this.getBatch(queue.splice(0, FILES_PER_BATCH)));
       const written = new Set(this.reports.filter((r) => r.outcome === 'written').map((r) => r.name));
       await this.destination.linkHardLinks(entries.files, written);
       for (const link of entries.links) {

@@ -11,6 +11,7 @@ import { openForReading, readdirOrEmpty, readSmallFile, removeFileInStore } from
 import {
   CATALOG_DIR, catalogRecordPath, catalogSegmentPath, isCatalogSegmentFileName, nameHash, parseCatalogFileName,
 } from './store-layout.js';
+import { appendAll } from '../format/append-all.js';
 
 /** Without `sync` (a call from another process or host) the record is durable on return. */
 export async function writeCatalogRecord(storePath: string, record: CatalogRecord, sync?: DirectorySync): Promise<void> {
@@ -77,8 +78,8 @@ export async function scanCatalog(
   for (const bucket of buckets) {
     const dir = path.join(storePath, CATALOG_DIR, bucket);
     const listing = listBucketWithSegments(storePath, dir, skipSegments && ((segment) => skipSegments.has(`${bucket}/${segment}`)));
-    unreadable.push(...listing.unreadable);
-    cleanSegments.push(...listing.cleanOrdered.map((segment) => `${bucket}/${segment}`));
+    appendAll(unreadable, listing.unreadable);
+    appendAll(cleanSegments, listing.cleanOrdered.map((segment) => `${bucket}/${segment}`));
     for (const record of listing.segmentRecords) {
       const hash = nameHash(record.name);
       if (wantedHashes && !wantedHashes.has(hash)) continue;
@@ -109,7 +110,7 @@ export async function scanCatalog(
       if (outcome.kind !== 'vanished' || attempt === VANISHED_RETRIES) {
         if (outcome.kind === 'record') records.push(outcome.record);
         else if (inSegment) records.push(inSegment);
-        unreadable.push(...outcome.unreadable);
+        appendAll(unreadable, outcome.unreadable);
         break;
       }
       const held = newerThan?.get(hash);
@@ -122,7 +123,7 @@ export async function scanCatalog(
       versions = (await versionsOf(storePath, hash)).filter((v) => (held === undefined || v.sequence > held) && (!segmentHeld || v.sequence > segmentHeld.sequence));
     }
   }
-  records.push(...fromSegments.values());
+  appendAll(records, fromSegments.values());
   return { records, unreadable, cleanSegments };
 }
 
@@ -166,7 +167,7 @@ function listBucketWithSegments(storePath: string, dir: string, skip?: (segment:
         unreadable.push(file);
         continue;
       }
-      segmentRecords.push(...read.records);
+      appendAll(segmentRecords, read.records);
       if (!read.ordered) unordered++;
       else if (read.damagedLines === 0) cleanOrdered.push(segment);
       if (read.damagedLines > 0) unreadable.push(`${file} (${read.damagedLines} damaged lines)`);
@@ -286,7 +287,7 @@ export function newestPlainRecords(storePath: string, dir: string, plainFiles: r
     const outcome = newestReadable(storePath, hash, versions);
     if (outcome.kind === 'record') records.push(outcome.record);
     if (outcome.kind === 'vanished') vanished = true;
-    unreadable.push(...outcome.unreadable);
+    appendAll(unreadable, outcome.unreadable);
   }
   return { records, vanished, unreadable };
 }

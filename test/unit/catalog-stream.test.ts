@@ -160,4 +160,13 @@ describe('streaming the catalog in name order', () => {
     expect([...view.records.keys()].sort(compareCatalogNames)).toEqual([...names].sort(compareCatalogNames));
     expect(view.unreadableFiles).toEqual([`${file} (1 damaged lines)`]);
   });
+
+  it('a store of 150,000 names is read whole (appending them as call arguments overflowed V8 past ~125,000)', async () => {
+    const many = Array.from({ length: 150_000 }, (_, i) => record(`big/${i}`, 1000n + BigInt(i)));
+    const sync = new DirectorySync();
+    await writeCatalogRecords(stores[0], many, sync);
+    await sync.flush();
+    expect((await scanCatalog(stores[0])).records).toHaveLength(many.length);
+    expect((await readNewestRecords(stores.slice(0, 1))).records.size).toBe(many.length);
+  }, 60_000);
 });

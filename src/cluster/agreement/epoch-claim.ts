@@ -5,6 +5,7 @@ import type { EpochClaim } from '../../store/epoch-files.js';
 import type { Store } from '../../store/store.js';
 import { hostName } from '../../store/writer-intents.js';
 import { HEARTBEAT_INTERVAL_MS, staleAfterMs } from '../timing.js';
+import { appendAll } from '../../format/append-all.js';
 
 /** A store of the pool as the claim sees it. */
 export interface ClaimableStore {
@@ -50,7 +51,7 @@ export async function claimEpoch(
   for (const store of writable) {
     try {
       const claims = await store.store.highestClaim();
-      junk.push(...claims.junk.map((name) => `store ${store.slot}: epochs/${name}`));
+      appendAll(junk, claims.junk.map((name) => `store ${store.slot}: epochs/${name}`));
       if (claims.highest > highest) {
         highest = claims.highest;
         holder = store.store;

@@ -12,6 +12,7 @@ import { CheckProgressSum } from '../check-progress.js';
 import { WorkerCluster } from '../worker-cluster.js';
 import type { WorkerHandle } from '../worker-handle.js';
 import { claimEpoch, type ClaimOutcome } from './epoch-claim.js';
+import { appendAll } from '../../format/append-all.js';
 
 export type PlanContents = Omit<CheckPlan, 'epoch' | 'membership' | 'poolSlots' | 'repair'>;
 
@@ -184,10 +185,10 @@ async function runClaimedEpoch(
       share.lostDatasets += report.files.reduce((sum, f) => sum + (f.supersededDatasets > 0 ? 0 : f.lostDatasets.length), 0);
       share.elapsedMs.push(report.elapsedMs);
       mergeWorkerFiles(files, report.files);
-      versionReports.push(...report.versionReports);
-      storeFaults.push(...report.storeFaults);
+      appendAll(versionReports, report.versionReports);
+      appendAll(storeFaults, report.storeFaults);
       for (const fileId of report.deletedCleaned) deletedCleaned.add(fileId);
-      confirming.push(...report.toConfirm);
+      appendAll(confirming, report.toConfirm);
     };
     const registered = alive.filter((w) => !dead.includes(w.slot));
     await Promise.all(registered.map(async (w) => {
