@@ -81,7 +81,7 @@ async function foldCatalogs(
   // is the same, docs/FORMAT.md §4.1) are not read again from the next, unless every copy counts.
   const readSegments = options.countCopies ? undefined : new Set<string>();
   const scanOf = (storePath: string, known?: ReadonlyMap<string, bigint>): Promise<CatalogScan | undefined> =>
-    storeAt(storePath).scanCatalog(options.only, known, readSegments && readSegments.size > 0 ? readSegments : undefined).catch(() => undefined);
+    storeAt(storePath).scanCatalog(options.only, known, readSegments && readSegments.size > 0 ? readSegments : undefined).catch(unreadableUnlessBug);
   const remote = storePaths.map((storePath) => (storeAt(storePath).remote ? scanOf(storePath) : undefined));
   for (let i = 0; i < storePaths.length; i++) {
     if (remote[i]) continue;
@@ -93,6 +93,16 @@ async function foldCatalogs(
     if (remote[i]) fold(i, await remote[i]);
   }
   return { view: { records, copies, unreadableFiles }, own };
+}
+
+/**
+ * A store whose catalog cannot be read counts as unreadable (the others are read), but a fault of
+ * rain's own (a RangeError, TypeError...) is not a failed store: taken for one on every store it
+ * once made a pool of 150,000 names look empty (append-all.ts). It stops the command instead.
+ */
+function unreadableUnlessBug(error: unknown): undefined {
+  if (error instanceof RangeError || error instanceof TypeError || error instanceof ReferenceError || error instanceof SyntaxError) throw error;
+  return undefined;
 }
 
 /**
