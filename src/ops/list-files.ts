@@ -59,9 +59,14 @@ export async function listFiles(options: { pool?: string; prefix?: string }): Pr
     }
     return health;
   };
-  const stream = streamNewestRecords(readable);
-  const records = stream ? stream.records : liveRecords(await readNewestRecords(readable));
-  return { poolName: pool.manifest.name, entries: listedEntries(records, options.prefix, healthOf), unreadable: stream?.unreadable ?? [] };
+  const stream = streamNewestRecords(readable) ?? await wholeCatalog(readable);
+  return { poolName: pool.manifest.name, entries: listedEntries(stream.records, options.prefix, healthOf), unreadable: stream.unreadable };
+}
+
+/** The catalog read whole and sorted (a store over ssh, or too many segments to stream). */
+async function wholeCatalog(readable: readonly string[]): Promise<{ records: Iterable<CatalogRecord>; unreadable: readonly string[] }> {
+  const view = await readNewestRecords(readable);
+  return { records: liveRecords(view), unreadable: view.unreadableFiles };
 }
 
 function* listedEntries(records: Iterable<CatalogRecord>, prefix: string | undefined, healthOf: (r: CatalogRecord) => ListedHealth): Generator<ListedEntry> {

@@ -26,6 +26,10 @@ export function registerLs(program: Command): void {
           await writer.write(`${totals.files} files, ${formatBytes(totals.bytes)}${totals.directories > 0 ? `, ${totals.directories} directories` : ''}\n`);
         }
         await writer.flush();
+        if (listing.unreadable.length > 0 && !writer.closed) {
+          // A damaged copy read from another store costs nothing, but a name whose every copy is damaged is not listed.
+          out.problem(`${listing.unreadable.length} catalog files (or lines of them) could not be read, e.g. ${listing.unreadable[0]}; a name may be missing from this list: 'rain verify' reports them, 'rain check' rewrites them from the other stores`);
+        }
         if (totals.unavailable > 0) return ExitCode.dataLost;
         return totals.degraded > 0 ? ExitCode.repairable : ExitCode.ok;
       });
