@@ -250,6 +250,16 @@ export function packRecordOf(member: CatalogRecord): CatalogRecord {
   };
 }
 
+/** What orders a name's records (compareVersions): a reader that keeps only this of a record lets the rest go. */
+export interface VersionKey {
+  readonly sequence: bigint;
+  readonly pack?: { readonly sequence: bigint; readonly fileId: string };
+}
+
+export function versionKeyOf(record: VersionKey): VersionKey {
+  return record.pack ? { sequence: record.sequence, pack: { sequence: record.pack.sequence, fileId: record.pack.fileId } } : { sequence: record.sequence };
+}
+
 /**
  * The total order of a name's records (docs/FORMAT.md §4, §5.1 "Repacking"): by sequence; at one
  * sequence a packed record whose pack has the higher sequence wins (a repack moved the version into
@@ -257,7 +267,7 @@ export function packRecordOf(member: CatalogRecord): CatalogRecord {
  * the same bytes, the choice only has to be the same everywhere); an unpacked record counts as
  * pack sequence 0. Negative: `a` is older than `b`; 0: the same version in the same place.
  */
-export function compareVersions(a: Pick<CatalogRecord, 'sequence' | 'pack'>, b: Pick<CatalogRecord, 'sequence' | 'pack'>): number {
+export function compareVersions(a: VersionKey, b: VersionKey): number {
   if (a.sequence !== b.sequence) return a.sequence < b.sequence ? -1 : 1;
   const aPack = a.pack?.sequence ?? 0n;
   const bPack = b.pack?.sequence ?? 0n;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { compareVersions, newestRecord, type CatalogRecord } from '../format/catalog-record.js';
+import { compareVersions, newestRecord, versionKeyOf, type CatalogRecord, type VersionKey } from '../format/catalog-record.js';
 import { compareCatalogNames } from '../format/catalog-segment.js';
 import { describeStoreError } from '../rain-error.js';
 import type { CatalogScan } from '../store/catalog-files.js';
@@ -50,16 +50,18 @@ export async function readNewestRecords(storePaths: readonly string[], only?: st
 async function foldCatalogs(
   storePaths: readonly string[],
   options: { only?: string | readonly string[]; countCopies: boolean; ownOf?: readonly string[] },
-): Promise<{ view: CatalogView; own: (Map<string, CatalogRecord> | undefined)[] }> {
+): Promise<{ view: CatalogView; own: (Map<string, VersionKey> | undefined)[] }> {
   const records = new Map<string, CatalogRecord>();
   const copies = new Map<string, number>();
   const unreadableFiles: string[] = [];
-  const own: (Map<string, CatalogRecord> | undefined)[] = storePaths.map(() => undefined);
+  const own: (Map<string, VersionKey> | undefined)[] = storePaths.map(() => undefined);
   // Name hash -> newest sequence held, for scans that skip what is already known.
   const held = options.countCopies ? undefined : new Map<string, bigint>();
   const fold = (index: number, scan: CatalogScan | undefined): void => {
     if (!scan) return;
-    const ownNewest = options.ownOf?.includes(storePaths[index]) ? new Map<string, CatalogRecord>() : undefined;
+    // Only the version of each record is kept per store (a million names on six stores were six
+    // million whole records, and a check ran out of heap).
+    const ownNewest = options.ownOf?.includes(storePaths[index]) ? new Map<string, VersionKey>() : undefined;
     for (const record of scan.records) {
       const before = records.get(record.name);
       if (!before || newestRecord([before, record]) === record) {
@@ -72,7 +74,7 @@ async function foldCatalogs(
         copies.set(before.name, (copies.get(before.name) ?? 0) + 1);
       }
       // Keyed by the merged record's name string, so this store's copy of it can be collected.
-      ownNewest?.set(records.get(record.name)?.name ?? record.name, record);
+      ownNewest?.set(records.get(record.name)?.name ?? record.name, versionKeyOf(record));
     }
     appendAll(unreadableFiles, scan.unreadable);
     own[index] = ownNewest;
@@ -247,8 +249,8 @@ export async function refreshCatalogCopies(
   return { written, view: { ...view, copies } };
 }
 
-function newestOf(scan: CatalogScan): Map<string, CatalogRecord> {
-  return new Map(scan.records.map((r) => [r.name, r]));
+function newestOf(scan: CatalogScan): Map<string, VersionKey> {
+  return new Map(scan.records.map((r) => [r.name, versionKeyOf(r)]));
 }
 
 /**
