@@ -1,5 +1,6 @@
 import type { BenchOptions } from './bench-options.js';
 import type { MachineInfo } from './machine-info.js';
+import type { NamesPool } from './names-generator.js';
 import type { NamesResults } from './names-phases.js';
 import { megabytesPerSecond, type Measurement } from './measurement.js';
 import type { PeerReport } from './peers/peer-report.js';
@@ -55,14 +56,8 @@ export interface TreeSection {
   readonly error: string | undefined;
 }
 
-/** Data set (c), a pool of many small files (--names N): issues 17 and 18. */
-export interface NamesSection {
-  readonly files: number;
-  readonly totalBytes: number;
-  readonly directories: number;
-  readonly seed: number;
-  readonly minBytes: number;
-  readonly maxBytes: number;
+/** Data set (c), a pool of many small files (--names N): issues 17 and 18. The pool's shape but its scratch path. */
+export interface NamesSection extends Omit<NamesPool, 'root'> {
   readonly generateSeconds: number;
   readonly rain: NamesResults | undefined;
   /** Set when the pool could not be measured (what failed). */

@@ -1,8 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { listBlockFiles, makePool, makeScratch, rain, RAIN_BIN, runShell, seededBytes, type Scratch, type TestPool } from '../helpers/rain-cli.js';
+import { hasStrace } from '../helpers/strace.js';
 
 const ESCAPE = '\u001b[';
 
@@ -130,14 +131,6 @@ describe('worker processes (M1, M11)', () => {
   }
 });
 
-function hasStrace(): boolean {
-  try {
-    execFileSync('strace', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function workerProcesses(parentPid: number): Promise<string[]> {
   const found: string[] = [];

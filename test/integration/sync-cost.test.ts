@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { listBlockFiles, makePool, makeScratch, RAIN_BIN, runShell, seededBytes, type Scratch, type TestPool } from '../helpers/rain-cli.js';
+import { hasStrace } from '../helpers/strace.js';
 
 interface SyncDoc {
   added: string[]; updated: string[]; unchanged: number; deleted: string[]; restamped: number;
@@ -24,14 +24,6 @@ async function storeSnapshot(stores: readonly string[]): Promise<Map<string, str
   return out;
 }
 
-function hasStrace(): boolean {
-  try {
-    execFileSync('strace', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Bytes every process and thread read from `file`, from the per-thread logs of
