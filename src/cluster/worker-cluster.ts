@@ -163,11 +163,12 @@ export class WorkerCluster {
       const slot = responsibleSlot(fileId, datasetIndex, candidates.map((w) => w.slot));
       return candidates.find((w) => w.slot === slot) as WorkerHandle;
     }
-    // Least busy first; the rotating start spreads ties so no worker idles while another queues.
+    // Least busy first; among the least busy a running worker before one not started yet (no
+    // process is forked while one idles); the rotating start spreads the rest.
     let best = candidates[rotation % candidates.length];
     for (let i = 1; i < candidates.length; i++) {
       const worker = candidates[(rotation + i) % candidates.length];
-      if (worker.inFlight < best.inFlight) best = worker;
+      if (worker.inFlight < best.inFlight || (worker.inFlight === best.inFlight && worker.started && !best.started)) best = worker;
     }
     return best;
   }
@@ -190,6 +191,15 @@ export class WorkerCluster {
         : store.collectOlderBlocks(request.fileId, request.sequence, request.datasetSequences);
       await work.catch(() => undefined);
     }));
+  }
+
+  /**
+   * Starts a local coder now for a command that will surely need one (a get, a put): its node
+   * start-up runs on the other core while the coordinator looks the names up.
+   */
+  startOneCoder(): void {
+    if (this.coders.some((w) => w.started)) return;
+    this.coders.find((w) => w.alive)?.startNow();
   }
 
   /** Tells every local coder which data set of an output stream may be written next (decode sink 'stdout'). */

@@ -86,6 +86,11 @@ export class WorkerHandle {
     this.openRequest = open;
   }
 
+  /** Starts a lazily started worker now, ahead of its first request (its start-up overlaps the caller's own work). */
+  startNow(): void {
+    if (this.openRequest !== undefined && !this.started && this.exited === undefined) void this.whenOpen().catch(() => undefined);
+  }
+
   /** Its process was started (a lazily started one is not until its first request). */
   get started(): boolean {
     return this.channelOrUndefined !== undefined;

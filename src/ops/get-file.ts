@@ -45,6 +45,7 @@ export async function getFile(options: GetOptions): Promise<GetReport> {
   const problem = checkFileName(options.name);
   if (problem) throw usageError(`invalid name: ${problem}`);
   return withSession(options.pool, 'get', 'read', async (session) => {
+    session.cluster.startOneCoder();
     // Announced before the lookup: a put that commits a newer version from now on leaves the
     // blocks of the version read here for a later check (writer-heartbeat.ts, liveReadNames).
     const reader = new ReaderHeartbeat(session.writablePaths);

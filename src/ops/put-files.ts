@@ -60,6 +60,7 @@ export interface PutReport {
 
 export async function putFiles(options: PutOptions): Promise<PutReport> {
   return withSession(options.pool, 'put', 'write', async (session) => {
+    session.cluster.startOneCoder();
     const spools: string[] = [];
     try {
       const warnings: string[] = [];
