@@ -25,6 +25,22 @@ const NOT_SEALED: Unsealed = { ok: false, reason: 'not a sealed rain record' };
  * JSON parse, and every catalog read does this once per record.
  */
 export function unsealJson(text: string): Unsealed {
+  const sealed = checkedBody(text);
+  if (typeof sealed !== 'string') return sealed;
+  try {
+    return { ok: true, body: JSON.parse(sealed) as unknown };
+  } catch {
+    return { ok: false, reason: 'body is not JSON' };
+  }
+}
+
+/** Whether the text is sealed and its body matches its checksum, without parsing the body (a reader skipping records it does not want). */
+export function sealIntact(text: string): boolean {
+  return typeof checkedBody(text) === 'string';
+}
+
+/** The body text of a sealed text whose checksum matches, or why not. */
+function checkedBody(text: string): string | Unsealed {
   if (!text.startsWith(SEAL_PREFIX)) return NOT_SEALED;
   let digitsEnd = SEAL_PREFIX.length;
   while (digitsEnd < text.length && text.charCodeAt(digitsEnd) >= DIGIT_0 && text.charCodeAt(digitsEnd) <= DIGIT_9) digitsEnd++;
@@ -35,11 +51,7 @@ export function unsealJson(text: string): Unsealed {
   if (end - 1 < bodyStart || text.charCodeAt(end - 1) !== CLOSING_BRACE) return NOT_SEALED;
   const bodyText = text.slice(bodyStart, end - 1);
   if (crc32OfText(bodyText) !== Number(text.slice(SEAL_PREFIX.length, digitsEnd))) return { ok: false, reason: 'checksum mismatch' };
-  try {
-    return { ok: true, body: JSON.parse(bodyText) as unknown };
-  } catch {
-    return { ok: false, reason: 'body is not JSON' };
-  }
+  return bodyText;
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

@@ -37,9 +37,11 @@ export interface CatalogStream {
  * is read once, from the first store that has it, the others kept for a damaged line; plain record
  * files (single commits since the last check) are read first into one sorted run. undefined when
  * a store is remote or the catalog has more segments than MAX_STREAMED_SEGMENTS: the caller then
- * reads the catalog whole.
+ * reads the catalog whole. With `prefix`, segments' records outside it may be left out (they are
+ * passed over on their name alone); the caller still filters.
  */
-export function streamNewestRecords(storePaths: readonly string[], maxSegments = MAX_STREAMED_SEGMENTS): CatalogStream | undefined {
+export function streamNewestRecords(storePaths: readonly string[], options: { maxSegments?: number; prefix?: string } = {}): CatalogStream | undefined {
+  const maxSegments = options.maxSegments ?? MAX_STREAMED_SEGMENTS;
   if (storePaths.some((storePath) => storeAt(storePath).remote)) return undefined;
   const unreadable: string[] = [];
   // Segment key (bucket/file name) -> its copies, in store order.
@@ -105,7 +107,7 @@ export function streamNewestRecords(storePaths: readonly string[], maxSegments =
         unreadable.push(`${spare.file} (${read.damagedLines} damaged lines)`);
       }
     };
-    return openFirstCopy(spares, chunkBytes, onDamage, unreadable);
+    return openFirstCopy(spares, chunkBytes, onDamage, unreadable, options.prefix);
   };
   let vanishedBuckets = relistBuckets;
   for (const [key, copies] of segments) {
@@ -150,12 +152,12 @@ interface SegmentCopy {
  * read whole and sorted. The copies left are the spares for a damaged line.
  */
 function openFirstCopy(
-  copies: SegmentCopy[], chunkBytes: number, onDamage: (damage: RunDamage) => void, unreadable: string[],
+  copies: SegmentCopy[], chunkBytes: number, onDamage: (damage: RunDamage) => void, unreadable: string[], prefix: string | undefined,
 ): RecordRun | 'vanished' | undefined {
   let vanished = 0;
   const copyCount = copies.length;
   for (let copy = copies.shift(); copy !== undefined; copy = copies.shift()) {
-    const opened = SegmentRun.open(copy.file, chunkBytes, onDamage);
+    const opened = SegmentRun.open(copy.file, chunkBytes, onDamage, prefix);
     if (opened instanceof SegmentRun) return opened;
     if (opened === 'vanished') {
       vanished++;

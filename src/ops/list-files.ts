@@ -59,7 +59,7 @@ export async function listFiles(options: { pool?: string; prefix?: string }): Pr
     }
     return health;
   };
-  const stream = streamNewestRecords(readable) ?? await wholeCatalog(readable);
+  const stream = streamNewestRecords(readable, { prefix: options.prefix }) ?? await wholeCatalog(readable);
   return { poolName: pool.manifest.name, entries: listedEntries(stream.records, options.prefix, healthOf), unreadable: stream.unreadable };
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { compareCatalogNames, decodeSegmentHeader, type SegmentHeader } from '../format/catalog-segment.js';
 import { decodeCatalogRecord, type CatalogRecord } from '../format/catalog-record.js';
+import { sealIntact } from '../format/sealed-json.js';
 import { errnoCode } from '../rain-error.js';
 import { openForReading } from './guarded-fs.js';
 import { nameHash } from './store-layout.js';
@@ -64,6 +65,7 @@ export class SegmentRun implements RecordRun {
     fd: number,
     private readonly chunkBytes: number,
     private readonly onDamage: (damage: RunDamage) => void,
+    private readonly prefix: string | undefined,
   ) {
     this.fd = fd;
   }
@@ -73,7 +75,9 @@ export class SegmentRun implements RecordRun {
    * it whole); 'damaged': its header does not decode (nothing in it is believed); 'vanished': a
    * check merged it between the listing and the open.
    */
-  static open(file: string, chunkBytes: number, onDamage: (damage: RunDamage) => void): SegmentRun | 'unordered' | 'damaged' | 'vanished' {
+  static open(
+    file: string, chunkBytes: number, onDamage: (damage: RunDamage) => void, prefix?: string,
+  ): SegmentRun | 'unordered' | 'damaged' | 'vanished' {
     let fd: number;
     try {
       fd = openForReading(file);
@@ -83,12 +87,12 @@ export class SegmentRun implements RecordRun {
     }
     try {
       if (!fs.fstatSync(fd).isFile()) throw new Error('not a file');
-      const probe = new SegmentRun(file, { bucket: '', recordCount: 0, ordered: true }, fd, chunkBytes, onDamage);
+      const probe = new SegmentRun(file, { bucket: '', recordCount: 0, ordered: true }, fd, chunkBytes, onDamage, undefined);
       const line = probe.nextLine();
       const header = line === undefined ? undefined : decodeSegmentHeader(line);
       if (!header) throw new Error('no header');
       if (!header.ordered) throw new UnorderedSegment();
-      const run = new SegmentRun(file, header, fd, chunkBytes, onDamage);
+      const run = new SegmentRun(file, header, fd, chunkBytes, onDamage, prefix);
       run.buffer = probe.buffer;
       run.start = probe.start;
       run.positionBytes = probe.positionBytes;
@@ -112,6 +116,15 @@ export class SegmentRun implements RecordRun {
         break;
       }
       this.linesRead++;
+      if (this.prefix !== undefined) {
+        // Names outside the prefix's range are passed over on their name and checksum alone, and
+        // past the range the run ends: in name order the prefix's names are one stretch.
+        const name = plainNameOf(line);
+        if (name !== undefined && sealIntact(line)) {
+          if (compareCatalogNames(name, this.prefix) < 0) continue;
+          if (!name.startsWith(this.prefix)) break;
+        }
+      }
       const decoded = decodeCatalogRecord(line);
       if (decoded.ok && nameHash(decoded.record.name).startsWith(this.header.bucket)
         && (previous === undefined || compareCatalogNames(previous, decoded.record.name) < 0)) {
@@ -162,3 +175,17 @@ export class SegmentRun implements RecordRun {
 }
 
 class UnorderedSegment extends Error {}
+
+/** Where a record line written by rain has its name (encodeCatalogRecord writes format, then name). */
+const NAME_MARK = '"body":{"format":"rain-catalog/1","name":"';
+
+/** The name of a record line when it is where rain writes it and needs no unescaping; else undefined (the line is decoded). */
+function plainNameOf(line: string): string | undefined {
+  const at = line.indexOf(NAME_MARK);
+  if (at < 0) return undefined;
+  const start = at + NAME_MARK.length;
+  const end = line.indexOf('"', start);
+  if (end < 0) return undefined;
+  const name = line.slice(start, end);
+  return name.includes('\\') ? undefined : name;
+}

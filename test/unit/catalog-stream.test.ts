@@ -122,7 +122,7 @@ describe('streaming the catalog in name order', () => {
     await writeAll(stores, records.slice(200));
     const replaced = record(names[3], 7000n);
     for (const store of stores) await writeCatalogRecord(store, replaced);
-    expect(streamNewestRecords(stores, 10)).toBeUndefined();
+    expect(streamNewestRecords(stores, { maxSegments: 10 })).toBeUndefined();
     const before = streamed();
     for (const store of stores) {
       const sync = new DirectorySync();
@@ -169,4 +169,27 @@ describe('streaming the catalog in name order', () => {
     expect((await scanCatalog(stores[0])).records).toHaveLength(many.length);
     expect((await readNewestRecords(stores.slice(0, 1))).records.size).toBe(many.length);
   }, 60_000);
+
+  it('with a prefix, records outside it are passed over on their name and the prefix\'s names all come, a damaged one among them from another copy', async () => {
+    const records = names.map((name, i) => record(name, 1000n + BigInt(i)));
+    await writeAll(stores, records);
+    const prefix = 'dir3/';
+    const wanted = names.filter((n) => n.startsWith(prefix)).sort(compareCatalogNames);
+    const only = (stream: ReturnType<typeof streamNewestRecords>): string[] => [...(stream?.records ?? [])].map((r) => r.name).filter((n) => n.startsWith(prefix));
+    const full = streamed().length;
+    const narrowed = [...(streamNewestRecords(stores, { prefix })?.records ?? [])];
+    expect(narrowed.filter((r) => r.name.startsWith(prefix)).map((r) => r.name)).toEqual(wanted);
+    // Segments' records outside the prefix are not produced (plain files may still be).
+    expect(narrowed.length).toBeLessThan(full / 2);
+    // Damage one line of a name under the prefix on the first store: it comes from another store's copy.
+    for (const segment of await segmentsOf(stores[0])) {
+      const file = path.join(stores[0], 'catalog', segment);
+      const text = await fs.readFile(file, 'utf8');
+      const victim = text.split('\n').find((line) => line.includes(`"name":"${prefix}`));
+      if (victim === undefined) continue;
+      await fs.writeFile(file, text.replace(victim, victim.replace('"deleted":false', '"deleted":fals3')));
+      break;
+    }
+    expect(only(streamNewestRecords(stores, { prefix }))).toEqual(wanted);
+  });
 });
