@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { compareVersions, type CatalogRecord } from '../format/catalog-record.js';
 import { compareCatalogNames } from '../format/catalog-segment.js';
-import { newestPlainRecords, readSegmentFile } from '../store/catalog-files.js';
+import { newestPlainRecords } from '../store/catalog-compaction.js';
+import { readSegmentFile } from '../store/catalog-files.js';
 import { ArrayRun, SegmentRun, type RecordRun, type RunDamage } from '../store/catalog-runs.js';
 import { readdirOrEmpty } from '../store/guarded-fs.js';
 import { storeAt } from '../store/store-set.js';

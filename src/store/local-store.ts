@@ -4,6 +4,7 @@ import type { Manifest, StoreIdentity } from '../format/manifest.js';
 import * as blocks from './block-files.js';
 import * as housekeeping from './block-housekeeping.js';
 import * as catalog from './catalog-files.js';
+import { compactCatalog, type CatalogCompaction } from './catalog-compaction.js';
 import { DirectorySync, removeStaleTempFiles } from './durable-file.js';
 import * as epochs from './epoch-files.js';
 import type { BlockFileKey } from './store-layout.js';
@@ -78,8 +79,8 @@ export class LocalStore implements Store {
     return catalog.writeCatalogRecords(this.path, records, this.pending);
   }
 
-  compactCatalog(buckets: readonly string[] | undefined, drop: readonly { name: string; sequence: bigint }[]): Promise<catalog.CatalogCompaction> {
-    return catalog.compactCatalog(this.path, buckets, drop, this.pending);
+  compactCatalog(buckets: readonly string[] | undefined, drop: readonly { name: string; sequence: bigint }[]): Promise<CatalogCompaction> {
+    return compactCatalog(this.path, buckets, drop, this.pending);
   }
 
   scanCatalog(only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>, skipSegments?: ReadonlySet<string>): Promise<catalog.CatalogScan> {

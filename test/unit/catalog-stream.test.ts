@@ -9,7 +9,8 @@ import { newId } from '../../src/format/ids.js';
 import { sealJson } from '../../src/format/sealed-json.js';
 import { readNewestRecords } from '../../src/ops/catalog.js';
 import { streamNewestRecords } from '../../src/ops/catalog-stream.js';
-import { compactCatalog, scanCatalog, writeCatalogRecord, writeCatalogRecords } from '../../src/store/catalog-files.js';
+import { compactCatalog } from '../../src/store/catalog-compaction.js';
+import { scanCatalog, writeCatalogRecord, writeCatalogRecords } from '../../src/store/catalog-files.js';
 import { DirectorySync } from '../../src/store/durable-file.js';
 import { nameHash } from '../../src/store/store-layout.js';
 

@@ -1,0 +1,129 @@
+import path from 'node:path';
+import { compareVersions, type CatalogRecord } from '../format/catalog-record.js';
+import { compareCatalogNames, encodeCatalogSegment, segmentContentId } from '../format/catalog-segment.js';
+import { listBucketWithSegments, newestReadable, type BucketListing } from './catalog-files.js';
+import { appendAll } from '../format/append-all.js';
+import { writeFileDurably, type DirectorySync } from './durable-file.js';
+import { readdirOrEmpty, removeFileInStore } from './guarded-fs.js';
+import { CATALOG_DIR, catalogSegmentPath, nameHash, parseCatalogFileName } from './store-layout.js';
+
+/*
+ * A store's catalog compaction (docs/FORMAT.md §4.1): a check merges each bucket's segments and
+ * plain record files into one segment in name order. Reading and writing catalog files is
+ * catalog-files.ts; this is the one rewriter of them.
+ */
+
+export interface CatalogCompaction {
+  /** Segment files replaced by merged ones. */
+  readonly segmentsMerged: number;
+  /** Record copies left out: superseded on this store, damaged lines, or dropped as asked. */
+  readonly recordsDropped: number;
+}
+
+/**
+ * Merges each bucket's segments and plain record files into one segment holding the newest record
+ * of each name, leaving out the versions `drop` names (every version of the name at or below the
+ * sequence given: a tombstone the check collects). The merged segment is in name order and named
+ * by its content, so stores holding the same records hold the same file (§4.1); it is durable
+ * before the old segments and the plain files it holds are removed, so a crash leaves both (the
+ * same records twice, harmless). Only a check or rebuild calls this, holding the pool's epoch: one
+ * rewriter per store at a time, so no segment is rewritten from a copy another rewriter already
+ * replaced. A plain file written after the listing is newer than what it merged and stays.
+ */
+export async function compactCatalog(
+  storePath: string, buckets: readonly string[] | undefined, drop: readonly { name: string; sequence: bigint }[], sync: DirectorySync,
+): Promise<CatalogCompaction> {
+  const dropAtOrBelow = new Map(drop.map((d) => [d.name, d.sequence]));
+  const dropBuckets = new Set(drop.map((d) => nameHash(d.name).slice(0, 2)));
+  const chosen = buckets ?? readdirOrEmpty(path.join(storePath, CATALOG_DIR)).filter((b) => /^[0-9a-f]{2}$/.test(b));
+  let segmentsMerged = 0;
+  let recordsDropped = 0;
+  for (const bucket of chosen) {
+    const dir = path.join(storePath, CATALOG_DIR, bucket);
+    const listing = listBucketWithSegments(storePath, dir);
+    const plainFiles = listing.files.filter((file) => parseCatalogFileName(file) !== undefined);
+    const alreadyOne = listing.segments.length === 1 && listing.unordered === 0 && listing.unreadable.length === 0 && plainFiles.length === 0;
+    if ((listing.segments.length === 0 && plainFiles.length === 0) || (alreadyOne && !dropBuckets.has(bucket) && !hasSuperseded(listing))) continue;
+    const keep = new Map<string, CatalogRecord>();
+    for (const record of [...listing.segmentRecords, ...newestPlainRecords(storePath, dir, plainFiles).records]) {
+      const before = keep.get(record.name);
+      if (!before || compareVersions(record, before) > 0) keep.set(record.name, record);
+    }
+    // A plain file that did not decode still says by its name that its version is newer: the
+    // older copy is left out of the merge (as before this merged plain files) and the file stays.
+    const newestPlain = new Map<string, bigint>();
+    for (const file of plainFiles) {
+      const parsed = parseCatalogFileName(file);
+      if (parsed && parsed.sequence > (newestPlain.get(parsed.nameHash) ?? -1n)) newestPlain.set(parsed.nameHash, parsed.sequence);
+    }
+    for (const [name, record] of keep) {
+      const plain = newestPlain.get(nameHash(name));
+      const dropTo = dropAtOrBelow.get(name);
+      if ((plain !== undefined && plain > record.sequence) || (dropTo !== undefined && record.sequence <= dropTo)) keep.delete(name);
+    }
+    const kept = [...keep.values()].sort((a, b) => compareCatalogNames(a.name, b.name));
+    let written: string | undefined;
+    if (kept.length > 0) {
+      const bytes = Buffer.from(encodeCatalogSegment({ bucket, records: kept }, nameHash), 'utf8');
+      written = `${segmentContentId([bytes])}.seg`;
+      await writeFileDurably(storePath, catalogSegmentPath(storePath, bucket, written.slice(0, -4)), [bytes], sync);
+      await sync.flush();
+    }
+    // The merged segment may have the name (and so the bytes) of one it replaces: that one stays.
+    for (const segment of listing.segments) if (segment !== written) removeFileInStore(storePath, path.join(dir, segment));
+    segmentsMerged += listing.segments.length;
+    // Plain record files at or below a record the merged segment now holds durably are garbage
+    // too (at its sequence: the same record, or the original a repack moved, docs/FORMAT.md §5.1).
+    const keptByHash = new Map(kept.map((r) => [nameHash(r.name), r.sequence]));
+    let plainRemoved = 0;
+    for (const file of plainFiles) {
+      const parsed = parseCatalogFileName(file);
+      const newer = parsed && keptByHash.get(parsed.nameHash);
+      if (parsed && newer !== undefined && newer >= parsed.sequence) {
+        removeFileInStore(storePath, path.join(dir, file));
+        plainRemoved++;
+      }
+    }
+    // Copies before minus copies after: a plain file's record carried into the merged segment is not dropped.
+    recordsDropped += listing.segmentRecords.length + plainRemoved - kept.length;
+  }
+  await sync.flush();
+  return { segmentsMerged, recordsDropped };
+}
+
+/** The newest record of each name among a bucket's plain record files that decodes where its file name says (newestReadable). */
+export function newestPlainRecords(storePath: string, dir: string, plainFiles: readonly string[]): { records: CatalogRecord[]; vanished: boolean; unreadable: string[] } {
+  const byHash = new Map<string, { sequence: bigint; file: string }[]>();
+  for (const file of plainFiles) {
+    const parsed = parseCatalogFileName(file);
+    if (!parsed) continue;
+    const list = byHash.get(parsed.nameHash) ?? [];
+    list.push({ sequence: parsed.sequence, file: path.join(dir, file) });
+    byHash.set(parsed.nameHash, list);
+  }
+  const records: CatalogRecord[] = [];
+  const unreadable: string[] = [];
+  let vanished = false;
+  for (const [hash, versions] of byHash) {
+    // A version that vanished was dropped by a writer whose newer one is not in this listing, or
+    // folded into a segment by a check: `vanished` tells a reader to list the bucket again.
+    const outcome = newestReadable(storePath, hash, versions);
+    if (outcome.kind === 'record') records.push(outcome.record);
+    if (outcome.kind === 'vanished') vanished = true;
+    appendAll(unreadable, outcome.unreadable);
+  }
+  return { records, vanished, unreadable };
+}
+
+/**
+ * Whether a lone segment holds anything to leave out: a name twice (one commit writes one version
+ * per name; checked anyway) or a name that also has a plain record file (one of the two is older).
+ */
+function hasSuperseded(listing: BucketListing): boolean {
+  const hashes = new Set(listing.segmentRecords.map((r) => nameHash(r.name)));
+  if (hashes.size !== listing.segmentRecords.length) return true;
+  return listing.files.some((file) => {
+    const parsed = parseCatalogFileName(file);
+    return parsed !== undefined && hashes.has(parsed.nameHash);
+  });
+}
