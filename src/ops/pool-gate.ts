@@ -31,6 +31,13 @@ export async function openActivePool(poolArgument: string | undefined, options: 
     }
     const staleStores = pool.stores.filter((s) => s.condition === 'online' && s.manifestEpoch !== undefined && s.manifestEpoch < pool.manifest.epoch);
     if (!options.finishInterrupted || (!pending && staleStores.length === 0)) return pool;
+    // Two or more dead claims above the committed epoch: a check died, and so did the one started
+    // to finish it (a check that cannot complete, e.g. out of memory, would otherwise take every
+    // later put and get down with it, and the pool would take no writes until someone cleared it).
+    if (pending && pending.epoch - pool.manifest.epoch >= 2) {
+      notice(`the pool checks of epochs ${pool.manifest.epoch + 1} to ${pending.epoch} were all interrupted; going on without finishing them: run 'rain check' and look at why it stops`);
+      return pool;
+    }
     notice(pending
       ? `the last pool check (epoch ${pending.epoch}) was interrupted; finishing it first`
       : `store ${staleStores.map((s) => s.slot).join(', ')} came back from an older epoch; checking the pool before trusting it`);

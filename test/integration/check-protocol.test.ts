@@ -97,6 +97,25 @@ describe('the initialization protocol (rain check)', () => {
     expect((await pool.run(['verify'], { env: FAST })).code).toBe(0);
   });
 
+  it('a check that dies again while a get finishes it: later commands go on without it, rain check finishes it', async () => {
+    expect((await pool.run(['check'], { env: { ...FAST, RAIN_FAULT: 'coordinator-confirmed:kill' } })).signal).toBe('SIGKILL');
+    const before = await epochOf();
+    await new Promise((r) => setTimeout(r, 1700)); // let the claim's heartbeat go stale
+    // The get finishes the interrupted check, and dies in it the same way (as a check out of memory would).
+    const dying = await pool.run(['get', 'big.bin'], { env: { ...FAST, RAIN_FAULT: 'coordinator-confirmed:kill' } });
+    expect(dying.signal).toBe('SIGKILL');
+    expect(dying.stderr).toMatch(/interrupted; finishing it first/);
+    await new Promise((r) => setTimeout(r, 1700));
+    const get = await pool.run(['get', 'big.bin'], { env: FAST });
+    expect(get.code).toBe(0);
+    expect(get.stderr).toMatch(new RegExp(`epochs ${before + 1} to ${before + 2} were all interrupted; going on without finishing them`));
+    expect(get.stdoutBytes.equals(content)).toBe(true);
+    expect(await epochOf()).toBe(before); // the get ran no check
+    expect((await pool.run(['check'], { env: FAST })).code).toBe(0);
+    expect(await epochOf()).toBe(before + 3);
+    expect((await pool.run(['verify'], { env: FAST })).code).toBe(0);
+  });
+
   it('a store directory removed during the check: the check completes degraded, rebuild restores it', async () => {
     const running = pool.run(['check', '--json'], { env: { ...FAST, RAIN_FAULT: 'worker-checking:pause=1500' } });
     await new Promise((r) => setTimeout(r, 700));
