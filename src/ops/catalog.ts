@@ -2,7 +2,7 @@ import path from 'node:path';
 import { compareVersions, newestRecord, versionKeyOf, type CatalogRecord, type VersionKey } from '../format/catalog-record.js';
 import { compareCatalogNames } from '../format/catalog-segment.js';
 import { describeStoreError } from '../rain-error.js';
-import type { CatalogScan } from '../store/catalog-files.js';
+import type { CatalogScan, CatalogScope } from '../store/catalog-files.js';
 import { storeAt } from '../store/store-set.js';
 import { nameHash, parseCatalogFileName } from '../store/store-layout.js';
 import { forEachBounded } from './for-each-bounded.js';
@@ -49,7 +49,7 @@ export async function readNewestRecords(storePaths: readonly string[], only?: st
  */
 async function foldCatalogs(
   storePaths: readonly string[],
-  options: { only?: string | readonly string[]; countCopies: boolean; ownOf?: readonly string[] },
+  options: { only?: CatalogScope; countCopies: boolean; ownOf?: readonly string[] },
 ): Promise<{ view: CatalogView; own: (Map<string, VersionKey> | undefined)[] }> {
   const records = new Map<string, CatalogRecord>();
   const copies = new Map<string, number>();
@@ -217,16 +217,16 @@ export async function dropOlderRecordsOf(storePaths: readonly string[], newest: 
  * counts brought up to date (for collectTombstones).
  */
 export async function refreshCatalogCopies(
-  readablePaths: readonly string[], writablePaths: readonly string[], segments: boolean,
+  readablePaths: readonly string[], writablePaths: readonly string[], segments: boolean, scope?: CatalogScope,
 ): Promise<{ written: number; view: CatalogView }> {
-  const { view, own } = await foldCatalogs(readablePaths, { countCopies: true, ownOf: writablePaths });
+  const { view, own } = await foldCatalogs(readablePaths, { only: scope, countCopies: true, ownOf: writablePaths });
   const copies = new Map(view.copies);
   let written = 0;
   for (const storePath of writablePaths) {
     try {
       const index = readablePaths.indexOf(storePath);
       const store = storeAt(storePath);
-      const ownNewest = (index >= 0 ? own[index] : undefined) ?? newestOf(await store.scanCatalog());
+      const ownNewest = (index >= 0 ? own[index] : undefined) ?? newestOf(await store.scanCatalog(scope));
       // Behind: an older version, or the original of a version a repack moved (compareVersions).
       const missing = [...view.records.values()].filter((record) => {
         const have = ownNewest.get(record.name);
@@ -251,46 +251,4 @@ export async function refreshCatalogCopies(
 
 function newestOf(scan: CatalogScan): Map<string, VersionKey> {
   return new Map(scan.records.map((r) => [r.name, versionKeyOf(r)]));
-}
-
-/**
- * A tombstone can go once every store of the pool holds it (no store can bring back an older
- * record) and no store holds blocks of the deleted file (`keepFileIds`: files the check's scans
- * found blocks of; they are removed in this check and the tombstone goes in the next). Returns how
- * many names' tombstones were removed. `known` is a view of all these stores just taken
- * (refreshCatalogCopies'); without it the catalog is read again.
- */
-export async function collectTombstones(allStorePaths: readonly string[], known?: CatalogView, keepFileIds: ReadonlySet<string> = new Set()): Promise<number> {
-  const view = known ?? await readCatalog(allStorePaths);
-  const collectable = [...view.records.values()].filter((record) =>
-    record.deleted && view.copies.get(record.name) === allStorePaths.length && !keepFileIds.has(record.fileId));
-  if (collectable.length === 0) return 0;
-  const drop = collectable.map((r) => ({ name: r.name, sequence: r.sequence }));
-  const buckets = [...new Set(collectable.map((r) => nameHash(r.name).slice(0, 2)))];
-  await Promise.all(allStorePaths.map(async (storePath) => {
-    const store = storeAt(storePath);
-    // Segments first: were a plain tombstone removed while a segment still held an older version
-    // of the name, that version would come back. A crash between the two leaves the tombstone.
-    await store.compactCatalog(buckets, drop);
-    const versions = await store.listRecordVersionsOf(collectable.map((r) => r.name));
-    for (const record of collectable) {
-      for (const sequence of versions.get(record.name) ?? []) {
-        if (sequence <= record.sequence) await store.removeCatalogRecord(record.name, sequence);
-      }
-    }
-  }));
-  return collectable.length;
-}
-
-/**
- * Merges every store's catalog segments (docs/FORMAT.md §4): a put of many files adds a segment
- * per bucket, and superseded records in segments stay until this. Run by a check, which holds
- * the epoch (compactCatalog's one-rewriter rule). Returns the segments replaced.
- */
-export async function compactCatalogs(writablePaths: readonly string[]): Promise<number> {
-  let merged = 0;
-  for (const storePath of writablePaths) {
-    merged += await storeAt(storePath).compactCatalog(undefined, []).then((c) => c.segmentsMerged).catch(() => 0);
-  }
-  return merged;
 }

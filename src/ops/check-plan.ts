@@ -7,6 +7,7 @@ import { placeDataset } from '../format/placement.js';
 import { storeAt } from '../store/store-set.js';
 import { liveRecords, readNewestRecords } from './catalog.js';
 import { forEachBounded } from './for-each-bounded.js';
+import { packsToRepack, packUsage } from './repack-selection.js';
 import { announcerAlive, liveReadNames } from './writer-heartbeat.js';
 
 export interface BuiltPlan {
@@ -18,8 +19,13 @@ export interface BuiltPlan {
   /** File ids of deleted files some store still holds blocks of: their tombstones must stay this time. */
   readonly deletedWithBlocks: ReadonlySet<string>;
   /** The live files packed in each pack (by the pack's file id): a pack's verdict is theirs. */
-  readonly packMembers: ReadonlyMap<string, readonly CatalogRecord[]>;
+  readonly packMembers: ReadonlyMap<string, readonly PackMember[]>;
+  /** Some pack's live share is below the repacking threshold (repack-selection.ts). */
+  readonly repackDue: boolean;
 }
+
+/** What a pack's verdict needs of each file packed in it (the whole records of a million names are kept no longer than the plan). */
+export type PackMember = Pick<CatalogRecord, 'name' | 'fileId' | 'fileSizeBytes'>;
 
 /**
  * Everything the workers need to split the check between them: the committed files, the newest
@@ -43,12 +49,15 @@ export async function buildCheckPlan(
   // (docs/FORMAT.md §5.1); a pack no live file refers to is an unfinished write (resolve-version.ts).
   const live = liveRecords(catalog);
   const packs = new Map<string, CatalogRecord>();
-  const packMembers = new Map<string, CatalogRecord[]>();
+  const packMembers = new Map<string, PackMember[]>();
   for (const record of live) {
     if (!record.pack) continue;
     if (!packs.has(record.pack.fileId)) packs.set(record.pack.fileId, packRecordOf(record));
-    packMembers.set(record.pack.fileId, [...(packMembers.get(record.pack.fileId) ?? []), record]);
+    const members = packMembers.get(record.pack.fileId) ?? [];
+    members.push({ name: record.name, fileId: record.fileId, fileSizeBytes: record.fileSizeBytes });
+    packMembers.set(record.pack.fileId, members);
   }
+  const repackDue = packsToRepack(packUsage(live)).length > 0;
   for (const pack of packs.values()) byFileId.set(pack.fileId, pack);
   // A worker that dies or stalls now (a remote host gone) simply contributes no scan: it will not
   // register, its share is taken over, and versions only it holds are left for the next check.
@@ -124,6 +133,7 @@ export async function buildCheckPlan(
     anomalies: scans.flatMap(({ slot, scan }) => scan.anomalies.map((line) => `store ${slot}: ${line}`)),
     deletedWithBlocks,
     packMembers,
+    repackDue,
   };
 }
 

@@ -2,7 +2,8 @@ import { runInitialization, type InitializationResult } from '../cluster/agreeme
 import { staleAfterMs, waitForActiveMs } from '../cluster/timing.js';
 import { allowsCatalogSegments, type Manifest } from '../format/manifest.js';
 import { ioError } from '../rain-error.js';
-import { collectTombstones, compactCatalogs, readNewestRecords, refreshCatalogCopies } from './catalog.js';
+import { readNewestRecords } from './catalog.js';
+import { keepCatalogsUp } from './catalog-upkeep.js';
 import { storeAt } from '../store/store-set.js';
 
 /** Temp files untouched this long are leftovers of killed commands. */
@@ -12,7 +13,6 @@ import type { FileHealth } from '../dataset/file-health.js';
 import { PACK_BLOCK_NAME } from '../format/catalog-record.js';
 import { openPool, storeAccess, type OpenPool } from './open-pool.js';
 import { clearStoreFaults } from './store-faults.js';
-import { packsToRepack, packUsage } from './repack-selection.js';
 import { describeStoreProblem, reportedStores, type StoreReportEntry } from './store-problem.js';
 import { compactScrubLogs, readScrubTimes, recordScrub, withVerified } from './scrub-log.js';
 import { rangesByFile, scrubUnits, selectForScrub, type ScrubCoverage, type ScrubRequest, type ScrubUnit } from './scrub-selection.js';
@@ -76,6 +76,7 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
     const repair = options.repair ?? true;
     let deletedWithBlocks: ReadonlySet<string> = new Set();
     let packMembers: BuiltPlan['packMembers'] = new Map();
+    let repackDue = false;
     const startedMs = Date.now();
     let scrub: { units: ScrubUnit[]; selected: ScrubUnit[]; coverage: ScrubCoverage; partial: boolean } | undefined;
     const outcome = await runInitialization({
@@ -84,6 +85,7 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
         const built = await buildCheckPlan(cluster, access.filter((s) => s.readable), manifest.stores.map((s) => s.slot), repair, repair ? options.lostSlots : []);
         deletedWithBlocks = built.deletedWithBlocks;
         packMembers = built.packMembers;
+        repackDue = built.repackDue;
         const units = scrubUnits(built.contents.committed, await readScrubTimes(readablePaths));
         const partial = options.scrub !== undefined && (options.scrub.percent !== undefined || options.scrub.olderThanDays !== undefined);
         const { selected, coverage } = selectForScrub(units, partial ? options.scrub ?? {} : {}, startedMs);
@@ -117,25 +119,20 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
             .catch(() => undefined);
         }
         const housekeeping: string[] = [];
-        const { written: copied, view } = await refreshCatalogCopies(readablePaths, writablePaths, allowsCatalogSegments(manifest));
-        if (copied > 0) repairs.push(`${copied} catalog record copies written to stores that lacked them`);
         let temps = 0;
         for (const storePath of writablePaths) temps += await storeAt(storePath).removeStaleTempFiles(STALE_TEMP_MS).catch(() => 0);
         if (temps > 0) housekeeping.push(`${temps} temporary files left by killed commands removed`);
         let intents = 0;
         for (const storePath of writablePaths) intents += await storeAt(storePath).removeDeadIntents(STALE_TEMP_MS).catch(() => 0);
         if (intents > 0) housekeeping.push(`${intents} writer announcements of killed commands removed`);
-        if (access.every((s) => s.writable)) {
-          // A tombstone goes only once no store holds blocks of its file any more (those the scans
-          // found were removed from every store by this check, or it waits for the next one):
-          // leftover blocks of a file with no record at all would look like an unfinished write
-          // and be rolled forward.
-          const keep = new Set([...deletedWithBlocks].filter((fileId) => !deletedCleaned.has(fileId)));
-          const collected = await collectTombstones(writablePaths, view, keep).catch(() => 0);
-          if (collected > 0) housekeeping.push(`${collected} delete records collected (every store has seen them)`);
-        }
-        const merged = await compactCatalogs(writablePaths);
-        if (merged > 0) housekeeping.push(`${merged} catalog segments merged`);
+        const upkeep = await keepCatalogsUp(readablePaths, writablePaths, {
+          segments: allowsCatalogSegments(manifest),
+          collectTombstones: access.every((s) => s.writable),
+          keepFileIds: new Set([...deletedWithBlocks].filter((fileId) => !deletedCleaned.has(fileId))),
+        });
+        if (upkeep.copied > 0) repairs.push(`${upkeep.copied} catalog record copies written to stores that lacked them`);
+        if (upkeep.collected > 0) housekeeping.push(`${upkeep.collected} delete records collected (every store has seen them)`);
+        if (upkeep.merged > 0) housekeeping.push(`${upkeep.merged} catalog segments merged`);
         return { repairs, housekeeping };
       },
       onPhase: options.onPhase,
@@ -155,7 +152,7 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
       // Garbage in packs comes back once the pool is healthy (repairs first): without a lock,
       // after the epoch is committed, and only when a pack's live share is low (no session otherwise).
       if (!options.considerRepack || !repair || options.manifest || report.verdict !== 'healthy') return report;
-      return packsToRepack(packUsage([...packMembers.values()].flat())).length > 0 ? { ...report, repackDue: true } : report;
+      return repackDue ? { ...report, repackDue: true } : report;
     }
     const after = await waitForEpoch(pool, outcome.epoch);
     if (after && after.manifest.epoch >= outcome.epoch && after.manifest.lastCheck && !options.manifest) {

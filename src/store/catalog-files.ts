@@ -58,23 +58,35 @@ export interface CatalogScan {
 }
 
 /**
+ * What a catalog scan reads: every name (undefined), one name or some names, or every name of some
+ * catalog buckets ("HH", the first two hex digits of the name hash: a check's catalog upkeep walks
+ * the catalog one bucket at a time, so its memory is a bucket's, not the pool's).
+ */
+export type CatalogScope = string | readonly string[] | { readonly buckets: readonly string[] };
+
+const BUCKET_NAME = /^[0-9a-f]{2}$/;
+
+/**
  * Reads the newest valid version of each name; older files of a name are not opened at all.
  * `only` narrows the scan to some names: just their buckets are listed, each once however many of
- * the names share it, and only their record files are read. `newerThan` (name hash -> sequence,
+ * the names share it, and only their record files are read; or to whole buckets. `newerThan` (name hash -> sequence,
  * what the caller already holds from another store) skips every file at or below that sequence:
  * the listing alone shows the store has nothing newer, so it is not opened.
  */
 export async function scanCatalog(
-  storePath: string, only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>, skipSegments?: ReadonlySet<string>,
+  storePath: string, only?: CatalogScope, newerThan?: ReadonlyMap<string, bigint>, skipSegments?: ReadonlySet<string>,
 ): Promise<CatalogScan> {
   const cleanSegments: string[] = [];
   const byHash = new Map<string, { sequence: bigint; file: string }[]>();
   // The newest segment-held record of each wanted name: a plain record file must beat it to count.
   const fromSegments = new Map<string, CatalogRecord>();
   const unreadable: string[] = [];
-  const onlyNames = only === undefined ? undefined : typeof only === 'string' ? [only] : only;
+  const scopeBuckets = only !== undefined && typeof only !== 'string' && 'buckets' in only ? only.buckets : undefined;
+  // A bucket name becomes a path below the store: one from a caller over the wire is checked first.
+  if (scopeBuckets?.some((bucket) => !BUCKET_NAME.test(bucket))) throw new RangeError(`catalog buckets are two hex digits, not ${JSON.stringify(scopeBuckets)}`);
+  const onlyNames = only === undefined || scopeBuckets ? undefined : typeof only === 'string' ? [only] : only as readonly string[];
   const wantedHashes = onlyNames ? new Set(onlyNames.map(nameHash)) : undefined;
-  const buckets = wantedHashes ? [...new Set([...wantedHashes].map((h) => h.slice(0, 2)))] : readdirOrEmpty(path.join(storePath, CATALOG_DIR));
+  const buckets = scopeBuckets ?? (wantedHashes ? [...new Set([...wantedHashes].map((h) => h.slice(0, 2)))] : readdirOrEmpty(path.join(storePath, CATALOG_DIR)));
   for (const bucket of buckets) {
     const dir = path.join(storePath, CATALOG_DIR, bucket);
     const listing = listBucketWithSegments(storePath, dir, skipSegments && ((segment) => skipSegments.has(`${bucket}/${segment}`)));

@@ -83,7 +83,7 @@ export class LocalStore implements Store {
     return compactCatalog(this.path, buckets, drop, this.pending);
   }
 
-  scanCatalog(only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>, skipSegments?: ReadonlySet<string>): Promise<catalog.CatalogScan> {
+  scanCatalog(only?: catalog.CatalogScope, newerThan?: ReadonlyMap<string, bigint>, skipSegments?: ReadonlySet<string>): Promise<catalog.CatalogScan> {
     return catalog.scanCatalog(this.path, only, newerThan, skipSegments);
   }
 

@@ -3,7 +3,7 @@ import type { CatalogRecord } from '../format/catalog-record.js';
 import type { Manifest, StoreIdentity } from '../format/manifest.js';
 import type { BlockHeaderInput, BlockReadResult, BlockVerdictOnly, ExpectedBlock } from './block-files.js';
 import type { CatalogCompaction } from './catalog-compaction.js';
-import type { CatalogScan } from './catalog-files.js';
+import type { CatalogScan, CatalogScope } from './catalog-files.js';
 import type { ClaimsOnStore, EpochClaim, WorkerPhase } from './epoch-files.js';
 import type { BlockFileKey } from './store-layout.js';
 import type { MetadataRead } from './store-metadata.js';
@@ -128,7 +128,7 @@ export class RemoteStore implements Store {
     return this.call('removeStoreFault', slot, upToMs);
   }
 
-  scanCatalog(only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>, skipSegments?: ReadonlySet<string>): Promise<CatalogScan> {
+  scanCatalog(only?: CatalogScope, newerThan?: ReadonlyMap<string, bigint>, skipSegments?: ReadonlySet<string>): Promise<CatalogScan> {
     return this.call('scanCatalog', only, newerThan, skipSegments);
   }
 

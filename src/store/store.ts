@@ -3,7 +3,7 @@ import type { CatalogRecord } from '../format/catalog-record.js';
 import type { Manifest, StoreIdentity } from '../format/manifest.js';
 import type { BlockHeaderInput, BlockReadResult, BlockVerdictOnly, ExpectedBlock } from './block-files.js';
 import type { CatalogCompaction } from './catalog-compaction.js';
-import type { CatalogScan } from './catalog-files.js';
+import type { CatalogScan, CatalogScope } from './catalog-files.js';
 import type { ClaimsOnStore, EpochClaim, WorkerPhase } from './epoch-files.js';
 import type { BlockFileKey } from './store-layout.js';
 import type { MetadataRead } from './store-metadata.js';
@@ -54,7 +54,7 @@ export interface Store {
   writeCatalogRecords(records: readonly CatalogRecord[]): Promise<void>;
   /** The newest readable record of each name, from record files and segments alike. */
   /** `skipSegments` ("HH/<file>"): content-named segments read cleanly from another store, not read again (docs/FORMAT.md §4.1). */
-  scanCatalog(only?: string | readonly string[], newerThan?: ReadonlyMap<string, bigint>, skipSegments?: ReadonlySet<string>): Promise<CatalogScan>;
+  scanCatalog(only?: CatalogScope, newerThan?: ReadonlyMap<string, bigint>, skipSegments?: ReadonlySet<string>): Promise<CatalogScan>;
   /** The versions a name has as plain record files (not those in segments: compactCatalog removes those). */
   listRecordVersions(name: string): Promise<bigint[]>;
   listRecordVersionsOf(names: readonly string[]): Promise<Map<string, bigint[]>>;

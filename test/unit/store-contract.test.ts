@@ -157,6 +157,22 @@ describe.each(KINDS)('the Store contract: %s', (_kind, open) => {
     expect(await store.listRecordVersions(b)).toEqual([3n]);
   });
 
+  it('scans whole catalog buckets (a check\'s upkeep walks them one at a time) and refuses a bucket that is not two hex digits', async () => {
+    const [a, b] = namesInOneBucket(2);
+    const others = Array.from({ length: 40 }, (_, i) => `other-${i}`).filter((name) => nameHash(name).slice(0, 2) !== nameHash(a).slice(0, 2));
+    await store.writeCatalogRecords([record(a, 5n), record(b, 5n), ...others.map((name) => record(name, 2n))]);
+    await store.writeCatalogRecord(record(b, 7n));
+    await store.flush();
+    const bucketOf = (name: string) => nameHash(name).slice(0, 2);
+    const scanned = async (buckets: string[]) => (await store.scanCatalog({ buckets })).records.map((r) => [r.name, r.sequence] as const).sort();
+    expect(await scanned([bucketOf(a)])).toEqual([[a, 5n], [b, 7n]].sort());
+    const two = [bucketOf(a), bucketOf(others[0])];
+    expect(await scanned(two)).toEqual([[a, 5n], [b, 7n], ...others.filter((n) => two.includes(bucketOf(n))).map((n) => [n, 2n] as const)].sort());
+    expect(await scanned(['ff' === bucketOf(a) ? 'fe' : 'ff'])).toEqual(
+      [...others.filter((n) => bucketOf(n) === ('ff' === bucketOf(a) ? 'fe' : 'ff')).map((n) => [n, 2n] as const)].sort());
+    await expect(store.scanCatalog({ buckets: ['../..'] })).rejects.toThrow(/two hex digits/);
+  });
+
   it('compacts a bucket\'s segments into one, leaving out superseded, damaged and dropped copies', async () => {
     const [a, b, c, d] = namesInOneBucket(4);
     await store.writeCatalogRecords([record(a, 1n), record(b, 1n), record(c, 1n, { deleted: true })]);

@@ -1,0 +1,81 @@
+import { storeAt } from '../store/store-set.js';
+import { refreshCatalogCopies, type CatalogView } from './catalog.js';
+
+/** What a check's catalog upkeep did, for its report. */
+export interface CatalogUpkeep {
+  /** Record copies written to stores that lacked the newest version of a name. */
+  readonly copied: number;
+  /** Names whose tombstones were removed (every store had seen them). */
+  readonly collected: number;
+  /** Segment files replaced by merged ones. */
+  readonly merged: number;
+}
+
+export interface CatalogUpkeepOptions {
+  /** Whether copies may be written as segments (allowsCatalogSegments). */
+  readonly segments: boolean;
+  /** Tombstones may be collected: every store of the pool is writable. */
+  readonly collectTombstones: boolean;
+  /** Deleted files some store still held blocks of when the check started: their tombstones stay. */
+  readonly keepFileIds: ReadonlySet<string>;
+}
+
+/** The 256 catalog buckets, "00" to "ff" (docs/FORMAT.md §4). */
+const CATALOG_BUCKETS: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/**
+ * What a check does to the catalogs once the data sets are settled, one catalog bucket at a time,
+ * so its memory is one bucket's records whatever the pool holds (done for the whole catalog at
+ * once, a check of 1,000,000 names held the merged view and every store's version keys, and ran
+ * out of heap). For each bucket: the newest version of every name is copied to the writable stores
+ * that lack it; tombstones every store holds are dropped; the bucket's segments and plain record
+ * files are merged into one segment per store (compactCatalog). Only a check, holding the epoch,
+ * runs this. A store that fails stays behind; the next check brings it up to date.
+ */
+export async function keepCatalogsUp(
+  readablePaths: readonly string[], writablePaths: readonly string[], options: CatalogUpkeepOptions,
+): Promise<CatalogUpkeep> {
+  let copied = 0;
+  let collected = 0;
+  let merged = 0;
+  for (const bucket of CATALOG_BUCKETS) {
+    const { written, view } = await refreshCatalogCopies(readablePaths, writablePaths, options.segments, { buckets: [bucket] });
+    copied += written;
+    const drop = options.collectTombstones ? collectable(view, writablePaths.length, options.keepFileIds) : [];
+    const outcomes = await Promise.all(writablePaths.map(async (storePath) => {
+      const store = storeAt(storePath);
+      try {
+        // Segments first: were a plain tombstone removed while a segment still held an older
+        // version of the name, that version would come back. A crash between the two leaves the tombstone.
+        const compaction = await store.compactCatalog([bucket], drop);
+        merged += compaction.segmentsMerged;
+        if (drop.length === 0) return true;
+        const versions = await store.listRecordVersionsOf(drop.map((d) => d.name));
+        for (const { name, sequence } of drop) {
+          for (const version of versions.get(name) ?? []) {
+            if (version <= sequence) await store.removeCatalogRecord(name, version);
+          }
+        }
+        return true;
+      } catch {
+        return false;
+      }
+    }));
+    if (outcomes.every(Boolean)) collected += drop.length;
+  }
+  return { copied, collected, merged };
+}
+
+/**
+ * A tombstone can go once every store of the pool holds it (no store can bring back an older
+ * record) and no store holds blocks of the deleted file (those the check's scans found are removed
+ * in this check, and the tombstone goes in the next: leftover blocks of a file with no record at
+ * all would look like an unfinished write and be rolled forward).
+ */
+function collectable(view: CatalogView, storeCount: number, keepFileIds: ReadonlySet<string>): { name: string; sequence: bigint }[] {
+  const drop: { name: string; sequence: bigint }[] = [];
+  for (const record of view.records.values()) {
+    if (record.deleted && view.copies.get(record.name) === storeCount && !keepFileIds.has(record.fileId)) drop.push({ name: record.name, sequence: record.sequence });
+  }
+  return drop;
+}
