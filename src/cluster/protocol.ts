@@ -59,7 +59,11 @@ export interface CheckPlan {
   readonly poolSlots: readonly number[];
   readonly repair: boolean;
   readonly committed: readonly PlannedFile[];
-  /** Newest committed sequence per name, tombstones included. */
+  /**
+   * Newest committed sequence (tombstones included) of the names of the unfinished versions the
+   * coordinator could name, -1 for a name with no record. Not every name: at a million names the
+   * list cost each worker hundreds of MB. A name not listed is read from the catalogs by the worker.
+   */
   readonly newestByName: readonly (readonly [string, bigint])[];
   readonly uncommitted: readonly UncommittedVersion[];
   /** `${fileId}@${sequence}` of versions whose writer is alive: left alone this time. */

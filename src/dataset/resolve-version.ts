@@ -13,8 +13,8 @@ export interface VersionPlan {
   readonly repair: boolean;
   /** Its writer announced it and still beats. */
   isLive(fileId: string, sequence: bigint): boolean;
-  /** The newest committed sequence of a name when the check started (tombstones too). */
-  newestSequenceOf(name: string): bigint | undefined;
+  /** The newest committed sequence of a name (tombstones too): from the plan, or read now. */
+  newestSequenceOf(name: string): Promise<bigint | undefined>;
   /** A reader announced it reads the name: older blocks stay for a later check. */
   isRead(name: string): boolean;
 }
@@ -44,7 +44,7 @@ export async function resolveVersion(ctx: DatasetContext, plan: VersionPlan, ver
   }
   if (header.name === PACK_BLOCK_NAME) return resolvePack(ctx, plan, version, base);
   const named = { ...base, name: header.name };
-  const newest = plan.newestSequenceOf(header.name);
+  const newest = await plan.newestSequenceOf(header.name);
   if (newest !== undefined && newest >= version.sequence) {
     if (plan.repair) await removeVersion(ctx, version);
     return { ...named, outcome: 'obsolete-removed', detail: `the name has a newer committed version (${newest})` };
@@ -142,21 +142,27 @@ export function packGraceMs(): number {
  * no committed state of its name is removed.
  */
 async function committedMeanwhile(ctx: DatasetContext, record: Pick<CatalogRecord, 'name' | 'fileId' | 'sequence'>): Promise<Pick<VersionReport, 'outcome' | 'detail'> | undefined> {
-  let newest: CatalogRecord | undefined;
-  let scanned = 0;
-  for (const slot of ctx.slots()) {
-    const target = ctx.storeOf(slot);
-    if (!target.readable) continue;
-    const scan = await target.store.scanCatalog(record.name).catch(() => undefined);
-    if (!scan) continue;
-    scanned++;
-    newest = newestRecord([...(newest ? [newest] : []), ...scan.records.filter((r) => r.name === record.name)]);
-  }
+  const { newest, scanned } = await newestCommittedRecord(ctx, record.name);
   if (scanned === 0) return { outcome: 'unresolved', detail: 'no catalog could be read to confirm it was never committed' };
   if (newest && newest.sequence === record.sequence && newest.fileId === record.fileId) {
     return { outcome: 'committed-meanwhile', detail: 'its writer committed it while the check ran' };
   }
   return undefined;
+}
+
+/** The newest record of a name on the readable stores now (one catalog bucket read per store), and how many stores were read. */
+export async function newestCommittedRecord(ctx: DatasetContext, name: string): Promise<{ newest: CatalogRecord | undefined; scanned: number }> {
+  let newest: CatalogRecord | undefined;
+  let scanned = 0;
+  for (const slot of ctx.slots()) {
+    const target = ctx.storeOf(slot);
+    if (!target.readable) continue;
+    const scan = await target.store.scanCatalog(name).catch(() => undefined);
+    if (!scan) continue;
+    scanned++;
+    newest = newestRecord([...(newest ? [newest] : []), ...scan.records.filter((r) => r.name === name)]);
+  }
+  return { newest, scanned };
 }
 
 async function findHeader(ctx: DatasetContext, version: UncommittedVersion): Promise<BlockHeader | undefined> {

@@ -97,7 +97,7 @@ export async function buildCheckPlan(
   }
   // Without every readable store's scan, what an unscanned store holds is unknown: list every file.
   const filesToList = readable.every((store) => scans.some((s) => s.slot === store.slot)) ? [...toList] : undefined;
-  const uncommitted = await markNewerWrites([...holders.values()], byFileId, readable);
+  const { versions: uncommitted, names: unfinishedNames } = await markNewerWrites([...holders.values()], byFileId, readable);
   uncommitted.sort((a, b) => (a.fileId < b.fileId ? -1 : a.fileId > b.fileId ? 1 : a.sequence < b.sequence ? -1 : 1));
   const liveVersions = new Set<string>();
   const freshAfter = Date.now() - staleAfterMs();
@@ -119,7 +119,8 @@ export async function buildCheckPlan(
     contents: {
       // Directory entries have no blocks; their records are copied like every record (check-pool.ts).
       committed: [...live.filter((record) => !record.pack && record.kind !== 'dir'), ...packs.values()].map(plannedFile),
-      newestByName: [...catalog.records.values()].map((r) => [r.name, r.sequence] as const),
+      // Only the names the unfinished versions could be of (a worker reads any other it meets).
+      newestByName: [...unfinishedNames].map((name) => [name, catalog.records.get(name)?.sequence ?? -1n] as const),
       uncommitted,
       liveVersions: [...liveVersions],
       deleted: [...catalog.records.values()].filter((r) => r.deleted).map((r) => ({ fileId: r.fileId, sequence: r.sequence })),
@@ -143,13 +144,14 @@ export async function buildCheckPlan(
  * id, so those versions group by file id; a put of a new name draws a new file id each time, so
  * for those the name is read from one block header. The newest write of each name is the only
  * one a check may roll forward: finishing an older one after the newer was rolled back would
- * give the name content older than the last write the user started.
+ * give the name content older than the last write the user started. Also returns the names the
+ * versions were found to be of (the plan gives workers those names' newest sequences).
  */
 async function markNewerWrites(
   versions: readonly { fileId: string; sequence: bigint; slots: number[] }[],
   byFileId: ReadonlyMap<string, CatalogRecord>,
   readable: readonly { slot: number; path: string }[],
-): Promise<UncommittedVersion[]> {
+): Promise<{ versions: UncommittedVersion[]; names: Set<string> }> {
   const nameOf = new Map<string, string>();
   const unknown = versions.filter((v) => !byFileId.has(v.fileId));
   if (new Set(unknown.map((v) => v.fileId)).size > 1) {
@@ -171,10 +173,18 @@ async function markNewerWrites(
     const key = keyOf(v);
     if (v.sequence > (newest.get(key) ?? -1n)) newest.set(key, v.sequence);
   }
-  return versions.map((v) => {
-    const top = newest.get(keyOf(v));
-    return top !== undefined && top > v.sequence ? { ...v, newerWrite: top } : { ...v };
-  });
+  const names = new Set(nameOf.values());
+  for (const v of versions) {
+    const known = byFileId.get(v.fileId);
+    if (known && known.name !== PACK_BLOCK_NAME) names.add(known.name);
+  }
+  return {
+    versions: versions.map((v) => {
+      const top = newest.get(keyOf(v));
+      return top !== undefined && top > v.sequence ? { ...v, newerWrite: top } : { ...v };
+    }),
+    names,
+  };
 }
 
 /** Header reads the plan makes at once to learn the names of unfinished writes of new names. */

@@ -255,6 +255,34 @@ describe('torn data sets: an update that died between its blocks', () => {
   });
 });
 
+describe('an unfinished write of a new name, overtaken by a committed write of the same name', () => {
+  let scratch: Scratch;
+  let pool: TestPool;
+  afterAll(async () => scratch?.cleanup());
+
+  it('the check removes it as obsolete (its worker reads the name\'s newest sequence from the catalogs) and keeps the newer', async () => {
+    scratch = await makeScratch();
+    pool = await makePool(scratch, 4, 2, 6, ['--block-size', '16K']);
+    const v1 = seededBytes(200_000, 11);
+    const v2 = seededBytes(200_000, 12);
+    const source = path.join(scratch.root, 'new.bin');
+    await fs.writeFile(source, v1);
+    // The name is new: this write draws a file id of its own, and dies before its commit point.
+    const died = await pool.run(['put', source], { env: { ...FAST, RAIN_FAULT: 'put-blocks-written:kill' } });
+    expect(died.signal).toBe('SIGKILL');
+    await new Promise((r) => setTimeout(r, 1700)); // the writer's heartbeat goes stale
+    await fs.writeFile(source, v2);
+    expect((await pool.run(['put', source], { env: FAST })).code).toBe(0);
+    // One unfinished version of an unknown file id: the plan does not name it, so the worker must
+    // look the name up itself; taking "no record" instead would roll the older write forward.
+    const run = await pool.run(['check', '--json'], { env: FAST });
+    const doc = JSON.parse(run.stdout) as CheckDoc;
+    expect(doc.versionReports.map((v) => [v.name, v.outcome])).toEqual([['new.bin', 'obsolete-removed']]);
+    expect((await pool.run(['get', 'new.bin'])).stdoutBytes.equals(v2)).toBe(true);
+    expect((await pool.run(['verify'])).code).toBe(0);
+  });
+});
+
 async function waitForFile(file: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await fs.stat(file).then(() => true, () => false))) {

@@ -127,7 +127,7 @@ describe('the data set algorithms, in-process over real directories', () => {
   });
 
   function plan(overrides: Partial<VersionPlan> = {}): VersionPlan {
-    return { poolSlots: SLOTS, repair: true, isLive: () => false, newestSequenceOf: () => 100n, isRead: () => false, ...overrides };
+    return { poolSlots: SLOTS, repair: true, isLive: () => false, newestSequenceOf: async () => 100n, isRead: () => false, ...overrides };
   }
 
   it('rolled forward: an unfinished version with k blocks of every data set is finished and committed', async () => {
@@ -164,7 +164,7 @@ describe('the data set algorithms, in-process over real directories', () => {
     const old = await put(content, recordOf(content, 300n));
     const stale = recordOf(content, 200n, old.name, old.fileId);
     await put(content, stale);
-    const obsolete = await resolveVersion(ctx, plan({ newestSequenceOf: () => 300n }), { fileId: old.fileId, sequence: 200n, slots: SLOTS }, new BlockListings());
+    const obsolete = await resolveVersion(ctx, plan({ newestSequenceOf: async () => 300n }), { fileId: old.fileId, sequence: 200n, slots: SLOTS }, new BlockListings());
     expect(obsolete.outcome).toBe('obsolete-removed');
     expect((await ctx.stores[1].store.listFileBlocks(old.fileId)).some((key) => key.sequence === 200n)).toBe(false);
     const live = await resolveVersion(ctx, plan({ isLive: () => true }), { fileId: old.fileId, sequence: 300n, slots: SLOTS }, new BlockListings());

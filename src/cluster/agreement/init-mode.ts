@@ -2,7 +2,7 @@ import { BlockListings, checkDataset } from '../../dataset/check.js';
 import { makeDatasetRef, type DatasetRef } from '../../dataset/dataset-ref.js';
 import { emptyHealth, foldCheckResult, type FileHealth } from '../../dataset/file-health.js';
 import type { VersionReport } from '../../dataset/results.js';
-import { resolveVersion, type VersionPlan } from '../../dataset/resolve-version.js';
+import { newestCommittedRecord, resolveVersion, type VersionPlan } from '../../dataset/resolve-version.js';
 import { toConfirm, type ToConfirm } from '../../dataset/verdicts.js';
 import { datasetExtent } from '../../format/dataset-geometry.js';
 import { placeDataset } from '../../format/placement.js';
@@ -195,7 +195,7 @@ export class InitMode {
           if (result.toConfirm) confirming.push(toConfirm(ref, result.repaired));
           this.progress.add(1, datasetExtent(unit.record, unit.datasetIndex).dataBytes);
         } else if (unit.kind === 'version') {
-          versionReports.push(await resolveVersion(ctx, this.versionPlan(), plan.uncommitted[unit.index], this.listings));
+          versionReports.push(await resolveVersion(ctx, this.versionPlan(ctx), plan.uncommitted[unit.index], this.listings));
         } else if (unit.kind === 'sweep') {
           if (plan.repair) garbageBlocksRemoved += await this.sweep(ctx, unit.record);
         } else if (plan.repair) {
@@ -240,7 +240,7 @@ export class InitMode {
   }
 
   /** The plan as deciding unfinished versions needs it, with its lists made lookups once. */
-  private versionPlan(): VersionPlan {
+  private versionPlan(ctx: WorkerContext): VersionPlan {
     if (!this.versionLookups) {
       const plan = this.requirePlan();
       const live = new Set(plan.liveVersions);
@@ -248,7 +248,11 @@ export class InitMode {
       this.versionLookups = {
         poolSlots: plan.poolSlots, repair: plan.repair,
         isLive: (fileId, sequence) => live.has(`${fileId}@${sequence}`),
-        newestSequenceOf: (name) => newest.get(name),
+        newestSequenceOf: async (name) => {
+          const planned = newest.get(name);
+          if (planned !== undefined) return planned < 0n ? undefined : planned;
+          return (await newestCommittedRecord(ctx, name)).newest?.sequence;
+        },
         isRead: (name) => this.isRead(name),
       };
     }
