@@ -1,4 +1,5 @@
 import { storeAt } from '../store/store-set.js';
+import { CATALOG_BUCKETS } from '../store/store-layout.js';
 import { refreshCatalogCopies, type CatalogView } from './catalog.js';
 
 /** What a check's catalog upkeep did, for its report. */
@@ -19,9 +20,6 @@ export interface CatalogUpkeepOptions {
   /** Deleted files some store still held blocks of when the check started: their tombstones stay. */
   readonly keepFileIds: ReadonlySet<string>;
 }
-
-/** The 256 catalog buckets, "00" to "ff" (docs/FORMAT.md §4). */
-const CATALOG_BUCKETS: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /**
  * What a check does to the catalogs once the data sets are settled, one catalog bucket at a time,

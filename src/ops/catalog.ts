@@ -4,7 +4,7 @@ import { compareCatalogNames } from '../format/catalog-segment.js';
 import { describeStoreError } from '../rain-error.js';
 import type { CatalogScan, CatalogScope } from '../store/catalog-files.js';
 import { storeAt } from '../store/store-set.js';
-import { nameHash, parseCatalogFileName } from '../store/store-layout.js';
+import { CATALOG_BUCKETS, nameHash, parseCatalogFileName } from '../store/store-layout.js';
 import { forEachBounded } from './for-each-bounded.js';
 import { appendAll } from '../format/append-all.js';
 
@@ -36,8 +36,24 @@ export async function readCatalog(storePaths: readonly string[], only?: string |
  * reaches itself opens only the record files newer than what the stores before it gave: its
  * directory listing shows the rest. One store's records are read instead of every store's.
  */
-export async function readNewestRecords(storePaths: readonly string[], only?: string | readonly string[]): Promise<NewestRecords> {
+export async function readNewestRecords(storePaths: readonly string[], only?: CatalogScope): Promise<NewestRecords> {
   return (await foldCatalogs(storePaths, { only, countCopies: false })).view;
+}
+
+/**
+ * The newest record of every name, handed to `visit` one catalog bucket at a time (buckets in
+ * order, names within a bucket in no particular order): what a command that looks at every name
+ * once needs, with one bucket's records in memory instead of the whole catalog's. Returns the
+ * record files that did not decode.
+ */
+export async function forEachNewestRecord(storePaths: readonly string[], visit: (record: CatalogRecord) => void): Promise<string[]> {
+  const unreadable: string[] = [];
+  for (const bucket of CATALOG_BUCKETS) {
+    const view = await readNewestRecords(storePaths, { buckets: [bucket] });
+    for (const record of view.records.values()) visit(record);
+    appendAll(unreadable, view.unreadableFiles);
+  }
+  return unreadable;
 }
 
 /**

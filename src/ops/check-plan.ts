@@ -5,9 +5,10 @@ import type { WorkerCluster } from '../cluster/worker-cluster.js';
 import { datasetSequence, PACK_BLOCK_NAME, packRecordOf, type CatalogRecord } from '../format/catalog-record.js';
 import { placeDataset } from '../format/placement.js';
 import { storeAt } from '../store/store-set.js';
-import { liveRecords, readNewestRecords } from './catalog.js';
+import { forEachNewestRecord, readNewestRecords } from './catalog.js';
+import { compareCatalogNames } from '../format/catalog-segment.js';
 import { forEachBounded } from './for-each-bounded.js';
-import { packsToRepack, packUsage } from './repack-selection.js';
+import { dueForRepack } from './repack-selection.js';
 import { announcerAlive, liveReadNames } from './writer-heartbeat.js';
 
 export interface BuiltPlan {
@@ -42,22 +43,41 @@ export async function buildCheckPlan(
   const readablePaths = readable.map((s) => s.path);
   // Readers announce before they look a name up, so one that started before this plan is seen here.
   const readNames = await liveReadNames(readablePaths);
-  const catalog = await readNewestRecords(readablePaths);
+  // The catalog is read one bucket at a time and only what the plan needs is kept of each record:
+  // a million small files' whole records cost the coordinator over a GB (docs/PERFORMANCE.md §5.3).
+  // Kept whole: unpacked live files, tombstones and one record per pack; of a packed file only its
+  // name, id and size (its pack's verdict is its own). Its file id has no blocks of its own: blocks
+  // found under it are a write that never committed, and judged as one (resolve-version.ts).
   const byFileId = new Map<string, CatalogRecord>();
-  for (const record of catalog.records.values()) byFileId.set(record.fileId, record);
+  const unpacked: CatalogRecord[] = [];
+  const deleted: { fileId: string; sequence: bigint }[] = [];
   // A pack is checked, repaired and kept as a file of its own while a live file is packed in it
   // (docs/FORMAT.md §5.1); a pack no live file refers to is an unfinished write (resolve-version.ts).
-  const live = liveRecords(catalog);
   const packs = new Map<string, CatalogRecord>();
   const packMembers = new Map<string, PackMember[]>();
-  for (const record of live) {
-    if (!record.pack) continue;
+  const packLiveBytes = new Map<string, { packBytes: number; liveBytes: number }>();
+  await forEachNewestRecord(readablePaths, (record) => {
+    if (record.deleted) {
+      byFileId.set(record.fileId, record);
+      deleted.push({ fileId: record.fileId, sequence: record.sequence });
+      return;
+    }
+    if (!record.pack) {
+      byFileId.set(record.fileId, record);
+      // Directory entries have no blocks; their records are copied like every record (check-pool.ts).
+      if (record.kind !== 'dir') unpacked.push(record);
+      return;
+    }
     if (!packs.has(record.pack.fileId)) packs.set(record.pack.fileId, packRecordOf(record));
     const members = packMembers.get(record.pack.fileId) ?? [];
     members.push({ name: record.name, fileId: record.fileId, fileSizeBytes: record.fileSizeBytes });
     packMembers.set(record.pack.fileId, members);
-  }
-  const repackDue = packsToRepack(packUsage(live)).length > 0;
+    const key = `${record.pack.fileId}@${record.pack.sequence}`;
+    const usage = packLiveBytes.get(key) ?? { packBytes: record.pack.packBytes, liveBytes: 0 };
+    usage.liveBytes += record.fileSizeBytes;
+    packLiveBytes.set(key, usage);
+  });
+  const repackDue = [...packLiveBytes.values()].some((u) => dueForRepack(u.liveBytes, u.packBytes));
   for (const pack of packs.values()) byFileId.set(pack.fileId, pack);
   // A worker that dies or stalls now (a remote host gone) simply contributes no scan: it will not
   // register, its share is taken over, and versions only it holds are left for the next check.
@@ -111,19 +131,19 @@ export async function buildCheckPlan(
   // its announcement gone (a sync keeping a file's place in a pack a repack moved it out of,
   // docs/FORMAT.md §5.1 "Repacking"): read after the announcements, such a pack is left alone.
   if (uncommitted.some((v) => !byFileId.has(v.fileId))) {
-    for (const record of liveRecords(await readNewestRecords(readablePaths))) {
-      if (record.pack && !packs.has(record.pack.fileId)) liveVersions.add(`${record.pack.fileId}@${record.pack.sequence}`);
-    }
+    await forEachNewestRecord(readablePaths, (record) => {
+      if (!record.deleted && record.pack && !packs.has(record.pack.fileId)) liveVersions.add(`${record.pack.fileId}@${record.pack.sequence}`);
+    });
   }
+  const newest = await readNewestRecords(readablePaths, [...unfinishedNames]);
   return {
     contents: {
-      // Directory entries have no blocks; their records are copied like every record (check-pool.ts).
-      committed: [...live.filter((record) => !record.pack && record.kind !== 'dir'), ...packs.values()].map(plannedFile),
+      committed: [...unpacked.sort((a, b) => compareCatalogNames(a.name, b.name)), ...packs.values()].map(plannedFile),
       // Only the names the unfinished versions could be of (a worker reads any other it meets).
-      newestByName: [...unfinishedNames].map((name) => [name, catalog.records.get(name)?.sequence ?? -1n] as const),
+      newestByName: [...unfinishedNames].map((name) => [name, newest.records.get(name)?.sequence ?? -1n] as const),
       uncommitted,
       liveVersions: [...liveVersions],
-      deleted: [...catalog.records.values()].filter((r) => r.deleted).map((r) => ({ fileId: r.fileId, sequence: r.sequence })),
+      deleted,
       filesToList,
       filesToSweep: [...toSweep],
       readNames: readNames === 'all' ? 'all' : [...readNames],

@@ -186,10 +186,9 @@ function withPackMembers(files: readonly FileHealth[], packMembers: BuiltPlan['p
     if (health.name !== PACK_BLOCK_NAME) return [health];
     const members = packMembers.get(health.fileId);
     if (!members) return [{ ...health, name: `(pack ${health.fileId})` }];
-    return members.map((member) => ({
-      ...health, name: member.name, fileId: member.fileId, sizeBytes: member.fileSizeBytes,
-      blocks: { ...health.blocks }, lostDatasets: [...health.lostDatasets], details: [...health.details],
-    }));
+    // The pack's counts and lists are shared by its members, not copied per member: the report is
+    // final here, and a million packed files were a million copies of each.
+    return members.map((member) => ({ ...health, name: member.name, fileId: member.fileId, sizeBytes: member.fileSizeBytes }));
   });
 }
 

@@ -36,9 +36,14 @@ export function packUsage(newest: Iterable<CatalogRecord>): PackUsage[] {
   }));
 }
 
+/** Whether a pack whose live files hold `liveBytes` of its `packBytes` is to be repacked. */
+export function dueForRepack(liveBytes: number, packBytes: number, liveShare = REPACK_LIVE_SHARE): boolean {
+  return liveBytes < liveShare * packBytes;
+}
+
 /** The packs whose live share is below `liveShare`, emptiest first, ties by key (deterministic). */
 export function packsToRepack(usage: readonly PackUsage[], liveShare = REPACK_LIVE_SHARE): PackUsage[] {
-  return usage.filter((u) => u.liveBytes < liveShare * u.packBytes)
+  return usage.filter((u) => dueForRepack(u.liveBytes, u.packBytes, liveShare))
     .sort((a, b) => a.liveBytes / a.packBytes - b.liveBytes / b.packBytes || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 

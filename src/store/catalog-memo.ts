@@ -64,7 +64,7 @@ export function decodeLineOnce(line: string): ReturnType<typeof decodeCatalogRec
  */
 const recentSegments = new Map<string, { readonly bytes: Buffer; readonly decoded: ReturnType<typeof decodeCatalogSegment> }>();
 let recentSegmentBytes = 0;
-const RECENT_SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
+const RECENT_SEGMENT_BYTES_MAX = 16 * 1024 * 1024;
 
 export function decodeSegmentOnce(whole: Buffer): ReturnType<typeof decodeCatalogSegment> {
   const key = `${whole.length}:${crc32(whole)}`;

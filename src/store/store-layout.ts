@@ -21,6 +21,9 @@ export const TMP_DIR = 'tmp';
 export const SCRUB_DIR = 'scrub';
 export const FAULTS_DIR = 'faults';
 
+/** Every catalog bucket, "00" to "ff": the first two hex digits of a name's hash (nameHash). */
+export const CATALOG_BUCKETS: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /**
  * Recently hashed names: a commit hashes each name several times (bucket grouping, segment
  * encoding, scans), and SHA-256 was 4 % of a small-file put's coordinator time. Bounded: cleared
