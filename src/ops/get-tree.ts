@@ -230,7 +230,9 @@ class TreeWriter {
     for (const file of batch) {
       const key = packKey(file.record);
       if (!file.part || key === undefined) continue;
-      byPack.set(key, [...(byPack.get(key) ?? []), file]);
+      const members = byPack.get(key);
+      if (members) members.push(file);
+      else byPack.set(key, [file]);
     }
     for (const files of byPack.values()) {
       yield packDecodeTask(

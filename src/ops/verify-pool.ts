@@ -1,7 +1,9 @@
 import type { CatalogRecord } from '../format/catalog-record.js';
 import { usageError } from '../rain-error.js';
 import { checkFileName } from '../format/file-name.js';
-import { liveRecords, readCatalog } from './catalog.js';
+import { forEachCatalogBucket } from './catalog.js';
+import { appendAll } from '../format/append-all.js';
+import { compareCatalogNames } from '../format/catalog-segment.js';
 import { checkFiles, type FileHealth } from './check-files.js';
 import type { OpenPool } from './open-pool.js';
 import type { StoreScan } from '../cluster/protocol.js';
@@ -49,16 +51,34 @@ export async function examinePool(
   options: { repair: boolean; names?: readonly string[]; onProgress?: (doneBytes: number, totalBytes: number) => void; scrub?: ScrubRequest },
 ): Promise<PoolHealthReport> {
   const startedMs = Date.now();
-  const catalog = await readCatalog(session.readablePaths);
-  let records = liveRecords(catalog);
-  if (options.names && options.names.length > 0) {
-    for (const name of options.names) {
-      const problem = checkFileName(name);
-      if (problem) throw usageError(`invalid name '${name}': ${problem}`);
-      if (!records.some((r) => r.name === name)) throw usageError(`${name}: no such file in the pool (see 'rain ls')`);
+  const named = options.names !== undefined && options.names.length > 0;
+  for (const name of options.names ?? []) {
+    const problem = checkFileName(name);
+    if (problem) throw usageError(`invalid name '${name}': ${problem}`);
+  }
+  const wanted = named ? new Set(options.names) : undefined;
+  // Block directories found before the catalog is read: one a put makes meanwhile has its record by then.
+  const scans = named ? undefined : await scanStores(session);
+  const readable = session.readablePaths.length;
+  // Names whose newest record is on fewer stores than are readable, with how many hold it.
+  const shortOfCopies = new Map<string, number>();
+  const unreadableFiles: string[] = [];
+  let records: CatalogRecord[] = [];
+  await forEachCatalogBucket(session.readablePaths, (view) => {
+    for (const record of view.records.values()) {
+      scans?.orphans.delete(record.fileId);
+      if (record.pack && !record.deleted) scans?.orphans.delete(record.pack.fileId);
+      if (record.deleted || (wanted && !wanted.has(record.name))) continue;
+      records.push(record);
+      const copies = view.copies.get(record.name) ?? 0;
+      if (copies < readable) shortOfCopies.set(record.name, copies);
     }
-    const wanted = new Set(options.names);
-    records = records.filter((r) => wanted.has(r.name));
+    appendAll(unreadableFiles, view.unreadableFiles);
+  });
+  records.sort((a, b) => compareCatalogNames(a.name, b.name));
+  const found = new Set(records.map((r) => r.name));
+  for (const name of options.names ?? []) {
+    if (!found.has(name)) throw usageError(`${name}: no such file in the pool (see 'rain ls')`);
   }
   const units = scrubUnits(scrubTargets(records), await readScrubTimes(session.readablePaths));
   const partial = options.scrub !== undefined && (options.scrub.percent !== undefined || options.scrub.olderThanDays !== undefined);
@@ -77,16 +97,14 @@ export async function examinePool(
   const wholePool = !options.names || options.names.length === 0;
   if (wholePool) await compactScrubLogs(session.writablePaths, withVerified(units, good, startedMs), SCRUB_LOGS_BEFORE_MERGE);
   const metadataProblems = [...session.pool.manifestProblems];
-  const readable = session.readablePaths.length;
   if (!options.repair) {
     for (const record of records) {
-      const copies = catalog.copies.get(record.name) ?? 0;
-      if (copies < readable) metadataProblems.push(`${record.name}: catalog record on ${copies} of ${readable} reachable stores`);
+      const copies = shortOfCopies.get(record.name);
+      if (copies !== undefined) metadataProblems.push(`${record.name}: catalog record on ${copies} of ${readable} reachable stores`);
     }
   }
-  if (catalog.unreadableFiles.length > 0) metadataProblems.push(`${catalog.unreadableFiles.length} damaged catalog files (e.g. ${catalog.unreadableFiles[0]})`);
-  const { orphans, anomalies } = options.names && options.names.length > 0 ? { orphans: 0, anomalies: [] } : await scanStores(session, catalog.records);
-  const report = summarise(session.pool, files, [...metadataProblems, ...anomalies], orphans);
+  if (unreadableFiles.length > 0) metadataProblems.push(`${unreadableFiles.length} damaged catalog files (e.g. ${unreadableFiles[0]})`);
+  const report = summarise(session.pool, files, [...metadataProblems, ...(scans?.anomalies ?? [])], scans?.orphans.size ?? 0);
   return partial ? { ...report, scrub: coverage } : report;
 }
 
@@ -102,13 +120,15 @@ function goodIn(records: readonly CatalogRecord[], files: readonly FileHealth[])
   return (unit) => healthy.get(unit.fileId) === true;
 }
 
-/** Block directories no record names, and what breaks a store's layout (FORMAT.md §1), from each store's scan. */
-async function scanStores(session: PoolSession, records: ReadonlyMap<string, Pick<CatalogRecord, 'fileId' | 'deleted' | 'pack'>>): Promise<{ orphans: number; anomalies: string[] }> {
-  const known = new Set([...records.values()].flatMap((r) => (r.pack && !r.deleted ? [r.fileId, r.pack.fileId] : [r.fileId])));
+/**
+ * Every block directory the stores hold (`orphans`, until the catalog names them: what is left is
+ * an interrupted put's), and what breaks a store's layout (FORMAT.md §1), from each store's scan.
+ */
+async function scanStores(session: PoolSession): Promise<{ orphans: Set<string>; anomalies: string[] }> {
   const scans = await Promise.all(session.cluster.workers.filter((w) => w.alive).map(async (w) => ({ slot: w.slot, scan: await w.request<StoreScan>({ op: 'scan' }) })));
   const orphans = new Set<string>();
-  for (const { scan } of scans) for (const fileId of scan.fileIds) if (!known.has(fileId)) orphans.add(fileId);
-  return { orphans: orphans.size, anomalies: scans.flatMap(({ slot, scan }) => scan.anomalies.map((line) => `store ${slot}: ${line}; 'rain check' moves it aside`)) };
+  for (const { scan } of scans) for (const fileId of scan.fileIds) orphans.add(fileId);
+  return { orphans, anomalies: scans.flatMap(({ slot, scan }) => scan.anomalies.map((line) => `store ${slot}: ${line}; 'rain check' moves it aside`)) };
 }
 
 export function summarise(pool: OpenPool, files: FileHealth[], metadataProblems: string[], orphanFiles: number): PoolHealthReport {
