@@ -1,11 +1,12 @@
-import { liveRecords, readNewestRecords } from './catalog.js';
+import { forEachNewestRecord } from './catalog.js';
+import { appendAll } from '../format/append-all.js';
 import { isReadable } from './list-files.js';
 import { pendingInitialization } from './check-pool.js';
 import { openPool, type StoreCondition } from './open-pool.js';
 import { describeStoreProblem, reportedStores } from './store-problem.js';
 import type { LastCheck } from '../format/manifest.js';
 import { readScrubTimes } from './scrub-log.js';
-import { scrubAgeHistogram, scrubTargets, scrubUnits, type ScrubAgeBucket } from './scrub-selection.js';
+import { scrubAgeHistogram, scrubTargets, scrubUnits, type ScrubAgeBucket, type ScrubTarget } from './scrub-selection.js';
 import { describeStoreFault, readStoreFaults } from './store-faults.js';
 import type { StoreFaultNote } from '../format/store-fault.js';
 
@@ -52,8 +53,18 @@ export async function poolStatus(options: { pool?: string }): Promise<PoolStatus
       ...(fault ? { writeFault: { reason: fault.reason, command: fault.command, atMs: fault.atMs, ...(fault.errno ? { errno: fault.errno } : {}) } } : {}),
     };
   }));
-  const records = liveRecords(await readNewestRecords(readablePaths));
-  const scrubAges = scrubAgeHistogram(scrubUnits(scrubTargets(records), await readScrubTimes(readablePaths)), Date.now());
+  // One catalog bucket at a time: what status keeps of a million names is counts and the packs.
+  let fileCount = 0;
+  let storedBytes = 0;
+  const targets: ScrubTarget[] = [];
+  const packsTaken = new Set<string>();
+  await forEachNewestRecord(readablePaths, (record) => {
+    if (record.deleted) return;
+    if (record.kind !== 'dir') fileCount++;
+    storedBytes += record.fileSizeBytes;
+    appendAll(targets, scrubTargets([record], packsTaken));
+  });
+  const scrubAges = scrubAgeHistogram(scrubUnits(targets, await readScrubTimes(readablePaths)), Date.now());
   const down = pool.stores.filter((s) => s.condition !== 'online').length;
   const unreachable = pool.stores.filter((s) => !isReadable(s)).length;
   const problems = [
@@ -70,7 +81,7 @@ export async function poolStatus(options: { pool?: string }): Promise<PoolStatus
   return {
     poolName: pool.manifest.name, poolId: pool.manifest.poolId, k: pool.manifest.k, m: pool.manifest.m,
     blockSizeBytes: pool.manifest.blockSizeBytes, epoch: pool.manifest.epoch, stores,
-    fileCount: records.filter((r) => r.kind !== 'dir').length, storedBytes: records.reduce((sum, r) => sum + r.fileSizeBytes, 0), problems, health,
+    fileCount, storedBytes, problems, health,
     scrubAges, ...(pool.manifest.lastCheck ? { lastCheck: pool.manifest.lastCheck } : {}),
   };
 }

@@ -39,10 +39,12 @@ export interface ScrubCoverage {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** The live records' files and packs, each pack once however many files are packed in it. */
-export function scrubTargets(records: readonly CatalogRecord[]): ScrubTarget[] {
+/**
+ * The live records' files and packs, each pack once however many files are packed in it. `packs`
+ * (keys of packs already taken) lets a caller that reads the catalog bucket by bucket call this once per bucket.
+ */
+export function scrubTargets(records: Iterable<CatalogRecord>, packs = new Set<string>()): ScrubTarget[] {
   const targets: ScrubTarget[] = [];
-  const packs = new Set<string>();
   for (const record of records) {
     if (record.deleted) continue;
     if (!record.pack) {
