@@ -48,12 +48,16 @@ export async function readNewestRecords(storePaths: readonly string[], only?: Ca
  */
 export async function forEachNewestRecord(storePaths: readonly string[], visit: (record: CatalogRecord) => void): Promise<string[]> {
   const unreadable: string[] = [];
-  for (const bucket of CATALOG_BUCKETS) {
-    const view = await readNewestRecords(storePaths, { buckets: [bucket] });
+  await forEachNewestBucket(storePaths, (view) => {
     for (const record of view.records.values()) visit(record);
     appendAll(unreadable, view.unreadableFiles);
-  }
+  });
   return unreadable;
+}
+
+/** readNewestRecords of one catalog bucket after another, each view handed to `visit` whole. */
+export async function forEachNewestBucket(storePaths: readonly string[], visit: (view: NewestRecords) => void): Promise<void> {
+  for (const bucket of CATALOG_BUCKETS) visit(await readNewestRecords(storePaths, { buckets: [bucket] }));
 }
 
 /**

@@ -7,7 +7,8 @@ import { datasetExtent } from '../format/dataset-geometry.js';
 import { checkFileName } from '../format/file-name.js';
 import { DataLostError, describeError, errnoCode, ioError, RainError, usageError } from '../rain-error.js';
 import { displayPath } from '../format/wire-path.js';
-import { liveRecords, readNewestRecords, unaccountedFiles } from './catalog.js';
+import { forEachNewestBucket, readNewestRecords, unaccountedFiles } from './catalog.js';
+import { compareCatalogNames } from '../format/catalog-segment.js';
 import { decodeTasks, packDecodeTask, packKey, DecodeTally } from './decode-tasks.js';
 import { forEachBounded } from './for-each-bounded.js';
 import { PartFile } from './part-file.js';
@@ -112,12 +113,17 @@ export async function getTree(options: TreeGetOptions): Promise<TreeGetReport> {
 }
 
 async function getTreeIn(session: PoolSession, prefix: string, root: string, options: TreeGetOptions): Promise<TreeGetReport> {
-  const view = await readNewestRecords(session.readablePaths);
-  const unaccounted = unaccountedFiles(view);
+  // One catalog bucket at a time, keeping the records under the prefix only.
+  const unaccounted: string[] = [];
+  const records: CatalogRecord[] = [];
+  await forEachNewestBucket(session.readablePaths, (view) => {
+    appendAll(unaccounted, unaccountedFiles(view));
+    for (const record of view.records.values()) if (!record.deleted && isUnderPrefix(record.name, prefix)) records.push(record);
+  });
   if (unaccounted.length > 0) {
     notice(`${unaccounted.length} catalog files could not be read (e.g. ${unaccounted[0]}): a file under the prefix may be missing; run 'rain verify'`);
   }
-  const records = liveRecords(view).filter((r) => isUnderPrefix(r.name, prefix));
+  records.sort((a, b) => compareCatalogNames(a.name, b.name));
   if (records.length === 0) {
     throw usageError(prefix === '' ? "the pool holds no file (see 'rain ls')" : `no file in the pool under ${prefix} (see 'rain ls')`);
   }

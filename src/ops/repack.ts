@@ -7,12 +7,12 @@ import type { CatalogRecord } from '../format/catalog-record.js';
 import { describeError } from '../rain-error.js';
 import { tempPathIn } from '../store/durable-file.js';
 import { isRemoteStorePath } from '../store/store-location.js';
-import { liveRecords, readNewestRecords } from './catalog.js';
+import { forEachNewestRecord, readNewestRecords } from './catalog.js';
 import { MAX_BYTES_PER_COMMIT } from './commit-batches.js';
 import { packDecodeTask } from './decode-tasks.js';
 import { isPackable } from './pack-plan.js';
 import type { PoolSession } from './pool-session.js';
-import { packsToRepack, packUsage, repackRounds, storedPackBytes, type PackUsage } from './repack-selection.js';
+import { dueForRepack, packsToRepack, packUsage, repackRounds, storedPackBytes, type PackUsage } from './repack-selection.js';
 import { trackUnfinishedFile, untrackUnfinishedFile } from './unfinished-files.js';
 import { writeVersions, type PlannedVersion } from './write-versions.js';
 import { isBeingRead, liveReadNames, liveWrittenVersions, WriterHeartbeat } from './writer-heartbeat.js';
@@ -41,8 +41,7 @@ export interface RepackReport {
  */
 export async function repackPacks(session: PoolSession, options: { dryRun?: boolean } = {}): Promise<RepackReport> {
   const { manifest } = session.pool;
-  const view = await readNewestRecords(session.readablePaths);
-  const selected = packsToRepack(packUsage(liveRecords(view)));
+  const selected = packsToRepack(packUsage(await filesOfPacksDue(session.readablePaths)));
   const stored = (packBytes: number): number => storedPackBytes(packBytes, manifest.k, manifest.m, manifest.blockSizeBytes);
   const report = {
     packsSelected: selected.length, packsRepacked: 0, oldPacksRemoved: 0, newPacks: 0, filesMoved: 0, bytesReclaimed: 0,
@@ -63,6 +62,31 @@ export async function repackPacks(session: PoolSession, options: { dryRun?: bool
     await heartbeat.finish();
   }
   return report;
+}
+
+/**
+ * The live files of every pack due for repacking, from two passes over the catalog one bucket at a
+ * time: the first sums each pack's live bytes, the second keeps the records of the due packs only
+ * (a pool of a million packed files held all of them to pick a few packs).
+ */
+async function filesOfPacksDue(readablePaths: readonly string[]): Promise<CatalogRecord[]> {
+  const keyOf = (record: CatalogRecord): string | undefined => (record.deleted || !record.pack ? undefined : `${record.pack.fileId}@${record.pack.sequence}`);
+  const usage = new Map<string, { packBytes: number; liveBytes: number }>();
+  await forEachNewestRecord(readablePaths, (record) => {
+    const key = keyOf(record);
+    if (key === undefined || !record.pack) return;
+    const pack = usage.get(key) ?? { packBytes: record.pack.packBytes, liveBytes: 0 };
+    pack.liveBytes += record.fileSizeBytes;
+    usage.set(key, pack);
+  });
+  const due = new Set([...usage].filter(([, u]) => dueForRepack(u.liveBytes, u.packBytes)).map(([key]) => key));
+  const members: CatalogRecord[] = [];
+  if (due.size === 0) return members;
+  await forEachNewestRecord(readablePaths, (record) => {
+    const key = keyOf(record);
+    if (key !== undefined && due.has(key)) members.push(record);
+  });
+  return members;
 }
 
 async function repackRound(
