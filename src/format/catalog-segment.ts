@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { decodeCatalogRecord, encodeCatalogRecord, type CatalogRecord } from './catalog-record.js';
-import { isRecord, sealJson, unsealJson } from './sealed-json.js';
+import { isRecord, sealIntact, sealJson, unsealJson } from './sealed-json.js';
 
 export const CATALOG_SEGMENT_FORMAT = 'rain-catalog-segment/1';
 
@@ -106,10 +106,12 @@ export type RecordLineDecoder = (line: string) => ReturnType<typeof decodeCatalo
 
 /**
  * undefined when the header does not decode: then nothing in the file is believed. `decodeLine`
- * lets a caller that reads the same lines from every store decode each text once.
+ * lets a caller that reads the same lines from every store decode each text once. With `keep`
+ * (a lookup of some names), an intact line whose name is plainly not one of them is passed over
+ * on its name and checksum, not decoded: a lookup of a few names in a big bucket decodes a few lines.
  */
 export function decodeCatalogSegment(
-  text: string, hashOf: (name: string) => string, decodeLine: RecordLineDecoder = decodeCatalogRecord,
+  text: string, hashOf: (name: string) => string, decodeLine: RecordLineDecoder = decodeCatalogRecord, keep?: ReadonlySet<string>,
 ): DecodedSegment | undefined {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
@@ -121,14 +123,38 @@ export function decodeCatalogSegment(
   // A segment is never appended to: lines past the count are not part of it.
   let damagedLines = Math.abs(recordCount - (lines.length - 1));
   let ordered = header.ordered;
+  let previousName: string | undefined;
   for (const line of lines.slice(1, 1 + recordCount)) {
+    if (keep !== undefined) {
+      const name = plainNameOf(line);
+      if (name !== undefined && !keep.has(name) && sealIntact(line)) {
+        if (ordered && previousName !== undefined && compareCatalogNames(previousName, name) >= 0) ordered = false;
+        previousName = name;
+        continue;
+      }
+    }
     const decoded = decodeLine(line);
     if (!decoded.ok || !hashOf(decoded.record.name).startsWith(bucket)) {
       damagedLines++;
       continue;
     }
-    if (ordered && records.length > 0 && compareCatalogNames(records[records.length - 1].name, decoded.record.name) >= 0) ordered = false;
+    if (ordered && previousName !== undefined && compareCatalogNames(previousName, decoded.record.name) >= 0) ordered = false;
+    previousName = decoded.record.name;
     records.push(decoded.record);
   }
   return { bucket, records, damagedLines, ordered };
+}
+
+/** Where a record line written by rain has its name (encodeCatalogRecord writes format, then name). */
+const NAME_MARK = '"body":{"format":"rain-catalog/1","name":"';
+
+/** The name of a record line when it is where rain writes it and needs no unescaping; else undefined (the line is decoded). */
+export function plainNameOf(line: string): string | undefined {
+  const at = line.indexOf(NAME_MARK);
+  if (at < 0) return undefined;
+  const start = at + NAME_MARK.length;
+  const end = line.indexOf('"', start);
+  if (end < 0) return undefined;
+  const name = line.slice(start, end);
+  return name.includes('\\') ? undefined : name;
 }

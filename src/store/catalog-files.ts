@@ -86,10 +86,12 @@ export async function scanCatalog(
   if (scopeBuckets?.some((bucket) => !BUCKET_NAME.test(bucket))) throw new RangeError(`catalog buckets are two hex digits, not ${JSON.stringify(scopeBuckets)}`);
   const onlyNames = only === undefined || scopeBuckets ? undefined : typeof only === 'string' ? [only] : only as readonly string[];
   const wantedHashes = onlyNames ? new Set(onlyNames.map(nameHash)) : undefined;
+  // A lookup of a few names in big buckets decodes their lines, not the buckets' (decodeCatalogSegment).
+  const keepNames = onlyNames ? new Set(onlyNames) : undefined;
   const buckets = scopeBuckets ?? (wantedHashes ? [...new Set([...wantedHashes].map((h) => h.slice(0, 2)))] : readdirOrEmpty(path.join(storePath, CATALOG_DIR)));
   for (const bucket of buckets) {
     const dir = path.join(storePath, CATALOG_DIR, bucket);
-    const listing = listBucketWithSegments(storePath, dir, skipSegments && ((segment) => skipSegments.has(`${bucket}/${segment}`)));
+    const listing = listBucketWithSegments(storePath, dir, skipSegments && ((segment) => skipSegments.has(`${bucket}/${segment}`)), keepNames);
     appendAll(unreadable, listing.unreadable);
     appendAll(cleanSegments, listing.cleanOrdered.map((segment) => `${bucket}/${segment}`));
     for (const record of listing.segmentRecords) {
@@ -159,7 +161,7 @@ export interface BucketListing {
  * read was merged into a new one by a check (compactCatalog): the bucket is listed again, so the
  * new segment is read instead.
  */
-export function listBucketWithSegments(storePath: string, dir: string, skip?: (segment: string) => boolean): BucketListing {
+export function listBucketWithSegments(storePath: string, dir: string, skip?: (segment: string) => boolean, keep?: ReadonlySet<string>): BucketListing {
   for (let attempt = 1; ; attempt++) {
     const files = readdirOrEmpty(dir);
     const segments = files.filter((file) => isCatalogSegmentFileName(file) && !skip?.(file));
@@ -170,7 +172,7 @@ export function listBucketWithSegments(storePath: string, dir: string, skip?: (s
     let vanished = false;
     for (const segment of segments) {
       const file = path.join(dir, segment);
-      const read = readSegmentFile(storePath, file);
+      const read = readSegmentFile(storePath, file, keep);
       if (read === 'vanished') {
         vanished = true;
         break;
@@ -191,12 +193,15 @@ export function listBucketWithSegments(storePath: string, dir: string, skip?: (s
 /** The largest segment rain reads (a bucket of a pool of tens of millions of names); longer is not a segment. */
 const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
 
-/** A whole segment decoded (each line judged on its own); undefined when its header does not decode. */
-export function readSegmentFile(storePath: string, file: string): ReturnType<typeof decodeCatalogSegment> | 'vanished' {
+/**
+ * A whole segment decoded (each line judged on its own); undefined when its header does not decode.
+ * With `keep`, only the lines of those names are decoded (decodeCatalogSegment).
+ */
+export function readSegmentFile(storePath: string, file: string, keep?: ReadonlySet<string>): ReturnType<typeof decodeCatalogSegment> | 'vanished' {
   try {
     const whole = readSmallFile(storePath, file, MAX_SEGMENT_BYTES);
     if (whole === undefined) return 'vanished';
-    return decodeSegmentOnce(whole);
+    return keep ? decodeCatalogSegment(whole.toString('utf8'), nameHash, decodeCatalogRecord, keep) : decodeSegmentOnce(whole);
   } catch (error) {
     return errnoCode(error) === 'ENOENT' ? 'vanished' : undefined;
   }

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { compareCatalogNames, decodeSegmentHeader, type SegmentHeader } from '../format/catalog-segment.js';
+import { compareCatalogNames, decodeSegmentHeader, plainNameOf, type SegmentHeader } from '../format/catalog-segment.js';
 import { decodeCatalogRecord, type CatalogRecord } from '../format/catalog-record.js';
 import { sealIntact } from '../format/sealed-json.js';
 import { errnoCode } from '../rain-error.js';
@@ -175,17 +175,3 @@ export class SegmentRun implements RecordRun {
 }
 
 class UnorderedSegment extends Error {}
-
-/** Where a record line written by rain has its name (encodeCatalogRecord writes format, then name). */
-const NAME_MARK = '"body":{"format":"rain-catalog/1","name":"';
-
-/** The name of a record line when it is where rain writes it and needs no unescaping; else undefined (the line is decoded). */
-function plainNameOf(line: string): string | undefined {
-  const at = line.indexOf(NAME_MARK);
-  if (at < 0) return undefined;
-  const start = at + NAME_MARK.length;
-  const end = line.indexOf('"', start);
-  if (end < 0) return undefined;
-  const name = line.slice(start, end);
-  return name.includes('\\') ? undefined : name;
-}

@@ -321,6 +321,23 @@ describe('catalog segments', () => {
     expect(decodeCatalogSegment(text + extra, nameHash)).toMatchObject({ records, damagedLines: 1 });
   });
 
+  it('a lookup of some names decodes only their lines: others pass on their name and checksum, damage and order still seen', () => {
+    const decodeCounted = (counter: { n: number }) => (line: string) => { counter.n++; return decodeCatalogRecord(line); };
+    const counter = { n: 0 };
+    const wanted = new Set([records[1].name]);
+    expect(decodeCatalogSegment(text, nameHash, decodeCounted(counter), wanted)).toEqual({ bucket, records: [records[1]], damagedLines: 0, ordered: true });
+    expect(counter.n).toBe(1);
+    // A damaged line is decoded (its name cannot be trusted) and counted, wanted or not.
+    const lines = text.split('\n');
+    const flipped = [...lines];
+    flipped[1] = flipped[1].replace('"sequence":"100"', '"sequence":"109"');
+    expect(decodeCatalogSegment(flipped.join('\n'), nameHash, decodeCatalogRecord, wanted)).toMatchObject({ records: [records[1]], damagedLines: 1 });
+    // Lines out of order are seen on the names of the lines passed over too.
+    const swapped = [lines[0], lines[2], lines[1], lines[3], ''].join('\n');
+    expect(decodeCatalogSegment(swapped, nameHash, decodeCatalogRecord, new Set([records[2].name]))).toMatchObject({ records: [records[2]], ordered: false });
+    expect(decodeCatalogSegment(text, nameHash, decodeCatalogRecord, new Set(['not-there']))).toEqual({ bucket, records: [], damagedLines: 0, ordered: true });
+  });
+
   it('believes nothing when the header is damaged, and no record of another bucket', () => {
     expect(decodeCatalogSegment(text.replace('"records":3', '"records":4'), nameHash)).toBeUndefined();
     expect(decodeCatalogSegment('', nameHash)).toBeUndefined();
