@@ -36,7 +36,9 @@ export async function keepCatalogsUp(
   let copied = 0;
   let collected = 0;
   let merged = 0;
+  const everyStore = [...new Set([...readablePaths, ...writablePaths])];
   for (const bucket of CATALOG_BUCKETS) {
+    if (await settledEverywhere(everyStore, readablePaths, bucket)) continue;
     const { written, view } = await refreshCatalogCopies(readablePaths, writablePaths, options.segments, { buckets: [bucket] });
     copied += written;
     const drop = options.collectTombstones ? collectable(view, writablePaths.length, options.keepFileIds) : [];
@@ -62,6 +64,23 @@ export async function keepCatalogsUp(
     if (outcomes.every(Boolean)) collected += drop.length;
   }
   return { copied, collected, merged };
+}
+
+/**
+ * Whether every store holds the bucket as the same settled segment (catalog-compaction.ts
+ * settledCatalogBucket: one content-named segment whose bytes hash to its name, nothing else),
+ * or every store holds nothing in it, and no line of it is a tombstone: then there is nothing to
+ * copy, collect or merge, and the bucket is not decoded six times (a check of 1,000,000 names spent
+ * most of its catalog upkeep doing that). A store that cannot answer is not settled.
+ */
+async function settledEverywhere(storePaths: readonly string[], readablePaths: readonly string[], bucket: string): Promise<boolean> {
+  if (storePaths.length === 0 || readablePaths.length === 0) return false;
+  // The copies are the same bytes, which rain wrote (their hash is their name): none is decoded.
+  const settled = await Promise.all(storePaths.map((storePath) => storeAt(storePath).settledCatalogBucket(bucket).catch(() => undefined)));
+  const first = settled[0];
+  if (first === undefined) return false;
+  if (first === 'empty') return settled.every((s) => s === 'empty');
+  return !first.tombstones && settled.every((s) => s !== undefined && s !== 'empty' && s.id === first.id);
 }
 
 /**

@@ -207,6 +207,15 @@ export function readSegmentFile(storePath: string, file: string, keep?: Readonly
   }
 }
 
+/** A segment file's bytes (undefined when it cannot be read or is not a regular file of at most MAX_SEGMENT_BYTES). */
+export function readSegmentBytes(storePath: string, file: string): Buffer | undefined {
+  try {
+    return readSmallFile(storePath, file, MAX_SEGMENT_BYTES);
+  } catch {
+    return undefined;
+  }
+}
+
 /** How often a scan lists a name again whose record files keep vanishing under it. */
 const VANISHED_RETRIES = 5;
 

@@ -4,7 +4,7 @@ import type { Manifest, StoreIdentity } from '../format/manifest.js';
 import * as blocks from './block-files.js';
 import * as housekeeping from './block-housekeeping.js';
 import * as catalog from './catalog-files.js';
-import { compactCatalog, type CatalogCompaction } from './catalog-compaction.js';
+import { compactCatalog, settledCatalogBucket, type CatalogCompaction, type SettledBucket } from './catalog-compaction.js';
 import { DirectorySync, removeStaleTempFiles } from './durable-file.js';
 import * as epochs from './epoch-files.js';
 import type { BlockFileKey } from './store-layout.js';
@@ -81,6 +81,10 @@ export class LocalStore implements Store {
 
   compactCatalog(buckets: readonly string[] | undefined, drop: readonly { name: string; sequence: bigint }[]): Promise<CatalogCompaction> {
     return compactCatalog(this.path, buckets, drop, this.pending);
+  }
+
+  async settledCatalogBucket(bucket: string): Promise<SettledBucket | 'empty' | undefined> {
+    return settledCatalogBucket(this.path, bucket);
   }
 
   scanCatalog(only?: catalog.CatalogScope, newerThan?: ReadonlyMap<string, bigint>, skipSegments?: ReadonlySet<string>): Promise<catalog.CatalogScan> {

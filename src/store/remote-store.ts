@@ -2,7 +2,7 @@ import type { BlockHeader } from '../format/block-header.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import type { Manifest, StoreIdentity } from '../format/manifest.js';
 import type { BlockHeaderInput, BlockReadResult, BlockVerdictOnly, ExpectedBlock } from './block-files.js';
-import type { CatalogCompaction } from './catalog-compaction.js';
+import type { CatalogCompaction, SettledBucket } from './catalog-compaction.js';
 import type { CatalogScan, CatalogScope } from './catalog-files.js';
 import type { ClaimsOnStore, EpochClaim, WorkerPhase } from './epoch-files.js';
 import type { BlockFileKey } from './store-layout.js';
@@ -102,6 +102,10 @@ export class RemoteStore implements Store {
 
   compactCatalog(buckets: readonly string[] | undefined, drop: readonly { name: string; sequence: bigint }[]): Promise<CatalogCompaction> {
     return this.call('compactCatalog', buckets, drop);
+  }
+
+  settledCatalogBucket(bucket: string): Promise<SettledBucket | 'empty' | undefined> {
+    return this.call('settledCatalogBucket', bucket);
   }
 
   writeScrubLog(text: string): Promise<string> {

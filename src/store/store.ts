@@ -2,7 +2,7 @@ import type { BlockHeader } from '../format/block-header.js';
 import type { CatalogRecord } from '../format/catalog-record.js';
 import type { Manifest, StoreIdentity } from '../format/manifest.js';
 import type { BlockHeaderInput, BlockReadResult, BlockVerdictOnly, ExpectedBlock } from './block-files.js';
-import type { CatalogCompaction } from './catalog-compaction.js';
+import type { CatalogCompaction, SettledBucket } from './catalog-compaction.js';
 import type { CatalogScan, CatalogScope } from './catalog-files.js';
 import type { ClaimsOnStore, EpochClaim, WorkerPhase } from './epoch-files.js';
 import type { BlockFileKey } from './store-layout.js';
@@ -66,6 +66,8 @@ export interface Store {
    * Only a check or rebuild, holding the epoch, calls it.
    */
   compactCatalog(buckets: readonly string[] | undefined, drop: readonly { name: string; sequence: bigint }[]): Promise<CatalogCompaction>;
+  /** A bucket's one content-named segment whose bytes hash to its name, 'empty', or undefined (catalog-compaction.ts). */
+  settledCatalogBucket(bucket: string): Promise<SettledBucket | 'empty' | undefined>;
 
   // Scrub logs (docs/FORMAT.md §8): when data sets were last found good
   /** Writes one new scrub log file, durable on return; returns its name. */
@@ -122,7 +124,7 @@ export const STORE_METHODS = [
   'writeBlock', 'readBlock', 'verifyBlock', 'readBlockHeader', 'listFileBlocks', 'removeBlock', 'removeFileBlocks',
   'collectOlderBlocks', 'sweepMisplacedBlocks', 'scan',
   'writeCatalogRecord', 'writeCatalogRecords', 'scanCatalog', 'listRecordVersions', 'listRecordVersionsOf',
-  'removeCatalogRecord', 'compactCatalog', 'writeScrubLog', 'readScrubLogs', 'removeScrubLogs',
+  'removeCatalogRecord', 'compactCatalog', 'settledCatalogBucket', 'writeScrubLog', 'readScrubLogs', 'removeScrubLogs',
   'writeStoreFault', 'readStoreFaults', 'removeStoreFault',
   'createClaim', 'readClaim', 'withdrawClaim', 'highestClaim', 'writeHeartbeat', 'claimSilenceMs', 'writeWorkerRecord',
   'readWorkerRecord', 'pruneEpochFiles',

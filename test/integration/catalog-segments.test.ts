@@ -93,6 +93,37 @@ describe('catalog segments', () => {
     expect(await everything()).toEqual(contents);
   }, 120_000);
 
+  it('after a check every bucket is one identical segment per store; a later check still repairs a flipped copy, refills a removed one and keeps a delete', async () => {
+    const contents = await writeTree(300, 0);
+    expect((await pool.run(['put', '-r', src])).code).toBe(0);
+    expect((await pool.run(['check'])).code).toBeLessThanOrEqual(1);
+    const bucketsOf = async (store: string) => (await catalogFiles(store)).segments.map((file) => path.relative(path.join(store, 'catalog'), file)).sort();
+    const settled = await bucketsOf(pool.stores[0]);
+    expect(settled.length).toBeGreaterThan(100);
+    expect((await catalogFiles(pool.stores[0])).plain).toEqual([]);
+    for (const store of pool.stores.slice(1)) expect(await bucketsOf(store)).toEqual(settled);
+    // Three buckets unsettled three ways: a flipped line (the file keeps its name), a removed copy, a delete.
+    const [flipped, removed] = settled;
+    const flippedFile = path.join(pool.stores[1], 'catalog', flipped);
+    const text = await fs.readFile(flippedFile, 'utf8');
+    await fs.writeFile(flippedFile, text.replace('"deleted":false', '"deleted":fals3'));
+    await fs.rm(path.join(pool.stores[2], 'catalog', removed));
+    const gone = [...contents.keys()][5];
+    expect((await pool.run(['rm', gone])).code).toBe(0);
+    contents.delete(gone);
+    const check = await pool.run(['check']);
+    expect(check.code).toBeLessThanOrEqual(1);
+    expect(check.stdout).toMatch(/catalog record copies written/);
+    const verify = await pool.run(['verify']);
+    expect(verify.stdout + verify.stderr).not.toMatch(/damaged|catalog record on/);
+    expect(verify.code).toBe(0);
+    expect(await everything()).toEqual(contents);
+    // The next check leaves the stores' catalogs identical again.
+    expect((await pool.run(['check'])).code).toBe(0);
+    const again = await bucketsOf(pool.stores[0]);
+    for (const store of pool.stores.slice(1)) expect(await bucketsOf(store)).toEqual(again);
+  }, 120_000);
+
   it('a file deleted while its record is in a segment stays deleted through merging and tombstone collection; a replaced one keeps its new content', async () => {
     const contents = await writeTree(300, 0);
     expect((await pool.run(['put', '-r', src])).code).toBe(0);

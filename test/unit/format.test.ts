@@ -321,6 +321,13 @@ describe('catalog segments', () => {
     expect(decodeCatalogSegment(text + extra, nameHash)).toMatchObject({ records, damagedLines: 1 });
   });
 
+  it('a tombstone\'s line carries "deleted":true as bytes, which nothing else in a line can (a check\'s upkeep looks for it unread)', () => {
+    const tombstone = encodeCatalogRecord({ ...records[0], deleted: true, name: 'x"deleted":true', datasetCount: 0, datasetChecksums: [] });
+    expect(tombstone).toContain('"deleted":true');
+    const live = encodeCatalogRecord({ ...records[0], name: 'a "deleted":true b' });
+    expect(live).not.toContain('"deleted":true');
+  });
+
   it('a lookup of some names decodes only their lines: others pass on their name and checksum, damage and order still seen', () => {
     const decodeCounted = (counter: { n: number }) => (line: string) => { counter.n++; return decodeCatalogRecord(line); };
     const counter = { n: 0 };
