@@ -1,6 +1,6 @@
 import { storeAt } from '../store/store-set.js';
 import { CATALOG_BUCKETS } from '../store/store-layout.js';
-import { refreshCatalogCopies, type CatalogView } from './catalog.js';
+import { refreshCatalogCopies, settledEverywhere, type CatalogView } from './catalog.js';
 
 /** What a check's catalog upkeep did, for its report. */
 export interface CatalogUpkeep {
@@ -38,7 +38,7 @@ export async function keepCatalogsUp(
   let merged = 0;
   const everyStore = [...new Set([...readablePaths, ...writablePaths])];
   for (const bucket of CATALOG_BUCKETS) {
-    if (await settledEverywhere(everyStore, readablePaths, bucket)) continue;
+    if (readablePaths.length > 0 && await settledEverywhere(everyStore, bucket, { tombstones: false })) continue;
     const { written, view } = await refreshCatalogCopies(readablePaths, writablePaths, options.segments, { buckets: [bucket] });
     copied += written;
     const drop = options.collectTombstones ? collectable(view, writablePaths.length, options.keepFileIds) : [];
@@ -64,23 +64,6 @@ export async function keepCatalogsUp(
     if (outcomes.every(Boolean)) collected += drop.length;
   }
   return { copied, collected, merged };
-}
-
-/**
- * Whether every store holds the bucket as the same settled segment (catalog-compaction.ts
- * settledCatalogBucket: one content-named segment whose bytes hash to its name, nothing else),
- * or every store holds nothing in it, and no line of it is a tombstone: then there is nothing to
- * copy, collect or merge, and the bucket is not decoded six times (a check of 1,000,000 names spent
- * most of its catalog upkeep doing that). A store that cannot answer is not settled.
- */
-async function settledEverywhere(storePaths: readonly string[], readablePaths: readonly string[], bucket: string): Promise<boolean> {
-  if (storePaths.length === 0 || readablePaths.length === 0) return false;
-  // The copies are the same bytes, which rain wrote (their hash is their name): none is decoded.
-  const settled = await Promise.all(storePaths.map((storePath) => storeAt(storePath).settledCatalogBucket(bucket).catch(() => undefined)));
-  const first = settled[0];
-  if (first === undefined) return false;
-  if (first === 'empty') return settled.every((s) => s === 'empty');
-  return !first.tombstones && settled.every((s) => s !== undefined && s !== 'empty' && s.id === first.id);
 }
 
 /**

@@ -111,6 +111,11 @@ describe('catalog segments', () => {
     const gone = [...contents.keys()][5];
     expect((await pool.run(['rm', gone])).code).toBe(0);
     contents.delete(gone);
+    // verify counts copies: a settled bucket is read once, an unsettled one copy by copy.
+    const before = await pool.run(['verify']);
+    expect(before.code).toBe(1);
+    expect(before.stdout + before.stderr).toMatch(/damaged catalog files/);
+    expect(before.stdout + before.stderr).toMatch(/catalog record on 2 of 3 reachable stores/);
     const check = await pool.run(['check']);
     expect(check.code).toBeLessThanOrEqual(1);
     expect(check.stdout).toMatch(/catalog record copies written/);
