@@ -8,7 +8,7 @@ import { storeAt } from '../store/store-set.js';
 import { forEachNewestRecord, readNewestRecords } from './catalog.js';
 import { compareCatalogNames } from '../format/catalog-segment.js';
 import { forEachBounded } from './for-each-bounded.js';
-import { dueForRepack } from './repack-selection.js';
+import { PackLiveBytes } from './repack-selection.js';
 import { announcerAlive, liveReadNames } from './writer-heartbeat.js';
 
 export interface BuiltPlan {
@@ -30,7 +30,7 @@ export type PackMember = Pick<CatalogRecord, 'name' | 'fileId' | 'fileSizeBytes'
 
 /**
  * Everything the workers need to split the check between them: the committed files, the newest
- * sequence of every name (tombstones included), the versions on the stores that no record names
+ * sequence of the names unfinished versions are of (tombstones included), the versions on the stores that no record names
  * (unfinished writes), which of those belong to writers still alive, deleted files' leftovers,
  * the files holding misplaced blocks, and the names live readers read. The scans also check each
  * store's layout and, with `repair`, move what does not belong there aside.
@@ -55,7 +55,7 @@ export async function buildCheckPlan(
   // (docs/FORMAT.md §5.1); a pack no live file refers to is an unfinished write (resolve-version.ts).
   const packs = new Map<string, CatalogRecord>();
   const packMembers = new Map<string, PackMember[]>();
-  const packLiveBytes = new Map<string, { packBytes: number; liveBytes: number }>();
+  const packLiveBytes = new PackLiveBytes();
   await forEachNewestRecord(readablePaths, (record) => {
     if (record.deleted) {
       byFileId.set(record.fileId, record);
@@ -72,12 +72,9 @@ export async function buildCheckPlan(
     const members = packMembers.get(record.pack.fileId) ?? [];
     members.push({ name: record.name, fileId: record.fileId, fileSizeBytes: record.fileSizeBytes });
     packMembers.set(record.pack.fileId, members);
-    const key = `${record.pack.fileId}@${record.pack.sequence}`;
-    const usage = packLiveBytes.get(key) ?? { packBytes: record.pack.packBytes, liveBytes: 0 };
-    usage.liveBytes += record.fileSizeBytes;
-    packLiveBytes.set(key, usage);
+    packLiveBytes.add(record);
   });
-  const repackDue = [...packLiveBytes.values()].some((u) => dueForRepack(u.liveBytes, u.packBytes));
+  const repackDue = packLiveBytes.due().size > 0;
   for (const pack of packs.values()) byFileId.set(pack.fileId, pack);
   // A worker that dies or stalls now (a remote host gone) simply contributes no scan: it will not
   // register, its share is taken over, and versions only it holds are left for the next check.

@@ -36,6 +36,29 @@ export function packUsage(newest: Iterable<CatalogRecord>): PackUsage[] {
   }));
 }
 
+/**
+ * Each pack's live bytes summed as the catalog streams by (one record at a time, none kept): what a
+ * reader of a million names needs to tell which packs are due without holding their files.
+ */
+export class PackLiveBytes {
+  private readonly byKey = new Map<string, { packBytes: number; liveBytes: number }>();
+
+  /** Counts a newest record (tombstones and unpacked files are passed over); returns its pack's key, if packed. */
+  add(record: CatalogRecord): string | undefined {
+    if (record.deleted || !record.pack) return undefined;
+    const key = `${record.pack.fileId}@${record.pack.sequence}`;
+    const usage = this.byKey.get(key) ?? { packBytes: record.pack.packBytes, liveBytes: 0 };
+    usage.liveBytes += record.fileSizeBytes;
+    this.byKey.set(key, usage);
+    return key;
+  }
+
+  /** Keys (`fileId@sequence`) of the packs due for repacking. */
+  due(): Set<string> {
+    return new Set([...this.byKey].filter(([, u]) => dueForRepack(u.liveBytes, u.packBytes)).map(([key]) => key));
+  }
+}
+
 /** Whether a pack whose live files hold `liveBytes` of its `packBytes` is to be repacked. */
 export function dueForRepack(liveBytes: number, packBytes: number, liveShare = REPACK_LIVE_SHARE): boolean {
   return liveBytes < liveShare * packBytes;

@@ -9,10 +9,10 @@ import { tempPathIn } from '../store/durable-file.js';
 import { isRemoteStorePath } from '../store/store-location.js';
 import { forEachNewestRecord, readNewestRecords } from './catalog.js';
 import { MAX_BYTES_PER_COMMIT } from './commit-batches.js';
-import { packDecodeTask } from './decode-tasks.js';
+import { packDecodeTask, packKey } from './decode-tasks.js';
 import { isPackable } from './pack-plan.js';
 import type { PoolSession } from './pool-session.js';
-import { dueForRepack, packsToRepack, packUsage, repackRounds, storedPackBytes, type PackUsage } from './repack-selection.js';
+import { PackLiveBytes, packsToRepack, packUsage, repackRounds, storedPackBytes, type PackUsage } from './repack-selection.js';
 import { trackUnfinishedFile, untrackUnfinishedFile } from './unfinished-files.js';
 import { writeVersions, type PlannedVersion } from './write-versions.js';
 import { isBeingRead, liveReadNames, liveWrittenVersions, WriterHeartbeat } from './writer-heartbeat.js';
@@ -70,20 +70,13 @@ export async function repackPacks(session: PoolSession, options: { dryRun?: bool
  * (a pool of a million packed files held all of them to pick a few packs).
  */
 async function filesOfPacksDue(readablePaths: readonly string[]): Promise<CatalogRecord[]> {
-  const keyOf = (record: CatalogRecord): string | undefined => (record.deleted || !record.pack ? undefined : `${record.pack.fileId}@${record.pack.sequence}`);
-  const usage = new Map<string, { packBytes: number; liveBytes: number }>();
-  await forEachNewestRecord(readablePaths, (record) => {
-    const key = keyOf(record);
-    if (key === undefined || !record.pack) return;
-    const pack = usage.get(key) ?? { packBytes: record.pack.packBytes, liveBytes: 0 };
-    pack.liveBytes += record.fileSizeBytes;
-    usage.set(key, pack);
-  });
-  const due = new Set([...usage].filter(([, u]) => dueForRepack(u.liveBytes, u.packBytes)).map(([key]) => key));
+  const usage = new PackLiveBytes();
+  await forEachNewestRecord(readablePaths, (record) => void usage.add(record));
+  const due = usage.due();
   const members: CatalogRecord[] = [];
   if (due.size === 0) return members;
   await forEachNewestRecord(readablePaths, (record) => {
-    const key = keyOf(record);
+    const key = record.deleted ? undefined : packKey(record);
     if (key !== undefined && due.has(key)) members.push(record);
   });
   return members;
