@@ -2,7 +2,7 @@ import fsSync from 'node:fs';
 import path from 'node:path';
 import { compareVersions, decodeCatalogRecord, type CatalogRecord } from '../format/catalog-record.js';
 import {
-  compareCatalogNames, decodeCatalogSegment, encodeCatalogSegmentHeader, segmentContentId,
+  compareCatalogNames, decodeCatalogSegment, encodeCatalogSegmentHeader, lookUpInSegment, segmentContentId,
 } from '../format/catalog-segment.js';
 import { errnoCode } from '../rain-error.js';
 import { decodeSegmentOnce, sealed } from './catalog-memo.js';
@@ -201,7 +201,9 @@ export function readSegmentFile(storePath: string, file: string, keep?: Readonly
   try {
     const whole = readSmallFile(storePath, file, MAX_SEGMENT_BYTES);
     if (whole === undefined) return 'vanished';
-    return keep ? decodeCatalogSegment(whole.toString('utf8'), nameHash, decodeCatalogRecord, keep) : decodeSegmentOnce(whole);
+    if (!keep) return decodeSegmentOnce(whole);
+    return lookUpInSegment(whole, path.basename(file).slice(0, -'.seg'.length), keep, nameHash)
+      ?? decodeCatalogSegment(whole.toString('utf8'), nameHash, decodeCatalogRecord, keep);
   } catch (error) {
     return errnoCode(error) === 'ENOENT' ? 'vanished' : undefined;
   }

@@ -7,7 +7,7 @@ import { checkFileName } from '../../src/format/file-name.js';
 import { escapeBytes, unescapeBytes } from '../../src/format/name-bytes.js';
 import { newId, newSequence, parseSequence } from '../../src/format/ids.js';
 import { decodeManifest, encodeManifest, type Manifest } from '../../src/format/manifest.js';
-import { compareCatalogNames, decodeCatalogSegment, encodeCatalogSegment } from '../../src/format/catalog-segment.js';
+import { compareCatalogNames, decodeCatalogSegment, encodeCatalogSegment, lookUpInSegment, segmentContentId } from '../../src/format/catalog-segment.js';
 import { sealJson, unsealJson } from '../../src/format/sealed-json.js';
 import { nameHash } from '../../src/store/store-layout.js';
 import { decodeStoreFault, encodeStoreFault, errnoNamedIn } from '../../src/format/store-fault.js';
@@ -319,6 +319,23 @@ describe('catalog segments', () => {
     expect(decodeCatalogSegment(lines.slice(0, 2).join('\n'), nameHash)).toMatchObject({ records: [records[0]], damagedLines: 2 });
     const extra = encodeCatalogRecord({ ...records[0], sequence: 999n });
     expect(decodeCatalogSegment(text + extra, nameHash)).toMatchObject({ records, damagedLines: 1 });
+  });
+
+  it('a lookup of a few names in a content-named segment searches its bytes once they hash to its name, else gives way to the line-by-line read', () => {
+    const bytes = Buffer.from(text, 'utf8');
+    const id = segmentContentId([bytes]);
+    expect(lookUpInSegment(bytes, id, new Set([records[2].name, records[0].name, 'absent']), nameHash)).toEqual({ bucket, records: [records[0], records[2]], damagedLines: 0, ordered: true });
+    expect(lookUpInSegment(bytes, id, new Set(['absent']), nameHash)).toEqual({ bucket, records: [], damagedLines: 0, ordered: true });
+    // One flipped byte: the bytes are not what the name says, so nothing found in them is believed.
+    const flipped = Buffer.from(bytes);
+    flipped[flipped.length - 5] ^= 1;
+    expect(lookUpInSegment(flipped, id, new Set([records[0].name]), nameHash)).toBeUndefined();
+    expect(lookUpInSegment(bytes, id.replace(/^./, id[0] === '0' ? '1' : '0'), new Set([records[0].name]), nameHash)).toBeUndefined();
+    // A name JSON escapes, and many names, are read line by line.
+    let quoted = 0;
+    while (!nameHash(`q"${quoted}`).startsWith(bucket)) quoted++;
+    expect(lookUpInSegment(bytes, id, new Set([records[0].name, `q"${quoted}`]), nameHash)).toBeUndefined();
+    expect(lookUpInSegment(bytes, id, new Set(Array.from({ length: 65 }, (_, i) => `n${i}`)), nameHash)).toBeUndefined();
   });
 
   it('a tombstone\'s line carries "deleted":true as bytes, which nothing else in a line can (a check\'s upkeep looks for it unread)', () => {
