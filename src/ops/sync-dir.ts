@@ -8,7 +8,7 @@ import { compareCatalogNames } from '../format/catalog-segment.js';
 import { commitBatches } from './commit-batches.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { treeRootName, type SourceFile } from './put-files.js';
-import { walkTree, withoutExcluded, withoutTreeEntries, type TreeExclusion } from './tree-walk.js';
+import { isExcluded, walkTree, withoutExcluded, withoutTreeEntries, type TreeExclusion } from './tree-walk.js';
 import { allowsTreeEntries } from '../format/manifest.js';
 import { liveReadNames, WriterHeartbeat } from './writer-heartbeat.js';
 import { deleteName } from './delete-name.js';
@@ -154,8 +154,7 @@ async function settleOnStamps(readablePaths: readonly string[], sources: readonl
     if (!record.deleted && record.kind !== 'dir' && isUnder(record.name, prefix)) filesUnderPrefix++;
     const source = sourceByName.get(record.name);
     if (!source) {
-      const covered = options.exclude !== undefined && isUnder(record.name, prefix) && options.exclude.covers(record.name, prefix, record.kind === 'dir');
-      if (options.deleteMissing && !record.deleted && isUnder(record.name, prefix) && !covered) gone.push(record);
+      if (options.deleteMissing && !record.deleted && isUnder(record.name, prefix) && !isExcluded(record, prefix, options.exclude)) gone.push(record);
       return;
     }
     if (record.deleted) return;

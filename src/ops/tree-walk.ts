@@ -57,8 +57,13 @@ export function withoutExcluded<R extends { readonly name: string; readonly kind
   records: ReadonlyMap<string, R>, prefix: string, exclusion: TreeExclusion | undefined,
 ): ReadonlyMap<string, R> {
   if (!exclusion) return records;
-  const under = (name: string): boolean => prefix === '' || name.startsWith(`${prefix}/`);
-  return new Map([...records].filter(([name, record]) => !(under(name) && exclusion.covers(name, prefix, record.kind === 'dir'))));
+  return new Map([...records].filter(([, record]) => !isExcluded(record, prefix, exclusion)));
+}
+
+/** Whether the exclusion covers a record under the prefix (`sync --delete` keeps such a name). */
+export function isExcluded(record: { readonly name: string; readonly kind?: string }, prefix: string, exclusion: TreeExclusion | undefined): boolean {
+  const under = prefix === '' || record.name.startsWith(`${prefix}/`);
+  return exclusion !== undefined && under && exclusion.covers(record.name, prefix, record.kind === 'dir');
 }
 
 function walkInto(dir: string, prefix: string, relativeDir: string, out: SourceFile[], warnings: string[], exclusion: TreeExclusion | undefined): void {
