@@ -64,9 +64,9 @@ export async function compactCatalog(
     const kept = [...keep.values()].sort((a, b) => compareCatalogNames(a.name, b.name));
     let written: string | undefined;
     if (kept.length > 0) {
-      const bytes = Buffer.from(encodeCatalogSegment({ bucket, records: kept }, nameHash), 'utf8');
-      written = `${segmentContentId([bytes])}.seg`;
-      await writeFileDurably(storePath, catalogSegmentPath(storePath, bucket, written.slice(0, -4)), [bytes], sync);
+      const { bytes, id } = mergedSegment(bucket, kept);
+      written = `${id}.seg`;
+      await writeFileDurably(storePath, catalogSegmentPath(storePath, bucket, id), [bytes], sync);
       await sync.flush();
     }
     // The merged segment may have the name (and so the bytes) of one it replaces: that one stays.
@@ -89,6 +89,31 @@ export async function compactCatalog(
   }
   await sync.flush();
   return { segmentsMerged, recordsDropped };
+}
+
+/**
+ * A check merges a bucket on every store in turn, and the stores mostly hold the same records: the
+ * merged segment of the store before is used again when this store's merge kept the same records
+ * (each the same copy: equal in every member, nested ones shared as the segment memo hands them
+ * out), so six stores cost one encoding and one hash, not six (the first check after a put -r of
+ * 50,000 files spent 1.7 s encoding).
+ */
+function mergedSegment(bucket: string, kept: readonly CatalogRecord[]): { readonly bytes: Buffer; readonly id: string } {
+  const last = lastMerged;
+  if (last !== undefined && last.bucket === bucket && last.kept.length === kept.length && kept.every((record, i) => sameMembers(record, last.kept[i]))) {
+    return last;
+  }
+  const bytes = Buffer.from(encodeCatalogSegment({ bucket, records: kept }, nameHash), 'utf8');
+  lastMerged = { bucket, kept, bytes, id: segmentContentId([bytes]) };
+  return lastMerged;
+}
+
+let lastMerged: { readonly bucket: string; readonly kept: readonly CatalogRecord[]; readonly bytes: Buffer; readonly id: string } | undefined;
+
+function sameMembers(a: CatalogRecord, b: CatalogRecord): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a) as (keyof CatalogRecord)[];
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
 }
 
 /** The newest record of each name among a bucket's plain record files that decodes where its file name says (newestReadable). */
