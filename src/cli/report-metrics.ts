@@ -1,4 +1,4 @@
-import type { FileHealth } from '../dataset/file-health.js';
+import type { HealthSummary } from '../dataset/health-tally.js';
 import type { LastCheck } from '../format/manifest.js';
 import type { StoreReportEntry } from '../ops/store-problem.js';
 import { MetricSet } from './metrics-file.js';
@@ -21,7 +21,8 @@ export interface ReportFacts {
   /** Files and bytes stored (status counts them from the catalog; verify and check from the files they checked). */
   readonly storedFiles?: number;
   readonly storedBytes?: number;
-  readonly files?: readonly FileHealth[];
+  /** The counts over every file the command checked (verify, check, rebuild). */
+  readonly health?: HealthSummary;
   readonly lastCheck?: LastCheck;
   /** Data sets this command checked, and what it found (verify and check; for check/rebuild the same as lastCheck). */
   readonly datasets?: { readonly checked: number; readonly lost: number; readonly repairedBlocks: number };
@@ -45,14 +46,14 @@ export function reportMetrics(facts: ReportFacts): MetricSet {
   }
   for (const s of facts.stores ?? []) if (s.totalBytes !== undefined) metrics.add('rain_store_size_bytes', 'gauge', 'Size of the file system holding the store.', s.totalBytes, { ...base, slot: String(s.slot), path: s.path });
   for (const s of facts.stores ?? []) if (s.freeBytes !== undefined) metrics.add('rain_store_free_bytes', 'gauge', 'Free space on the file system holding the store.', s.freeBytes, { ...base, slot: String(s.slot), path: s.path });
-  const files = facts.files?.filter((f) => f.state !== 'superseded');
-  const storedFiles = facts.storedFiles ?? files?.length;
-  const storedBytes = facts.storedBytes ?? files?.reduce((sum, f) => sum + f.sizeBytes, 0);
+  const health = facts.health;
+  const storedFiles = facts.storedFiles ?? (health ? health.files - health.states.superseded : undefined);
+  const storedBytes = facts.storedBytes ?? health?.sizeBytes;
   if (storedFiles !== undefined) metrics.add('rain_stored_files', 'gauge', 'Files stored in the pool.', storedFiles, base);
   if (storedBytes !== undefined) metrics.add('rain_stored_bytes', 'gauge', 'Bytes of file data stored in the pool (before erasure coding).', storedBytes, base);
-  if (files) {
+  if (health) {
     for (const state of ['healthy', 'degraded', 'lost'] as const) {
-      metrics.add('rain_files', 'gauge', 'Files by health after the command (state healthy, degraded or lost).', files.filter((f) => f.state === state).length, { ...base, state });
+      metrics.add('rain_files', 'gauge', 'Files by health after the command (state healthy, degraded or lost).', health.states[state], { ...base, state });
     }
   }
   if (facts.datasets) {

@@ -1,40 +1,17 @@
-import type { FileHealth, StoreBlockCounts } from '../dataset/file-health.js';
+import type { StoreFileCounts } from '../dataset/health-tally.js';
 import { nextStepForStore, storeCause, type StoreReportEntry } from '../ops/store-problem.js';
-
-/** Files with blocks in each state on one store (blocks of a pack count once per file they hold). */
-export interface StoreFileCounts {
-  readonly missing: number;
-  readonly corrupt: number;
-  readonly stale: number;
-  readonly repaired: number;
-  readonly unrepaired: number;
-}
-
-/** For each store slot, how many files have bad, repaired or unrepaired blocks there. */
-export function filesByStore(files: readonly FileHealth[]): Map<number, StoreFileCounts> {
-  const counts = new Map<number, Record<keyof StoreBlockCounts, number>>();
-  for (const file of files) {
-    if (file.state === 'superseded') continue;
-    for (const [slot, blocks] of Object.entries(file.byStore)) {
-      const into = counts.get(Number(slot)) ?? { missing: 0, corrupt: 0, stale: 0, repaired: 0, unrepaired: 0 };
-      for (const key of Object.keys(into) as (keyof StoreBlockCounts)[]) if (blocks[key] > 0) into[key]++;
-      counts.set(Number(slot), into);
-    }
-  }
-  return counts;
-}
 
 /**
  * One line per store that is not online or has bad blocks: its state and cause in words, how
  * many files it touches, and what to do ("store 1 (/mnt/d2): missing, directory not found;
  * missing blocks in 180 files, not repaired in 180 files; next: mount its disk or ..."). A store
- * that vanished costs one line however many files had blocks there.
+ * that vanished costs one line however many files had blocks there. `byStore`: how many files
+ * have blocks in each state on each store (HealthSummary.byStore).
  */
-export function storeLines(stores: readonly StoreReportEntry[], files: readonly FileHealth[], repairRan: boolean): string[] {
-  const byStore = filesByStore(files);
+export function storeLines(stores: readonly StoreReportEntry[], byStore: Readonly<Record<string, StoreFileCounts>>, repairRan: boolean): string[] {
   const lines: string[] = [];
   for (const store of stores) {
-    const counts = byStore.get(store.slot);
+    const counts = byStore[store.slot] as StoreFileCounts | undefined;
     const bad = counts ? counts.missing + counts.corrupt + counts.stale : 0;
     if (store.condition === 'online' && bad === 0) continue;
     const parts: string[] = [];

@@ -65,19 +65,32 @@ export async function forEachNewestBucket(storePaths: readonly string[], visit: 
  * bucket: memory holds one bucket's view, and the same segment on six stores is decoded once (the
  * decode memos hold a bucket, never a million-name catalog: read store after store, every line
  * of a 1,000,000-name pool was decoded six times and a verify spent a third of its time in GC).
+ * The next bucket is already being read while the caller works on the current one (a verify
+ * checks one bucket's files while the next is decoded).
  */
-export async function forEachCatalogBucket(storePaths: readonly string[], visit: (view: CatalogView) => void): Promise<void> {
-  for (const bucket of CATALOG_BUCKETS) {
-    if (!(await settledEverywhere(storePaths, bucket, { tombstones: true }))) {
-      visit(await readCatalog(storePaths, { buckets: [bucket] }));
-      continue;
-    }
-    // Every store holds the same bytes: one copy is decoded, and every name is on every store.
-    const view = await readNewestRecords(storePaths, { buckets: [bucket] });
-    const copies = new Map<string, number>();
-    for (const name of view.records.keys()) copies.set(name, storePaths.length);
-    visit({ ...view, copies });
+export async function* catalogBuckets(storePaths: readonly string[]): AsyncGenerator<CatalogView> {
+  const read = (bucket: string): Promise<CatalogView> => {
+    const reading = readCatalogBucket(storePaths, bucket);
+    // Awaited below; until then a failure must not count as unhandled (a caller that stops early never awaits it).
+    reading.catch(() => undefined);
+    return reading;
+  };
+  let next = read(CATALOG_BUCKETS[0]);
+  for (let i = 0; i < CATALOG_BUCKETS.length; i++) {
+    const view = await next;
+    if (i + 1 < CATALOG_BUCKETS.length) next = read(CATALOG_BUCKETS[i + 1]);
+    yield view;
   }
+}
+
+/** readCatalog of one bucket; when every store holds it as the same settled segment, one copy is decoded. */
+async function readCatalogBucket(storePaths: readonly string[], bucket: string): Promise<CatalogView> {
+  if (!(await settledEverywhere(storePaths, bucket, { tombstones: true }))) return readCatalog(storePaths, { buckets: [bucket] });
+  // Every store holds the same bytes: one copy is decoded, and every name is on every store.
+  const view = await readNewestRecords(storePaths, { buckets: [bucket] });
+  const copies = new Map<string, number>();
+  for (const name of view.records.keys()) copies.set(name, storePaths.length);
+  return { ...view, copies };
 }
 
 /**

@@ -5,6 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import { MetricSet, writeMetricsFile } from '../../src/cli/metrics-file.js';
 import { reportMetrics } from '../../src/cli/report-metrics.js';
 import { emptyHealth, type FileHealth } from '../../src/dataset/file-health.js';
+import { summarizeHealth } from '../../src/dataset/health-tally.js';
 import { parsePromText } from '../helpers/prom-text.js';
 
 function file(name: string, state: FileHealth['state'], sizeBytes: number, lostDatasets: number[] = []): FileHealth {
@@ -16,7 +17,7 @@ describe('Prometheus text for --metrics-file', () => {
     const text = reportMetrics({
       pool: 'docs', command: 'check', exitCode: 1, durationMs: 1234, finishedAtMs: Date.parse('2026-12-03T01:00:00Z'), verdict: 'degraded',
       stores: [{ slot: 0, path: '/mnt/a', condition: 'online' }, { slot: 1, path: '/mnt/"odd"\\path', condition: 'missing', detail: 'directory not found' }],
-      files: [file('a', 'healthy', 100), file('b', 'degraded', 50), file('c', 'lost', 7, [1]), file('d', 'superseded', 9)],
+      health: summarizeHealth([file('a', 'healthy', 100), file('b', 'degraded', 50), file('c', 'lost', 7, [1]), file('d', 'superseded', 9)]),
       lastCheck: { verdict: 'degraded', finishedAt: '2026-12-03T01:00:00.000Z', datasets: 8, repairedBlocks: 3, lostDatasets: 1 },
       datasets: { checked: 8, lost: 1, repairedBlocks: 3 },
     }).render();

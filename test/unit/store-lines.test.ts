@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { nextStepLine, storeLines } from '../../src/cli/store-lines.js';
 import { emptyHealth, foldCheckResult, type FileHealth } from '../../src/dataset/file-health.js';
+import { summarizeHealth } from '../../src/dataset/health-tally.js';
 import { describeStoreProblem, storeUnusableWhy } from '../../src/ops/store-problem.js';
 import { describeStoreError, errnoWords } from '../../src/rain-error.js';
 
@@ -43,7 +44,7 @@ describe('store lines: one per store in trouble, however many files', () => {
 
   it('180 files with a block on a vanished store: one line with the cause, the count and the next step', () => {
     const files = Array.from({ length: 180 }, (_, i) => damaged(`f${i}`, 1, false));
-    const lines = storeLines(stores, files, true);
+    const lines = storeLines(stores, summarizeHealth(files).byStore, true);
     expect(lines).toEqual([
       "store 1 (/mnt/d2): missing, directory not found; missing blocks in 180 files, not repaired in 180 files; next: mount its disk or create the directory (mkdir -p /mnt/d2), then run 'rain rebuild'; or move the slot to a new directory: rain rebuild --replace 1=NEWDIR",
     ]);
@@ -51,15 +52,15 @@ describe('store lines: one per store in trouble, however many files', () => {
   });
 
   it('an online store with bad blocks says so, and what rebuild did about them', () => {
-    expect(storeLines(stores.map((s) => ({ ...s, condition: 'online' as const })), [damaged('a', 2, false)], false))
+    expect(storeLines(stores.map((s) => ({ ...s, condition: 'online' as const })), summarizeHealth([damaged('a', 2, false)]).byStore, false))
       .toEqual(["store 2 (/mnt/d3): online; missing blocks in 1 file; next: run 'rain rebuild' to rewrite them"]);
-    expect(storeLines(stores.map((s) => ({ ...s, condition: 'online' as const })), [damaged('a', 2, true)], true))
+    expect(storeLines(stores.map((s) => ({ ...s, condition: 'online' as const })), summarizeHealth([damaged('a', 2, true)]).byStore, true))
       .toEqual(['store 2 (/mnt/d3): online; missing blocks in 1 file, repaired in 1 file']);
   });
 
   it('a healthy pool has no store lines and no next step', () => {
     const online = stores.map((s) => ({ slot: s.slot, path: s.path, condition: 'online' as const }));
-    expect(storeLines(online, [emptyHealth({ name: 'a', fileId: 'a', fileSizeBytes: 1, datasetCount: 1 })], false)).toEqual([]);
+    expect(storeLines(online, summarizeHealth([emptyHealth({ name: 'a', fileId: 'a', fileSizeBytes: 1, datasetCount: 1 })]).byStore, false)).toEqual([]);
     expect(nextStepLine('healthy', online, false)).toBeUndefined();
     expect(nextStepLine('lost', online, false)).toMatch(/restore those files from another copy/);
   });

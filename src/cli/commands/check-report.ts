@@ -1,4 +1,5 @@
 import type { CheckReport } from '../../ops/check-pool.js';
+import { summarizeHealth } from '../../dataset/health-tally.js';
 import type { Output } from '../output.js';
 import { nextStepLine, storeLines } from '../store-lines.js';
 import { printTroubledFiles } from './troubled-files.js';
@@ -32,9 +33,10 @@ export function printCheckReport(out: Output, report: CheckReport): void {
   const versions = out.verbose ? report.versionReports : report.versionReports.slice(0, LISTED_VERSIONS);
   for (const v of versions) out.alert(`* ${v.name ?? v.fileId} version ${v.sequence}: ${v.outcome} (${v.detail})`);
   if (versions.length < report.versionReports.length) out.alert(`... and ${report.versionReports.length - versions.length} more interrupted versions; --verbose or --json lists every one`);
-  for (const line of storeLines(report.stores, report.files, true)) out.alert(out.color.yellow(line));
+  const summary = summarizeHealth(report.files);
+  for (const line of storeLines(report.stores, summary.byStore, true)) out.alert(out.color.yellow(line));
   for (const fault of report.storeFaults) out.alert(out.color.yellow(`! ${fault}`));
-  printTroubledFiles(out, report.files, report.stores);
+  printTroubledFiles(out, report.files, summary, report.stores);
   const lc = report.lastCheck;
   out.line(`${lc.datasets} data sets checked, ${lc.repairedBlocks} blocks repaired, ${lc.lostDatasets} data sets lost`);
   // A rebuild of an emptied or replaced store reads k blocks per data set: say what it did not read.

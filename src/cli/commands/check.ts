@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CheckReport } from '../../ops/check-pool.js';
+import { summarizeHealth } from '../../dataset/health-tally.js';
 import { checkAndCompact } from '../../ops/check-and-compact.js';
 import { withCommonOptions } from '../command-runner.js';
 import { exitCodeOfVerdict } from '../exit-codes.js';
@@ -30,7 +31,7 @@ export function registerCheck(program: Command): void {
 export function checkFacts(report: CheckReport): ReportOutcome['facts'] {
   const lc = report.lastCheck;
   return {
-    pool: report.poolName, verdict: report.verdict, stores: report.stores, files: report.files, lastCheck: lc,
+    pool: report.poolName, verdict: report.verdict, stores: report.stores, health: summarizeHealth(report.files), lastCheck: lc,
     datasets: { checked: lc.datasets, lost: lc.lostDatasets, repairedBlocks: lc.repairedBlocks },
   };
 }

@@ -4,7 +4,7 @@ import { nextStepLine, storeLines } from '../store-lines.js';
 import { printTroubledFiles } from './troubled-files.js';
 
 /** Files listed by name with blocks of a newer, unfinished update, in a summary. */
-const LISTED_NEWER = 10;
+export const LISTED_NEWER = 10;
 
 /**
  * The human rendering of verify: a line per store in trouble (cause and next step), the worst
@@ -12,19 +12,20 @@ const LISTED_NEWER = 10;
  * problems are printed, and nothing when the pool is healthy.
  */
 export function printHealth(out: Output, report: PoolHealthReport): void {
-  for (const line of storeLines(report.stores, report.files, false)) out.alert(out.color.yellow(line));
+  const summary = report.summary;
+  for (const line of storeLines(report.stores, summary.byStore, false)) out.alert(out.color.yellow(line));
   for (const problem of report.metadataProblems) out.alert(out.color.yellow(`! ${problem}`));
-  printTroubledFiles(out, report.files, report.stores);
-  const count = (state: string) => report.files.filter((f) => f.state === state).length;
+  printTroubledFiles(out, report.files, summary, report.stores);
   if (report.orphanFiles > 0) out.line(`${report.orphanFiles} orphaned block sets (from interrupted puts) are not in the catalog; 'rain check' collects them`);
   const newer = report.files.filter((f) => f.newerBlocks > 0);
-  for (const f of out.verbose ? newer : newer.slice(0, LISTED_NEWER)) {
+  const listedNewer = out.verbose ? newer : newer.slice(0, LISTED_NEWER);
+  for (const f of listedNewer) {
     out.line(`${f.name}: ${f.newerBlocks} blocks of a newer, unfinished update (a write in progress, or one 'rain check' will finish or undo)`);
   }
-  if (!out.verbose && newer.length > LISTED_NEWER) out.line(`... and ${newer.length - LISTED_NEWER} more files with blocks of a newer, unfinished update`);
-  out.line(`${report.files.length} files: ${count('healthy')} healthy, ${count('degraded')} degraded, ${count('lost')} lost`);
+  if (summary.newerFiles > listedNewer.length) out.line(`... and ${summary.newerFiles - listedNewer.length} more files with blocks of a newer, unfinished update`);
+  out.line(`${summary.files} files: ${summary.states.healthy} healthy, ${summary.states.degraded} degraded, ${summary.states.lost} lost`);
   const paint = report.verdict === 'healthy' ? out.color.green : report.verdict === 'degraded' ? out.color.yellow : out.color.red;
-  const verdict = `pool ${report.poolName}: ${paint(report.verdict)}${report.verdict === 'lost' ? ` (${count('lost')} files lost)` : ''}`;
+  const verdict = `pool ${report.poolName}: ${paint(report.verdict)}${report.verdict === 'lost' ? ` (${summary.states.lost} files lost)` : ''}`;
   if (report.verdict === 'healthy') out.line(verdict);
   else out.alert(verdict);
   const next = nextStepLine(report.verdict, report.stores, false);

@@ -26,7 +26,7 @@ export function registerStatus(program: Command): void {
         // Stores in trouble get a line each with the cause and the next step; other problems as they are.
         const stores = reportedStores(status.stores);
         const storeProblemTexts = new Set(stores.filter((s) => s.condition !== 'online').map(describeStoreProblem));
-        for (const line of storeLines(stores, [], false)) out.alert(out.color.yellow(line));
+        for (const line of storeLines(stores, {}, false)) out.alert(out.color.yellow(line));
         for (const problem of status.problems) if (!storeProblemTexts.has(problem)) out.alert(out.color.yellow(`! ${problem}`));
         const verdict = `health: ${status.health === 'healthy' ? out.color.green(status.health) : out.color.red(status.health)}`;
         if (status.health === 'healthy') out.line(verdict);

@@ -1,4 +1,5 @@
 import type { FileHealth } from '../../dataset/file-health.js';
+import { isTroubled, worstFirst, type HealthSummary } from '../../dataset/health-tally.js';
 import type { StoreReportEntry } from '../../ops/store-problem.js';
 import type { Output } from '../output.js';
 import { formatBytes } from '../output.js';
@@ -14,17 +15,16 @@ export const LISTED_TROUBLED_FILES = 10;
 /** Detail lines shown per listed file in a summary (--verbose shows all the report has). */
 const DETAILS_PER_FILE = 2;
 
-const SEVERITY: Record<FileHealth['state'], number> = { lost: 0, degraded: 1, healthy: 2, superseded: 3 };
-
 /**
  * The table of files that are lost, degraded or were repaired, worst first (a lost file must not
- * hide behind a hundred degraded ones), then the listed files' detail lines, then what was left out.
- * In a summary, details a store line already says are left out.
+ * hide behind a hundred degraded ones), then the listed files' detail lines, then what was left
+ * out. `files` are the files the report kept (all, or only the worst few: a verify's summary
+ * keeps LISTED_TROUBLED_FILES), `summary` counts every file checked. In a summary, details a store
+ * line already says are left out.
  */
-export function printTroubledFiles(out: Output, files: readonly FileHealth[], stores: readonly StoreReportEntry[] = []): void {
-  const troubled = files.filter((f) => (f.state !== 'healthy' && f.state !== 'superseded') || f.repairedBlocks > 0);
-  if (troubled.length === 0) return;
-  const sorted = [...troubled].sort((a, b) => SEVERITY[a.state] - SEVERITY[b.state]);
+export function printTroubledFiles(out: Output, files: readonly FileHealth[], summary: HealthSummary, stores: readonly StoreReportEntry[] = []): void {
+  const sorted = files.filter(isTroubled).sort(worstFirst);
+  if (sorted.length === 0) return;
   const listed = out.verbose ? sorted : sorted.slice(0, LISTED_TROUBLED_FILES);
   out.table(['name', 'size', 'state', 'good', 'missing', 'corrupt', 'stale', 'repaired'], listed.map((f) => [
     f.name, formatBytes(f.sizeBytes), f.state === 'lost' ? out.color.red(f.state) : f.state === 'degraded' ? out.color.yellow(f.state) : out.color.green(f.state),
@@ -35,10 +35,10 @@ export function printTroubledFiles(out: Output, files: readonly FileHealth[], st
     const details = out.verbose ? f.details : f.details.filter((d) => !saidByStoreLine(d, down)).slice(0, DETAILS_PER_FILE);
     for (const detail of details) out.line(`  ${f.name}: ${detail}`);
   }
-  const left = sorted.slice(listed.length);
-  if (left.length > 0) {
-    const count = (state: FileHealth['state']) => left.filter((f) => f.state === state).length;
-    out.line(`... and ${left.length} more troubled files (${count('lost')} lost, ${count('degraded')} degraded, ${count('healthy')} repaired); --verbose or --json lists every file`);
+  const left = (state: FileHealth['state']) => summary.troubled[state] - listed.filter((f) => f.state === state).length;
+  const leftInAll = (['lost', 'degraded', 'healthy', 'superseded'] as const).reduce((sum, state) => sum + left(state), 0);
+  if (leftInAll > 0) {
+    out.line(`... and ${leftInAll} more troubled files (${left('lost')} lost, ${left('degraded')} degraded, ${left('healthy')} repaired); --verbose or --json lists every file`);
   }
 }
 

@@ -5,7 +5,8 @@ import { exitCodeOfVerdict } from '../exit-codes.js';
 import { runReportCommand, withReportOptions, type ReportFlags } from '../report-options.js';
 import { scrubRequestOf, withScrubOptions, type ScrubFlags } from '../scrub-options.js';
 import { describeCoverage } from '../scrub-report.js';
-import { printHealth } from './health-report.js';
+import { LISTED_NEWER, printHealth } from './health-report.js';
+import { LISTED_TROUBLED_FILES } from './troubled-files.js';
 
 export function registerVerify(program: Command): void {
   withReportOptions(withScrubOptions(withCommonOptions(program.command('verify')
@@ -14,18 +15,20 @@ export function registerVerify(program: Command): void {
     .action(async (names: string[], flags: ReportFlags & ScrubFlags) => {
       await runReportCommand('verify', flags, async (out) => {
         const scrub = scrubRequestOf(flags);
-        const report = await verifyPool({ pool: flags.pool, names, scrub, onProgress: out.progress('verifying') });
+        // A summary keeps counts and the few files it lists, so its memory does not grow with the pool.
+        const keepFiles = out.json ? 'all' : out.verbose ? 'troubled' : Math.max(LISTED_TROUBLED_FILES, LISTED_NEWER);
+        const report = await verifyPool({ pool: flags.pool, names, scrub, keepFiles, onProgress: out.progress('verifying') });
         out.stopProgress();
         const exitCode = exitCodeOfVerdict(report.verdict);
         out.document({ ok: true, ...report, exitCode });
         printHealth(out, report);
         if (report.scrub) out.line(describeCoverage(report.scrub, Date.now()));
-        const checked = report.files.filter((f) => f.state !== 'superseded');
+        const summary = report.summary;
         return {
           exitCode,
           facts: {
-            pool: report.poolName, verdict: report.verdict, stores: report.stores, files: report.files,
-            datasets: { checked: checked.reduce((sum, f) => sum + f.datasets, 0), lost: checked.reduce((sum, f) => sum + f.lostDatasets.length, 0), repairedBlocks: 0 },
+            pool: report.poolName, verdict: report.verdict, stores: report.stores, health: summary,
+            datasets: { checked: summary.datasets, lost: summary.lostDatasets, repairedBlocks: 0 },
           },
         };
       });
