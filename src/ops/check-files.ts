@@ -2,6 +2,7 @@ import { emptyHealth, foldCheckResult, settleState, type FileHealth } from '../d
 import type { CheckResult } from '../cluster/protocol.js';
 import type { DatasetTask } from '../cluster/worker-cluster.js';
 import { packRecordOf, type CatalogRecord } from '../format/catalog-record.js';
+import { datasetExtent } from '../format/dataset-geometry.js';
 import { packKey } from './decode-tasks.js';
 import { readNewestRecords } from './catalog.js';
 import type { PoolSession } from './pool-session.js';
@@ -133,5 +134,5 @@ export class FileChecks {
 }
 
 function datasetBytes(record: CatalogRecord, d: number): number {
-  return Math.min(record.k * record.blockSizeBytes, record.fileSizeBytes - d * record.k * record.blockSizeBytes);
+  return datasetExtent(record, d).dataBytes;
 }

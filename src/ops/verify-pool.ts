@@ -212,7 +212,7 @@ async function scanStores(session: PoolSession): Promise<{ orphans: Set<string>;
   return { orphans, anomalies: scans.flatMap(({ slot, scan }) => scan.anomalies.map((line) => `store ${slot}: ${line}; 'rain check' moves it aside`)) };
 }
 
-export function summarise(pool: OpenPool, files: FileHealth[], summary: HealthSummary, metadataProblems: string[], orphanFiles: number): PoolHealthReport {
+function summarise(pool: OpenPool, files: FileHealth[], summary: HealthSummary, metadataProblems: string[], orphanFiles: number): PoolHealthReport {
   const stores = reportedStores(pool.stores);
   const storeProblems = stores.filter((s) => s.condition !== 'online').map(describeStoreProblem);
   return { poolName: pool.manifest.name, files, summary, stores, storeProblems, metadataProblems, orphanFiles, verdict: verdictOf(summary, storeProblems, metadataProblems) };
