@@ -23,6 +23,7 @@ export interface VersionPlan {
  * The sequence indicator at work (M7): a version found on the stores without a catalog record is
  * a write that did not finish. Its responsible worker decides, once for the whole version:
  *  - its writer is alive                         -> leave it alone ('in-progress')
+ *  - the name's newest record is this version     -> leave it alone ('committed-meanwhile')
  *  - a newer version or delete of the name exists -> remove it ('obsolete-removed')
  *  - a newer unfinished write of the name exists  -> remove it ('obsolete-removed'): only the
  *    newest write of a name is ever finished, so a name never goes back to an older write
@@ -45,7 +46,10 @@ export async function resolveVersion(ctx: DatasetContext, plan: VersionPlan, ver
   if (header.name === PACK_BLOCK_NAME) return resolvePack(ctx, plan, version, base);
   const named = { ...base, name: header.name };
   const newest = await plan.newestSequenceOf(header.name);
-  if (newest !== undefined && newest >= version.sequence) {
+  // The name's newest record is read after the writers' announcements (check-plan.ts): a writer
+  // that finished in between committed this very version, which is the name's content now.
+  if (newest === version.sequence) return { ...named, outcome: 'committed-meanwhile', detail: 'its writer committed it while the check ran' };
+  if (newest !== undefined && newest > version.sequence) {
     if (plan.repair) await removeVersion(ctx, version);
     return { ...named, outcome: 'obsolete-removed', detail: `the name has a newer committed version (${newest})` };
   }

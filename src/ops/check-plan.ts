@@ -1,5 +1,6 @@
 import type { PlanContents } from '../cluster/agreement/init-coordinator.js';
 import { plannedFile, type StoreScan, type UncommittedVersion } from '../cluster/protocol.js';
+import { faultPoint } from '../cluster/fault-points.js';
 import { staleAfterMs } from '../cluster/timing.js';
 import type { WorkerCluster } from '../cluster/worker-cluster.js';
 import { datasetSequence, PACK_BLOCK_NAME, packRecordOf, type CatalogRecord } from '../format/catalog-record.js';
@@ -116,6 +117,9 @@ export async function buildCheckPlan(
   const filesToList = readable.every((store) => scans.some((s) => s.slot === store.slot)) ? [...toList] : undefined;
   const { versions: uncommitted, names: unfinishedNames } = await markNewerWrites([...holders.values()], byFileId, readable);
   uncommitted.sort((a, b) => (a.fileId < b.fileId ? -1 : a.fileId > b.fileId ? 1 : a.sequence < b.sequence ? -1 : 1));
+  // A writer may commit and withdraw its announcement right here: its version is then in the
+  // newest records read below, at its own sequence (resolve-version.ts leaves it alone).
+  await faultPoint('check-scanned-blocks');
   const liveVersions = new Set<string>();
   const freshAfter = Date.now() - staleAfterMs();
   for (const storePath of readablePaths) {

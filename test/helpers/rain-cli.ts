@@ -82,6 +82,8 @@ export async function makeScratch(prefix = 'rain-test-'): Promise<Scratch> {
       return dir;
     },
     async cleanup() {
+      // RAIN_TEST_KEEP=1 keeps every scratch directory for a post-mortem of a failed race.
+      if (process.env.RAIN_TEST_KEEP) return;
       await fs.rm(root, { recursive: true, force: true });
     },
   };

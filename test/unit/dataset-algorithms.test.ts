@@ -169,6 +169,10 @@ describe('the data set algorithms, in-process over real directories', () => {
     expect((await ctx.stores[1].store.listFileBlocks(old.fileId)).some((key) => key.sequence === 200n)).toBe(false);
     const live = await resolveVersion(ctx, plan({ isLive: () => true }), { fileId: old.fileId, sequence: 300n, slots: SLOTS }, new BlockListings());
     expect(live.outcome).toBe('in-progress');
+    // Its writer gone and the name's newest record this very version: committed after the scan, kept.
+    const committed = await resolveVersion(ctx, plan({ newestSequenceOf: async () => 300n }), { fileId: old.fileId, sequence: 300n, slots: SLOTS }, new BlockListings());
+    expect(committed.outcome).toBe('committed-meanwhile');
+    expect((await readBack(old)).equals(content)).toBe(true);
   });
 
   it('obsolete by a newer write: a complete unfinished version followed by a newer unfinished write of the name is removed, not finished', async () => {
