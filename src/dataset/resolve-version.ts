@@ -13,6 +13,8 @@ export interface VersionPlan {
   readonly repair: boolean;
   /** Its writer announced it and still beats. */
   isLive(fileId: string, sequence: bigint): boolean;
+  /** A live writer announced a newer version of the file: its older blocks stay (writers-ahead.ts). */
+  isWriterAhead(fileId: string, sequence: bigint): boolean;
   /** The newest committed sequence of a name (tombstones too): from the plan, or read now. */
   newestSequenceOf(name: string): Promise<bigint | undefined>;
   /** A reader announced it reads the name: older blocks stay for a later check. */
@@ -105,8 +107,9 @@ export async function resolveVersion(ctx: DatasetContext, plan: VersionPlan, ver
     }
   }
   if (committed === 0) return { ...named, outcome: 'unresolved', detail: `no store took the catalog record (${failures.join('; ')})` };
-  // The older version's blocks stay while a reader reads the name (collected by a later check).
-  if (!plan.isRead(header.name)) {
+  // The older version's blocks stay while a reader reads the name or a writer writes a newer
+  // version that may keep some of them (collected by a later check).
+  if (!plan.isRead(header.name) && !plan.isWriterAhead(version.fileId, version.sequence)) {
     for (const slot of plan.poolSlots) {
       const target = ctx.storeOf(slot);
       if (target.writable) await target.store.removeFileBlocks(version.fileId, version.sequence, 'older').catch(() => 0);

@@ -3,7 +3,7 @@ import type { CatalogRecord } from '../format/catalog-record.js';
 import { newSequence } from '../format/ids.js';
 import { commitRecord, dropOlderRecords } from './catalog.js';
 import type { PoolSession } from './pool-session.js';
-import { isBeingRead } from './writer-heartbeat.js';
+import { isBeingRead, liveWritersAhead } from './writer-heartbeat.js';
 
 export interface DeleteOutcome {
   /** Stores that took the tombstone (0: the delete did not happen). */
@@ -29,6 +29,9 @@ export async function deleteName(session: PoolSession, record: CatalogRecord, re
     if (store.condition === 'read-only') problems.push(`store ${store.slot} (${store.path}) is read-only: the delete is not recorded there yet; 'rain check' records it once the store is writable`);
   }
   if (commit.written === 0 || isBeingRead(reading, record.name)) return { committed: commit.written, problems };
+  // A writer of a newer version (it started before this delete and wins by its sequence) may keep
+  // data sets of the version deleted here: the blocks are a later check's to collect.
+  if ((await liveWritersAhead(session.readablePaths)).isAhead(record.fileId, tombstone.sequence)) return { committed: commit.written, problems };
   await faultPoint('rm-committed');
   const writableSlots = new Set(session.access.filter((s) => s.writable).map((s) => s.slot));
   await session.cluster.removeOnStores({ op: 'remove-blocks', fileId: record.fileId, sequence: tombstone.sequence, which: 'older' }, writableSlots);

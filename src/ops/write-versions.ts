@@ -7,10 +7,10 @@ import { allowsCatalogSegments } from '../format/manifest.js';
 import { ioError } from '../rain-error.js';
 import { commitRecords, dropOlderRecordsOf } from './catalog.js';
 import { planPacks, type PackPlanOptions } from './pack-plan.js';
-import { packsMovedMeanwhile, reusedPacks } from './reused-packs.js';
+import { keptMeanwhileGone, reusedPacks } from './reused-packs.js';
 import type { PoolSession } from './pool-session.js';
 import { unchangedSince, type SourceStamp } from './source-stamp.js';
-import { isBeingRead, liveReadNames, type WriterHeartbeat } from './writer-heartbeat.js';
+import { isBeingRead, liveReadNames, liveWritersAhead, type WriterHeartbeat } from './writer-heartbeat.js';
 import { recordStoreFaults } from './store-faults.js';
 
 /** One new version of one name: which data sets to encode from `sourcePath`, the rest kept. */
@@ -52,7 +52,7 @@ export interface WrittenVersion<P extends PlannedVersion = PlannedVersion> {
 
 /** How a caller other than put writes: a sync that compares as it reads, a repack (ops/repack.ts). */
 export interface WriteOptions<P extends PlannedVersion> {
-  /** Fault point names are `<prefix>-announced`, `-blocks-written`, `-committed` (put and sync: 'put'). */
+  /** Fault point names are `<prefix>-planned`, `-announced`, `-blocks-written`, `-committed` (put and sync: 'put'). */
   readonly faultPrefix?: string;
   readonly packs?: PackPlanOptions;
   /** What a version whose workers compared as they read (keepIfChecksums) becomes: required for those. */
@@ -98,11 +98,13 @@ export async function writeVersions<P extends PlannedVersion>(
   ];
   const packIndex = (j: number): number => planned.length + j;
   const results = writing.map(() => new Map<number, EncodeResult>());
-  // A version keeping its place in a pack announces that pack too, then reads the catalog again:
-  // a repack that moved the file meanwhile either sees the announcement or is seen here.
+  await faultPoint(`${faultPrefix}-planned`);
+  // A version keeping its place in a pack or data sets of the previous version announces, then
+  // reads the catalog again: a repack, put or rm that replaced what it keeps meanwhile either
+  // sees the announcement (and leaves it) or is seen here (and the version is planned again).
   await heartbeat.announce([...writing.map((w) => w.record), ...reusedPacks(planned)]);
   await faultPoint(`${faultPrefix}-announced`);
-  const moved = await packsMovedMeanwhile(session.readablePaths, planned);
+  const moved = await keptMeanwhileGone(session.readablePaths, planned);
   try {
     await session.cluster.runDatasets<EncodeResult>(writing.flatMap((w, i) => w.datasetsToWrite.map((d) => ({
       fileId: w.record.fileId,
@@ -241,12 +243,15 @@ function withoutDatasets(record: CatalogRecord): CatalogRecord {
  * Removes the blocks and record files older than each newly complete version, except for names a
  * reader announced it reads: a read that looked the name up before this commit still needs them,
  * and a later check collects them. Read after the commit, so a reader that announces later finds
- * the new version and needs nothing older.
+ * the new version and needs nothing older. Likewise a file a live writer is writing a newer
+ * version of keeps its blocks: that version may keep data sets of an older one (a sync), and
+ * commits after this (dataset/writers-ahead.ts).
  */
 async function collectOlder(session: PoolSession, complete: readonly CatalogRecord[]): Promise<void> {
   if (complete.length === 0) return;
   const reading = await liveReadNames(session.readablePaths);
-  const collectable = complete.filter((record) => !isBeingRead(reading, record.name));
+  const ahead = await liveWritersAhead(session.readablePaths);
+  const collectable = complete.filter((record) => !isBeingRead(reading, record.name) && !ahead.isAhead(record.fileId, record.sequence));
   for (const record of collectable) {
     const datasetSequences = Array.from({ length: record.datasetCount }, (_, d) => datasetSequence(record, d));
     await session.cluster.removeOnStores({ op: 'collect-older', fileId: record.fileId, sequence: record.sequence, datasetSequences });

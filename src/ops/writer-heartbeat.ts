@@ -1,4 +1,5 @@
 import { HEARTBEAT_INTERVAL_MS, staleAfterMs } from '../cluster/timing.js';
+import { WritersAhead } from '../dataset/writers-ahead.js';
 import { newId } from '../format/ids.js';
 import { storeAt } from '../store/store-set.js';
 import { errnoCode } from '../rain-error.js';
@@ -108,6 +109,11 @@ export function announcerAlive(intent: { readonly at: number; readonly pid?: unk
     // EPERM: it exists and belongs to someone else. Only "no such process" means dead.
     return errnoCode(error) !== 'ESRCH';
   }
+}
+
+/** The newest version of each file that live writers announced: a collector leaves those files' blocks alone. */
+export async function liveWritersAhead(storePaths: readonly string[]): Promise<WritersAhead> {
+  return new WritersAhead(await liveWrittenVersions(storePaths));
 }
 
 /**

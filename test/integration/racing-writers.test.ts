@@ -90,6 +90,57 @@ describe('commands racing writers', () => {
     expectExit(await pool.run(['verify']), 0);
   }, 60_000);
 
+  /** A pool with mirror/m.bin synced, a put of other bytes under that name, and the source changed in its last byte. */
+  async function syncedMirror(): Promise<{ mirror: string; changed: Buffer; other: string; fileId: string; before: number }> {
+    const mirror = await scratch.dir('mirror');
+    const source = path.join(mirror, 'm.bin');
+    const original = seededBytes(200_000, 21);
+    await fs.writeFile(source, original);
+    expectExit(await pool.run(['sync', mirror, '--as', 'mirror']), 0);
+    const fileId = await fileIdOf(pool.stores[0], 'mirror/m.bin');
+    const other = path.join(scratch.root, 'other.bin');
+    await fs.writeFile(other, seededBytes(100_000, 22));
+    const changed = Buffer.from(original);
+    changed[changed.length - 1] ^= 0xff;
+    return { mirror, changed, other, fileId, before: (await blocksOf(pool.stores, fileId)).length };
+  }
+
+  it('a sync that planned to keep data sets a racing put then collected, before the sync announced, plans again', async () => {
+    const { mirror, changed, other, fileId, before } = await syncedMirror();
+    // The put (older sequence) writes and waits; the sync plans (newer sequence, keeping all but
+    // the last data set) and waits before announcing; the put commits and collects the old blocks
+    // (no writer ahead of it yet); the sync announces, reads the name again and plans again.
+    const put = start(['put', other, '--as', 'mirror/m.bin'], { RAIN_FAULT: 'put-blocks-written:pause=3000' });
+    await until(async () => (await blocksOf(pool.stores, fileId)).length > before, 'the put to write its blocks');
+    await fs.writeFile(path.join(mirror, 'm.bin'), changed);
+    const sync = start(['sync', mirror, '--as', 'mirror'], { RAIN_FAULT: 'put-planned:pause=5000' });
+    expectExit(await put, 0);
+    expectExit(await sync, 0);
+    const got = await pool.run(['get', 'mirror/m.bin']);
+    expect({ code: got.code, same: got.stdoutBytes.equals(changed), stderr: got.stderr }).toEqual({ code: 0, same: true, stderr: '' });
+    expectExit(await pool.run(['verify']), 0);
+  }, 60_000);
+
+  it('a sync keeping unchanged data sets of a version that a racing put supersedes and collects still commits a whole version', async () => {
+    const { mirror, changed, other, fileId, before } = await syncedMirror();
+    // The put (older sequence) writes its blocks and waits; the sync (newer sequence) keeps every
+    // data set but the last one, written and waiting; the put commits, then a check runs; then
+    // the sync commits a version whose kept data sets are the blocks older than the put's.
+    const put = start(['put', other, '--as', 'mirror/m.bin'], { RAIN_FAULT: 'put-blocks-written:pause=3000' });
+    await until(async () => (await blocksOf(pool.stores, fileId)).length > before, 'the put to write its blocks');
+    await fs.writeFile(path.join(mirror, 'm.bin'), changed);
+    const sync = start(['sync', mirror, '--as', 'mirror'], { RAIN_FAULT: 'put-blocks-written:pause=9000' });
+    expectExit(await put, 0);
+    // A check while the sync still waits plans the put's version and leaves the older blocks too.
+    const checked = await pool.run(['check', '--json'], { env: FAST });
+    expectExit(checked, 0);
+    expect(JSON.parse(checked.stdout).versionReports).toEqual([expect.objectContaining({ outcome: 'in-progress' })]);
+    expectExit(await sync, 0);
+    const got = await pool.run(['get', 'mirror/m.bin']);
+    expect({ code: got.code, same: got.stdoutBytes.equals(changed), stderr: got.stderr }).toEqual({ code: 0, same: true, stderr: '' });
+    expectExit(await pool.run(['verify']), 0);
+  }, 60_000);
+
   it('a reader\'s version keeps its blocks while it reads: the put that superseded it leaves them to a later check', async () => {
     const file = path.join(scratch.root, 'f.bin');
     const old = seededBytes(200_000, 7);

@@ -127,7 +127,7 @@ describe('the data set algorithms, in-process over real directories', () => {
   });
 
   function plan(overrides: Partial<VersionPlan> = {}): VersionPlan {
-    return { poolSlots: SLOTS, repair: true, isLive: () => false, newestSequenceOf: async () => 100n, isRead: () => false, ...overrides };
+    return { poolSlots: SLOTS, repair: true, isLive: () => false, isWriterAhead: () => false, newestSequenceOf: async () => 100n, isRead: () => false, ...overrides };
   }
 
   it('rolled forward: an unfinished version with k blocks of every data set is finished and committed', async () => {

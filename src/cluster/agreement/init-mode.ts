@@ -4,6 +4,7 @@ import { emptyHealth, foldCheckResult, type FileHealth } from '../../dataset/fil
 import type { VersionReport } from '../../dataset/results.js';
 import { newestCommittedRecord, resolveVersion, type VersionPlan } from '../../dataset/resolve-version.js';
 import { toConfirm, type ToConfirm } from '../../dataset/verdicts.js';
+import { WritersAhead } from '../../dataset/writers-ahead.js';
 import { datasetExtent } from '../../format/dataset-geometry.js';
 import { placeDataset } from '../../format/placement.js';
 import { describeStoreError } from '../../rain-error.js';
@@ -35,6 +36,8 @@ export class InitMode {
   private filesToList: Set<string> | undefined;
   private filesToSweep = new Set<string>();
   private readNames: Set<string> | 'all' = new Set();
+  /** Files a live writer is writing a newer version of: none of their blocks is removed (writers-ahead.ts). */
+  private writersAhead = new WritersAhead([]);
   private lostSlots: ReadonlySet<number> = new Set();
   private readonly listings = new BlockListings();
   private versionLookups: VersionPlan | undefined;
@@ -75,6 +78,7 @@ export class InitMode {
     this.filesToList = plan.filesToList ? new Set(plan.filesToList) : undefined;
     this.filesToSweep = new Set(plan.filesToSweep);
     this.readNames = plan.readNames === 'all' ? 'all' : new Set(plan.readNames);
+    this.writersAhead = new WritersAhead(plan.liveVersions);
     this.lostSlots = new Set(plan.lostSlots ?? []);
     this.membership = [...plan.membership];
     let datasets = 0;
@@ -111,6 +115,7 @@ export class InitMode {
     this.filesToList = undefined;
     this.filesToSweep = new Set();
     this.readNames = new Set();
+    this.writersAhead = new WritersAhead([]);
     this.lostSlots = new Set();
     this.versionLookups = undefined;
     this.listings.forget();
@@ -186,7 +191,8 @@ export class InitMode {
         const unit = units[next++];
         if (unit.kind === 'dataset') {
           datasets++;
-          const options = { repair: plan.repair, collectOlder: plan.repair, beingRead: this.isRead(unit.record.name), lostSlots: this.lostSlots };
+          const collectOlder = plan.repair && !this.writersAhead.isAhead(unit.record.fileId, unit.record.sequence);
+          const options = { repair: plan.repair, collectOlder, beingRead: this.isRead(unit.record.name), lostSlots: this.lostSlots };
           const ref = this.refOf(ctx, unit.record, unit.datasetIndex);
           const result = await checkDataset(ctx, ref, options, this.listings);
           let health = files.get(unit.record.fileId);
@@ -197,8 +203,9 @@ export class InitMode {
         } else if (unit.kind === 'version') {
           versionReports.push(await resolveVersion(ctx, this.versionPlan(ctx), plan.uncommitted[unit.index], this.listings));
         } else if (unit.kind === 'sweep') {
-          if (plan.repair) garbageBlocksRemoved += await this.sweep(ctx, unit.record);
-        } else if (plan.repair) {
+          if (plan.repair && !this.writersAhead.isAhead(unit.record.fileId, unit.record.sequence)) garbageBlocksRemoved += await this.sweep(ctx, unit.record);
+        } else if (plan.repair && !this.writersAhead.isAhead(plan.deleted[unit.index].fileId, plan.deleted[unit.index].sequence)) {
+          // (A deleted file a live writer is writing again keeps its blocks and its tombstone this time.)
           const gone = plan.deleted[unit.index];
           let everywhere = true;
           for (const slot of plan.poolSlots) {
@@ -248,6 +255,7 @@ export class InitMode {
       this.versionLookups = {
         poolSlots: plan.poolSlots, repair: plan.repair,
         isLive: (fileId, sequence) => live.has(`${fileId}@${sequence}`),
+        isWriterAhead: (fileId, sequence) => this.writersAhead.isAhead(fileId, sequence),
         newestSequenceOf: async (name) => {
           const planned = newest.get(name);
           if (planned !== undefined) return planned < 0n ? undefined : planned;
