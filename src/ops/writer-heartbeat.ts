@@ -3,7 +3,7 @@ import { WritersAhead } from '../dataset/writers-ahead.js';
 import { newId } from '../format/ids.js';
 import { storeAt } from '../store/store-set.js';
 import { errnoCode } from '../rain-error.js';
-import { hostName, processNamespace, type IntentKind, type ReaderIntent, type WriterIntent } from '../store/writer-intents.js';
+import { hostName, processNamespace, processStartOf, type IntentKind, type ReaderIntent, type WriterIntent } from '../store/writer-intents.js';
 
 /**
  * A running command's announcement on every writable store (store/writer-intents.ts), kept fresh
@@ -50,7 +50,7 @@ class Announcement<Body> {
 export class WriterHeartbeat extends Announcement<readonly { fileId: string; sequence: bigint }[]> {
   constructor(storePaths: readonly string[]) {
     super('writer', storePaths, (writerId, versions) => ({
-      writerId, pid: process.pid, host: hostName(), namespace: processNamespace(), at: Date.now(),
+      writerId, pid: process.pid, host: hostName(), namespace: processNamespace(), pidStart: ownStart(), at: Date.now(),
       versions: versions.map((v) => ({ fileId: v.fileId, sequence: v.sequence.toString() })),
     }));
   }
@@ -63,7 +63,7 @@ export class WriterHeartbeat extends Announcement<readonly { fileId: string; seq
  */
 export class ReaderHeartbeat extends Announcement<readonly string[] | 'all'> {
   constructor(storePaths: readonly string[]) {
-    super('reader', storePaths, (readerId, names) => ({ readerId, pid: process.pid, host: hostName(), namespace: processNamespace(), at: Date.now(), names }));
+    super('reader', storePaths, (readerId, names) => ({ readerId, pid: process.pid, host: hostName(), namespace: processNamespace(), pidStart: ownStart(), at: Date.now(), names }));
   }
 }
 
@@ -90,25 +90,31 @@ export function isBeingRead(reading: ReadonlySet<string> | 'all', name: string):
 }
 
 /**
- * Whether the command behind an announcement may still be running: its heartbeat is younger than
- * the stale limit (at >= freshAfterMs) and, when it ran in this process's boot and pid namespace,
- * its process still exists. So a check right after a put was killed on this machine finishes or
- * undoes the put's versions at once instead of leaving them for a check the stale limit later.
- * Everything in the file is untrusted: an odd pid or namespace leaves only the heartbeat to judge.
+ * Whether the command behind an announcement may still be running. One that ran in this
+ * process's boot and pid namespace is judged by its process: gone means dead at once (a check
+ * right after a put was killed here settles the put's versions without waiting for the stale
+ * limit), and still there, started when the announcement says, means alive however long its
+ * heartbeat has been silent (a put stopped with Ctrl-Z, a machine suspended: when it goes on it
+ * writes the rest and commits, so a check must not have undone its first blocks). Anything else
+ * is judged by its heartbeat: younger than the stale limit (at >= freshAfterMs). Everything in the
+ * file is untrusted: an odd pid, namespace or start leaves only the heartbeat to judge.
  */
-export function announcerAlive(intent: { readonly at: number; readonly pid?: unknown; readonly namespace?: unknown }, freshAfterMs: number): boolean {
-  if (!(intent.at >= freshAfterMs)) return false;
+export function announcerAlive(
+  intent: { readonly at: number; readonly pid?: unknown; readonly namespace?: unknown; readonly pidStart?: unknown }, freshAfterMs: number,
+): boolean {
+  const fresh = intent.at >= freshAfterMs;
   const pid = intent.pid;
   const here = processNamespace();
-  if (here === undefined || intent.namespace !== here || typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 1) return true;
-  if (pid === process.pid) return true;
+  if (here === undefined || intent.namespace !== here || typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 1) return fresh;
+  if (pid === process.pid) return (typeof intent.pidStart === 'string' && intent.pidStart === ownStart()) || fresh;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: it exists and belongs to someone else. Only "no such process" means dead.
-    return errnoCode(error) !== 'ESRCH';
+    if (errnoCode(error) === 'ESRCH') return false;
   }
+  if (typeof intent.pidStart !== 'string') return fresh;
+  return processStartOf(pid) === intent.pidStart;
 }
 
 /** The newest version of each file that live writers announced: a collector leaves those files' blocks alone. */
@@ -131,4 +137,11 @@ export async function liveWrittenVersions(storePaths: readonly string[]): Promis
     }
   }
   return writing;
+}
+
+let startOfThisProcess: string | undefined | null = null;
+
+function ownStart(): string | undefined {
+  if (startOfThisProcess === null) startOfThisProcess = processStartOf(process.pid);
+  return startOfThisProcess;
 }

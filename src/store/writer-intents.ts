@@ -28,6 +28,8 @@ export interface WriterIntent {
   readonly host: string;
   /** Boot and pid namespace of the writer (processNamespace): where `pid` means something. */
   readonly namespace?: string;
+  /** When `pid` started (processStartOf): tells the writer from a later process given the same pid. */
+  readonly pidStart?: string;
   readonly at: number;
   readonly versions: readonly { fileId: string; sequence: string }[];
 }
@@ -38,6 +40,8 @@ export interface ReaderIntent {
   readonly host: string;
   /** As WriterIntent.namespace. */
   readonly namespace?: string;
+  /** As WriterIntent.pidStart. */
+  readonly pidStart?: string;
   readonly at: number;
   /** The names being read, or 'all' (a tree get reads too many to list). */
   readonly names: readonly string[] | 'all';
@@ -117,6 +121,25 @@ export function processNamespace(): string | undefined {
     namespaceOfThisProcess = undefined;
   }
   return namespaceOfThisProcess;
+}
+
+/**
+ * When process `pid` started, in clock ticks after boot (Linux: field 22 of /proc/<pid>/stat), or
+ * undefined where that cannot be read or the process has exited (a zombie not yet reaped). With
+ * processNamespace it names one process for as long as the machine runs: a pid alone may be given
+ * to another process once its owner exited.
+ */
+export function processStartOf(pid: number): string | undefined {
+  try {
+    const stat = fsSync.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces or ')': fields after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [state, start] = [fields[0], fields[19]];
+    if (state === 'Z' || state === 'X') return undefined;
+    return start !== undefined && /^\d{1,20}$/.test(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

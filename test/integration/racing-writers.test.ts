@@ -141,6 +141,36 @@ describe('commands racing writers', () => {
     expectExit(await pool.run(['verify']), 0);
   }, 60_000);
 
+  it('a put stopped (Ctrl-Z) for longer than the heartbeat limit is left alone by a check, and commits a whole version when it goes on', async () => {
+    const file = path.join(scratch.root, 'f.bin');
+    await fs.writeFile(file, seededBytes(300_000, 31));
+    expectExit(await pool.run(['put', file]), 0);
+    const fileId = await fileIdOf(pool.stores[0], 'f.bin');
+    const before = (await blocksOf(pool.stores, fileId)).length;
+    const newer = seededBytes(300_000, 32);
+    await fs.writeFile(file, newer);
+    // Ten data sets; each worker stops a while after every one it wrote, so the put is half way
+    // when its coordinator is stopped, and its heartbeat goes silent past the stale limit.
+    const put = start(['put', file], { RAIN_FAULT: 'worker-encoded:pause=1500' });
+    await until(async () => (await blocksOf(pool.stores, fileId)).length > before, 'the put to write its first blocks');
+    const [intentFile] = await fs.readdir(path.join(pool.stores[0], 'writers'));
+    const { pid } = JSON.parse(await fs.readFile(path.join(pool.stores[0], 'writers', intentFile), 'utf8')) as { pid: number };
+    process.kill(pid, 'SIGSTOP');
+    let checked: RainRun;
+    try {
+      await new Promise((r) => setTimeout(r, Number(FAST.RAIN_STALE_AFTER_MS) + 1000));
+      checked = await pool.run(['check', '--json'], { env: FAST });
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expectExit(checked, 0);
+    expect((JSON.parse(checked.stdout) as { versionReports: { outcome: string }[] }).versionReports.map((r) => r.outcome)).toEqual(['in-progress']);
+    expectExit(await put, 0);
+    const got = await pool.run(['get', 'f.bin']);
+    expect({ code: got.code, same: got.stdoutBytes.equals(newer) }).toEqual({ code: 0, same: true });
+    expectExit(await pool.run(['verify']), 0);
+  }, 90_000);
+
   it('a reader\'s version keeps its blocks while it reads: the put that superseded it leaves them to a later check', async () => {
     const file = path.join(scratch.root, 'f.bin');
     const old = seededBytes(200_000, 7);
