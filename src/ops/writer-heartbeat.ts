@@ -2,8 +2,7 @@ import { HEARTBEAT_INTERVAL_MS, staleAfterMs } from '../cluster/timing.js';
 import { WritersAhead } from '../dataset/writers-ahead.js';
 import { newId } from '../format/ids.js';
 import { storeAt } from '../store/store-set.js';
-import { errnoCode } from '../rain-error.js';
-import { hostName, processNamespace, processStartOf, type IntentKind, type ReaderIntent, type WriterIntent } from '../store/writer-intents.js';
+import { announcerHere, hostName, processNamespace, processStartOf, type IntentKind, type ReaderIntent, type WriterIntent } from '../store/writer-intents.js';
 
 /**
  * A running command's announcement on every writable store (store/writer-intents.ts), kept fresh
@@ -102,19 +101,8 @@ export function isBeingRead(reading: ReadonlySet<string> | 'all', name: string):
 export function announcerAlive(
   intent: { readonly at: number; readonly pid?: unknown; readonly namespace?: unknown; readonly pidStart?: unknown }, freshAfterMs: number,
 ): boolean {
-  const fresh = intent.at >= freshAfterMs;
-  const pid = intent.pid;
-  const here = processNamespace();
-  if (here === undefined || intent.namespace !== here || typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 1) return fresh;
-  if (pid === process.pid) return (typeof intent.pidStart === 'string' && intent.pidStart === ownStart()) || fresh;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: it exists and belongs to someone else. Only "no such process" means dead.
-    if (errnoCode(error) === 'ESRCH') return false;
-  }
-  if (typeof intent.pidStart !== 'string') return fresh;
-  return processStartOf(pid) === intent.pidStart;
+  const here = announcerHere(intent);
+  return here === 'running' || (here === 'unknown' && intent.at >= freshAfterMs);
 }
 
 /** The newest version of each file that live writers announced: a collector leaves those files' blocks alone. */

@@ -1,6 +1,7 @@
 import fsSync from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { errnoCode } from '../rain-error.js';
 import { replaceSmallFile } from './durable-file.js';
 import { ensureDirectory, readdirOrEmpty, readSmallFile, removeFileInStore, verifyDirectory } from './guarded-fs.js';
 
@@ -150,14 +151,35 @@ export async function prepareIntentDirectories(storePath: string): Promise<void>
   ensureDirectory(storePath, path.join(storePath, READERS_DIR), () => undefined);
 }
 
-/** Announcements whose heartbeat stopped long ago belong to killed commands. */
+/**
+ * What this process can tell of the process behind an announcement: 'running' when it ran in
+ * this boot and pid namespace and its pid still exists, is no zombie and started when the
+ * announcement says (pidStart); 'gone' when it ran here and that process no longer exists;
+ * 'unknown' otherwise (another host or namespace, an announcement without a start, odd fields:
+ * everything in the file is untrusted), and then only its heartbeat can judge it.
+ */
+export function announcerHere(intent: { readonly pid?: unknown; readonly namespace?: unknown; readonly pidStart?: unknown }): 'running' | 'gone' | 'unknown' {
+  const pid = intent.pid;
+  const here = processNamespace();
+  if (here === undefined || intent.namespace !== here || typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 1) return 'unknown';
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: it exists and belongs to someone else. Only "no such process" means gone.
+    if (errnoCode(error) === 'ESRCH') return 'gone';
+  }
+  if (typeof intent.pidStart !== 'string') return 'unknown';
+  return processStartOf(pid) === intent.pidStart ? 'running' : 'gone';
+}
+
+/** Announcements whose heartbeat stopped long ago belong to killed commands (not to one stopped with Ctrl-Z on this machine). */
 export async function removeDeadIntents(storePath: string, silentForMs: number): Promise<number> {
   let removed = 0;
   for (const kind of ['writer', 'reader'] as const) {
     const dir = path.join(storePath, directoryOf(kind));
     if (!verifyDirectory(storePath, dir)) continue;
     for (const { name, body } of readIntentFiles(storePath, kind)) {
-      if (Date.now() - (body.at as number) > silentForMs) {
+      if (Date.now() - (body.at as number) > silentForMs && announcerHere(body) !== 'running') {
         removeFileInStore(storePath, path.join(dir, name));
         removed++;
       }
