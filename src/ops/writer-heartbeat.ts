@@ -12,6 +12,8 @@ class Announcement<Body> {
   readonly id = newId();
   private body: Body | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private lastBeatMs = 0;
+  private longestGapMs = 0;
 
   constructor(
     private readonly kind: IntentKind,
@@ -35,8 +37,19 @@ class Announcement<Body> {
     await Promise.all(this.storePaths.map((p) => storeAt(p).removeIntent(this.kind, this.id).catch(() => undefined)));
   }
 
+  /**
+   * The longest time the announcement went without a fresh heartbeat since it was made, up to
+   * now: a process paused (Ctrl-Z, a frozen VM) or starved shows it here once it runs again.
+   */
+  longestSilenceMs(): number {
+    return this.lastBeatMs === 0 ? 0 : Math.max(this.longestGapMs, Date.now() - this.lastBeatMs);
+  }
+
   private async beat(): Promise<void> {
     if (this.body === undefined) return;
+    const now = Date.now();
+    if (this.lastBeatMs !== 0) this.longestGapMs = Math.max(this.longestGapMs, now - this.lastBeatMs);
+    this.lastBeatMs = now;
     const intent = this.render(this.id, this.body);
     await Promise.all(this.storePaths.map((p) => storeAt(p).writeIntent(this.kind, this.id, intent).catch(() => undefined)));
   }

@@ -171,6 +171,40 @@ describe('commands racing writers', () => {
     expectExit(await pool.run(['verify']), 0);
   }, 90_000);
 
+  it('a put from another machine paused past the heartbeat limit, whose version a check undid meanwhile, fails on resuming and keeps the previous version', async () => {
+    const file = path.join(scratch.root, 'f.bin');
+    const old = seededBytes(300_000, 33);
+    await fs.writeFile(file, old);
+    expectExit(await pool.run(['put', file]), 0);
+    const fileId = await fileIdOf(pool.stores[0], 'f.bin');
+    const before = (await blocksOf(pool.stores, fileId)).length;
+    await fs.writeFile(file, seededBytes(300_000, 34));
+    const put = start(['put', file], { RAIN_FAULT: 'worker-encoded:pause=1500' });
+    await until(async () => (await blocksOf(pool.stores, fileId)).length > before, 'the put to write its first blocks');
+    const [intentFile] = await fs.readdir(path.join(pool.stores[0], 'writers'));
+    const { pid } = JSON.parse(await fs.readFile(path.join(pool.stores[0], 'writers', intentFile), 'utf8')) as { pid: number };
+    process.kill(pid, 'SIGSTOP');
+    try {
+      // As if it ran on another machine: the check can judge it by its heartbeat alone.
+      for (const store of pool.stores) {
+        const intentPath = path.join(store, 'writers', intentFile);
+        const intent = JSON.parse(await fs.readFile(intentPath, 'utf8')) as Record<string, unknown>;
+        await fs.writeFile(intentPath, JSON.stringify({ ...intent, namespace: 'another-machine' }));
+      }
+      await new Promise((r) => setTimeout(r, Number(FAST.RAIN_STALE_AFTER_MS) + 1000));
+      const checked = await pool.run(['check', '--json'], { env: FAST });
+      expect((JSON.parse(checked.stdout) as { versionReports: { outcome: string }[] }).versionReports.map((r) => r.outcome)).toEqual(['rolled-back']);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const resumed = await put;
+    expect({ code: resumed.code, stderr: resumed.stderr }).toEqual({ code: 74, stderr: expect.stringMatching(/paused for \d+ s.*nothing of it was committed/) });
+    const got = await pool.run(['get', 'f.bin']);
+    expect({ code: got.code, same: got.stdoutBytes.equals(old) }).toEqual({ code: 0, same: true });
+    expectExit(await pool.run(['check']), 0);
+    expectExit(await pool.run(['verify']), 0);
+  }, 90_000);
+
   it('a reader\'s version keeps its blocks while it reads: the put that superseded it leaves them to a later check', async () => {
     const file = path.join(scratch.root, 'f.bin');
     const old = seededBytes(200_000, 7);
