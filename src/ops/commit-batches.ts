@@ -1,3 +1,6 @@
+import type { SourceFile } from './source-stamp.js';
+import type { TreeEntries } from './walked-tree.js';
+
 /**
  * How a put -r or sync cuts its files into commits. Each commit writes one catalog segment per
  * bucket and store (docs/FORMAT.md §4), so many small files per commit is what makes a tree of
@@ -13,18 +16,29 @@ export const MAX_BYTES_PER_COMMIT = 256 * 1024 * 1024;
 
 /** Consecutive slices of `items`, each within both caps (a single larger item is a slice of its own). */
 export function commitBatches<T extends { readonly sizeBytes: number }>(items: readonly T[]): T[][] {
-  const batches: T[][] = [];
+  return [...batchesOf(items.length, (i) => items[i].sizeBytes, (i) => items[i])];
+}
+
+/**
+ * The same slices of a walk's entries, each made into objects only when its turn comes: a put -r
+ * of a large tree holds one batch of objects, not the tree's (walked-tree.ts).
+ */
+export function entryBatches(entries: TreeEntries): Generator<SourceFile[]> {
+  return batchesOf(entries.length, (p) => entries.sizeBytes(p), (p) => entries.at(p));
+}
+
+function* batchesOf<T>(count: number, sizeOf: (i: number) => number, itemAt: (i: number) => T): Generator<T[]> {
   let current: T[] = [];
   let bytes = 0;
-  for (const item of items) {
-    if (current.length > 0 && (current.length === MAX_FILES_PER_COMMIT || bytes + item.sizeBytes > MAX_BYTES_PER_COMMIT)) {
-      batches.push(current);
+  for (let i = 0; i < count; i++) {
+    const sizeBytes = sizeOf(i);
+    if (current.length > 0 && (current.length === MAX_FILES_PER_COMMIT || bytes + sizeBytes > MAX_BYTES_PER_COMMIT)) {
+      yield current;
       current = [];
       bytes = 0;
     }
-    current.push(item);
-    bytes += item.sizeBytes;
+    current.push(itemAt(i));
+    bytes += sizeBytes;
   }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  if (current.length > 0) yield current;
 }

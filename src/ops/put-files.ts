@@ -10,12 +10,13 @@ import { datasetCountOf } from '../format/dataset-geometry.js';
 import { checkFileName } from '../format/file-name.js';
 import { allowsTreeEntries } from '../format/manifest.js';
 import { escapeBytes } from '../format/name-bytes.js';
-import { ownMetadata, walkTree, withoutTreeEntries, type TreeExclusion } from './tree-walk.js';
+import { ownMetadata, walkTreeCompact, withoutTreeEntries, type TreeExclusion } from './tree-walk.js';
+import { SourceList, WalkedTree, type TreeEntries } from './walked-tree.js';
 import { newId, newSequence } from '../format/ids.js';
 import { badInputError, describeError, errnoCode, ioError, usageError } from '../rain-error.js';
 import { tempPathIn } from '../store/durable-file.js';
 import { readNewestRecords } from './catalog.js';
-import { commitBatches } from './commit-batches.js';
+import { entryBatches } from './commit-batches.js';
 import { writeVersions, type PlannedVersion } from './write-versions.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { WriterHeartbeat } from './writer-heartbeat.js';
@@ -35,6 +36,11 @@ export interface PutOptions {
   readonly exclude?: TreeExclusion;
   readonly stdin?: Readable;
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /**
+   * Keep a report line for every file (`--json` lists them); otherwise only the first is kept and
+   * the rest counted, so a put -r of a million files does not hold a million report lines.
+   */
+  readonly listFiles?: boolean;
 }
 
 export interface PutFileReport {
@@ -50,8 +56,12 @@ export interface PutFileReport {
 }
 
 export interface PutReport {
-  /** Regular files and symlinks. */
+  /** Regular files and symlinks stored: every one with `listFiles`, else the first one only. */
   readonly files: PutFileReport[];
+  /** Regular files stored (whether listed or not). */
+  fileCount: number;
+  /** Symlinks stored. */
+  symlinkCount: number;
   /** Directory entries stored (their modes and times; the empty ones themselves). */
   directories: number;
   readonly totalBytes: number;
@@ -65,23 +75,24 @@ export async function putFiles(options: PutOptions): Promise<PutReport> {
     try {
       const warnings: string[] = [];
       const collected = options.source === '-'
-        ? [await spoolStream(session, options.stdin ?? process.stdin, requireName(options.as ?? 'stdin'), spools)]
+        ? new SourceList([await spoolStream(session, options.stdin ?? process.stdin, requireName(options.as ?? 'stdin'), spools)])
         : await collectSources(session, options, spools, warnings);
       const { manifest } = session.pool;
-      const sources = allowsTreeEntries(manifest) ? collected : withoutTreeEntries(collected, manifest.formatVersion ?? 1, warnings);
-      const totalBytes = sources.reduce((sum, s) => sum + s.sizeBytes, 0);
-      const report: PutReport = { files: [], directories: 0, totalBytes, warnings };
+      const sources = allowsTreeEntries(manifest) || !(collected instanceof WalkedTree)
+        ? collected : new SourceList(withoutTreeEntries(collected.toArray(), manifest.formatVersion ?? 1, warnings));
+      const totalBytes = sources.totalBytes;
+      const report: PutReport = { files: [], fileCount: 0, symlinkCount: 0, directories: 0, totalBytes, warnings };
       let doneBytes = 0;
       // One catalog lookup for every name of the put: looking up each commit batch again would read
       // the whole catalog once per batch (a put -r of n files cost O(n^2) record decodes). A version
       // another writer commits meanwhile is handled as it always was between a lookup and a commit:
       // the higher sequence wins.
-      const existing = await readNewestRecords(session.readablePaths, sources.map((s) => s.name));
+      const existing = await readNewestRecords(session.readablePaths, Array.from({ length: sources.length }, (_, p) => sources.name(p)));
       const heartbeat = new WriterHeartbeat(session.writablePaths);
       try {
         // Files are committed in batches so a long `put -r` makes progress durable as it goes.
-        for (const batch of commitBatches(sources)) {
-          await putBatch(session, batch, existing.records, report, heartbeat, (bytes) => {
+        for (const batch of entryBatches(sources)) {
+          await putBatch(session, batch, existing.records, report, options.listFiles === true, heartbeat, (bytes) => {
             doneBytes += bytes;
             options.onProgress?.(doneBytes, totalBytes);
           });
@@ -105,7 +116,8 @@ export async function putFiles(options: PutOptions): Promise<PutReport> {
  * SnapRAID reports a file changed during sync.
  */
 async function putBatch(
-  session: PoolSession, batch: readonly SourceFile[], existing: ReadonlyMap<string, CatalogRecord>, report: PutReport, heartbeat: WriterHeartbeat, progress: (bytes: number) => void,
+  session: PoolSession, batch: readonly SourceFile[], existing: ReadonlyMap<string, CatalogRecord>, report: PutReport, listFiles: boolean,
+  heartbeat: WriterHeartbeat, progress: (bytes: number) => void,
 ): Promise<void> {
   let pending = batch;
   for (let attempt = 1; pending.length > 0; attempt++) {
@@ -118,6 +130,9 @@ async function putBatch(
         report.directories++;
         continue;
       }
+      if (w.record.kind === 'symlink') report.symlinkCount++;
+      else report.fileCount++;
+      if (!listFiles && report.files.length > 0) continue;
       report.files.push({
         name: w.record.name, ...(w.record.kind ? { kind: w.record.kind } : {}), sizeBytes: w.record.fileSizeBytes, datasets: w.record.datasetCount,
         sequence: w.record.sequence.toString(), replaced: plan?.replaced ?? false, missingBlocks: w.missingBlocks,
@@ -162,7 +177,7 @@ export function requireName(name: string): string {
   return name;
 }
 
-async function collectSources(session: PoolSession, options: PutOptions, spools: string[], warnings: string[]): Promise<SourceFile[]> {
+async function collectSources(session: PoolSession, options: PutOptions, spools: string[], warnings: string[]): Promise<TreeEntries> {
   const stat = await fs.stat(options.source, { bigint: true }).catch((error: unknown) => {
     throw usageError(`${options.source}: ${errnoCode(error) === 'ENOENT' ? 'no such file or directory' : describeError(error)}`);
   });
@@ -171,13 +186,13 @@ async function collectSources(session: PoolSession, options: PutOptions, spools:
     // A file whose size says 0 but that has content (/proc, some FUSE file systems) is read to
     // its end into a spool first: every block header records the size, so it must be known.
     if (stat.size === 0n && hasBytesPast(options.source, 0)) {
-      return [await spoolStream(session, createReadStream(options.source), name, spools)];
+      return new SourceList([await spoolStream(session, createReadStream(options.source), name, spools)]);
     }
-    return [{ path: options.source, name, sizeBytes: Number(stat.size), stamp: stampOf(stat), meta: ownMetadata(stat) }];
+    return new SourceList([{ path: options.source, name, sizeBytes: Number(stat.size), stamp: stampOf(stat), meta: ownMetadata(stat) }]);
   }
   if (!stat.isDirectory()) throw badInputError(`${options.source} is neither a regular file nor a directory`);
   if (!options.recursive) throw usageError(`${options.source} is a directory; use -r to put it with its contents`);
-  return walkTree(options.source, treeRootName(options.as, options.source), warnings, options.exclude);
+  return walkTreeCompact(options.source, treeRootName(options.as, options.source), warnings, options.exclude);
 }
 
 /** The prefix of a tree's names: --as (checked), else the directory's own name in catalog form. */

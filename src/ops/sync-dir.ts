@@ -8,7 +8,8 @@ import { compareCatalogNames } from '../format/catalog-segment.js';
 import { commitBatches } from './commit-batches.js';
 import { withSession, type PoolSession } from './pool-session.js';
 import { treeRootName, type SourceFile } from './put-files.js';
-import { isExcluded, walkTree, withoutExcluded, withoutTreeEntries, type TreeExclusion } from './tree-walk.js';
+import { SourceList, type TreeEntries } from './walked-tree.js';
+import { isExcluded, walkTree, walkTreeCompact, withoutExcluded, withoutTreeEntries, type TreeExclusion } from './tree-walk.js';
 import { allowsTreeEntries } from '../format/manifest.js';
 import { liveReadNames, WriterHeartbeat } from './writer-heartbeat.js';
 import { deleteName } from './delete-name.js';
@@ -64,21 +65,28 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
   if (!stat?.isDirectory()) throw usageError(`${options.sourceDir} is not a directory (sync takes a directory)`);
   const prefix = treeRootName(options.as, options.sourceDir);
   const warnings: string[] = [];
-  const walked = walkTree(options.sourceDir, prefix, warnings, options.exclude);
+  const walked = walkTreeCompact(options.sourceDir, prefix, warnings, options.exclude);
   return withSession(options.pool, 'sync', 'write', async (session) => {
     const { manifest } = session.pool;
-    const sources = allowsTreeEntries(manifest) ? walked : withoutTreeEntries(walked, manifest.formatVersion ?? 1, warnings);
+    const sources: TreeEntries = allowsTreeEntries(manifest) ? walked : new SourceList(withoutTreeEntries(walked.toArray(), manifest.formatVersion ?? 1, warnings));
     const known = await settleOnStamps(session.readablePaths, sources, prefix, options);
-    refuseEmptySource(options, sources, known.filesUnderPrefix, prefix);
+    refuseEmptySource(options, hasFiles(sources), known.filesUnderPrefix, prefix);
     const report: SyncReport = {
       added: [], updated: [], unchanged: 0, deleted: [], bytesRead: 0, restamped: 0, bytesWritten: 0, datasetsRewritten: 0, datasetsKept: 0, directories: 0, warnings,
     };
     const heartbeat = new WriterHeartbeat(session.writablePaths);
-    const totalBytes = sources.reduce((sum, s) => sum + s.sizeBytes, 0);
-    const toCompare = sources.filter((source) => !known.unchanged.has(source.name));
-    // Directories are counted apart (report.directories), as the comparison below does.
-    for (const source of sources) if (source.meta?.kind !== 'dir' && known.unchanged.has(source.name)) report.unchanged++;
-    let doneBytes = totalBytes - toCompare.reduce((sum, s) => sum + s.sizeBytes, 0);
+    const totalBytes = sources.totalBytes;
+    // Only what the catalog did not settle is rebuilt as objects: what changed, not the tree.
+    const toCompare: SourceFile[] = [];
+    let doneBytes = 0;
+    for (let p = 0; p < sources.length; p++) {
+      if (known.unchanged[p] === 0) toCompare.push(sources.at(p));
+      else {
+        doneBytes += sources.sizeBytes(p);
+        // Directories are counted apart (report.directories), as the comparison below does.
+        if (!sources.isDirectory(p)) report.unchanged++;
+      }
+    }
     if (doneBytes > 0) options.onProgress?.(doneBytes, totalBytes);
     const catalog = { records: known.previous };
     try {
@@ -128,8 +136,8 @@ export async function syncDirectory(options: SyncOptions): Promise<SyncReport> {
 
 /** What sync learns from one pass over the catalog, before it reads or writes anything. */
 interface KnownNames {
-  /** Source names whose record matches on metadata and source stamp: nothing to read or write. */
-  readonly unchanged: ReadonlySet<string>;
+  /** Per source position, 1 where the name's record matches on metadata and source stamp: nothing to read or write. */
+  readonly unchanged: Uint8Array;
   /** The newest live record of every other source name the pool holds (a new version's previous one). */
   readonly previous: Map<string, CatalogRecord>;
   /** With --delete: live records under the prefix that no source has (and no exclusion covers), in name order. */
@@ -144,31 +152,36 @@ interface KnownNames {
  * the records of what changed, not the pool's (a sync of an unchanged 1,000,000-file tree held the
  * whole catalog, 2 GB). Only an unchanged name is settled here; everything else is compared as before.
  */
-async function settleOnStamps(readablePaths: readonly string[], sources: readonly SourceFile[], prefix: string, options: SyncOptions): Promise<KnownNames> {
-  const sourceByName = new Map(sources.map((source) => [source.name, source]));
-  const unchanged = new Set<string>();
+async function settleOnStamps(readablePaths: readonly string[], sources: TreeEntries, prefix: string, options: SyncOptions): Promise<KnownNames> {
+  const unchanged = new Uint8Array(sources.length);
   const previous = new Map<string, CatalogRecord>();
   const gone: CatalogRecord[] = [];
   let filesUnderPrefix = 0;
   await forEachNewestRecord(readablePaths, (record) => {
     if (!record.deleted && record.kind !== 'dir' && isUnder(record.name, prefix)) filesUnderPrefix++;
-    const source = sourceByName.get(record.name);
-    if (!source) {
+    const position = sources.positionOf(record.name);
+    if (position < 0) {
       if (options.deleteMissing && !record.deleted && isUnder(record.name, prefix) && !isExcluded(record, prefix, options.exclude)) gone.push(record);
       return;
     }
     if (record.deleted) return;
-    const first = options.checksum ? undefined : compareWithoutReading(source, record, { checksum: false });
-    if (first && !('contentOf' in first) && !first.mark && !first.refreshStamp) unchanged.add(record.name);
+    const first = options.checksum ? undefined : compareWithoutReading(sources.at(position), record, { checksum: false });
+    if (first && !('contentOf' in first) && !first.mark && !first.refreshStamp) unchanged[position] = 1;
     else previous.set(record.name, record);
   });
   gone.sort((a, b) => compareCatalogNames(a.name, b.name));
   return { unchanged, previous, gone, filesUnderPrefix };
 }
 
+/** Whether the walk found a file or symlink (not only directories). */
+function hasFiles(sources: TreeEntries): boolean {
+  for (let p = 0; p < sources.length; p++) if (!sources.isDirectory(p)) return true;
+  return false;
+}
+
 /** An empty source is far more often a disk that did not mount than a wish to delete everything. */
-function refuseEmptySource(options: SyncOptions, sources: readonly SourceFile[], underPrefix: number, prefix: string): void {
-  if (options.deleteMissing && !sources.some((s) => s.meta?.kind !== 'dir') && underPrefix > 0) {
+function refuseEmptySource(options: SyncOptions, sourceHasFiles: boolean, underPrefix: number, prefix: string): void {
+  if (options.deleteMissing && !sourceHasFiles && underPrefix > 0) {
     throw usageError(`${options.sourceDir} is empty; refusing to --delete all ${underPrefix} files under ${prefix}/ (use 'rain rm' to delete them)`);
   }
 }
@@ -188,7 +201,7 @@ export async function previewSync(options: SyncOptions & { readonly listDeleted:
   const sources = allowsTreeEntries(pool.manifest) ? walked : withoutTreeEntries(walked, pool.manifest.formatVersion ?? 1, warnings);
   const catalog = await readNewestRecords(pool.stores.filter(isReadable).map((s) => s.path));
   const underPrefix = [...catalog.records.values()].filter((r) => !r.deleted && r.kind !== 'dir' && isUnder(r.name, prefix)).length;
-  refuseEmptySource(options, sources, underPrefix, prefix);
+  refuseEmptySource(options, sources.some((s) => s.meta?.kind !== 'dir'), underPrefix, prefix);
   // Excluded names already in the pool are neither compared nor listed as gone (sync --delete keeps them).
   const diff = await diffTree(sources, withoutExcluded(catalog.records, prefix, options.exclude), prefix, { checksum: options.checksum, geometry: pool.manifest, withDeleted: options.listDeleted });
   return { ...diff, prefix, warnings };

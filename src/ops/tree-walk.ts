@@ -9,6 +9,7 @@ import { describeError } from '../rain-error.js';
 import { kindOf } from '../store/guarded-fs.js';
 import { notice } from './notices.js';
 import { stampOf, type SourceFile } from './source-stamp.js';
+import { WalkedTree } from './walked-tree.js';
 
 /**
  * What a tree holds, as `put -r` and `sync` store it: every regular file, directory (the top
@@ -26,13 +27,24 @@ import { stampOf, type SourceFile } from './source-stamp.js';
  */
 export function walkTree(sourceDir: string, prefix: string, warnings: string[], exclusion?: TreeExclusion): SourceFile[] {
   const out: SourceFile[] = [];
-  if (prefix !== '') {
-    const root = fs.statSync(sourceDir, { bigint: true });
-    out.push({ path: sourceDir, name: prefix, sizeBytes: 0, meta: { kind: 'dir', ...ownMetadata(root) } });
-  }
-  walkInto(sourceDir, prefix, '', out, warnings, exclusion);
+  walkEntries(sourceDir, prefix, (source) => out.push(source), warnings, exclusion);
   out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return out;
+}
+
+/** The same walk held in columns (walked-tree.ts): what a sync of a large tree keeps while it reads the catalog. */
+export function walkTreeCompact(sourceDir: string, prefix: string, warnings: string[], exclusion?: TreeExclusion): WalkedTree {
+  const tree = WalkedTree.builder(sourceDir, prefix);
+  walkEntries(sourceDir, prefix, (source) => tree.add(source), warnings, exclusion);
+  return tree.finish();
+}
+
+function walkEntries(sourceDir: string, prefix: string, out: (source: SourceFile) => void, warnings: string[], exclusion: TreeExclusion | undefined): void {
+  if (prefix !== '') {
+    const root = fs.statSync(sourceDir, { bigint: true });
+    out({ path: sourceDir, name: prefix, sizeBytes: 0, meta: { kind: 'dir', ...ownMetadata(root) } });
+  }
+  walkInto(sourceDir, prefix, '', out, warnings, exclusion);
 }
 
 /** The --exclude patterns of one walk, and how many entries they left out. */
@@ -66,7 +78,7 @@ export function isExcluded(record: { readonly name: string; readonly kind?: stri
   return exclusion !== undefined && under && exclusion.covers(record.name, prefix, record.kind === 'dir');
 }
 
-function walkInto(dir: string, prefix: string, relativeDir: string, out: SourceFile[], warnings: string[], exclusion: TreeExclusion | undefined): void {
+function walkInto(dir: string, prefix: string, relativeDir: string, out: (source: SourceFile) => void, warnings: string[], exclusion: TreeExclusion | undefined): void {
   let children: Buffer[];
   try {
     children = fs.readdirSync(fsPath(dir), { encoding: 'buffer' });
@@ -101,12 +113,12 @@ function walkInto(dir: string, prefix: string, relativeDir: string, out: SourceF
     }
     const meta = ownMetadata(stat);
     if (stat.isDirectory()) {
-      out.push({ path: full, name, sizeBytes: 0, meta: { kind: 'dir', ...meta } });
+      out({ path: full, name, sizeBytes: 0, meta: { kind: 'dir', ...meta } });
       walkInto(full, name, relative, out, warnings, exclusion);
     } else if (stat.isFile()) {
       const stamp = stampOf(stat);
       const linkGroup = stat.nlink > 1n ? { linkGroup: `${stat.dev}:${stat.ino}` } : {};
-      out.push({ path: full, name, sizeBytes: stamp.sizeBytes, stamp, meta: { ...meta, ...linkGroup } });
+      out({ path: full, name, sizeBytes: stamp.sizeBytes, stamp, meta: { ...meta, ...linkGroup } });
     } else if (stat.isSymbolicLink()) {
       let target: Buffer;
       try {
@@ -115,7 +127,7 @@ function walkInto(dir: string, prefix: string, relativeDir: string, out: SourceF
         warnings.push(`${name}: not stored: ${describeError(error)}`);
         continue;
       }
-      out.push({ path: full, name, sizeBytes: 0, meta: { kind: 'symlink', ...meta, target: escapeBytes(target) } });
+      out({ path: full, name, sizeBytes: 0, meta: { kind: 'symlink', ...meta, target: escapeBytes(target) } });
     } else {
       warnings.push(`${name}: not stored: it is ${kindOf(stat)} (rain stores regular files, directories and symlinks)`);
     }
