@@ -162,6 +162,43 @@ describe('streaming the catalog in name order', () => {
     expect(view.unreadableFiles).toEqual([`${file} (1 damaged lines)`]);
   });
 
+  it('past the open-descriptor limit each run opens its file again per chunk, and a check merging every bucket mid-listing loses no name', async () => {
+    // 20,000 names in two commits and newer versions of a fifth on two stores: 2-3 segments per
+    // bucket, each many chunks long, so runs really reopen (and find their files gone after the merge).
+    const many = Array.from({ length: 20_000 }, (_, i) => `tree/d${i % 97}/f${i}`);
+    const records = many.map((name, i) => record(name, 1000n + BigInt(i)));
+    await writeAll(stores, records.slice(0, 10_000));
+    await writeAll(stores, records.slice(10_000));
+    const newer = many.filter((_, i) => i % 5 === 0).map((name, i) => record(name, 50_000n + BigInt(i)));
+    await writeAll(stores.slice(1), newer);
+    const expected = new Map(records.map((r) => [r.name, r]));
+    for (const r of newer) expected.set(r.name, r);
+    const expectedNames = [...expected.keys()].sort(compareCatalogNames);
+
+    const reopened = streamNewestRecords(stores, { maxOpenSegments: 10, chunkBytes: 1024 });
+    if (!reopened) throw new Error('not streamed');
+    const all = [...reopened.records];
+    expect(all.map((r) => r.name)).toEqual(expectedNames);
+    for (const r of all) expect(r).toEqual(expected.get(r.name));
+    expect(reopened.unreadable).toEqual([]);
+
+    const racing = streamNewestRecords(stores, { maxOpenSegments: 10, chunkBytes: 1024 });
+    if (!racing) throw new Error('not streamed');
+    const got: CatalogRecord[] = [];
+    for (const r of racing.records) {
+      got.push(r);
+      if (got.length !== 5_000) continue;
+      // A check merges every bucket of every store: each store's catalog becomes new segments, the listed ones removed.
+      for (const store of stores) {
+        const sync = new DirectorySync();
+        await compactCatalog(store, undefined, [], sync);
+      }
+      expect((await segmentsOf(stores[0])).length).toBeLessThanOrEqual(256);
+    }
+    expect(got.map((r) => r.name)).toEqual(expectedNames);
+    for (const r of got) expect(r).toEqual(expected.get(r.name));
+  }, 60_000);
+
   it('a store of 150,000 names is read whole (appending them as call arguments overflowed V8 past ~125,000)', async () => {
     const many = Array.from({ length: 150_000 }, (_, i) => record(`big/${i}`, 1000n + BigInt(i)));
     const sync = new DirectorySync();

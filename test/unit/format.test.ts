@@ -7,7 +7,7 @@ import { checkFileName } from '../../src/format/file-name.js';
 import { escapeBytes, unescapeBytes } from '../../src/format/name-bytes.js';
 import { newId, newSequence, parseSequence } from '../../src/format/ids.js';
 import { decodeManifest, encodeManifest, type Manifest } from '../../src/format/manifest.js';
-import { compareCatalogNames, decodeCatalogSegment, encodeCatalogSegment, lookUpInSegment, segmentContentId } from '../../src/format/catalog-segment.js';
+import { catalogSortKey, compareCatalogNames, decodeCatalogSegment, encodeCatalogSegment, lookUpInSegment, segmentContentId } from '../../src/format/catalog-segment.js';
 import { sealJson, unsealJson } from '../../src/format/sealed-json.js';
 import { nameHash } from '../../src/store/store-layout.js';
 import { decodeStoreFault, encodeStoreFault, errnoNamedIn } from '../../src/format/store-fault.js';
@@ -291,6 +291,22 @@ describe('catalog segments', () => {
   it('round-trips: a header line, then one sealed record per line', () => {
     expect(text.split('\n')).toHaveLength(records.length + 2);
     expect(decodeCatalogSegment(text, nameHash)).toEqual({ bucket, records, damagedLines: 0, ordered: true });
+  });
+
+  it('catalogSortKey orders names natively exactly as compareCatalogNames and UTF-8 bytes do', () => {
+    const alphabet = ['a', 'b', '/', '.', '\u00e9', '\u4e2d', '\ud7ff', '\ue000', '\uf8ff', '\ufffd', '\uffff', '\u{10000}', '\u{1F600}', '\u{10FFFF}'];
+    let seed = 7;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const names = Array.from({ length: 600 }, () => Array.from({ length: 1 + Math.floor(next() * 4) }, () => alphabet[Math.floor(next() * alphabet.length)]).join(''));
+    for (let i = 0; i < names.length; i++) {
+      for (let j = i; j < Math.min(names.length, i + 40); j++) {
+        const [a, b] = [names[i], names[j]];
+        const byKey = catalogSortKey(a) < catalogSortKey(b) ? -1 : catalogSortKey(a) > catalogSortKey(b) ? 1 : 0;
+        expect([a, b, byKey]).toEqual([a, b, Math.sign(compareCatalogNames(a, b))]);
+        expect([a, b, byKey]).toEqual([a, b, Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)))]);
+      }
+    }
+    expect(catalogSortKey('plain/ascii name.txt')).toBe('plain/ascii name.txt');
   });
 
   it('is written in name order (code point order, not UTF-16), and a reader trusts the order only when the header says so and the lines keep it', () => {
