@@ -1,4 +1,5 @@
 import type { PlanContents } from '../cluster/agreement/init-coordinator.js';
+import { PackMembers } from './pack-members.js';
 import { plannedFile, type StoreScan, type UncommittedVersion } from '../cluster/protocol.js';
 import { faultPoint } from '../cluster/fault-points.js';
 import { staleAfterMs } from '../cluster/timing.js';
@@ -21,13 +22,11 @@ export interface BuiltPlan {
   /** File ids of deleted files some store still holds blocks of: their tombstones must stay this time. */
   readonly deletedWithBlocks: ReadonlySet<string>;
   /** The live files packed in each pack (by the pack's file id): a pack's verdict is theirs. */
-  readonly packMembers: ReadonlyMap<string, readonly PackMember[]>;
+  readonly packMembers: ReadonlyMap<string, PackMembers>;
   /** Some pack's live share is below the repacking threshold (repack-selection.ts). */
   readonly repackDue: boolean;
 }
 
-/** What a pack's verdict needs of each file packed in it (the whole records of a million names are kept no longer than the plan). */
-export type PackMember = Pick<CatalogRecord, 'name' | 'fileId' | 'fileSizeBytes'>;
 
 /**
  * Everything the workers need to split the check between them: the committed files, the newest
@@ -55,7 +54,7 @@ export async function buildCheckPlan(
   // A pack is checked, repaired and kept as a file of its own while a live file is packed in it
   // (docs/FORMAT.md §5.1); a pack no live file refers to is an unfinished write (resolve-version.ts).
   const packs = new Map<string, CatalogRecord>();
-  const packMembers = new Map<string, PackMember[]>();
+  const packMembers = new Map<string, PackMembers>();
   const packLiveBytes = new PackLiveBytes();
   await forEachNewestRecord(readablePaths, (record) => {
     if (record.deleted) {
@@ -70,9 +69,9 @@ export async function buildCheckPlan(
       return;
     }
     if (!packs.has(record.pack.fileId)) packs.set(record.pack.fileId, packRecordOf(record));
-    const members = packMembers.get(record.pack.fileId) ?? [];
-    members.push({ name: record.name, fileId: record.fileId, fileSizeBytes: record.fileSizeBytes });
-    packMembers.set(record.pack.fileId, members);
+    let members = packMembers.get(record.pack.fileId);
+    if (!members) packMembers.set(record.pack.fileId, members = new PackMembers());
+    members.add(record);
     packLiveBytes.add(record);
   });
   const repackDue = packLiveBytes.due().size > 0;

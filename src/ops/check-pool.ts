@@ -10,6 +10,7 @@ import { storeAt } from '../store/store-set.js';
 const STALE_TEMP_MS = 60 * 60 * 1000;
 import { buildCheckPlan, type BuiltPlan } from './check-plan.js';
 import type { FileHealth } from '../dataset/file-health.js';
+import { HealthTally, type HealthSummary, type KeptFiles } from '../dataset/health-tally.js';
 import { PACK_BLOCK_NAME } from '../format/catalog-record.js';
 import { openPool, storeAccess, type OpenPool } from './open-pool.js';
 import { clearStoreFaults } from './store-faults.js';
@@ -32,9 +33,13 @@ export interface CheckOptions {
   readonly lostSlots?: readonly number[];
   /** Say in `repackDue` whether packs are due for repacking (check-and-compact.ts: `rain check` only). */
   readonly considerRepack?: boolean;
+  /** Which files' health the report keeps besides the counts (every file by default; a summary keeps a few). */
+  readonly keepFiles?: KeptFiles;
 }
 
 export interface CheckReport extends InitializationResult {
+  /** Counts over every file checked (a packed file is a file of its own, with its pack's verdict). */
+  readonly health: HealthSummary;
   readonly poolName: string;
   /** Every store of the pool and the state it was found in. */
   readonly stores: StoreReportEntry[];
@@ -147,7 +152,8 @@ export async function checkPool(options: CheckOptions): Promise<CheckReport> {
       const anchor = access.find((s) => s.writable)?.path ?? options.pool;
       // Counted before a pack's verdict is copied to each of its files, so a pack's blocks count once.
       const unreadBlocks = outcome.result.files.reduce((sum, f) => sum + f.unreadBlocks, 0);
-      const report = summarise(await openPool(anchor), { ...outcome.result, files: withPackMembers(outcome.result.files, packMembers) }, unreadBlocks);
+      const tally = tallyFiles(outcome.result.files, packMembers, options.keepFiles ?? 'all');
+      const report = summarise(await openPool(anchor), { ...outcome.result, files: tally.files() }, tally.summary(), unreadBlocks);
       if (scrub?.partial) return { ...report, scrub: scrub.coverage };
       // Garbage in packs comes back once the pool is healthy (repairs first): without a lock,
       // after the epoch is committed, and only when a pack's live share is low (no session otherwise).
@@ -179,22 +185,32 @@ async function recordCheckScrub(
 
 /**
  * A pack was checked as one data set; its files are what the user knows, so each of them gets
- * the pack's verdict (a pack no live file refers to any more keeps a line of its own).
+ * the pack's verdict (a pack no live file refers to any more keeps a line of its own). Each file
+ * is folded into the tally as it is made and kept only if the report lists it: a routine check of
+ * 1,000,000 packed files held a health entry for each (the coordinator's largest cost).
  */
-function withPackMembers(files: readonly FileHealth[], packMembers: BuiltPlan['packMembers']): FileHealth[] {
-  return files.flatMap((health) => {
-    if (health.name !== PACK_BLOCK_NAME) return [health];
+function tallyFiles(files: readonly FileHealth[], packMembers: BuiltPlan['packMembers'], keep: KeptFiles): HealthTally {
+  const tally = new HealthTally(keep);
+  for (const health of files) {
+    if (health.name !== PACK_BLOCK_NAME) {
+      tally.add(health);
+      continue;
+    }
     const members = packMembers.get(health.fileId);
-    if (!members) return [{ ...health, name: `(pack ${health.fileId})` }];
-    // The pack's counts and lists are shared by its members, not copied per member: the report is
-    // final here, and a million packed files were a million copies of each.
-    return members.map((member) => ({ ...health, name: member.name, fileId: member.fileId, sizeBytes: member.fileSizeBytes }));
-  });
+    if (!members) {
+      tally.add({ ...health, name: `(pack ${health.fileId})` });
+      continue;
+    }
+    // The pack's counts and lists are shared by its members, not copied per member.
+    for (let i = 0; i < members.length; i++) tally.add({ ...health, name: members.name(i), fileId: members.fileId(i), sizeBytes: members.sizeBytes(i) });
+  }
+  return tally;
 }
 
 function reportOfOther(pool: OpenPool, ranBy: string): CheckReport {
   const lastCheck = pool.manifest.lastCheck as NonNullable<Manifest['lastCheck']>;
-  return { ...summarise(pool, { epoch: pool.manifest.epoch, phases: [], workers: [], files: [], versionReports: [], actions: [], storeFaults: [], housekeeping: [], lastCheck }, 0), ranBy };
+  const nothing = { epoch: pool.manifest.epoch, phases: [], workers: [], files: [], versionReports: [], actions: [], storeFaults: [], housekeeping: [], lastCheck };
+  return { ...summarise(pool, nothing, new HealthTally(0).summary(), 0), ranBy };
 }
 
 /** Waits while another coordinator's claim of `epoch` is alive; returns the pool once it committed or died. */
@@ -217,7 +233,7 @@ async function accessFor(manifest: Manifest, pool: OpenPool) {
   return manifest.stores.map((s) => current.find((c) => c.slot === s.slot && c.path === s.path) ?? { slot: s.slot, path: s.path, readable: true, writable: true });
 }
 
-function summarise(pool: OpenPool, result: InitializationResult, unreadBlocks: number): CheckReport {
+function summarise(pool: OpenPool, result: InitializationResult, health: HealthSummary, unreadBlocks: number): CheckReport {
   const stores = reportedStores(pool.stores);
   const storeProblems = [
     ...stores.filter((s) => s.condition !== 'online').map(describeStoreProblem),
@@ -229,7 +245,7 @@ function summarise(pool: OpenPool, result: InitializationResult, unreadBlocks: n
   const changed = result.lastCheck.repairedBlocks > 0 || result.actions.length > 0
     || result.versionReports.some((v) => v.outcome === 'rolled-forward' || v.outcome === 'rolled-back');
   const verdict = lost ? 'lost' : degraded ? 'degraded' : 'healthy';
-  return { ...result, poolName: pool.manifest.name, stores, storeProblems, verdict, changed, unreadBlocks };
+  return { ...result, health, poolName: pool.manifest.name, stores, storeProblems, verdict, changed, unreadBlocks };
 }
 
 /** The newest epoch claimed on any reachable store, and whether its claimant still beats. */

@@ -4,6 +4,7 @@ import { describeError, ioError, usageError } from '../rain-error.js';
 import { storeAt } from '../store/store-set.js';
 import { recordPoolStores } from '../store/pool-registry.js';
 import { checkPool, type CheckReport } from './check-pool.js';
+import type { KeptFiles } from '../dataset/health-tally.js';
 import { resolveStorePath } from './init-pool.js';
 import { openPool, type OpenPool } from './open-pool.js';
 
@@ -14,6 +15,8 @@ export interface RebuildOptions {
   readonly onPhase?: (phase: string) => void;
   /** File bytes of the data sets checked so far, of all (a progress bar). */
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** Which files' health the report keeps besides the counts (CheckOptions.keepFiles). */
+  readonly keepFiles?: KeptFiles;
 }
 
 export interface RebuildReport extends CheckReport {
@@ -50,7 +53,7 @@ export async function rebuildPool(options: RebuildOptions): Promise<RebuildRepor
     }
   }
   const reopened = await openPool(pool.stores.find((s) => s.condition === 'online')?.path ?? options.pool);
-  const report = await checkPool({ pool: options.pool, openedPool: reopened, manifest, repair: true, onPhase: options.onPhase, onProgress: options.onProgress, lostSlots });
+  const report = await checkPool({ pool: options.pool, openedPool: reopened, manifest, repair: true, onPhase: options.onPhase, onProgress: options.onProgress, lostSlots, keepFiles: options.keepFiles });
   return { ...report, changed: report.changed || rebuildActions.length > 0, rebuildActions };
 }
 

@@ -1,5 +1,4 @@
 import type { CheckReport } from '../../ops/check-pool.js';
-import { summarizeHealth } from '../../dataset/health-tally.js';
 import type { Output } from '../output.js';
 import { nextStepLine, storeLines } from '../store-lines.js';
 import { printTroubledFiles } from './troubled-files.js';
@@ -33,7 +32,7 @@ export function printCheckReport(out: Output, report: CheckReport): void {
   const versions = out.verbose ? report.versionReports : report.versionReports.slice(0, LISTED_VERSIONS);
   for (const v of versions) out.alert(`* ${v.name ?? v.fileId} version ${v.sequence}: ${v.outcome} (${v.detail})`);
   if (versions.length < report.versionReports.length) out.alert(`... and ${report.versionReports.length - versions.length} more interrupted versions; --verbose or --json lists every one`);
-  const summary = summarizeHealth(report.files);
+  const summary = report.health;
   for (const line of storeLines(report.stores, summary.byStore, true)) out.alert(out.color.yellow(line));
   for (const fault of report.storeFaults) out.alert(out.color.yellow(`! ${fault}`));
   printTroubledFiles(out, report.files, summary, report.stores);

@@ -3,7 +3,7 @@ import { rebuildPool } from '../../ops/rebuild-pool.js';
 import { withCommonOptions } from '../command-runner.js';
 import { exitCodeOfVerdict } from '../exit-codes.js';
 import { runReportCommand, withReportOptions, type ReportFlags } from '../report-options.js';
-import { checkFacts } from './check.js';
+import { checkFacts, keptFilesOf } from './check.js';
 import { printCheckReport } from './check-report.js';
 
 export function registerRebuild(program: Command): void {
@@ -13,7 +13,7 @@ export function registerRebuild(program: Command): void {
     .action(async (flags: ReportFlags & { replace?: string[] }) => {
       await runReportCommand('rebuild', flags, async (out) => {
         const progress = out.progress('rebuild');
-        const report = await rebuildPool({ pool: flags.pool, replace: flags.replace, onPhase: (phase) => progress(0, 0, phase), onProgress: (done, total) => progress(done, total) });
+        const report = await rebuildPool({ pool: flags.pool, replace: flags.replace, keepFiles: keptFilesOf(out), onPhase: (phase) => progress(0, 0, phase), onProgress: (done, total) => progress(done, total) });
         out.stopProgress();
         const exitCode = exitCodeOfVerdict(report.verdict, report.changed);
         out.document({ ok: true, ...report, exitCode });

@@ -5,8 +5,8 @@ import { exitCodeOfVerdict } from '../exit-codes.js';
 import { runReportCommand, withReportOptions, type ReportFlags } from '../report-options.js';
 import { scrubRequestOf, withScrubOptions, type ScrubFlags } from '../scrub-options.js';
 import { describeCoverage } from '../scrub-report.js';
-import { LISTED_NEWER, printHealth } from './health-report.js';
-import { LISTED_TROUBLED_FILES } from './troubled-files.js';
+import { printHealth } from './health-report.js';
+import { keptFilesOf } from './check.js';
 
 export function registerVerify(program: Command): void {
   withReportOptions(withScrubOptions(withCommonOptions(program.command('verify')
@@ -16,7 +16,7 @@ export function registerVerify(program: Command): void {
       await runReportCommand('verify', flags, async (out) => {
         const scrub = scrubRequestOf(flags);
         // A summary keeps counts and the few files it lists, so its memory does not grow with the pool.
-        const keepFiles = out.json ? 'all' : out.verbose ? 'troubled' : Math.max(LISTED_TROUBLED_FILES, LISTED_NEWER);
+        const keepFiles = keptFilesOf(out);
         const report = await verifyPool({ pool: flags.pool, names, scrub, keepFiles, onProgress: out.progress('verifying') });
         out.stopProgress();
         const exitCode = exitCodeOfVerdict(report.verdict);
