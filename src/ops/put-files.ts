@@ -15,7 +15,7 @@ import { SourceList, WalkedTree, type TreeEntries } from './walked-tree.js';
 import { newId, newSequence } from '../format/ids.js';
 import { badInputError, describeError, errnoCode, ioError, usageError } from '../rain-error.js';
 import { tempPathIn } from '../store/durable-file.js';
-import { readNewestRecords } from './catalog.js';
+import { forEachNewestRecord, readNewestRecords } from './catalog.js';
 import { entryBatches } from './commit-batches.js';
 import { writeVersions, type PlannedVersion } from './write-versions.js';
 import { withSession, type PoolSession } from './pool-session.js';
@@ -87,12 +87,12 @@ export async function putFiles(options: PutOptions): Promise<PutReport> {
       // the whole catalog once per batch (a put -r of n files cost O(n^2) record decodes). A version
       // another writer commits meanwhile is handled as it always was between a lookup and a commit:
       // the higher sequence wins.
-      const existing = await readNewestRecords(session.readablePaths, Array.from({ length: sources.length }, (_, p) => sources.name(p)));
+      const existing = await existingRecords(session.readablePaths, sources);
       const heartbeat = new WriterHeartbeat(session.writablePaths);
       try {
         // Files are committed in batches so a long `put -r` makes progress durable as it goes.
         for (const batch of entryBatches(sources)) {
-          await putBatch(session, batch, existing.records, report, options.listFiles === true, heartbeat, (bytes) => {
+          await putBatch(session, batch, existing, report, options.listFiles === true, heartbeat, (bytes) => {
             doneBytes += bytes;
             options.onProgress?.(doneBytes, totalBytes);
           });
@@ -108,6 +108,28 @@ export async function putFiles(options: PutOptions): Promise<PutReport> {
       }
     }
   });
+}
+
+/** Names looked up one by one at most; more are met in one pass over the catalog, bucket by bucket. */
+const MAX_LOOKED_UP_NAMES = 65536;
+
+/**
+ * The newest record of each source name the pool holds. A lookup by names hashes every name and
+ * holds the hashes once per store (a put -r of 1,000,000 files: six million SHA-256 and a set of a
+ * million 64-digit strings, into an empty pool); past MAX_LOOKED_UP_NAMES the catalog is read one
+ * bucket at a time instead and each record kept only if the walk has its name (binary search).
+ */
+export async function existingRecords(
+  readablePaths: readonly string[], sources: TreeEntries, maxLookedUp = MAX_LOOKED_UP_NAMES,
+): Promise<ReadonlyMap<string, CatalogRecord>> {
+  if (sources.length <= maxLookedUp) {
+    return (await readNewestRecords(readablePaths, Array.from({ length: sources.length }, (_, p) => sources.name(p)))).records;
+  }
+  const found = new Map<string, CatalogRecord>();
+  await forEachNewestRecord(readablePaths, (record) => {
+    if (sources.positionOf(record.name) >= 0) found.set(record.name, record);
+  });
+  return found;
 }
 
 /**
