@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NAMES_SHAPE, parseBenchOptions, USAGE, UsageError, type BenchOptions } from './bench-options.js';
-import { layoutSizes, prepareLayout, releaseLayout, type BenchLayout } from './bench-layout.js';
+import { layoutSizes, namesSizes, prepareLayout, releaseLayout, type BenchLayout } from './bench-layout.js';
 import { benchmarksMarkdown } from './benchmarks-doc.js';
 import { runCleanups, wasInterrupted } from './cleanup.js';
 import { generateSourceFiles, MiB, type SourceFile } from './data-generator.js';
@@ -130,6 +130,10 @@ async function runNames(options: BenchOptions, layout: BenchLayout, cli: RainCli
   await layout.source.empty();
   for (const store of layout.stores) await store.empty();
   await layout.out.empty();
+  // The memory sweep shrank the mounts to its own file's size (a 1 GiB limit failed the generator with ENOSPC).
+  const sizes = namesSizes(options);
+  await layout.source.resize(sizes.sourceBytes + 256 * MiB);
+  for (const store of layout.stores) await store.resize(sizes.perStoreBytes + 256 * MiB);
   const root = path.join(layout.source.dir, 'names');
   const storeDirs = layout.stores.map((s) => path.join(s.dir, 'rain-names'));
   let section: Omit<NamesSection, 'rain' | 'error'> = {
