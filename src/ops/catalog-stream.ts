@@ -13,8 +13,10 @@ import { appendAll } from '../format/append-all.js';
  * Segment runs that hold a descriptor each. A catalog a check merged has one segment per bucket
  * (256) plus those of the commits since; past this each run opens its file again for each chunk
  * (a put -r of 1,000,000 files in commits of 16,384 leaves 62 segments per bucket, 15,872 runs).
+ * Half of the common soft limit of 1,024 descriptors per process: a run that cannot open its
+ * segment (EMFILE) would count it as unreadable and leave its names out of the listing.
  */
-export const MAX_OPEN_SEGMENTS = 1024;
+export const MAX_OPEN_SEGMENTS = 512;
 /** Segment runs merged at most; past this the caller reads the catalog whole, as before (docs/DECISIONS.md D5). */
 export const MAX_STREAMED_SEGMENTS = 32768;
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { compareCatalogNames, decodeSegmentHeader, plainNameOf, type SegmentHeader } from '../format/catalog-segment.js';
 import { decodeCatalogRecord, type CatalogRecord } from '../format/catalog-record.js';
 import { sealIntact } from '../format/sealed-json.js';
-import { errnoCode } from '../rain-error.js';
+import { errnoCode, ioError } from '../rain-error.js';
 import { openForReading } from './guarded-fs.js';
 import { nameHash } from './store-layout.js';
 
@@ -104,6 +104,7 @@ export class SegmentRun implements RecordRun {
       fd = openForReading(file);
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return 'vanished';
+      refuseIfOutOfDescriptors(error);
       return 'damaged';
     }
     try {
@@ -219,6 +220,7 @@ export class SegmentRun implements RecordRun {
       try {
         fd = openForReading(file);
       } catch (error) {
+        refuseIfOutOfDescriptors(error);
         if (errnoCode(error) !== 'ENOENT') vanished = false;
         continue;
       }
@@ -231,6 +233,17 @@ export class SegmentRun implements RecordRun {
       }
     }
     throw new CopiesGone(vanished);
+  }
+}
+
+/**
+ * This process (EMFILE) or the system (ENFILE) has no descriptor left: the segment is not at
+ * fault, and counting it unreadable would leave its names out with a hint to repair the store.
+ */
+function refuseIfOutOfDescriptors(error: unknown): void {
+  const code = errnoCode(error);
+  if (code === 'EMFILE' || code === 'ENFILE') {
+    throw ioError(`too many open files while reading the catalog (${code}); raise the limit ('ulimit -n') and run the command again`);
   }
 }
 

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { compareCatalogNames } from '../../src/format/catalog-segment.js';
-import { makePool, makeScratch, seededBytes, type Scratch, type TestPool } from '../helpers/rain-cli.js';
+import { makePool, makeScratch, RAIN_BIN, runShell, seededBytes, type Scratch, type TestPool } from '../helpers/rain-cli.js';
 
 let scratch: Scratch;
 let pool: TestPool;
@@ -100,3 +100,44 @@ function formatTotal(): string {
   for (let i = 0; i < names.length; i++) total += 10 + i;
   return `${(total / 1024).toFixed(1)} KiB`;
 }
+
+describe('ls of a catalog of many segments (several put -r commits, no check since)', () => {
+  it('lists every name with fewer open files allowed than there are segments (each reopened per chunk); out of descriptors it stops with exit 74 and says so', async () => {
+    const many = await makeScratch('rain-ls-many-');
+    try {
+      const manyPool = await makePool(many, 2, 1);
+      const env = Object.entries(many.env).map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(' ');
+      const lsUnderLimit = (openFiles: number) => runShell(
+        `ulimit -n ${openFiles} && ${env} ${JSON.stringify(process.execPath)} ${JSON.stringify(RAIN_BIN)} ls --json -p ${JSON.stringify(manyPool.stores[0])}`,
+      );
+      const expected: string[] = [];
+      // Three commits of 1,000 names: about 250 segments each, ~750 per store, content-named alike on all three.
+      for (let commit = 0; commit < 3; commit++) {
+        const src = await many.dir(`src${commit}`);
+        for (let i = 0; i < 1000; i++) {
+          await fs.writeFile(path.join(src, `f${i}`), seededBytes(20 + (i % 50), commit * 1000 + i));
+          expected.push(`c${commit}/f${i}`);
+        }
+        expect((await manyPool.run(['put', '-r', src, '--as', `c${commit}`])).code).toBe(0);
+        if (commit > 0) continue;
+        // ~250 segments, each held open: under a limit of 120 open files the listing stops and says
+        // why (exit 74), rather than calling the segments it could not open unreadable and leaving their names out.
+        const starved = await lsUnderLimit(120);
+        expect(starved.code).toBe(74);
+        expect(starved.stderr).toMatch(/too many open files while reading the catalog \(EMFILE\); raise the limit/);
+        expect(starved.stderr).not.toMatch(/could not be read/);
+      }
+      const segmentCount = (await segments(manyPool.stores[0])).filter((f) => f.endsWith('.seg')).length;
+      expect(segmentCount).toBeGreaterThan(600);
+      // A limit of 300 open files: a listing that held a descriptor per segment failed to open most of them.
+      const run = await lsUnderLimit(300);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const doc = JSON.parse(run.stdout) as { files: { name: string; health: string }[] };
+      expect(doc.files.map((f) => f.name)).toEqual(expected.sort(compareCatalogNames));
+      expect(doc.files.every((f) => f.health === 'ok')).toBe(true);
+    } finally {
+      await many.cleanup();
+    }
+  }, 120_000);
+});
