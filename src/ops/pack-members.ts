@@ -1,10 +1,12 @@
 import type { CatalogRecord } from '../format/catalog-record.js';
+import { GrowingColumn } from './growing-column.js';
 
 /** What a pack's verdict needs of each file packed in it. */
 export type PackMember = Pick<CatalogRecord, 'name' | 'fileId' | 'fileSizeBytes'>;
 
 const FILE_ID = /^[0-9a-f]{32}$/;
 const FILE_ID_BYTES = 16;
+const INITIAL_MEMBERS = 16;
 
 /**
  * The live files packed in one pack, held in columns for the length of a check: the name string,
@@ -14,8 +16,10 @@ const FILE_ID_BYTES = 16;
  */
 export class PackMembers {
   private readonly names: string[] = [];
-  private ids = Buffer.alloc(0);
-  private sizes = new Float64Array(0);
+  /** A file id's first and last 8 bytes. */
+  private readonly idHigh = new GrowingColumn(BigUint64Array, INITIAL_MEMBERS);
+  private readonly idLow = new GrowingColumn(BigUint64Array, INITIAL_MEMBERS);
+  private readonly sizes = new GrowingColumn(Float64Array, INITIAL_MEMBERS);
   private readonly oddIds = new Map<number, string>();
 
   get length(): number {
@@ -23,13 +27,14 @@ export class PackMembers {
   }
 
   add(member: PackMember): void {
-    const i = this.names.length;
-    if (i === this.sizes.length) this.grow(Math.max(16, i * 2));
     if (!Number.isSafeInteger(member.fileSizeBytes) || member.fileSizeBytes < 0) throw new RangeError(`pack members: ${member.name} has size ${member.fileSizeBytes}`);
+    const i = this.names.length;
+    const id = FILE_ID.test(member.fileId) ? Buffer.from(member.fileId, 'hex') : undefined;
+    if (!id) this.oddIds.set(i, member.fileId);
     this.names.push(member.name);
-    if (FILE_ID.test(member.fileId)) this.ids.write(member.fileId, i * FILE_ID_BYTES, FILE_ID_BYTES, 'hex');
-    else this.oddIds.set(i, member.fileId);
-    this.sizes[i] = member.fileSizeBytes;
+    this.idHigh.push(id ? id.readBigUInt64BE(0) : 0n);
+    this.idLow.push(id ? id.readBigUInt64BE(8) : 0n);
+    this.sizes.push(member.fileSizeBytes);
   }
 
   name(i: number): string {
@@ -39,21 +44,16 @@ export class PackMembers {
 
   fileId(i: number): string {
     this.assertIndex(i);
-    return this.oddIds.get(i) ?? this.ids.toString('hex', i * FILE_ID_BYTES, (i + 1) * FILE_ID_BYTES);
+    const odd = this.oddIds.get(i);
+    if (odd !== undefined) return odd;
+    const id = Buffer.allocUnsafe(FILE_ID_BYTES);
+    id.writeBigUInt64BE(this.idHigh.get(i), 0);
+    id.writeBigUInt64BE(this.idLow.get(i), 8);
+    return id.toString('hex');
   }
 
   sizeBytes(i: number): number {
-    this.assertIndex(i);
-    return this.sizes[i];
-  }
-
-  private grow(capacity: number): void {
-    const ids = Buffer.alloc(capacity * FILE_ID_BYTES);
-    this.ids.copy(ids);
-    this.ids = ids;
-    const sizes = new Float64Array(capacity);
-    sizes.set(this.sizes);
-    this.sizes = sizes;
+    return this.sizes.get(i);
   }
 
   private assertIndex(i: number): void {

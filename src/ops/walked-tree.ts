@@ -1,5 +1,6 @@
 import type { EntryMetadata } from '../format/catalog-record.js';
 import type { SourceFile } from './source-stamp.js';
+import { GrowingColumn } from './growing-column.js';
 
 /**
  * The entries of a tree walk held in columns instead of one object graph per entry: a name
@@ -137,9 +138,9 @@ export class WalkedTree implements TreeEntries {
 export class WalkedTreeBuilder {
   private readonly columns: Columns = {
     names: [], paths: new Map(), targets: new Map(),
-    sizes: new Column(Float64Array), flags: new Column(Uint8Array), modes: new Column(Uint16Array),
-    uids: new Column(Uint32Array), gids: new Column(Uint32Array),
-    mtimesNs: new Column(BigInt64Array), ctimesNs: new Column(BigInt64Array), inos: new Column(BigUint64Array), devs: new Column(BigUint64Array),
+    sizes: new GrowingColumn(Float64Array), flags: new GrowingColumn(Uint8Array), modes: new GrowingColumn(Uint16Array),
+    uids: new GrowingColumn(Uint32Array), gids: new GrowingColumn(Uint32Array),
+    mtimesNs: new GrowingColumn(BigInt64Array), ctimesNs: new GrowingColumn(BigInt64Array), inos: new GrowingColumn(BigUint64Array), devs: new GrowingColumn(BigUint64Array),
   };
   private totalBytes = 0;
 
@@ -209,15 +210,15 @@ export interface Columns {
   /** Only where the path is not derivedPath(name). */
   readonly paths: Map<number, string>;
   readonly targets: Map<number, string>;
-  readonly sizes: Column<Float64Array>;
-  readonly flags: Column<Uint8Array>;
-  readonly modes: Column<Uint16Array>;
-  readonly uids: Column<Uint32Array>;
-  readonly gids: Column<Uint32Array>;
-  readonly mtimesNs: Column<BigInt64Array>;
-  readonly ctimesNs: Column<BigInt64Array>;
-  readonly inos: Column<BigUint64Array>;
-  readonly devs: Column<BigUint64Array>;
+  readonly sizes: GrowingColumn<Float64Array>;
+  readonly flags: GrowingColumn<Uint8Array>;
+  readonly modes: GrowingColumn<Uint16Array>;
+  readonly uids: GrowingColumn<Uint32Array>;
+  readonly gids: GrowingColumn<Uint32Array>;
+  readonly mtimesNs: GrowingColumn<BigInt64Array>;
+  readonly ctimesNs: GrowingColumn<BigInt64Array>;
+  readonly inos: GrowingColumn<BigUint64Array>;
+  readonly devs: GrowingColumn<BigUint64Array>;
 }
 
 const KIND_MASK = 0b11;
@@ -232,33 +233,4 @@ function derivedPath(shape: TreeShape, name: string): string {
   if (shape.prefix !== '' && name === shape.prefix) return shape.sourceDir;
   const relative = shape.prefix === '' ? name : name.slice(shape.prefix.length + 1);
   return `${shape.sourceDir}${shape.sourceDir.endsWith('/') ? '' : '/'}${relative}`;
-}
-
-type NumberArray = Float64Array | Uint8Array | Uint16Array | Uint32Array;
-type BigArray = BigInt64Array | BigUint64Array;
-type ValueOf<A> = A extends BigArray ? bigint : number;
-
-/** A typed array that grows by doubling; every value is checked to survive the round trip. */
-class Column<A extends NumberArray | BigArray> {
-  private values: A;
-  private length = 0;
-
-  constructor(private readonly make: new (length: number) => A) {
-    this.values = new make(1024);
-  }
-
-  push(value: ValueOf<A>): void {
-    if (this.length === this.values.length) {
-      const bigger = new this.make(this.values.length * 2);
-      (bigger as { set(from: A): void }).set(this.values);
-      this.values = bigger;
-    }
-    (this.values as unknown as Array<ValueOf<A>>)[this.length] = value;
-    if ((this.values as unknown as Array<ValueOf<A>>)[this.length] !== value) throw new RangeError(`walked tree: ${String(value)} does not fit its column`);
-    this.length++;
-  }
-
-  get(index: number): ValueOf<A> {
-    return (this.values as unknown as Array<ValueOf<A>>)[index];
-  }
 }
