@@ -3,6 +3,7 @@ import { compareVersions, newestRecord, versionKeyOf, type CatalogRecord, type V
 import { compareCatalogNames } from '../format/catalog-segment.js';
 import { describeStoreError } from '../rain-error.js';
 import type { CatalogScan, CatalogScope } from '../store/catalog-files.js';
+import type { SettledBucket } from '../store/catalog-compaction.js';
 import { storeAt } from '../store/store-set.js';
 import { CATALOG_BUCKETS, nameHash, parseCatalogFileName } from '../store/store-layout.js';
 import { forEachBounded } from './for-each-bounded.js';
@@ -103,11 +104,16 @@ async function readCatalogBucket(storePaths: readonly string[], bucket: string):
  */
 export async function settledEverywhere(storePaths: readonly string[], bucket: string, options: { tombstones: boolean }): Promise<boolean> {
   if (storePaths.length === 0) return false;
-  const settled = await Promise.all(storePaths.map((storePath) => storeAt(storePath).settledCatalogBucket(bucket).catch(() => undefined)));
+  const settled = await settledStates(storePaths, bucket);
   const first = settled[0];
   if (first === undefined) return false;
   if (first === 'empty') return settled.every((s) => s === 'empty');
   return (options.tombstones || !first.tombstones) && settled.every((s) => s !== undefined && s !== 'empty' && s.id === first.id);
+}
+
+/** Each store's settled state of the bucket (settledCatalogBucket); undefined where a store cannot answer. */
+export function settledStates(storePaths: readonly string[], bucket: string): Promise<(SettledBucket | 'empty' | undefined)[]> {
+  return Promise.all(storePaths.map((storePath) => storeAt(storePath).settledCatalogBucket(bucket).catch(() => undefined)));
 }
 
 /**

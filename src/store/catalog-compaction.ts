@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { compareVersions, type CatalogRecord } from '../format/catalog-record.js';
-import { compareCatalogNames, encodeCatalogSegment, segmentContentId } from '../format/catalog-segment.js';
+import { compareCatalogNames, decodeSegmentHeader, encodeCatalogSegment, segmentContentId } from '../format/catalog-segment.js';
 import { listBucketWithSegments, newestReadable, readSegmentBytes, type BucketListing } from './catalog-files.js';
 import { appendAll } from '../format/append-all.js';
 import { writeFileDurably, type DirectorySync } from './durable-file.js';
@@ -187,6 +187,39 @@ export interface SettledBucket {
 }
 
 const TOMBSTONE_MEMBER = Buffer.from('"deleted":true');
+
+/**
+ * The bytes of the bucket's settled segment when it still is segment `id` alone (they hash to
+ * it), else undefined: what a check copies to a store that holds nothing of the bucket.
+ */
+export function settledSegmentBytes(storePath: string, bucket: string, id: string): Buffer | undefined {
+  const settled = settledCatalogBucket(storePath, bucket);
+  if (settled === undefined || settled === 'empty' || settled.id !== id) return undefined;
+  // settledCatalogBucket has just read the file and found that its bytes hash to `id`.
+  return lastVerified?.id === id ? lastVerified.bytes : undefined;
+}
+
+/**
+ * Writes another store's settled segment of a bucket this store holds nothing of, byte for byte
+ * (a store rebuilt from empty or replaced: the segment is the same file on every other store,
+ * §4.1, so it is neither decoded nor encoded again). Durable on return. Writes nothing and returns
+ * false unless the bucket is empty here and the bytes are a segment of `bucket` that hashes to
+ * `id`: nothing received is trusted, and a bucket that holds anything gets the full upkeep. A
+ * writer committing into the bucket meanwhile is harmless: its record is newer than the segment's
+ * copy of the name and wins, as it does beside any segment.
+ */
+export async function adoptSettledSegment(storePath: string, bucket: string, id: string, bytes: Uint8Array, sync: DirectorySync): Promise<boolean> {
+  if (!/^[0-9a-f]{2}$/.test(bucket)) throw new RangeError(`catalog buckets are two hex digits, not ${JSON.stringify(bucket)}`);
+  if (!/^[0-9a-f]{32}$/.test(id)) throw new RangeError(`segment ids are 32 hex digits, not ${JSON.stringify(id)}`);
+  if (readdirOrEmpty(path.join(storePath, CATALOG_DIR, bucket)).length > 0) return false;
+  const whole = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerEnd = whole.indexOf(0x0a);
+  const header = headerEnd < 0 ? undefined : decodeSegmentHeader(whole.toString('utf8', 0, headerEnd));
+  if (header?.bucket !== bucket || !header.ordered || segmentContentId([whole]) !== id) return false;
+  await writeFileDurably(storePath, catalogSegmentPath(storePath, bucket, id), [whole], sync);
+  await sync.flush();
+  return true;
+}
 
 /** The segment whose bytes were last found to hash to its name (one bucket's, ~1 MB at a million names). */
 let lastVerified: { readonly id: string; readonly bytes: Buffer } | undefined;

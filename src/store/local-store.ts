@@ -4,7 +4,9 @@ import type { Manifest, StoreIdentity } from '../format/manifest.js';
 import * as blocks from './block-files.js';
 import * as housekeeping from './block-housekeeping.js';
 import * as catalog from './catalog-files.js';
-import { compactCatalog, settledCatalogBucket, type CatalogCompaction, type SettledBucket } from './catalog-compaction.js';
+import {
+  adoptSettledSegment, compactCatalog, settledCatalogBucket, settledSegmentBytes, type CatalogCompaction, type SettledBucket,
+} from './catalog-compaction.js';
 import { DirectorySync, removeStaleTempFiles } from './durable-file.js';
 import * as epochs from './epoch-files.js';
 import type { BlockFileKey } from './store-layout.js';
@@ -85,6 +87,14 @@ export class LocalStore implements Store {
 
   async settledCatalogBucket(bucket: string): Promise<SettledBucket | 'empty' | undefined> {
     return settledCatalogBucket(this.path, bucket);
+  }
+
+  async readSettledSegment(bucket: string, id: string): Promise<Buffer | undefined> {
+    return settledSegmentBytes(this.path, bucket, id);
+  }
+
+  adoptSettledSegment(bucket: string, id: string, bytes: Uint8Array): Promise<boolean> {
+    return adoptSettledSegment(this.path, bucket, id, bytes, this.pending);
   }
 
   scanCatalog(only?: catalog.CatalogScope, newerThan?: ReadonlyMap<string, bigint>, skipSegments?: ReadonlySet<string>): Promise<catalog.CatalogScan> {

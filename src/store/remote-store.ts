@@ -108,6 +108,15 @@ export class RemoteStore implements Store {
     return this.call('settledCatalogBucket', bucket);
   }
 
+  async readSettledSegment(bucket: string, id: string): Promise<Buffer | undefined> {
+    const arrived: Uint8Array | undefined = await this.call('readSettledSegment', bucket, id);
+    return arrived === undefined ? undefined : Buffer.from(arrived.buffer, arrived.byteOffset, arrived.byteLength);
+  }
+
+  adoptSettledSegment(bucket: string, id: string, bytes: Uint8Array): Promise<boolean> {
+    return this.call('adoptSettledSegment', bucket, id, bytes);
+  }
+
   writeScrubLog(text: string): Promise<string> {
     return this.call('writeScrubLog', text);
   }

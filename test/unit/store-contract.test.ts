@@ -198,6 +198,40 @@ describe.each(KINDS)('the Store contract: %s', (_kind, open) => {
     expect((await store.compactCatalog(undefined, [])).segmentsMerged).toBe(0);
   });
 
+  it('hands out a settled segment\'s bytes and adopts them only into an empty bucket, checked against their id', async () => {
+    const [a, b, c] = namesInOneBucket(3);
+    const bucket = nameHash(a).slice(0, 2);
+    await store.writeCatalogRecords([record(a, 1n), record(b, 1n)]);
+    await store.flush();
+    await store.compactCatalog([bucket], []);
+    const settled = await store.settledCatalogBucket(bucket);
+    if (settled === undefined || settled === 'empty') throw new Error(`bucket ${bucket} is not settled`);
+    const bytes = await store.readSettledSegment(bucket, settled.id);
+    expect(bytes?.equals(await fs.readFile((await segmentFiles())[0]))).toBe(true);
+    expect(await store.readSettledSegment(bucket, 'f'.repeat(32))).toBeUndefined();
+
+    const otherDir = await fs.mkdtemp(path.join(os.tmpdir(), 'rain-store-contract-'));
+    try {
+      const other = open(otherDir);
+      const flipped = Buffer.from(bytes!);
+      flipped[flipped.length - 3] ^= 1;
+      // Bytes that do not hash to the id, or a header of another bucket, are refused; nothing is written.
+      expect(await other.adoptSettledSegment(bucket, settled.id, flipped)).toBe(false);
+      expect(await other.adoptSettledSegment(bucket === '00' ? '01' : '00', settled.id, bytes!)).toBe(false);
+      expect(await other.settledCatalogBucket(bucket)).toBe('empty');
+      await expect(other.adoptSettledSegment('../..', settled.id, bytes!)).rejects.toThrow(/two hex digits/);
+      expect(await other.adoptSettledSegment(bucket, settled.id, bytes!)).toBe(true);
+      expect(await other.settledCatalogBucket(bucket)).toEqual(settled);
+      expect((await other.scanCatalog({ buckets: [bucket] })).records.map((r) => r.name).sort()).toEqual([a, b].sort());
+      // A bucket that holds anything gets the full upkeep instead.
+      await other.writeCatalogRecord(record(c, 2n));
+      await other.flush();
+      expect(await other.adoptSettledSegment(bucket, settled.id, bytes!)).toBe(false);
+    } finally {
+      await fs.rm(otherDir, { recursive: true, force: true });
+    }
+  });
+
   it('claims an epoch exclusively, reads and withdraws claims, finds the highest valid one and junk', async () => {
     const claim = { epoch: 3, claimantId: newId(), pid: 1, host: 'h', purpose: 'check', membership: [0, 1], createdAt: new Date().toISOString() };
     expect(await store.createClaim(claim)).toBe(true);
