@@ -61,10 +61,12 @@ class Announcement<Body> {
  */
 export class WriterHeartbeat extends Announcement<readonly { fileId: string; sequence: bigint }[]> {
   constructor(storePaths: readonly string[]) {
-    super('writer', storePaths, (writerId, versions) => ({
-      writerId, pid: process.pid, host: hostName(), namespace: processNamespace(), pidStart: ownStart(), at: Date.now(),
-      versions: versions.map((v) => ({ fileId: v.fileId, sequence: v.sequence.toString() })),
-    }));
+    // The versions are the same at every heartbeat until the next announce: rendered once.
+    let rendered: { readonly of: readonly { fileId: string; sequence: bigint }[]; readonly versions: WriterIntent['versions'] } | undefined;
+    super('writer', storePaths, (writerId, versions) => {
+      if (rendered?.of !== versions) rendered = { of: versions, versions: versions.map((v) => ({ fileId: v.fileId, sequence: v.sequence.toString() })) };
+      return { writerId, pid: process.pid, host: hostName(), namespace: processNamespace(), pidStart: ownStart(), at: Date.now(), versions: rendered.versions };
+    });
   }
 }
 

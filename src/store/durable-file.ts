@@ -274,7 +274,7 @@ export async function removeStaleTempFiles(storePath: string, olderThanMs: numbe
  * Replaces a small file inside a store by rename from tmp/, without fsync: for heartbeats and
  * announcements, which are rewritten every second and mean nothing after a crash.
  */
-export function replaceSmallFile(storePath: string, finalPath: string, text: string): void {
+export function replaceSmallFile(storePath: string, finalPath: string, text: string | Uint8Array): void {
   refuseIfStopped();
   const sync = new DirectorySync();
   ensureDirectory(storePath, path.join(storePath, TMP_DIR), sync);
