@@ -102,9 +102,10 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       const ctx = requireActive();
       if (request.packSources) {
         const memberChecksums: number[] = [];
-        const packed = await encodeDataset(ctx, request.ref, packSourceReader(request.packSources, memberChecksums));
+        const changedMembers: number[] = [];
+        const packed = await encodeDataset(ctx, request.ref, packSourceReader(request.packSources, memberChecksums, changedMembers));
         await faultPoint('worker-encoded', ctx.slot);
-        return { ...packed, memberChecksums };
+        return { ...packed, memberChecksums, changedMembers };
       }
       const source = ctx.descriptor(request.sourcePath, 'r');
       const result = await encodeDataset(ctx, request.ref, (into, length, position) => readFullyAt(source, into, 0, length, position), request.keepIfChecksum);

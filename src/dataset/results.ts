@@ -53,6 +53,12 @@ export interface EncodeResult {
   readonly sourceBytesRead: number;
   /** For a pack: the CRC-32 of each packed file's bytes as read, in pack order. */
   readonly memberChecksums?: readonly number[];
+  /**
+   * For a pack: the pack order of each file whose stamp changed or that had bytes past its planned
+   * length once read (cluster/pack-sources.ts). Absent from a worker of an older rain: then the
+   * coordinator checks the files itself.
+   */
+  readonly changedMembers?: readonly number[];
 }
 
 export interface DecodeResult {

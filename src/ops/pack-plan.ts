@@ -1,4 +1,4 @@
-import { PACK_BLOCK_NAME, type CatalogRecord } from '../format/catalog-record.js';
+import { PACK_BLOCK_NAME, type CatalogRecord, type RecordedStamp } from '../format/catalog-record.js';
 import { newId, newSequence } from '../format/ids.js';
 import { allowsCatalogSegments, type Manifest } from '../format/manifest.js';
 import type { PackSource } from '../cluster/pack-sources.js';
@@ -13,6 +13,8 @@ export const PACK_MEMBER_MAX_BYTES = 128 * 1024;
 /** What packing needs of a planned version (write-versions.ts's PlannedVersion). */
 export interface PackCandidate {
   readonly sourcePath: string;
+  /** What the source looked like when planned: the worker reading it into the pack checks it again. */
+  readonly stamp?: RecordedStamp;
   readonly record: CatalogRecord;
   readonly datasetsToWrite: readonly number[];
   /** A version whose workers compare its data sets with the previous ones as they read them is never packed. */
@@ -71,7 +73,10 @@ export function planPacks(manifest: Manifest, planned: readonly PackCandidate[],
       k: manifest.k, m: manifest.m, blockSizeBytes: manifest.blockSizeBytes, datasetCount: 1,
       writtenAt: new Date().toISOString(), datasetChecksums: [],
     };
-    const sources = members.map((member) => ({ path: planned[member.index].sourcePath, lengthBytes: planned[member.index].record.fileSizeBytes }));
+    const sources = members.map((member): PackSource => {
+      const { sourcePath, record, stamp } = planned[member.index];
+      return { path: sourcePath, lengthBytes: record.fileSizeBytes, ...(stamp === undefined ? {} : { stamp }) };
+    });
     packs.push({ record, sources, members });
     members = [];
     bytes = 0;

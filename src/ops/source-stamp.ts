@@ -8,6 +8,9 @@ import { fsPath } from '../format/wire-path.js';
  * they read it is decided after the last data set was encoded and before anything commits: the
  * stamp must be unchanged and no byte may lie past the planned size (read to EOF, not to the
  * stat size: a file in /proc has size 0 and content, a growing log has more than stat said).
+ * A small file read into a pack is checked so by the pack's worker, on the descriptor it read
+ * from, as soon as its bytes are read (cluster/pack-sources.ts): what it committed is then the
+ * file as it was at that instant, and a change after it is the next sync's.
  */
 export type SourceStamp = RecordedStamp;
 

@@ -142,7 +142,13 @@ export async function writeVersions<P extends PlannedVersion>(
   if (endedPacks.length > 0) await undoBlocks(session, endedPacks.map((pack) => pack.record));
   const changed: P[] = planned.filter((p, i) => {
     const inPack = packOf.get(i);
-    return (inPack !== undefined && packEnded[inPack.pack]) || [...results[i].values()].some((r) => r.sourceEnded) || moved.has(i)
+    if (inPack !== undefined) {
+      // The pack's worker checked each file's stamp as it read it (cluster/pack-sources.ts).
+      const checked = results[packIndex(inPack.pack)].get(0)?.changedMembers;
+      if (packEnded[inPack.pack] || moved.has(i) || checked?.includes(inPack.order) === true) return true;
+      if (checked !== undefined) return false;
+    }
+    return [...results[i].values()].some((r) => r.sourceEnded) || moved.has(i)
       || (p.stamp !== undefined && !unchangedSince(p.sourcePath, p.stamp));
   });
   const changedOwn = changed.filter((p) => p.datasetsToWrite.length > 0);

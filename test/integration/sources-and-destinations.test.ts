@@ -74,6 +74,37 @@ describe('sources, destinations and a read-only store', () => {
     expectExit(await pool.run(['verify']), 0);
   });
 
+  it('a small file that keeps changing while put -r packs it is reported and keeps its previous version; the files packed beside it commit', async () => {
+    pool = await plainPool();
+    const tree = path.join(scratch.root, 'tree');
+    await fs.mkdir(tree);
+    const names = ['a.txt', 'b.txt', 'c.txt'];
+    for (const [i, name] of names.entries()) await fs.writeFile(path.join(tree, name), seededBytes(900 + i, 20 + i));
+    expectExit(await pool.run(['put', '-r', tree, '--as', 'tree']), 0);
+    const old = await fs.readFile(path.join(tree, 'a.txt'));
+    // The new contents of b and c, and a rewritten every 50 ms (same size: only its stamp tells)
+    // while the pack's worker pauses after reading each file, before it checks the file again.
+    await fs.writeFile(path.join(tree, 'b.txt'), seededBytes(700, 30));
+    await fs.writeFile(path.join(tree, 'c.txt'), seededBytes(800, 31));
+    const put = pool.run(['put', '-r', tree, '--as', 'tree'], { env: { RAIN_FAULT: 'worker-pack-member-read:pause=300' } });
+    let running = true;
+    const churn = (async () => {
+      for (let i = 0; running; i++) {
+        await fs.writeFile(path.join(tree, 'a.txt'), seededBytes(900, 40 + i));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const run = await put;
+    running = false;
+    await churn;
+    expectExit(run, 1);
+    expect(run.stderr).toMatch(/tree\/a\.txt: .* changed while being read, twice; its previous version is kept/);
+    expect((await pool.run(['get', 'tree/a.txt'])).stdoutBytes.equals(old)).toBe(true);
+    expect((await pool.run(['get', 'tree/b.txt'])).stdoutBytes.equals(seededBytes(700, 30))).toBe(true);
+    expect((await pool.run(['get', 'tree/c.txt'])).stdoutBytes.equals(seededBytes(800, 31))).toBe(true);
+    expectExit(await pool.run(['verify']), 0);
+  });
+
   describe('get -o DEST onto what is not a regular file', () => {
     beforeEach(async () => {
       pool = await plainPool();
