@@ -73,13 +73,26 @@ export async function writeIntent(storePath: string, kind: IntentKind, id: strin
  * heartbeat renders afresh each time, so nothing stale is written.
  */
 const recentIntentBytes = new WeakMap<WriterIntent | ReaderIntent, Buffer>();
+/** A writer's list of versions is the same at every heartbeat until its next announce: its JSON is made once. */
+const versionListBytes = new WeakMap<WriterIntent['versions'], Buffer>();
 
 function intentBytes(intent: WriterIntent | ReaderIntent): Buffer {
   let bytes = recentIntentBytes.get(intent);
-  if (bytes === undefined) {
+  if (bytes !== undefined) return bytes;
+  if ('versions' in intent && Array.isArray(intent.versions)) {
+    const { versions, ...rest } = intent;
+    let tail = versionListBytes.get(versions);
+    if (tail === undefined) {
+      tail = Buffer.from(`"versions":${JSON.stringify(versions)}}`, 'utf8');
+      versionListBytes.set(versions, tail);
+    }
+    // The same JSON as the whole intent's, versions last (as the heartbeat renders them).
+    const head = JSON.stringify(rest);
+    bytes = Buffer.concat([Buffer.from(head === '{}' ? '{' : `${head.slice(0, -1)},`, 'utf8'), tail]);
+  } else {
     bytes = Buffer.from(JSON.stringify(intent), 'utf8');
-    recentIntentBytes.set(intent, bytes);
   }
+  recentIntentBytes.set(intent, bytes);
   return bytes;
 }
 

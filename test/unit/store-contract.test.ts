@@ -275,9 +275,13 @@ describe.each(KINDS)('the Store contract: %s', (_kind, open) => {
     await store.prepareIntentDirectories();
     const writerId = newId();
     const readerId = newId();
-    await store.writeIntent('writer', writerId, { writerId, pid: 1, host: 'h', at: Date.now(), versions: [{ fileId: newId(), sequence: '5' }] });
+    const versions = [{ fileId: newId(), sequence: '5' }, { fileId: newId(), sequence: '7' }];
+    // Written twice with the same list of versions (as heartbeats do): the second time's time is what is read.
+    await store.writeIntent('writer', writerId, { writerId, pid: 1, host: 'h', at: Date.now() - 5, versions });
+    const intent = { writerId, pid: 1, host: 'h', namespace: 'ns', at: Date.now(), versions };
+    await store.writeIntent('writer', writerId, intent);
     await store.writeIntent('reader', readerId, { readerId, pid: 1, host: 'h', at: Date.now() - 10_000_000, names: 'all' });
-    expect((await store.readWriterIntents()).map((i) => i.writerId)).toEqual([writerId]);
+    expect(await store.readWriterIntents()).toEqual([intent]);
     expect((await store.readReaderIntents()).map((i) => i.names)).toEqual(['all']);
     expect(await store.removeDeadIntents(60_000)).toBe(1);
     await store.removeIntent('writer', writerId);
