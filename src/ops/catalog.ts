@@ -159,7 +159,8 @@ async function foldCatalogs(
   // is the same, docs/FORMAT.md §4.1) are not read again from the next, unless every copy counts.
   const readSegments = options.countCopies ? undefined : new Set<string>();
   const scanOf = (storePath: string, known?: ReadonlyMap<string, bigint>): Promise<CatalogScan | undefined> =>
-    storeAt(storePath).scanCatalog(options.only, known, readSegments && readSegments.size > 0 ? readSegments : undefined).catch(unreadableUnlessBug);
+    // Passed even empty: a scan given segments to skip reads each once and keeps none decoded for the next store.
+    storeAt(storePath).scanCatalog(options.only, known, readSegments).catch(unreadableUnlessBug);
   const remote = storePaths.map((storePath) => (storeAt(storePath).remote ? scanOf(storePath) : undefined));
   for (let i = 0; i < storePaths.length; i++) {
     if (remote[i]) continue;

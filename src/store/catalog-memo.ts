@@ -1,11 +1,11 @@
 import { crc32 } from 'node:zlib';
-import { decodeCatalogRecord, encodeCatalogRecord, type CatalogRecord } from '../format/catalog-record.js';
+import { encodeCatalogRecord, type CatalogRecord } from '../format/catalog-record.js';
 import { decodeCatalogSegment } from '../format/catalog-segment.js';
 import { nameHash } from './store-layout.js';
 
 /**
  * The catalog's codec work done once per process however many stores hold the same bytes: a
- * commit seals each record once for all stores, and a reader decodes a segment (or a line) it
+ * commit seals each record once for all stores, and a reader decodes a segment it
  * already decoded from another store's copy only once (docs/PERFORMANCE.md §5.1). Pure memos:
  * the result is what the plain codec gives, and each copy handed out is its own object.
  */
@@ -32,34 +32,6 @@ export function sealed(record: CatalogRecord): SealedRecord {
 }
 
 /**
- * The same record line is on every store (and read again by every scan of a command): a line's
- * text decodes to the same record wherever it is found, so recent texts are decoded once. Bounded:
- * the map is emptied when full. 8,192 lines hold a bucket's names for every store's copy up to ~2
- * million files (readers go bucket by bucket, 256 buckets); a decoded line costs ~1.4 KB of heap,
- * and the bound of 65,536 it had made the memo the largest thing a status, verify or check of
- * 50,000 files held (peak RSS 215 / 250 / 250 MB with it, 155 / 195 / 170 MB without, no slower).
- */
-const recentLines = new Map<string, { readonly line: string; readonly decoded: ReturnType<typeof decodeCatalogRecord> }>();
-const RECENT_LINES_MAX = 8_192;
-
-export function decodeLineOnce(line: string): ReturnType<typeof decodeCatalogRecord> {
-  // Keyed by the line's sealed prefix (its CRC) and length, compared whole on a hit: hashing a
-  // short key costs a fraction of hashing the whole line.
-  const key = `${line.length}:${line.slice(0, 28)}`;
-  const known = recentLines.get(key);
-  let decoded: ReturnType<typeof decodeCatalogRecord>;
-  if (known !== undefined && known.line === line) {
-    decoded = known.decoded;
-  } else {
-    decoded = decodeCatalogRecord(line);
-    if (recentLines.size >= RECENT_LINES_MAX) recentLines.clear();
-    recentLines.set(key, { line, decoded });
-  }
-  // Each copy is its own object: callers tell copies on different stores apart by identity.
-  return decoded.ok ? { ok: true, record: { ...decoded.record } } : decoded;
-}
-
-/**
  * A commit writes the same segment bytes to every store (only the file's name differs): a segment
  * whose bytes equal one decoded before decodes the same, so it is neither turned into text nor
  * split again (the UTF-8 decoding of six stores' segments alone cost a get -r of 50,000 files a
@@ -77,7 +49,10 @@ export function decodeSegmentOnce(whole: Buffer): ReturnType<typeof decodeCatalo
   if (known !== undefined && known.bytes.equals(whole)) {
     decoded = known.decoded;
   } else {
-    decoded = decodeCatalogSegment(whole.toString('utf8'), nameHash, decodeLineOnce);
+    // Each line is decoded afresh: a memo of recent lines (8,192 decoded records kept alive) cost
+    // more in young-generation collections than it saved, 13 against 5 us a record, since the
+    // copies on other stores are the same segment bytes and hit this memo instead.
+    decoded = decodeCatalogSegment(whole, nameHash);
     if (recentSegmentBytes + whole.length > RECENT_SEGMENT_BYTES_MAX) {
       recentSegments.clear();
       recentSegmentBytes = 0;
