@@ -43,9 +43,11 @@ export async function keepCatalogsUp(
     const states = readablePaths.length > 0 ? await settledStates(everyStore, bucket) : [];
     // Nothing anywhere, or the same segment on every store: nothing to copy, collect or merge.
     if (states.length > 0 && states.every((s) => s === 'empty')) continue;
+    // Several segments the same everywhere still get merged into one.
     const settled = sameSettledSegment(states);
-    if (settled !== undefined && !settled.tombstones && states.every((s) => s !== 'empty')) continue;
-    if (settled !== undefined && !settled.tombstones) {
+    const single = settled !== undefined && !settled.tombstones && (settled.segments ?? 1) === 1;
+    if (single && states.every((s) => s !== 'empty')) continue;
+    if (single) {
       const adopted = await copySettledSegment(everyStore, states, writablePaths, bucket, settled.id);
       if (adopted !== undefined) {
         copied += adopted;

@@ -84,7 +84,7 @@ export async function* catalogBuckets(storePaths: readonly string[]): AsyncGener
   }
 }
 
-/** readCatalog of one bucket; when every store holds it as the same settled segment, one copy is decoded. */
+/** readCatalog of one bucket; when every store holds it as the same settled segments, one copy is decoded. */
 async function readCatalogBucket(storePaths: readonly string[], bucket: string): Promise<CatalogView> {
   if (!(await settledEverywhere(storePaths, bucket, { tombstones: true }))) return readCatalog(storePaths, { buckets: [bucket] });
   // Every store holds the same bytes: one copy is decoded, and every name is on every store.
@@ -95,8 +95,8 @@ async function readCatalogBucket(storePaths: readonly string[], bucket: string):
 }
 
 /**
- * Whether every store holds the bucket as the same settled segment (catalog-compaction.ts
- * settledCatalogBucket: one content-named segment whose bytes hash to its name, nothing else), or
+ * Whether every store holds the bucket as the same settled segments (catalog-compaction.ts
+ * settledCatalogBucket: content-named segments whose bytes hash to their names, nothing else), or
  * every store holds nothing in it; with `tombstones: false`, also that no line of it is a
  * tombstone. Then the copies are identical bytes that rain wrote: a check has nothing to copy,
  * collect or merge, and a reader counting copies needs to decode one (a check of 1,000,000 names

@@ -154,36 +154,50 @@ function hasSuperseded(listing: BucketListing): boolean {
 }
 
 /**
- * What a catalog bucket holds when it is settled: nothing ('empty'), or exactly one content-named
- * segment whose bytes hash to its name (its id, and whether it may hold tombstones). undefined otherwise: plain record files, several
- * or damaged segments, anything else in the bucket. A check skips its upkeep of a bucket that every
- * store holds as the same settled segment (ops/catalog-upkeep.ts): the copies are identical bytes,
- * so there is nothing to copy or merge, and hashing them costs a fraction of decoding them.
+ * What a catalog bucket holds when it is settled: nothing ('empty'), or only content-named
+ * segments whose bytes hash to their names (their ids, how many, whether they may hold
+ * tombstones). undefined otherwise: plain record files, damaged segments, anything else in the
+ * bucket. Stores whose answers have the same ids hold identical bytes: a check skips its upkeep of
+ * a bucket every store holds as the same one segment (ops/catalog-upkeep.ts), and a reader counting
+ * copies decodes one store's (several segments too: a put -r of several batches before the first
+ * check), since hashing the copies costs a fraction of decoding them.
  */
 export function settledCatalogBucket(storePath: string, bucket: string): SettledBucket | 'empty' | undefined {
   if (!/^[0-9a-f]{2}$/.test(bucket)) throw new RangeError(`catalog buckets are two hex digits, not ${JSON.stringify(bucket)}`);
   const dir = path.join(storePath, CATALOG_DIR, bucket);
   const files = readdirOrEmpty(dir);
   if (files.length === 0) return 'empty';
-  if (files.length !== 1 || !files[0].endsWith('.seg')) return undefined;
-  const id = files[0].slice(0, -4);
-  const bytes = readSegmentBytes(storePath, path.join(dir, files[0]));
-  if (bytes === undefined) return undefined;
-  // The next store's copy of the bucket is compared with the copy hashed last, not hashed again
-  // (SHA-256 of six copies of a 1,000,000-name catalog cost a check 6.5 s; comparing, a fraction).
-  const sameAsVerified = lastVerified !== undefined && lastVerified.id === id && lastVerified.bytes.equals(bytes);
-  if (!sameAsVerified && segmentContentId([bytes]) !== id) return undefined;
-  lastVerified = { id, bytes };
-  // A tombstone's line has this member as rain encodes it (inside a name a quote is escaped, so a
-  // name cannot fake it; a false hit only costs the bucket its full upkeep).
-  return { id, tombstones: bytes.includes(TOMBSTONE_MEMBER) };
+  if (!files.every((file) => file.endsWith('.seg'))) return undefined;
+  if (verified?.bucket !== bucket) verified = { bucket, segments: new Map() };
+  const ids: string[] = [];
+  let tombstones = false;
+  for (const file of [...files].sort()) {
+    const id = file.slice(0, -4);
+    const bytes = readSegmentBytes(storePath, path.join(dir, file));
+    if (bytes === undefined) return undefined;
+    // The next store's copy of a segment is compared with the copy hashed last, not hashed again
+    // (SHA-256 of six copies of a 1,000,000-name catalog cost a check 6.5 s; comparing, a fraction).
+    const known = verified.segments.get(id);
+    if (!(known !== undefined && known.equals(bytes)) && segmentContentId([bytes]) !== id) return undefined;
+    verified.segments.set(id, bytes);
+    ids.push(id);
+    // A tombstone's line has this member as rain encodes it (inside a name a quote is escaped, so a
+    // name cannot fake it; a false hit only costs the bucket its full upkeep).
+    tombstones ||= bytes.includes(TOMBSTONE_MEMBER);
+  }
+  return { id: ids.join('+'), tombstones, segments: ids.length };
 }
 
 export interface SettledBucket {
-  /** The segment's content id (its file name without .seg). */
+  /** The segments' content ids (their file names without .seg), in order, joined by '+'. */
   readonly id: string;
   /** Whether a line may be a tombstone (then the bucket gets its full upkeep: a tombstone may be collectable). */
   readonly tombstones: boolean;
+  /**
+   * How many segments: more than one (a put -r of several batches, not yet merged by a check) is
+   * still identical wherever the ids are the same, but a check merges it. Absent from an older rain's answer, which meant one.
+   */
+  readonly segments?: number;
 }
 
 const TOMBSTONE_MEMBER = Buffer.from('"deleted":true');
@@ -196,7 +210,7 @@ export function settledSegmentBytes(storePath: string, bucket: string, id: strin
   const settled = settledCatalogBucket(storePath, bucket);
   if (settled === undefined || settled === 'empty' || settled.id !== id) return undefined;
   // settledCatalogBucket has just read the file and found that its bytes hash to `id`.
-  return lastVerified?.id === id ? lastVerified.bytes : undefined;
+  return verified?.bucket === bucket ? verified.segments.get(id) : undefined;
 }
 
 /**
@@ -221,5 +235,5 @@ export async function adoptSettledSegment(storePath: string, bucket: string, id:
   return true;
 }
 
-/** The segment whose bytes were last found to hash to its name (one bucket's, ~1 MB at a million names). */
-let lastVerified: { readonly id: string; readonly bytes: Buffer } | undefined;
+/** The segments of the bucket read last whose bytes were found to hash to their names (one bucket's, ~1 MB at a million names). */
+let verified: { readonly bucket: string; readonly segments: Map<string, Buffer> } | undefined;

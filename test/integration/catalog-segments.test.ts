@@ -129,6 +129,39 @@ describe('catalog segments', () => {
     for (const store of pool.stores.slice(1)) expect(await bucketsOf(store)).toEqual(again);
   }, 120_000);
 
+  it('before any check, buckets of several segments are read once when every store holds the same ones; a flipped or missing copy is still found', async () => {
+    // Two put -r runs: most buckets hold two segments on every store.
+    const contents = await writeTree(300, 0);
+    expect((await pool.run(['put', '-r', src, '--as', 'one'])).code).toBe(0);
+    expect((await pool.run(['put', '-r', src, '--as', 'two'])).code).toBe(0);
+    const segmentsOf = async (store: string) => (await catalogFiles(store)).segments.map((file) => path.relative(store, file)).sort();
+    const held = await segmentsOf(pool.stores[0]);
+    const buckets = new Map<string, string[]>();
+    for (const file of held) buckets.set(path.dirname(file), [...(buckets.get(path.dirname(file)) ?? []), file]);
+    const twoSegments = [...buckets.values()].filter((files) => files.length === 2);
+    expect(twoSegments.length).toBeGreaterThan(50);
+    const clean = await pool.run(['verify']);
+    expect(clean.stdout + clean.stderr).not.toMatch(/damaged|catalog record on/);
+    expect(clean.code).toBe(0);
+    // One bucket's second segment flipped on store 1, another's first removed from store 2.
+    const [flipped] = twoSegments[0].slice(1);
+    const [removed] = twoSegments[1];
+    const text = await fs.readFile(path.join(pool.stores[1], flipped), 'utf8');
+    await fs.writeFile(path.join(pool.stores[1], flipped), text.replace('"deleted":false', '"deleted":fals3'));
+    await fs.rm(path.join(pool.stores[2], removed));
+    const before = await pool.run(['verify']);
+    expect(before.code).toBe(1);
+    expect(before.stdout + before.stderr).toMatch(/damaged catalog files/);
+    expect(before.stdout + before.stderr).toMatch(/catalog record on 2 of 3 reachable stores/);
+    expect((await pool.run(['check'])).code).toBeLessThanOrEqual(1);
+    const after = await pool.run(['verify']);
+    expect(after.stdout + after.stderr).not.toMatch(/damaged|catalog record on/);
+    expect(after.code).toBe(0);
+    const expected = new Map<string, Buffer>();
+    for (const [name, bytes] of contents) for (const as of ['one', 'two']) expected.set(name.replace(/^src\//, `${as}/`), bytes);
+    expect(await everything()).toEqual(expected);
+  }, 120_000);
+
   it('rebuild of an emptied store gives it every settled segment byte for byte; a bucket damaged on a source store still gets the full upkeep', async () => {
     const contents = await writeTree(300, 0);
     expect((await pool.run(['put', '-r', src])).code).toBe(0);
