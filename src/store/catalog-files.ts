@@ -217,10 +217,13 @@ export function readSegmentFile(
   }
 }
 
-/** A segment file's bytes (undefined when it cannot be read or is not a regular file of at most MAX_SEGMENT_BYTES). */
-export function readSegmentBytes(storePath: string, file: string): Buffer | undefined {
+/**
+ * A segment file's bytes (undefined when it cannot be read or is not a regular file of at most
+ * MAX_SEGMENT_BYTES); with `scratch`, possibly a view of it (readSmallFile).
+ */
+export function readSegmentBytes(storePath: string, file: string, scratch?: Buffer): Buffer | undefined {
   try {
-    return readSmallFile(storePath, file, MAX_SEGMENT_BYTES);
+    return readSmallFile(storePath, file, MAX_SEGMENT_BYTES, scratch);
   } catch {
     return undefined;
   }

@@ -58,7 +58,7 @@ export function openFailure(storePath: string, file: string, error: unknown): Er
  * The whole content of a small file (a manifest, a record, a claim), or undefined when there is
  * none. Refuses anything that is not a regular file and anything longer than `maxBytes`.
  */
-export function readSmallFile(storePath: string, file: string, maxBytes: number): Buffer | undefined {
+export function readSmallFile(storePath: string, file: string, maxBytes: number, scratch?: Buffer): Buffer | undefined {
   let fd: number;
   try {
     fd = openForReading(file);
@@ -73,7 +73,9 @@ export function readSmallFile(storePath: string, file: string, maxBytes: number)
     // The size is a hint for the first buffer only: the file may grow or lie (procfs, FUSE).
     const chunks: Buffer[] = [];
     let total = 0;
-    let buffer = Buffer.allocUnsafe(Math.min(Math.max(stat.size + 1, 4096), maxBytes + 1));
+    // A caller that only compares the bytes lends a buffer: the result may then be a view of it.
+    const firstBytes = Math.min(Math.max(stat.size + 1, 4096), maxBytes + 1);
+    let buffer = scratch !== undefined && scratch.length >= firstBytes ? scratch : Buffer.allocUnsafe(firstBytes);
     for (;;) {
       const bytesRead = fs.readSync(fd, buffer, 0, buffer.length, total);
       if (bytesRead === 0) break;

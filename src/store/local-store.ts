@@ -5,7 +5,7 @@ import * as blocks from './block-files.js';
 import * as housekeeping from './block-housekeeping.js';
 import * as catalog from './catalog-files.js';
 import {
-  adoptSettledSegment, compactCatalog, settledCatalogBucket, settledSegmentBytes, type CatalogCompaction, type SettledBucket,
+  adoptSettledSegments, compactCatalog, settledCatalogBucket, settledSegmentBytes, type CatalogCompaction, type SettledBucket,
 } from './catalog-compaction.js';
 import { DirectorySync, removeStaleTempFiles } from './durable-file.js';
 import * as epochs from './epoch-files.js';
@@ -93,8 +93,8 @@ export class LocalStore implements Store {
     return settledSegmentBytes(this.path, bucket, id);
   }
 
-  adoptSettledSegment(bucket: string, id: string, bytes: Uint8Array): Promise<boolean> {
-    return adoptSettledSegment(this.path, bucket, id, bytes, this.pending);
+  adoptSettledSegments(bucket: string, segments: readonly { readonly id: string; readonly bytes: Uint8Array }[]): Promise<boolean> {
+    return adoptSettledSegments(this.path, bucket, segments, this.pending);
   }
 
   scanCatalog(only?: catalog.CatalogScope, newerThan?: ReadonlyMap<string, bigint>, skipSegments?: ReadonlySet<string>): Promise<catalog.CatalogScan> {

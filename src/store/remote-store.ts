@@ -113,8 +113,8 @@ export class RemoteStore implements Store {
     return arrived === undefined ? undefined : Buffer.from(arrived.buffer, arrived.byteOffset, arrived.byteLength);
   }
 
-  adoptSettledSegment(bucket: string, id: string, bytes: Uint8Array): Promise<boolean> {
-    return this.call('adoptSettledSegment', bucket, id, bytes);
+  adoptSettledSegments(bucket: string, segments: readonly { readonly id: string; readonly bytes: Uint8Array }[]): Promise<boolean> {
+    return this.call('adoptSettledSegments', bucket, segments);
   }
 
   writeScrubLog(text: string): Promise<string> {

@@ -70,8 +70,8 @@ export interface Store {
   settledCatalogBucket(bucket: string): Promise<SettledBucket | 'empty' | undefined>;
   /** The bytes of the bucket's settled segment `id` (verified to hash to it), or undefined when it no longer is that. */
   readSettledSegment(bucket: string, id: string): Promise<Buffer | undefined>;
-  /** Writes another store's settled segment into a bucket empty here, durable on return; false (nothing written) otherwise. */
-  adoptSettledSegment(bucket: string, id: string, bytes: Uint8Array): Promise<boolean>;
+  /** Writes another store's settled segments into a bucket empty here, durable on return; false (nothing written) otherwise. */
+  adoptSettledSegments(bucket: string, segments: readonly { readonly id: string; readonly bytes: Uint8Array }[]): Promise<boolean>;
 
   // Scrub logs (docs/FORMAT.md §8): when data sets were last found good
   /** Writes one new scrub log file, durable on return; returns its name. */
@@ -128,7 +128,7 @@ export const STORE_METHODS = [
   'writeBlock', 'readBlock', 'verifyBlock', 'readBlockHeader', 'listFileBlocks', 'removeBlock', 'removeFileBlocks',
   'collectOlderBlocks', 'sweepMisplacedBlocks', 'scan',
   'writeCatalogRecord', 'writeCatalogRecords', 'scanCatalog', 'listRecordVersions', 'listRecordVersionsOf',
-  'removeCatalogRecord', 'compactCatalog', 'settledCatalogBucket', 'readSettledSegment', 'adoptSettledSegment', 'writeScrubLog', 'readScrubLogs', 'removeScrubLogs',
+  'removeCatalogRecord', 'compactCatalog', 'settledCatalogBucket', 'readSettledSegment', 'adoptSettledSegments', 'writeScrubLog', 'readScrubLogs', 'removeScrubLogs',
   'writeStoreFault', 'readStoreFaults', 'removeStoreFault',
   'createClaim', 'readClaim', 'withdrawClaim', 'highestClaim', 'writeHeartbeat', 'claimSilenceMs', 'writeWorkerRecord',
   'readWorkerRecord', 'pruneEpochFiles',

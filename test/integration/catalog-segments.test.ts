@@ -48,6 +48,11 @@ async function catalogFiles(store: string): Promise<{ plain: string[]; segments:
   return { plain, segments };
 }
 
+function expectVerifyClean(run: { code: number | null; stdout: string; stderr: string }): void {
+  expect(run.stdout + run.stderr).not.toMatch(/damaged|catalog record on/);
+  expect(run.code).toBe(0);
+}
+
 async function listed(): Promise<string[]> {
   const run = await pool.run(['ls', '--json']);
   expect(run.code).toBe(0);
@@ -157,8 +162,24 @@ describe('catalog segments', () => {
     const after = await pool.run(['verify']);
     expect(after.stdout + after.stderr).not.toMatch(/damaged|catalog record on/);
     expect(after.code).toBe(0);
+    // And before any check again (a third put -r): an emptied store gets the segments copied as
+    // they are; the next check merges every store's alike.
+    expect((await pool.run(['put', '-r', src, '--as', 'three'])).code).toBe(0);
+    const unmerged = await segmentsOf(pool.stores[1]);
+    expect(new Set(unmerged.map((file) => path.dirname(file))).size).toBeLessThan(unmerged.length);
+    for (const entry of await fs.readdir(pool.stores[0])) await fs.rm(path.join(pool.stores[0], entry), { recursive: true });
+    const rebuild = await pool.run(['rebuild']);
+    expect(rebuild.code).toBe(1);
+    expect(Number(/(\d+) catalog record copies written/.exec(rebuild.stdout)?.[1])).toBeGreaterThanOrEqual(600);
+    expect(await segmentsOf(pool.stores[0])).toEqual(unmerged);
+    expectVerifyClean(await pool.run(['verify']));
+    expect((await pool.run(['check'])).code).toBe(0);
+    const merged = await segmentsOf(pool.stores[1]);
+    expect(new Set(merged.map((file) => path.dirname(file))).size).toBe(merged.length);
+    for (const store of [pool.stores[0], pool.stores[2]]) expect(await segmentsOf(store)).toEqual(merged);
+    expectVerifyClean(await pool.run(['verify']));
     const expected = new Map<string, Buffer>();
-    for (const [name, bytes] of contents) for (const as of ['one', 'two']) expected.set(name.replace(/^src\//, `${as}/`), bytes);
+    for (const [name, bytes] of contents) for (const as of ['one', 'two', 'three']) expected.set(name.replace(/^src\//, `${as}/`), bytes);
     expect(await everything()).toEqual(expected);
   }, 120_000);
 

@@ -216,17 +216,47 @@ describe.each(KINDS)('the Store contract: %s', (_kind, open) => {
       const flipped = Buffer.from(bytes!);
       flipped[flipped.length - 3] ^= 1;
       // Bytes that do not hash to the id, or a header of another bucket, are refused; nothing is written.
-      expect(await other.adoptSettledSegment(bucket, settled.id, flipped)).toBe(false);
-      expect(await other.adoptSettledSegment(bucket === '00' ? '01' : '00', settled.id, bytes!)).toBe(false);
+      expect(await other.adoptSettledSegments(bucket, [{ id: settled.id, bytes: flipped }])).toBe(false);
+      expect(await other.adoptSettledSegments(bucket === '00' ? '01' : '00', [{ id: settled.id, bytes: bytes! }])).toBe(false);
       expect(await other.settledCatalogBucket(bucket)).toBe('empty');
-      await expect(other.adoptSettledSegment('../..', settled.id, bytes!)).rejects.toThrow(/two hex digits/);
-      expect(await other.adoptSettledSegment(bucket, settled.id, bytes!)).toBe(true);
+      await expect(other.adoptSettledSegments('../..', [{ id: settled.id, bytes: bytes! }])).rejects.toThrow(/two hex digits/);
+      expect(await other.adoptSettledSegments(bucket, [{ id: settled.id, bytes: bytes! }])).toBe(true);
       expect(await other.settledCatalogBucket(bucket)).toEqual(settled);
       expect((await other.scanCatalog({ buckets: [bucket] })).records.map((r) => r.name).sort()).toEqual([a, b].sort());
       // A bucket that holds anything gets the full upkeep instead.
       await other.writeCatalogRecord(record(c, 2n));
       await other.flush();
-      expect(await other.adoptSettledSegment(bucket, settled.id, bytes!)).toBe(false);
+      expect(await other.adoptSettledSegments(bucket, [{ id: settled.id, bytes: bytes! }])).toBe(false);
+    } finally {
+      await fs.rm(otherDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a bucket of several content-named segments is settled by all their ids; they are handed out and adopted together', async () => {
+    const [a, b, c] = namesInOneBucket(3);
+    const bucket = nameHash(a).slice(0, 2);
+    await store.writeCatalogRecords([record(a, 1n), record(b, 1n)]);
+    await store.writeCatalogRecords([record(b, 2n), record(c, 2n)]);
+    await store.flush();
+    const settled = await store.settledCatalogBucket(bucket);
+    if (settled === undefined || settled === 'empty') throw new Error(`bucket ${bucket} is not settled`);
+    expect(settled.segments).toBe(2);
+    const ids = settled.id.split('+');
+    expect(ids).toHaveLength(2);
+    const segments = await Promise.all(ids.map(async (id) => ({ id, bytes: (await store.readSettledSegment(bucket, id))! })));
+    expect(segments.every((segment) => segment.bytes !== undefined)).toBe(true);
+    const otherDir = await fs.mkdtemp(path.join(os.tmpdir(), 'rain-store-contract-'));
+    try {
+      const other = open(otherDir);
+      // One bad segment refuses them all: nothing is written.
+      const flipped = { id: segments[1].id, bytes: Buffer.from(segments[1].bytes) };
+      flipped.bytes[flipped.bytes.length - 3] ^= 1;
+      expect(await other.adoptSettledSegments(bucket, [segments[0], flipped])).toBe(false);
+      expect(await other.settledCatalogBucket(bucket)).toBe('empty');
+      expect(await other.adoptSettledSegments(bucket, segments)).toBe(true);
+      expect(await other.settledCatalogBucket(bucket)).toEqual(settled);
+      expect((await other.scanCatalog({ buckets: [bucket] })).records.map((r) => [r.name, r.sequence] as const).sort())
+        .toEqual([[a, 1n], [b, 2n], [c, 2n]].sort());
     } finally {
       await fs.rm(otherDir, { recursive: true, force: true });
     }
