@@ -58,11 +58,16 @@ describe('sources, destinations and a read-only store', () => {
     await fs.writeFile(file, old);
     expectExit(await pool.run(['put', file]), 0);
     const put = pool.run(['put', file], { env: { RAIN_FAULT: 'worker-encoded:pause=400' } });
+    // Each new content is renamed over the file, whole: rewritten in place, a stamp taken for the
+    // second attempt could catch it truncated (0 bytes: nothing to read, no pause) and commit that
+    // instant honestly before the next write lands (CI saw exit 0 so).
     let running = true;
     const churn = (async () => {
       for (let i = 0; running; i++) {
-        await fs.writeFile(file, seededBytes(300_000 - (i % 2) * 40_000, 10 + i));
-        await new Promise((r) => setTimeout(r, 200));
+        const next = path.join(scratch.root, 'next-busy.bin');
+        await fs.writeFile(next, seededBytes(300_000 - (i % 2) * 40_000, 10 + i));
+        await fs.rename(next, file);
+        await new Promise((r) => setTimeout(r, 50));
       }
     })();
     const run = await put;
