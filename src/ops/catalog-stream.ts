@@ -8,29 +8,48 @@ import { readdirOrEmpty } from '../store/guarded-fs.js';
 import { storeAt } from '../store/store-set.js';
 import { CATALOG_DIR, isCatalogSegmentFileName, nameHash, parseCatalogFileName } from '../store/store-layout.js';
 import { appendAll } from '../format/append-all.js';
+import { openDescriptorLimit } from '../store/descriptor-limit.js';
 
 /**
- * Segment runs that hold a descriptor each. A catalog a check merged has one segment per bucket
- * (256) plus those of the commits since; past this each run opens its file again for each chunk
- * (a put -r of 1,000,000 files in commits of 16,384 leaves 62 segments per bucket, 15,872 runs).
- * Half of the common soft limit of 1,024 descriptors per process: a run that cannot open its
- * segment (EMFILE) would count it as unreadable and leave its names out of the listing.
+ * Segment runs that hold a descriptor each where the process's descriptor limit is not known. A
+ * catalog a check merged has one segment per bucket (256) plus those of the commits since; a put -r
+ * of 1,000,000 files in commits of 16,384 leaves 62 segments per bucket, 15,872 runs. Past the
+ * limit each run opens its file again for each chunk. Half of the common soft limit of 1,024
+ * descriptors per process: a run that cannot open its segment (EMFILE) would count it as
+ * unreadable and leave its names out of the listing.
  */
 export const MAX_OPEN_SEGMENTS = 512;
+/** Descriptors a listing leaves to everything else the process opens while it holds its runs'. */
+const DESCRIPTORS_KEPT_FREE = 1024;
 /** Segment runs merged at most; past this the caller reads the catalog whole, as before (docs/DECISIONS.md D5). */
 export const MAX_STREAMED_SEGMENTS = 32768;
 
-/** Bytes of all runs' chunks together: the stream's memory besides plain record files and older unordered segments. */
+/**
+ * Runs that may hold a descriptor each: the process's limit less those kept free, at least
+ * MAX_OPEN_SEGMENTS. Opening each run's segment again for each of its chunks was a fifth of a
+ * listing of 1,000,000 files (15,871 segments, 170,000 opens and closes: 3.4 s of 22 s).
+ */
+export function openSegmentsAllowed(limit: number | undefined): number {
+  return limit === undefined ? MAX_OPEN_SEGMENTS : Math.max(MAX_OPEN_SEGMENTS, limit - DESCRIPTORS_KEPT_FREE);
+}
+
+/** Bytes of all runs' chunks together while each run can have 16 KiB or more. */
 const CHUNK_BUDGET_BYTES = 32 * 1024 * 1024;
 const MAX_CHUNK_BYTES = 256 * 1024;
 const MIN_CHUNK_BYTES = 16 * 1024;
 /**
- * Runs that open their file for each chunk get smaller chunks from a larger budget: 15,872 runs of
- * 4 KiB (about six records of a small file) are 64 MiB, and the 170,000 opens of a 700 MB catalog
- * cost ~10 us each on tmpfs (1.7 s of a whole listing).
+ * Past 2,048 runs they get smaller chunks from a larger budget: 15,872 runs of 4 KiB (about six
+ * records of a small file) are 64 MiB. Each chunk is a read (and in reopen mode an open, ~10 us on
+ * tmpfs: 170,000 for a 700 MB catalog).
  */
-const REOPENED_CHUNK_BUDGET_BYTES = 64 * 1024 * 1024;
-const MIN_REOPENED_CHUNK_BYTES = 2 * 1024;
+const MANY_RUNS_CHUNK_BUDGET_BYTES = 64 * 1024 * 1024;
+const MIN_MANY_RUNS_CHUNK_BYTES = 2 * 1024;
+
+/** The chunk each of `runCount` runs reads at a time. */
+export function chunkBytesFor(runCount: number): number {
+  if (runCount * MIN_CHUNK_BYTES <= CHUNK_BUDGET_BYTES) return Math.min(MAX_CHUNK_BYTES, Math.floor(CHUNK_BUDGET_BYTES / Math.max(1, runCount)));
+  return Math.max(MIN_MANY_RUNS_CHUNK_BYTES, Math.min(MIN_CHUNK_BYTES, Math.floor(MANY_RUNS_CHUNK_BUDGET_BYTES / runCount)));
+}
 
 /** How often a bucket whose segments vanish under the listing (merged by a concurrent check) is listed again. */
 const RELIST_ATTEMPTS = 5;
@@ -101,10 +120,8 @@ export function streamNewestRecords(
       if (readPlainFiles(storePath, dir, files)) relistBuckets.add(bucket);
     }
   }
-  const reopened = segments.size > (options.maxOpenSegments ?? MAX_OPEN_SEGMENTS);
-  const chunkBytes = options.chunkBytes ?? (reopened
-    ? Math.max(MIN_REOPENED_CHUNK_BYTES, Math.min(MIN_CHUNK_BYTES, Math.floor(REOPENED_CHUNK_BUDGET_BYTES / segments.size)))
-    : Math.max(MIN_CHUNK_BYTES, Math.min(MAX_CHUNK_BYTES, Math.floor(CHUNK_BUDGET_BYTES / Math.max(1, segments.size)))));
+  const reopened = segments.size > (options.maxOpenSegments ?? openSegmentsAllowed(openDescriptorLimit()));
+  const chunkBytes = options.chunkBytes ?? chunkBytesFor(segments.size);
   // One allocation for every run's first chunk storage (15,871 separate ones cost 0.24 s before the first line).
   const slab = Buffer.allocUnsafeSlow(chunkBytes * segments.size);
   let slabUsed = 0;

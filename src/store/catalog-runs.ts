@@ -4,7 +4,7 @@ import { decodeCatalogRecord, type CatalogRecord } from '../format/catalog-recor
 import { sealIntact } from '../format/sealed-json.js';
 import { errnoCode, ioError } from '../rain-error.js';
 import { openForReading } from './guarded-fs.js';
-import { nameHash } from './store-layout.js';
+import { nameInBucket } from './store-layout.js';
 
 /**
  * Catalog records in name order, one at a time: what a streaming reader (ls) merges. A run never
@@ -157,7 +157,7 @@ export class SegmentRun implements RecordRun {
         }
       }
       const decoded = decodeCatalogRecord(line);
-      if (decoded.ok && nameHash(decoded.record.name).startsWith(this.header.bucket)
+      if (decoded.ok && nameInBucket(decoded.record.name, this.header.bucket)
         && (previous === undefined || compareCatalogNames(previous, decoded.record.name) < 0)) {
         this.head = decoded.record;
         return;

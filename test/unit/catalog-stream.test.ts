@@ -8,7 +8,8 @@ import { compareCatalogNames } from '../../src/format/catalog-segment.js';
 import { newId } from '../../src/format/ids.js';
 import { sealJson } from '../../src/format/sealed-json.js';
 import { readNewestRecords } from '../../src/ops/catalog.js';
-import { streamNewestRecords } from '../../src/ops/catalog-stream.js';
+import { chunkBytesFor, MAX_OPEN_SEGMENTS, openSegmentsAllowed, streamNewestRecords } from '../../src/ops/catalog-stream.js';
+import { openDescriptorLimit } from '../../src/store/descriptor-limit.js';
 import { compactCatalog } from '../../src/store/catalog-compaction.js';
 import { scanCatalog, writeCatalogRecord, writeCatalogRecords } from '../../src/store/catalog-files.js';
 import { DirectorySync } from '../../src/store/durable-file.js';
@@ -229,5 +230,30 @@ describe('streaming the catalog in name order', () => {
       break;
     }
     expect(only(streamNewestRecords(stores, { prefix }))).toEqual(wanted);
+  });
+});
+
+describe('how many segments a listing holds open, and how much it reads of each', () => {
+  it('reads the soft descriptor limit from /proc/self/limits and keeps 1,024 free, never below 512', () => {
+    const limits = (soft: string): string =>
+      `Limit                     Soft Limit           Hard Limit           Units     \nMax processes             95567                95567                processes \nMax open files            ${soft}                20000                files     \n`;
+    expect(openDescriptorLimit(limits('20000'))).toBe(20000);
+    expect(openDescriptorLimit(limits('unlimited'))).toBe(Number.MAX_SAFE_INTEGER);
+    expect(openDescriptorLimit(limits('-5'))).toBeUndefined();
+    expect(openDescriptorLimit('no such line')).toBeUndefined();
+    expect(openSegmentsAllowed(20000)).toBe(18976);
+    expect(openSegmentsAllowed(1024)).toBe(MAX_OPEN_SEGMENTS);
+    expect(openSegmentsAllowed(undefined)).toBe(MAX_OPEN_SEGMENTS);
+    // This process's own limit (the tests run on Linux, where /proc says it).
+    expect(openDescriptorLimit()).toBeGreaterThanOrEqual(1024);
+  });
+
+  it('gives each run a chunk within the budget: 32 MiB while runs get 16 KiB or more, then 64 MiB down to 2 KiB each', () => {
+    expect(chunkBytesFor(1)).toBe(256 * 1024);
+    expect(chunkBytesFor(256)).toBe(128 * 1024);
+    expect(chunkBytesFor(2048)).toBe(16 * 1024);
+    expect(chunkBytesFor(16_384)).toBe(4 * 1024);
+    expect(chunkBytesFor(32_768)).toBe(2 * 1024);
+    for (const runs of [1, 100, 2048, 2049, 4096, 15_872, 32_768]) expect(chunkBytesFor(runs) * runs).toBeLessThanOrEqual(64 * 1024 * 1024);
   });
 });
