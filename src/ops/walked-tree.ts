@@ -1,11 +1,12 @@
 import type { EntryMetadata } from '../format/catalog-record.js';
 import type { SourceFile } from './source-stamp.js';
 import { GrowingColumn } from './growing-column.js';
+import { PackedNames } from './packed-names.js';
 
 /**
  * The entries of a tree walk held in columns instead of one object graph per entry: a name
- * string and about 60 bytes of numbers each, where a SourceFile with its stamp, metadata and
- * bigints costs ~370 bytes (measured: 200,000 files, 74.6 MiB of heap as objects). A sync of an
+ * (UTF-8, packed outside the heap once the walk is sorted) and about 60 bytes of numbers each,
+ * where a SourceFile with its stamp, metadata and bigints costs ~370 bytes (measured: 200,000 files, 74.6 MiB of heap as objects). A sync of an
  * unchanged tree of 1,000,000 files held every entry as an object, a Map by name and a Set of
  * settled names (918 MiB coordinator); it now holds this and one byte per entry.
  *
@@ -70,6 +71,8 @@ export class WalkedTree implements TreeEntries {
     private readonly order: Uint32Array,
     /** Bytes of all entries (directories and symlinks count 0). */
     readonly totalBytes: number,
+    /** The names by position: packed outside the heap (packed-names.ts), or the columns' own strings by index. */
+    private readonly names: PackedNames | readonly string[],
   ) {}
 
   get length(): number {
@@ -77,7 +80,8 @@ export class WalkedTree implements TreeEntries {
   }
 
   name(position: number): string {
-    return this.columns.names[this.indexAt(position)];
+    const names = this.names;
+    return names instanceof PackedNames ? names.at(position) : names[this.indexAt(position)];
   }
 
   sizeBytes(position: number): number {
@@ -92,7 +96,7 @@ export class WalkedTree implements TreeEntries {
   at(position: number): SourceFile {
     const c = this.columns;
     const i = this.indexAt(position);
-    const name = c.names[i];
+    const name = this.name(position);
     const flags = c.flags.get(i);
     const path = c.paths.get(i) ?? derivedPath(this.shape, name);
     const owner = { mode: c.modes.get(i), mtimeNs: c.mtimesNs.get(i), uid: c.uids.get(i), gid: c.gids.get(i) };
@@ -108,11 +112,13 @@ export class WalkedTree implements TreeEntries {
 
   /** The position of `name`, or -1 (binary search in name order). */
   positionOf(name: string): number {
+    const names = this.names;
+    if (names instanceof PackedNames) return names.positionOf(name);
     let low = 0;
     let high = this.order.length - 1;
     while (low <= high) {
       const middle = (low + high) >>> 1;
-      const here = this.columns.names[this.order[middle]];
+      const here = names[this.order[middle]];
       if (here === name) return middle;
       if (here < name) low = middle + 1;
       else high = middle - 1;
@@ -196,7 +202,10 @@ export class WalkedTreeBuilder {
     for (let p = 1; p < order.length; p++) {
       if (names[order[p - 1]] === names[order[p]]) throw new Error(`walked tree: ${names[order[p]]} listed twice`);
     }
-    return new WalkedTree(this.shape, this.columns, order, this.totalBytes);
+    // The strings are let go once packed: for a large tree they were most of the walk's heap.
+    const packed = PackedNames.pack(names, order);
+    if (packed) names.length = 0;
+    return new WalkedTree(this.shape, this.columns, order, this.totalBytes, packed ?? names);
   }
 }
 
@@ -206,6 +215,7 @@ export interface TreeShape {
 }
 
 export interface Columns {
+  /** As the walk met them; emptied by finish once packed in name order (packed-names.ts). */
   readonly names: string[];
   /** Only where the path is not derivedPath(name). */
   readonly paths: Map<number, string>;
