@@ -6,9 +6,10 @@ import { PackedNames } from './packed-names.js';
 /**
  * The entries of a tree walk held in columns instead of one object graph per entry: a name
  * (UTF-8, packed outside the heap once the walk is sorted) and about 60 bytes of numbers each,
- * where a SourceFile with its stamp, metadata and bigints costs ~370 bytes (measured: 200,000 files, 74.6 MiB of heap as objects). A sync of an
- * unchanged tree of 1,000,000 files held every entry as an object, a Map by name and a Set of
- * settled names (918 MiB coordinator); it now holds this and one byte per entry.
+ * where a SourceFile with its stamp, metadata and bigints costs ~370 bytes (measured: 200,000
+ * files, 74.6 MiB of heap as objects). A sync of an unchanged tree of 1,000,000 files held every
+ * entry as an object, a Map by name and a Set of settled names (918 MiB coordinator); it now
+ * holds this and one byte per entry.
  *
  * An entry is taken apart when added and rebuilt by `at` as the same SourceFile, member for
  * member and in the same order (the walk's objects are what records are made of). The source
