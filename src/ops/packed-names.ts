@@ -1,3 +1,5 @@
+import { LONE_SURROGATE } from '../format/name-bytes.js';
+
 /**
  * Strings in a fixed order kept as one UTF-8 buffer and their end offsets, outside V8's heap: what
  * a walk of a large tree keeps of its names while a put -r or sync works through it. A million
@@ -9,7 +11,6 @@
  * alone do not keep (U+E000..U+FFFF sorts after a surrogate pair in it, before one in bytes).
  */
 const SAMPLE_EVERY = 64;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export class PackedNames {
   private constructor(
