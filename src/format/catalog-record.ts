@@ -120,8 +120,21 @@ export function encodeCatalogRecord(record: CatalogRecord): string {
 
 export function decodeCatalogRecord(text: string): { ok: true; record: CatalogRecord } | { ok: false; reason: string } {
   const unsealed = unsealJson(text);
-  if (!unsealed.ok) return unsealed;
-  const b = unsealed.body;
+  return unsealed.ok ? catalogRecordOf(unsealed.body) : unsealed;
+}
+
+/** A record from the body text of a line whose seal was checked already (sealed-json.ts, sealedBodyStart). */
+export function decodeCatalogRecordBody(bodyText: string): { ok: true; record: CatalogRecord } | { ok: false; reason: string } {
+  let body: unknown;
+  try {
+    body = JSON.parse(bodyText);
+  } catch {
+    return { ok: false, reason: 'body is not JSON' };
+  }
+  return catalogRecordOf(body);
+}
+
+function catalogRecordOf(b: unknown): { ok: true; record: CatalogRecord } | { ok: false; reason: string } {
   if (!isRecord(b) || b.format !== CATALOG_FORMAT) return { ok: false, reason: 'not a rain catalog record' };
   const sequence = parseSequence(String(b.sequence));
   if (sequence === undefined) return { ok: false, reason: 'bad sequence' };

@@ -233,3 +233,23 @@ export function plainNameOf(line: string): string | undefined {
   const name = line.slice(start, end);
   return name.includes('\\') ? undefined : name;
 }
+
+/** How a record's body written by rain begins: its name follows. */
+const BODY_NAME_MARK = Buffer.from('{"format":"rain-catalog/1","name":"');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * plainNameOf for a body held as bytes, `bytes[bodyStart, bodyEnd)`: the name when the body begins
+ * as rain writes it and the name needs no unescaping; else undefined (the line is decoded).
+ */
+export function plainNameIn(bytes: Buffer, bodyStart: number, bodyEnd: number): string | undefined {
+  const nameStart = bodyStart + BODY_NAME_MARK.length;
+  if (nameStart > bodyEnd || bytes.compare(BODY_NAME_MARK, 0, BODY_NAME_MARK.length, bodyStart, nameStart) !== 0) return undefined;
+  for (let at = nameStart; at < bodyEnd; at++) {
+    const byte = bytes[at];
+    if (byte === QUOTE) return bytes.toString('utf8', nameStart, at);
+    if (byte === BACKSLASH) return undefined;
+  }
+  return undefined;
+}

@@ -1,4 +1,5 @@
-import { crc32OfText } from './checksum.js';
+import { isUtf8 } from 'node:buffer';
+import { crc32Of, crc32OfText } from './checksum.js';
 
 /**
  * Small metadata files (manifest, store identity, catalog records) are JSON wrapped with a CRC of
@@ -52,6 +53,33 @@ function checkedBody(text: string): string | Unsealed {
   const bodyText = text.slice(bodyStart, end - 1);
   if (crc32OfText(bodyText) !== Number(text.slice(SEAL_PREFIX.length, digitsEnd))) return { ok: false, reason: 'checksum mismatch' };
   return bodyText;
+}
+
+const SEAL_PREFIX_BYTES = Buffer.from(SEAL_PREFIX);
+const BODY_PREFIX_BYTES = Buffer.from(BODY_PREFIX);
+
+/**
+ * Where the body of a sealed line held as bytes, `bytes[start, end)` without its newline, begins
+ * when unsealJson would accept the line: the same framing, a body that is UTF-8 and matches its
+ * checksum; -1 when not. The body is `bytes[returned, end - 1)`. A streaming reader keeps thousands
+ * of lines as bytes and turns only those it yields into strings (a line held as a string until
+ * the merge passed it outlived two young-generation collections: 1.8 s of a million-name ls).
+ */
+export function sealedBodyStart(bytes: Buffer, start: number, end: number): number {
+  if (end - start < SEAL_PREFIX_BYTES.length || bytes.compare(SEAL_PREFIX_BYTES, 0, SEAL_PREFIX_BYTES.length, start, start + SEAL_PREFIX_BYTES.length) !== 0) return -1;
+  const digitsStart = start + SEAL_PREFIX_BYTES.length;
+  let digitsEnd = digitsStart;
+  let expected = 0;
+  while (digitsEnd < end && bytes[digitsEnd] >= DIGIT_0 && bytes[digitsEnd] <= DIGIT_9) expected = expected * 10 + bytes[digitsEnd++] - DIGIT_0;
+  const digitCount = digitsEnd - digitsStart;
+  if (digitCount < 1 || digitCount > 10) return -1;
+  const bodyStart = digitsEnd + BODY_PREFIX_BYTES.length;
+  if (bodyStart > end || bytes.compare(BODY_PREFIX_BYTES, 0, BODY_PREFIX_BYTES.length, digitsEnd, bodyStart) !== 0) return -1;
+  if (end - 1 < bodyStart || bytes[end - 1] !== CLOSING_BRACE) return -1;
+  const body = bytes.subarray(bodyStart, end - 1);
+  // Bytes that are not UTF-8 become U+FFFD in a string, whose checksum then differs: refused alike.
+  if (!isUtf8(body) || crc32Of(body) !== expected) return -1;
+  return bodyStart;
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

@@ -256,32 +256,51 @@ function openFirstCopy(
   return vanished === copyCount ? 'vanished' : undefined;
 }
 
-/** A k-way merge: every run's records of one name are taken together and the newest (compareVersions) is yielded. */
+/**
+ * A k-way merge: every run's records of one name are taken together and the newest (compareVersions) is yielded.
+ * Runs added after damage (a spare copy's records past the damaged line) join from where the
+ * merge is: what they hold before it was merged already.
+ */
 function* mergeRuns(initial: readonly RecordRun[], pending: RecordRun[]): Generator<CatalogRecord> {
   const heap = new RunHeap();
   for (const run of initial) heap.push(run);
+  const admitPending = (from: string | undefined, inclusive: boolean): void => {
+    for (let run = pending.shift(); run !== undefined; run = pending.shift()) {
+      for (let name = run.headName; name !== undefined && from !== undefined; name = run.headName) {
+        const order = compareCatalogNames(name, from);
+        if (order > 0 || (order === 0 && inclusive)) break;
+        run.advance();
+      }
+      heap.push(run);
+    }
+  };
+  let passed: string | undefined;
   try {
     for (;;) {
-      // Runs added after damage hold only names past the one being merged.
-      while (pending.length > 0) heap.push(pending.shift() as RecordRun);
+      admitPending(passed, false);
       const first = heap.pop();
       if (!first) return;
-      let newest = first.head as CatalogRecord;
-      const name = newest.name;
+      const name = first.headName as string;
+      let newest: CatalogRecord | undefined;
       const taken: RecordRun[] = [];
       // Every record of this name from every run (a run read whole after damage may hold one twice).
-      for (let run: RecordRun | undefined = first; run; run = heap.peek()?.head?.name === name ? heap.pop() : undefined) {
-        for (let head: CatalogRecord | undefined = run.head; head !== undefined && head.name === name; head = run.head) {
-          if (compareVersions(head, newest) > 0) newest = head;
+      for (let run: RecordRun | undefined = first; run; run = heap.peek()?.headName === name ? heap.pop() : undefined) {
+        while (run.headName === name) {
+          const head = run.decodeHead();
+          if (head !== undefined && (newest === undefined || compareVersions(head, newest) > 0)) newest = head;
           run.advance();
         }
         taken.push(run);
+        // A head of this name that proved damaged brings its spare copy's record of it into this round.
+        admitPending(name, true);
       }
       for (const run of taken) heap.push(run);
-      yield newest;
+      passed = name;
+      if (newest !== undefined) yield newest;
     }
   } finally {
     for (const run of heap.all()) run.close();
+    for (const run of pending) run.close();
   }
 }
 
@@ -295,12 +314,12 @@ class RunHeap {
   private readonly keys: string[] = [];
 
   push(run: RecordRun): void {
-    if (run.head === undefined) {
+    if (run.headName === undefined) {
       run.close();
       return;
     }
     const { items, keys } = this;
-    const key = catalogSortKey(run.head.name);
+    const key = catalogSortKey(run.headName);
     let i = items.length;
     items.push(run);
     keys.push(key);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { encodeCatalogRecord, type CatalogRecord } from '../../src/format/catalog-record.js';
 import { compareCatalogNames } from '../../src/format/catalog-segment.js';
+import { crc32OfText } from '../../src/format/checksum.js';
 import { newId } from '../../src/format/ids.js';
 import { sealJson } from '../../src/format/sealed-json.js';
 import { readNewestRecords } from '../../src/ops/catalog.js';
@@ -116,6 +117,29 @@ describe('streaming the catalog in name order', () => {
     const again = streamNewestRecords(stores);
     expect([...(again?.records ?? [])]).toHaveLength(names.length + old.length - 1);
     expect(again?.unreadable).toHaveLength(3);
+  });
+
+  it('a line sealed with a good checksum that is no record of its name is damage when the merge takes it: its name comes from another copy, in order', async () => {
+    const records = names.map((name, i) => record(name, 1000n + BigInt(i)));
+    await writeAll(stores, records);
+    const sizes = await Promise.all((await segmentsOf(stores[0])).map(async (segment) => ({ segment, lines: (await fs.readFile(path.join(stores[0], 'catalog', segment), 'utf8')).trimEnd().split('\n') })));
+    const { segment, lines } = sizes.sort((a, b) => b.lines.length - a.lines.length)[0];
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    const bodyOf = (line: string): string => line.slice(line.indexOf(',"body":') + ',"body":'.length, -1);
+    const reseal = (body: string): string => `{"crc32":${crc32OfText(body)},"body":${body}}`;
+    // The first record: a file id that is not one. The third: a second "name" member, which JSON.parse takes over the first.
+    lines[1] = reseal(bodyOf(lines[1]).replace(/"fileId":"[0-9a-f]+"/, '"fileId":"nope"'));
+    lines[3] = reseal(`${bodyOf(lines[3]).slice(0, -1)},"name":"${names[0]}"}`);
+    const file = path.join(stores[0], 'catalog', segment);
+    await fs.writeFile(file, `${lines.join('\n')}\n`);
+
+    const stream = streamNewestRecords(stores);
+    if (!stream) throw new Error('not streamed');
+    const got = [...stream.records];
+    expect(got.map((r) => r.name)).toEqual([...names].sort(compareCatalogNames));
+    const original = new Map(records.map((r) => [r.name, r]));
+    for (const r of got) expect(r).toEqual(original.get(r.name));
+    expect(stream.unreadable).toEqual([`${file} (damaged line)`, `${file} (damaged line)`]);
   });
 
   it('a check\'s merge folds plain files into one ordered segment per bucket, byte-identical across stores; past the segment limit the caller reads whole', async () => {

@@ -8,7 +8,7 @@ import { escapeBytes, unescapeBytes } from '../../src/format/name-bytes.js';
 import { newId, newSequence, parseSequence } from '../../src/format/ids.js';
 import { decodeManifest, encodeManifest, type Manifest } from '../../src/format/manifest.js';
 import { catalogSortKey, compareCatalogNames, decodeCatalogSegment, encodeCatalogSegment, lookUpInSegment, segmentContentId } from '../../src/format/catalog-segment.js';
-import { sealJson, unsealJson } from '../../src/format/sealed-json.js';
+import { sealedBodyStart, sealJson, unsealJson } from '../../src/format/sealed-json.js';
 import { nameHash } from '../../src/store/store-layout.js';
 import { decodeStoreFault, encodeStoreFault, errnoNamedIn } from '../../src/format/store-fault.js';
 
@@ -215,6 +215,14 @@ describe('sealed metadata', () => {
         return 'not JSON';
       }
     };
+    // The same judgement on a line held as bytes among other bytes (what a streaming reader checks).
+    const bytesVerdict = (text: string): boolean => {
+      const line = Buffer.from(text.endsWith('\n') ? text.slice(0, -1) : text);
+      const bytes = Buffer.concat([Buffer.from('x\n'), line, Buffer.from('\ny')]);
+      const bodyStart = sealedBodyStart(bytes, 2, 2 + line.length);
+      if (bodyStart >= 0) expect(bytes.toString('utf8', bodyStart, 2 + line.length - 1)).toBe(/,"body":([\s\S]*)\}\n?$/.exec(text)?.[1]);
+      return bodyStart >= 0;
+    };
     const verdict = (text: string): string => {
       const u = unsealJson(text);
       if (u.ok) return JSON.stringify(u.body);
@@ -236,6 +244,7 @@ describe('sealed metadata', () => {
       }
       if (next(4) === 0) text = sealJson({ v: text });
       expect(verdict(text)).toBe(oracle(text));
+      expect(bytesVerdict(text)).toBe(oracle(text) !== 'not sealed' && oracle(text) !== 'checksum mismatch');
       if (unsealJson(text).ok) accepted++;
     }
     // Some mutated texts must still be sealed (e.g. the re-sealed ones), or the comparison proves little.
@@ -246,6 +255,11 @@ describe('sealed metadata', () => {
       good.replace(digits, `0${digits}`.padStart(11, '0')), good.replace(digits, ''), `${good}\n`, good.trimEnd(), `${good.trimEnd()} `,
       good.replace('"body":', '"body" :'), ` ${good}`, good.replace(/\}\n$/, '\n'), '{"crc32":1,"body":}', '{"crc32":1,"body":',
     ]) expect(verdict(edge)).toBe(oracle(edge));
+    // Bytes that are not UTF-8 are refused, though the checksum over them matches (as a string they would not be these bytes).
+    const latin = Buffer.concat([Buffer.from('{"v":"'), Buffer.from([0xe9]), Buffer.from('"}')]);
+    const forged = Buffer.concat([Buffer.from(`{"crc32":${crc32Of(latin)},"body":`), latin, Buffer.from('}')]);
+    expect(sealedBodyStart(forged, 0, forged.length)).toBe(-1);
+    expect(sealedBodyStart(Buffer.from(good), 0, Buffer.byteLength(good) - 1)).toBeGreaterThan(0);
   });
 
   it('sequences increase past a given one and parse strictly', () => {
