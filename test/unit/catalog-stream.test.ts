@@ -234,10 +234,13 @@ describe('streaming the catalog in name order', () => {
   }, 60_000);
 
   it('with a prefix, records outside it are passed over on their name and the prefix\'s names all come, a damaged one among them from another copy', async () => {
-    const records = names.map((name, i) => record(name, 1000n + BigInt(i)));
+    // Names with escapes (bytes that are not UTF-8, a backslash) are found by decoding their line: in the prefix or not.
+    const all = [...names, 'dir3/bad\\xffx', 'dir3/back\\\\slash', 'dir2/bad\\xfey', 'dir4/z\\xfe'];
+    const records = all.map((name, i) => record(name, 1000n + BigInt(i)));
     await writeAll(stores, records);
     const prefix = 'dir3/';
-    const wanted = names.filter((n) => n.startsWith(prefix)).sort(compareCatalogNames);
+    const wanted = all.filter((n) => n.startsWith(prefix)).sort(compareCatalogNames);
+    expect(wanted).toContain('dir3/bad\\xffx');
     const only = (stream: ReturnType<typeof streamNewestRecords>): string[] => [...(stream?.records ?? [])].map((r) => r.name).filter((n) => n.startsWith(prefix));
     const full = streamed().length;
     const narrowed = [...(streamNewestRecords(stores, { prefix })?.records ?? [])];
