@@ -170,7 +170,8 @@ export function streamNewestRecords(
   };
   const open = (bucket: string, file: string, stores: readonly number[]): RecordRun | 'vanished' | undefined => {
     // The copies the first open does not use are the spares for a damaged line.
-    const spares = new SegmentCopies(stores, copyAt(bucket, file));
+    const copyOf = copyAt(bucket, file);
+    const spares = new SegmentCopies(stores, copyOf);
     // A damaged line: the same segment on another store holds it; that copy's records past the damage join the merge.
     const onDamage = (damage: RunDamage): void => {
       unreadable.push(`${damage.file} (damaged line)`);
@@ -189,7 +190,7 @@ export function streamNewestRecords(
         unreadable.push(`${spare.file} (${read.damagedLines} damaged lines)`);
       }
     };
-    const reopen = reopened ? { files: stores.map((s) => copyAt(bucket, file)(s).file), onVanish: (vanished: RunDamage) => relistAfter(bucket, vanished.after) } : undefined;
+    const reopen = reopened ? { files: stores.map((s) => copyOf(s).file), onVanish: (vanished: RunDamage) => relistAfter(bucket, vanished.after) } : undefined;
     return openFirstCopy(spares, chunkBytes, onDamage, unreadable, options.prefix, reopen, storage);
   };
   let vanishedBuckets = relistBuckets;

@@ -185,7 +185,8 @@ export class SegmentRun implements RecordRun {
   }
 
   decodeHead(): CatalogRecord | undefined {
-    if (this.headName === undefined || this.headRecord !== undefined) return this.headRecord;
+    if (this.headName === undefined) return undefined;
+    if (this.headRecord !== undefined) return this.headRecord;
     const decoded = decodeCatalogRecordBody(this.buffer.toString('utf8', this.headBodyStart, this.headBodyEnd));
     if (decoded.ok && decoded.record.name === this.headName) return decoded.record;
     // Sealed, yet not a record, or not of the name found in it: nothing in the line is believed.
